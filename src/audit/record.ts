@@ -1,0 +1,221 @@
+/**
+ * recordAuditEvent: the one writer of audit events, for every surface (GraphQL, REST, the
+ * download redirect, ingest). An event is written to D1 together with its outbox row in one
+ * transaction; only then does the caller answer. Its deliveries are enqueued afterwards
+ * (ctx.waitUntil); if that fails, the outbox row stays and the scheduled sweep enqueues it,
+ * so an accepted event is never lost between D1 and the queue.
+ */
+import type { Env } from '../env';
+import type { Namespace } from '../db/namespaces';
+import type { Project } from '../db/projects';
+import { projectScopePath } from '../db/projects';
+import type { User } from '../db/users';
+import { nowIso } from '../db/time';
+import { dispatchEvents } from '../delivery/fanout';
+
+/** The author GitLab shows for unauthenticated actions (author_id -1). */
+export const UNAUTHENTICATED_AUTHOR = { id: -1, name: 'An unauthenticated user' } as const;
+
+/** What an event is about: its entity and where that sits in the group hierarchy. */
+export interface AuditEntity {
+  type: string;
+  id: number;
+  path: string | null;
+  /** Top-level group (or personal namespace) the event belongs to; null for instance events. */
+  rootNamespaceId: number | null;
+  /** Hierarchy position ('1/5/' or '1/5/p12/'), matched by namespace filters; null outside groups. */
+  scopePath: string | null;
+  projectId: number | null;
+}
+
+/** One event to record. */
+export interface AuditEventInput {
+  eventType: string;
+  author: { id: number; name: string };
+  entity: AuditEntity;
+  target?: { id: number | null; type: string | null; details: string | null };
+  ipAddress?: string | null;
+  /** Extra details: custom_message, change/from/to, changes, ... (merged into `details`). */
+  details?: Record<string, unknown>;
+  /** Defaults to now; ingest may pass the producer's time. */
+  createdAt?: string;
+  /** author_class in details (User, DeployKey, DeployToken, ...). */
+  authorClass?: string;
+}
+
+/** A stored audit event: the streaming payload fields, plus where it belongs. */
+export interface AuditEvent {
+  id: number;
+  author_id: number;
+  author_name: string;
+  entity_id: number;
+  entity_type: string;
+  entity_path: string | null;
+  event_type: string;
+  target_id: number | null;
+  target_type: string | null;
+  target_details: string | null;
+  ip_address: string | null;
+  details: Record<string, unknown>;
+  created_at: string;
+  root_namespace_id: number | null;
+  scope_path: string | null;
+  project_id: number | null;
+}
+
+/** The row as D1 returns it (details as JSON text). */
+export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string };
+
+/** Row to domain object. */
+export function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return { ...row, details: JSON.parse(row.details) as Record<string, unknown> };
+}
+
+/** The entity of an event about a group. */
+export function groupEntity(group: Namespace): AuditEntity {
+  return {
+    type: 'Group',
+    id: group.id,
+    path: group.fullPath,
+    rootNamespaceId: group.rootId,
+    scopePath: group.traversalPath,
+    projectId: null,
+  };
+}
+
+/** The entity of an event about a project. */
+export function projectEntity(project: Project): AuditEntity {
+  return {
+    type: 'Project',
+    id: project.id,
+    path: project.fullPath,
+    rootNamespaceId: project.namespace.rootId,
+    scopePath: projectScopePath(project),
+    projectId: project.id,
+  };
+}
+
+/** The entity of an event about a user (belongs to no group). */
+export function userEntity(user: Pick<User, 'id' | 'username'>): AuditEntity {
+  return { type: 'User', id: user.id, path: user.username, rootNamespaceId: null, scopePath: null, projectId: null };
+}
+
+/** The entity of an instance-level event (GitLab's Gitlab::Audit::InstanceScope, id 1). */
+export function instanceEntity(): AuditEntity {
+  return { type: 'Gitlab::Audit::InstanceScope', id: 1, path: 'gitlab_instance', rootNamespaceId: null, scopePath: null, projectId: null };
+}
+
+/** The author of an event from an actor (or the unauthenticated author). */
+export function authorOf(user: Pick<User, 'id' | 'name'> | null | undefined): { id: number; name: string } {
+  return user ? { id: user.id, name: user.name } : { ...UNAUTHENTICATED_AUTHOR };
+}
+
+/** The caller's address as Cloudflare sees it (`CF-Connecting-IP`). */
+export function clientIp(request: Request): string | null {
+  return request.headers.get('CF-Connecting-IP');
+}
+
+const INSERT_EVENT = `INSERT INTO audit_events
+  (author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
+   ip_address, details, created_at, root_namespace_id, scope_path, project_id)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+  RETURNING *`;
+const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at) VALUES (last_insert_rowid(), ?1)`;
+
+/** The statements that store one event and its outbox row (for callers that batch more writes with it). */
+export function auditEventStatements(db: D1Database, input: AuditEventInput): D1PreparedStatement[] {
+  const createdAt = input.createdAt ?? nowIso();
+  const target = input.target ?? { id: null, type: null, details: null };
+  const ip = input.ipAddress ?? null;
+  // GitLab repeats the main fields inside details (see the streaming payload examples).
+  const details: Record<string, unknown> = {
+    author_name: input.author.name,
+    author_class: input.authorClass ?? 'User',
+    target_id: target.id,
+    target_type: target.type,
+    target_details: target.details,
+    ...input.details,
+    ip_address: ip,
+    entity_path: input.entity.path,
+  };
+  return [
+    db
+      .prepare(INSERT_EVENT)
+      .bind(
+        input.author.id,
+        input.author.name,
+        input.entity.id,
+        input.entity.type,
+        input.entity.path,
+        input.eventType,
+        target.id,
+        target.type,
+        target.details,
+        ip,
+        JSON.stringify(details),
+        createdAt,
+        input.entity.rootNamespaceId,
+        input.entity.scopePath,
+        input.entity.projectId,
+      ),
+    db.prepare(INSERT_OUTBOX).bind(createdAt),
+  ];
+}
+
+/**
+ * Record events durably, then enqueue their deliveries. Resolves once the events are in D1;
+ * rejects (and the caller's request fails) when they could not be written.
+ * `extra` statements commit in the same transaction (e.g. the change the events describe).
+ */
+export async function recordAuditEvents(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  inputs: AuditEventInput[],
+  extra: D1PreparedStatement[] = [],
+): Promise<AuditEvent[]> {
+  if (inputs.length === 0 && extra.length === 0) return [];
+  const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
+  const results = await env.DB.batch(statements);
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const res = results[extra.length + i * 2];
+    events.push(toAuditEvent((res.results as AuditEventRow[])[0]));
+  }
+  const dispatch = dispatchEvents(env, events).catch((err) => {
+    // The outbox rows stay; the scheduled sweep enqueues them later.
+    console.error('enqueueing deliveries failed; the sweep will retry', err instanceof Error ? err.message : err);
+  });
+  if (ctx) ctx.waitUntil(dispatch);
+  else await dispatch;
+  return events;
+}
+
+/** Record one event (see recordAuditEvents). */
+export async function recordAuditEvent(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  input: AuditEventInput,
+  extra: D1PreparedStatement[] = [],
+): Promise<AuditEvent> {
+  const [event] = await recordAuditEvents(env, ctx, [input], extra);
+  return event;
+}
+
+/** The event as streamed to destinations: GitLab's payload schema, nothing internal. */
+export function streamingPayload(e: AuditEvent): Record<string, unknown> {
+  return {
+    id: String(e.id),
+    author_id: e.author_id,
+    author_name: e.author_name,
+    entity_id: e.entity_id,
+    entity_type: e.entity_type,
+    entity_path: e.entity_path,
+    event_type: e.event_type,
+    target_id: e.target_id,
+    target_type: e.target_type,
+    target_details: e.target_details,
+    ip_address: e.ip_address,
+    details: e.details,
+    created_at: e.created_at,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The one place that decides who may do what, for every surface (REST, GraphQL, the download
+ * redirect, the pages). GitLab's model: access levels Guest 10, Reporter 20, Developer 30,
+ * Maintainer 40, Owner 50; a group membership applies to its subgroups and projects, the
+ * highest level wins; administrators may do everything; reading depends on visibility.
+ */
+import type { Namespace } from '../db/namespaces';
+import { ancestorIds } from '../db/namespaces';
+import type { Project } from '../db/projects';
+import { maxAccessLevel } from '../db/members';
+import { canWrite, type Actor } from './authenticate';
+
+export const AccessLevel = {
+  NoAccess: 0,
+  Guest: 10,
+  Reporter: 20,
+  Developer: 30,
+  Maintainer: 40,
+  Owner: 50,
+} as const;
+export const ACCESS_LEVELS = [10, 20, 30, 40, 50] as const;
+/** GitLab's names, for audit messages ("Changed access level from Guest to Developer"). */
+export const ACCESS_LEVEL_NAMES: Record<number, string> = {
+  0: 'No access',
+  10: 'Guest',
+  20: 'Reporter',
+  30: 'Developer',
+  40: 'Maintainer',
+  50: 'Owner',
+};
+
+export type Resource =
+  | { kind: 'instance' }
+  | { kind: 'group'; group: Namespace }
+  | { kind: 'project'; project: Project };
+
+/**
+ * What a rule needs: a minimum access level on the resource, or "administrator only";
+ * `visibilityRead` lets visibility grant the action (public: anyone, internal: any signed-in
+ * user); `write` actions need a token with scope `api`; `topLevel` groups only.
+ */
+interface Rule {
+  minLevel?: number;
+  adminOnly?: boolean;
+  visibilityRead?: boolean;
+  write?: boolean;
+  topLevel?: boolean;
+}
+
+const RULES = {
+  // Instance
+  admin_instance: { adminOnly: true, write: true },
+  read_instance_audit_events: { adminOnly: true },
+  admin_instance_streaming: { adminOnly: true, write: true },
+  read_instance_streaming: { adminOnly: true },
+  // Groups
+  read_group: { minLevel: AccessLevel.Guest, visibilityRead: true },
+  create_subgroup: { minLevel: AccessLevel.Owner, write: true },
+  create_project: { minLevel: AccessLevel.Maintainer, write: true },
+  admin_group_member: { minLevel: AccessLevel.Owner, write: true },
+  admin_group_streaming: { minLevel: AccessLevel.Owner, write: true, topLevel: true },
+  read_group_streaming: { minLevel: AccessLevel.Owner, topLevel: true },
+  /** See one's own events in a group's audit log (GitLab: Developer and Maintainer). */
+  read_group_audit_events: { minLevel: AccessLevel.Developer },
+  /** See every event of a group's audit log (GitLab: Owner). */
+  read_all_group_audit_events: { minLevel: AccessLevel.Owner },
+  // Projects
+  read_project: { minLevel: AccessLevel.Guest, visibilityRead: true },
+  read_release: { minLevel: AccessLevel.Reporter, visibilityRead: true },
+  create_release: { minLevel: AccessLevel.Developer, write: true },
+  update_release: { minLevel: AccessLevel.Developer, write: true },
+  destroy_release: { minLevel: AccessLevel.Maintainer, write: true },
+  admin_project_member: { minLevel: AccessLevel.Maintainer, write: true },
+  read_project_audit_events: { minLevel: AccessLevel.Developer },
+  read_all_project_audit_events: { minLevel: AccessLevel.Maintainer },
+} satisfies Record<string, Rule>;
+
+export type Action = keyof typeof RULES;
+
+/** Per-request memo of computed access levels, keyed by resource. */
+const levelMemo = new WeakMap<Actor, Map<string, number>>();
+
+/**
+ * The actor's effective access level on a group or project: the highest of their memberships
+ * in it and its ancestors; Owner for administrators and for the owner of a personal namespace.
+ */
+export async function accessLevel(db: D1Database, actor: Actor | null, resource: Resource): Promise<number> {
+  if (!actor || resource.kind === 'instance') return AccessLevel.NoAccess;
+  if (actor.user.isAdmin) return AccessLevel.Owner;
+  const key = resource.kind === 'group' ? `g${resource.group.id}` : `p${resource.project.id}`;
+  let memo = levelMemo.get(actor);
+  if (!memo) levelMemo.set(actor, (memo = new Map()));
+  const cached = memo.get(key);
+  if (cached !== undefined) return cached;
+  let level: number;
+  if (resource.kind === 'group') {
+    level = await maxAccessLevel(db, actor.user.id, ancestorIds(resource.group), null);
+  } else {
+    const ns = resource.project.namespace;
+    if (ns.kind === 'user' && ns.ownerId === actor.user.id) level = AccessLevel.Owner;
+    else level = await maxAccessLevel(db, actor.user.id, ns.kind === 'group' ? ancestorIds(ns) : [], resource.project.id);
+  }
+  memo.set(key, level);
+  return level;
+}
+
+function visibilityOf(resource: Resource): 'private' | 'internal' | 'public' {
+  if (resource.kind === 'group') return resource.group.visibility;
+  if (resource.kind === 'project') return resource.project.visibility;
+  return 'private';
+}
+
+/** May this actor do this action to this resource? The only authorization check there is. */
+export async function can(db: D1Database, actor: Actor | null, action: Action, resource: Resource = { kind: 'instance' }): Promise<boolean> {
+  const rule: Rule = RULES[action];
+  if (rule.write && !canWrite(actor)) return false;
+  if (rule.topLevel && resource.kind === 'group' && resource.group.parentId !== null) return false;
+  if (actor?.user.isAdmin) return true;
+  if (rule.adminOnly) return false;
+  if (rule.visibilityRead) {
+    const v = visibilityOf(resource);
+    if (v === 'public') return true;
+    if (v === 'internal' && actor) return true;
+  }
+  if (rule.minLevel === undefined || !actor) return false;
+  return (await accessLevel(db, actor, resource)) >= rule.minLevel;
+}

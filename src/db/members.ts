@@ -1,0 +1,147 @@
+export type SourceType = 'Namespace' | 'Project';
+
+/** A membership with its user, as the members API shows it. */
+export interface Member {
+  sourceType: SourceType;
+  sourceId: number;
+  userId: number;
+  accessLevel: number;
+  expiresAt: string | null;
+  createdAt: string;
+  createdBy: number | null;
+  username: string;
+  name: string;
+  state: string;
+}
+
+interface MemberRow {
+  source_type: SourceType;
+  source_id: number;
+  user_id: number;
+  access_level: number;
+  expires_at: string | null;
+  created_at: string;
+  created_by: number | null;
+  username: string;
+  name: string;
+  state: string;
+}
+
+function toMember(r: MemberRow): Member {
+  return {
+    sourceType: r.source_type,
+    sourceId: r.source_id,
+    userId: r.user_id,
+    accessLevel: r.access_level,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    username: r.username,
+    name: r.name,
+    state: r.state,
+  };
+}
+
+const SELECT = `SELECT m.source_type, m.source_id, m.user_id, m.access_level, m.expires_at, m.created_at, m.created_by,
+  u.username, u.name, u.state FROM members m JOIN users u ON u.id = m.user_id`;
+
+/** SQL condition: the membership has not expired (expires_at is a date; it ends on that day). */
+export const MEMBER_ACTIVE = `(m.expires_at IS NULL OR m.expires_at > strftime('%Y-%m-%d', 'now'))`;
+
+/** One direct membership, or null. */
+export async function findMember(db: D1Database, sourceType: SourceType, sourceId: number, userId: number): Promise<Member | null> {
+  const row = await db
+    .prepare(`${SELECT} WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.user_id = ?3`)
+    .bind(sourceType, sourceId, userId)
+    .first<MemberRow>();
+  return row ? toMember(row) : null;
+}
+
+/** Direct members of a group or project, paged, ordered by user id. */
+export async function listMembers(
+  db: D1Database,
+  sourceType: SourceType,
+  sourceId: number,
+  limit: number,
+  offset: number,
+): Promise<{ total: number; items: Member[] }> {
+  const [count, rows] = await db.batch([
+    db.prepare(`SELECT COUNT(*) AS n FROM members WHERE source_type = ?1 AND source_id = ?2`).bind(sourceType, sourceId),
+    db
+      .prepare(`${SELECT} WHERE m.source_type = ?1 AND m.source_id = ?2 ORDER BY m.user_id LIMIT ${limit} OFFSET ${offset}`)
+      .bind(sourceType, sourceId),
+  ]);
+  return { total: (count.results[0] as { n: number }).n, items: (rows.results as MemberRow[]).map(toMember) };
+}
+
+/** Add a membership. */
+export async function insertMember(
+  db: D1Database,
+  m: { sourceType: SourceType; sourceId: number; userId: number; accessLevel: number; expiresAt: string | null; createdBy: number; createdAt: string },
+): Promise<Member> {
+  await db
+    .prepare(
+      `INSERT INTO members (source_type, source_id, user_id, access_level, expires_at, created_by, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+    )
+    .bind(m.sourceType, m.sourceId, m.userId, m.accessLevel, m.expiresAt, m.createdBy, m.createdAt)
+    .run();
+  return (await findMember(db, m.sourceType, m.sourceId, m.userId))!;
+}
+
+/** Change a membership's access level and expiry. */
+export async function updateMember(
+  db: D1Database,
+  sourceType: SourceType,
+  sourceId: number,
+  userId: number,
+  accessLevel: number,
+  expiresAt: string | null,
+): Promise<Member> {
+  await db
+    .prepare(`UPDATE members SET access_level = ?4, expires_at = ?5 WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3`)
+    .bind(sourceType, sourceId, userId, accessLevel, expiresAt)
+    .run();
+  return (await findMember(db, sourceType, sourceId, userId))!;
+}
+
+/** Remove a membership. */
+export async function deleteMember(db: D1Database, sourceType: SourceType, sourceId: number, userId: number): Promise<void> {
+  await db
+    .prepare(`DELETE FROM members WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3`)
+    .bind(sourceType, sourceId, userId)
+    .run();
+}
+
+/** How many active direct Owners a source has. */
+export async function countOwners(db: D1Database, sourceType: SourceType, sourceId: number): Promise<number> {
+  const row = await db
+    .prepare(`SELECT COUNT(*) AS n FROM members m WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.access_level = 50 AND ${MEMBER_ACTIVE}`)
+    .bind(sourceType, sourceId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/**
+ * The highest active access level a user holds through the given groups (ancestors included
+ * by the caller) and, optionally, a project: GitLab's inherited membership.
+ */
+export async function maxAccessLevel(
+  db: D1Database,
+  userId: number,
+  namespaceIds: number[],
+  projectId: number | null,
+): Promise<number> {
+  if (namespaceIds.length === 0 && projectId === null) return 0;
+  const placeholders = namespaceIds.map((_, i) => `?${i + 3}`).join(', ');
+  const nsCond = namespaceIds.length ? `(m.source_type = 'Namespace' AND m.source_id IN (${placeholders}))` : '0';
+  const row = await db
+    .prepare(
+      `SELECT MAX(m.access_level) AS level FROM members m
+       WHERE m.user_id = ?1 AND ${MEMBER_ACTIVE}
+         AND (${nsCond} OR (m.source_type = 'Project' AND m.source_id = ?2))`,
+    )
+    .bind(userId, projectId ?? -1, ...namespaceIds)
+    .first<{ level: number | null }>();
+  return row?.level ?? 0;
+}

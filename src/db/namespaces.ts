@@ -1,0 +1,152 @@
+export type Visibility = 'private' | 'internal' | 'public';
+export const VISIBILITIES: readonly Visibility[] = ['private', 'internal', 'public'];
+/** Visibility as GitLab's numeric level (private 0, internal 10, public 20), for comparisons. */
+export const VISIBILITY_LEVEL: Record<Visibility, number> = { private: 0, internal: 10, public: 20 };
+
+/** A group or a user's personal namespace. */
+export interface Namespace {
+  id: number;
+  kind: 'group' | 'user';
+  name: string;
+  path: string;
+  fullPath: string;
+  parentId: number | null;
+  rootId: number;
+  /** Ids from the top-level namespace down to this one, each followed by '/': '1/5/9/'. */
+  traversalPath: string;
+  ownerId: number | null;
+  description: string;
+  visibility: Visibility;
+  createdAt: string;
+}
+
+export interface NamespaceRow {
+  id: number;
+  kind: 'group' | 'user';
+  name: string;
+  path: string;
+  full_path: string;
+  parent_id: number | null;
+  root_id: number;
+  traversal_path: string;
+  owner_id: number | null;
+  description: string;
+  visibility: Visibility;
+  created_at: string;
+}
+
+export const NAMESPACE_COLUMNS =
+  'id, kind, name, path, full_path, parent_id, root_id, traversal_path, owner_id, description, visibility, created_at';
+
+/** Row to domain object. */
+export function toNamespace(r: NamespaceRow): Namespace {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    path: r.path,
+    fullPath: r.full_path,
+    parentId: r.parent_id,
+    rootId: r.root_id,
+    traversalPath: r.traversal_path,
+    ownerId: r.owner_id,
+    description: r.description,
+    visibility: r.visibility,
+    createdAt: r.created_at,
+  };
+}
+
+/** Ids of a namespace and its ancestors, top-level first, from its traversal path. */
+export function ancestorIds(ns: Pick<Namespace, 'traversalPath'>): number[] {
+  return ns.traversalPath.split('/').filter(Boolean).map(Number);
+}
+
+/** The namespace with this id, or null. */
+export async function findNamespaceById(db: D1Database, id: number): Promise<Namespace | null> {
+  const row = await db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE id = ?1`).bind(id).first<NamespaceRow>();
+  return row ? toNamespace(row) : null;
+}
+
+/** The namespace with this full path (case-insensitive), or null. */
+export async function findNamespaceByPath(db: D1Database, fullPath: string): Promise<Namespace | null> {
+  const row = await db
+    .prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE full_path = ?1`)
+    .bind(fullPath)
+    .first<NamespaceRow>();
+  return row ? toNamespace(row) : null;
+}
+
+/** A group (not a user namespace) by numeric id or full path, as GitLab's `:id` accepts. */
+export async function findGroup(db: D1Database, idOrPath: string): Promise<Namespace | null> {
+  const ns = /^\d+$/.test(idOrPath)
+    ? await findNamespaceById(db, Number(idOrPath))
+    : await findNamespaceByPath(db, idOrPath);
+  return ns && ns.kind === 'group' ? ns : null;
+}
+
+/** Whether a full path is taken by a namespace or a project (GitLab's routes are shared). */
+export async function pathTaken(db: D1Database, fullPath: string): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `SELECT EXISTS(SELECT 1 FROM namespaces WHERE full_path = ?1) OR EXISTS(SELECT 1 FROM projects WHERE full_path = ?1) AS taken`,
+    )
+    .bind(fullPath)
+    .first<{ taken: number }>();
+  return !!row?.taken;
+}
+
+/**
+ * Create a group and make its creator an Owner, in one transaction. The traversal path and
+ * root id are derived from the parent inside the same batch.
+ */
+export async function insertGroup(
+  db: D1Database,
+  g: { name: string; path: string; fullPath: string; parent: Namespace | null; description: string; visibility: Visibility; creatorId: number; createdAt: string },
+): Promise<Namespace> {
+  const results = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO namespaces (kind, name, path, full_path, parent_id, root_id, traversal_path, description, visibility, created_at)
+         VALUES ('group', ?1, ?2, ?3, ?4, 0, '', ?5, ?6, ?7)`,
+      )
+      .bind(g.name, g.path, g.fullPath, g.parent?.id ?? null, g.description, g.visibility, g.createdAt),
+    db
+      .prepare(
+        `UPDATE namespaces SET
+           root_id = CASE WHEN ?1 IS NULL THEN id ELSE ?1 END,
+           traversal_path = ?2 || id || '/'
+         WHERE id = last_insert_rowid()`,
+      )
+      .bind(g.parent?.rootId ?? null, g.parent?.traversalPath ?? ''),
+    db
+      .prepare(
+        `INSERT INTO members (source_type, source_id, user_id, access_level, created_by, created_at)
+         SELECT 'Namespace', id, ?2, 50, ?2, ?3 FROM namespaces WHERE full_path = ?1`,
+      )
+      .bind(g.fullPath, g.creatorId, g.createdAt),
+    db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE full_path = ?1`).bind(g.fullPath),
+  ]);
+  return toNamespace((results[3].results as NamespaceRow[])[0]);
+}
+
+/** Direct subgroups of a group, paged, ordered by name as GitLab does. */
+export async function listSubgroups(
+  db: D1Database,
+  parentId: number,
+  limit: number,
+  offset: number,
+): Promise<{ total: number; items: Namespace[] }> {
+  const [count, rows] = await db.batch([
+    db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE parent_id = ?1 AND kind = 'group'`).bind(parentId),
+    db
+      .prepare(
+        `SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE parent_id = ?1 AND kind = 'group'
+         ORDER BY name, id LIMIT ${limit} OFFSET ${offset}`,
+      )
+      .bind(parentId),
+  ]);
+  return {
+    total: (count.results[0] as { n: number }).n,
+    items: (rows.results as NamespaceRow[]).map(toNamespace),
+  };
+}

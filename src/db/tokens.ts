@@ -1,0 +1,94 @@
+/** A personal access token row, mapped (never holds the token itself). */
+export interface PersonalAccessToken {
+  id: number;
+  userId: number;
+  name: string;
+  scopes: string[];
+  expiresAt: string | null;
+  revoked: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+interface TokenRow {
+  id: number;
+  user_id: number;
+  name: string;
+  scopes: string;
+  expires_at: string | null;
+  revoked: number;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+const COLUMNS = 'id, user_id, name, scopes, expires_at, revoked, created_at, last_used_at';
+
+/** Row to domain object. */
+export function toToken(r: TokenRow): PersonalAccessToken {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    scopes: JSON.parse(r.scopes) as string[],
+    expiresAt: r.expires_at,
+    revoked: r.revoked === 1,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+  };
+}
+
+/** The token whose digest matches, or null. */
+export async function findTokenByDigest(db: D1Database, digest: string): Promise<PersonalAccessToken | null> {
+  const row = await db
+    .prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE token_digest = ?1`)
+    .bind(digest)
+    .first<TokenRow>();
+  return row ? toToken(row) : null;
+}
+
+/** The token with this id, or null. */
+export async function findTokenById(db: D1Database, id: number): Promise<PersonalAccessToken | null> {
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE id = ?1`).bind(id).first<TokenRow>();
+  return row ? toToken(row) : null;
+}
+
+/** Store a new token by its digest. */
+export async function insertToken(
+  db: D1Database,
+  t: { userId: number; name: string; digest: string; scopes: string[]; expiresAt: string | null; createdAt: string },
+): Promise<PersonalAccessToken> {
+  const row = await db
+    .prepare(
+      `INSERT INTO personal_access_tokens (user_id, name, token_digest, scopes, expires_at, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING ${COLUMNS}`,
+    )
+    .bind(t.userId, t.name, t.digest, JSON.stringify(t.scopes), t.expiresAt, t.createdAt)
+    .first<TokenRow>();
+  return toToken(row!);
+}
+
+/** Tokens, optionally of one user, newest last, paged. */
+export async function listTokens(
+  db: D1Database,
+  userId: number | null,
+  limit: number,
+  offset: number,
+): Promise<{ total: number; items: PersonalAccessToken[] }> {
+  const where = userId === null ? '' : 'WHERE user_id = ?1';
+  const binds = userId === null ? [] : [userId];
+  const [count, rows] = await db.batch([
+    db.prepare(`SELECT COUNT(*) AS n FROM personal_access_tokens ${where}`).bind(...binds),
+    db
+      .prepare(`SELECT ${COLUMNS} FROM personal_access_tokens ${where} ORDER BY id LIMIT ${limit} OFFSET ${offset}`)
+      .bind(...binds),
+  ]);
+  return {
+    total: (count.results[0] as { n: number }).n,
+    items: (rows.results as TokenRow[]).map(toToken),
+  };
+}
+
+/** The statement that marks a token revoked (batched with its audit event). */
+export function revokeTokenStatement(db: D1Database, id: number): D1PreparedStatement {
+  return db.prepare(`UPDATE personal_access_tokens SET revoked = 1 WHERE id = ?1`).bind(id);
+}

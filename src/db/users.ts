@@ -1,0 +1,95 @@
+/** A user row, mapped. */
+export interface User {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  state: 'active' | 'blocked';
+  isAdmin: boolean;
+  namespaceId: number | null;
+  createdAt: string;
+}
+
+interface UserRow {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  state: 'active' | 'blocked';
+  is_admin: number;
+  namespace_id: number | null;
+  created_at: string;
+}
+
+const COLUMNS = 'id, username, name, email, state, is_admin, namespace_id, created_at';
+
+/** Row to domain object. */
+export function toUser(r: UserRow): User {
+  return {
+    id: r.id,
+    username: r.username,
+    name: r.name,
+    email: r.email,
+    state: r.state,
+    isAdmin: r.is_admin === 1,
+    namespaceId: r.namespace_id,
+    createdAt: r.created_at,
+  };
+}
+
+/** The user with this id, or null. */
+export async function findUserById(db: D1Database, id: number): Promise<User | null> {
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?1`).bind(id).first<UserRow>();
+  return row ? toUser(row) : null;
+}
+
+/** The user with this username (case-insensitive), or null. */
+export async function findUserByUsername(db: D1Database, username: string): Promise<User | null> {
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?1`).bind(username).first<UserRow>();
+  return row ? toUser(row) : null;
+}
+
+/** Whether a username or email is already taken (case-insensitive). */
+export async function userConflicts(db: D1Database, username: string, email: string) {
+  const row = await db
+    .prepare(
+      `SELECT
+         EXISTS(SELECT 1 FROM users WHERE username = ?1) AS username_taken,
+         EXISTS(SELECT 1 FROM namespaces WHERE full_path = ?1) AS path_taken,
+         EXISTS(SELECT 1 FROM users WHERE email = ?2) AS email_taken`,
+    )
+    .bind(username, email)
+    .first<{ username_taken: number; path_taken: number; email_taken: number }>();
+  return { username: !!(row?.username_taken || row?.path_taken), email: !!row?.email_taken };
+}
+
+/**
+ * Create a user and their personal namespace (path = username) in one transaction.
+ * The namespace id is taken from the namespaces sequence; the user row points at it.
+ */
+export async function insertUser(
+  db: D1Database,
+  u: { username: string; name: string; email: string; isAdmin: boolean; createdAt: string },
+): Promise<User> {
+  const results = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO users (username, name, email, state, is_admin, created_at) VALUES (?1, ?2, ?3, 'active', ?4, ?5)`,
+      )
+      .bind(u.username, u.name, u.email, u.isAdmin ? 1 : 0, u.createdAt),
+    db
+      .prepare(
+        `INSERT INTO namespaces (kind, name, path, full_path, parent_id, root_id, traversal_path, owner_id, visibility, created_at)
+         VALUES ('user', ?2, ?1, ?1, NULL, 0, '', (SELECT id FROM users WHERE username = ?1), 'public', ?3)`,
+      )
+      .bind(u.username, u.name, u.createdAt),
+    db
+      .prepare(`UPDATE namespaces SET root_id = id, traversal_path = id || '/' WHERE id = last_insert_rowid()`),
+    db
+      .prepare(`UPDATE users SET namespace_id = (SELECT id FROM namespaces WHERE full_path = ?1 AND kind = 'user') WHERE username = ?1`)
+      .bind(u.username),
+    db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?1`).bind(u.username),
+  ]);
+  const row = (results[4].results as UserRow[])[0];
+  return toUser(row);
+}

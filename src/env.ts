@@ -1,0 +1,36 @@
+/** A queue message: deliver one audit event to one streaming destination. */
+export interface DeliveryJob {
+  /** Audit event id (audit_events.id). */
+  eventId: number;
+  /** Streaming destination id (streaming_destinations.id). */
+  destinationId: number;
+}
+
+/** Bindings, secrets and vars of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
+export interface Env {
+  /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
+  DB: D1Database;
+  /** Queue "deliveries": one message per (event, destination). */
+  DELIVERIES: Queue<DeliveryJob>;
+  /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
+  DELIVERIES_DLQ: Queue<DeliveryJob>;
+  /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
+  ADMIN_TOKEN?: string;
+  /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */
+  ALLOW_LOCAL_DESTINATIONS?: string;
+  /** Milliseconds one delivery attempt may take before it is aborted (default 10000). */
+  DELIVERY_TIMEOUT_MS?: string;
+  /** Comma-separated seconds to wait before each retry (default 5,300,1800,7200,18000,36000,36000). */
+  DELIVERY_RETRY_SCHEDULE?: string;
+  /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
+  EXTERNAL_URL?: string;
+  /** Most streaming destinations per group (GitLab's default plan limit is 5). */
+  MAX_DESTINATIONS_PER_GROUP?: string;
+  /** Days audit events are kept; unset or 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS?: string;
+}
+
+/** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
+export function allowLocalDestinations(env: Env): boolean {
+  return env.ALLOW_LOCAL_DESTINATIONS === 'true';
+}

@@ -1,0 +1,172 @@
+/**
+ * The core of the GraphQL schema: scalars, PageInfo, the current user, and `group` /
+ * `project` lookups by full path. Other modules extend Query, Mutation, Group and Project.
+ */
+import type { Namespace } from '../../db/namespaces';
+import { findNamespaceByPath } from '../../db/namespaces';
+import { findProjectByPath, type Project } from '../../db/projects';
+import { findUserById, type User } from '../../db/users';
+import { can } from '../../auth/policy';
+import { publicOrigin } from '../../http/context';
+import type { GraphQLContext, SchemaModule } from '../context';
+import { toGid } from '../gid';
+
+export const core: SchemaModule = {
+  typeDefs: /* GraphQL */ `
+"Time represented in ISO 8601."
+scalar Time
+"Arbitrary JSON."
+scalar JSON
+"A \`GroupID\` is a global ID. It is encoded as a string, for example \`gid://gitlab/Group/1\`."
+scalar GroupID
+"A \`ProjectID\` is a global ID. It is encoded as a string, for example \`gid://gitlab/Project/1\`."
+scalar ProjectID
+"A \`UserID\` is a global ID. It is encoded as a string, for example \`gid://gitlab/User/1\`."
+scalar UserID
+
+enum VisibilityLevelsEnum {
+  private
+  internal
+  public
+}
+
+"Information about pagination in a connection."
+type PageInfo {
+  endCursor: String
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+}
+
+"Core representation of a GitLab user."
+type UserCore {
+  id: ID!
+  username: String!
+  name: String!
+  state: String!
+  webUrl: String!
+  publicEmail: String
+}
+
+type Group {
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  description: String
+  visibility: String
+  webUrl: String!
+  parent: Group
+}
+
+type Namespace {
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  visibility: String
+}
+
+type Project {
+  id: ID!
+  name: String!
+  path: String!
+  fullPath: ID!
+  nameWithNamespace: String!
+  description: String
+  visibility: String
+  webUrl: String
+  group: Group
+  namespace: Namespace
+}
+
+type Query {
+  "Get information about current user."
+  currentUser: UserCore
+  "Find a group."
+  group(fullPath: ID!): Group
+  "Find a project."
+  project(fullPath: ID!): Project
+  "Find a user."
+  user(id: UserID, username: String): UserCore
+}
+
+input EchoCreateInput {
+  errors: [String!]
+  messages: [String!]
+  clientMutationId: String
+}
+
+type EchoCreatePayload {
+  clientMutationId: String
+  errors: [String!]!
+  echoes: [String!]
+}
+
+type Mutation {
+  "A mutation that does not perform any changes (GitLab's echoCreate, for testing)."
+  echoCreate(input: EchoCreateInput!): EchoCreatePayload
+}
+`,
+  resolvers: {
+    Query: {
+      currentUser: (_p, _a, c: GraphQLContext) => c.actor?.user ?? null,
+      group: async (_p, args: { fullPath: string }, c: GraphQLContext) => {
+        const group = await findNamespaceByPath(c.env.DB, args.fullPath);
+        if (!group || group.kind !== 'group') return null;
+        return (await can(c.env.DB, c.actor, 'read_group', { kind: 'group', group })) ? group : null;
+      },
+      project: async (_p, args: { fullPath: string }, c: GraphQLContext) => {
+        const project = await findProjectByPath(c.env.DB, args.fullPath);
+        if (!project) return null;
+        return (await can(c.env.DB, c.actor, 'read_project', { kind: 'project', project })) ? project : null;
+      },
+      user: async (_p, args: { id?: string; username?: string }, c: GraphQLContext) => {
+        if (args.id) {
+          const m = /^gid:\/\/gitlab\/User\/(\d+)$/.exec(args.id);
+          return m ? findUserById(c.env.DB, Number(m[1])) : null;
+        }
+        if (args.username) {
+          const row = await c.env.DB.prepare('SELECT id FROM users WHERE username = ?1').bind(args.username).first<{ id: number }>();
+          return row ? findUserById(c.env.DB, row.id) : null;
+        }
+        return null;
+      },
+    },
+    Mutation: {
+      echoCreate: (_p, args: { input: { errors?: string[]; messages?: string[]; clientMutationId?: string } }) => ({
+        clientMutationId: args.input.clientMutationId ?? null,
+        errors: args.input.errors ?? [],
+        echoes: args.input.messages ?? [],
+      }),
+    },
+    UserCore: {
+      id: (u: User) => toGid('User', u.id),
+      webUrl: (u: User, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/${u.username}`,
+      publicEmail: () => null,
+    },
+    Group: {
+      id: (g: Namespace) => toGid('Group', g.id),
+      fullName: (g: Namespace) => g.name,
+      webUrl: (g: Namespace, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/groups/${g.fullPath}`,
+      parent: async (g: Namespace, _a, c: GraphQLContext) => {
+        if (g.parentId === null) return null;
+        const row = await c.env.DB.prepare('SELECT full_path FROM namespaces WHERE id = ?1').bind(g.parentId).first<{ full_path: string }>();
+        return row ? findNamespaceByPath(c.env.DB, row.full_path) : null;
+      },
+    },
+    Namespace: {
+      id: (n: Namespace) => toGid(n.kind === 'group' ? 'Group' : 'Namespaces::UserNamespace', n.id),
+      fullName: (n: Namespace) => n.name,
+    },
+    Project: {
+      id: (p: Project) => toGid('Project', p.id),
+      nameWithNamespace: (p: Project) => `${p.namespace.name} / ${p.name}`,
+      webUrl: (p: Project, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/${p.fullPath}`,
+      group: (p: Project) => (p.namespace.kind === 'group' ? p.namespace : null),
+      namespace: (p: Project) => p.namespace,
+    },
+  },
+};

@@ -1,0 +1,4 @@
+import type { SchemaModule } from '../context';
+
+/** This domain's part of the schema (filled in by its capability). */
+export const destinations: SchemaModule = { typeDefs: '', resolvers: {} };

@@ -1,0 +1,32 @@
+/**
+ * The GraphQL schema, built once per isolate from the domain modules' SDL. Resolvers are looked
+ * up by (type, field) through one field resolver, so modules stay plain objects.
+ */
+import { buildSchema, defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import type { Resolvers, SchemaModule } from './context';
+import { core } from './modules/core';
+import { destinations } from './modules/destinations';
+import { deliveries } from './modules/deliveries';
+import { releases } from './modules/releases';
+
+const MODULES: SchemaModule[] = [core, destinations, deliveries, releases];
+
+function mergeResolvers(modules: SchemaModule[]): Resolvers {
+  const merged: Resolvers = {};
+  for (const m of modules) {
+    for (const [type, fields] of Object.entries(m.resolvers)) merged[type] = { ...merged[type], ...fields };
+  }
+  return merged;
+}
+
+/** The schema (built once, at module load). */
+export const schema: GraphQLSchema = buildSchema(MODULES.map((m) => m.typeDefs).join('\n'));
+
+const resolvers = mergeResolvers(MODULES);
+
+/** Resolve a field with its module's resolver, or read the property of the same name. */
+export const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, args, context, info) => {
+  const resolve = resolvers[info.parentType.name]?.[info.fieldName];
+  if (resolve) return resolve(source, args, context as never, info);
+  return defaultFieldResolver(source, args, context, info);
+};

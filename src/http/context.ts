@@ -1,0 +1,30 @@
+import type { IRequest } from 'itty-router';
+import type { Env } from '../env';
+import type { Actor } from '../auth/authenticate';
+
+/** What every REST handler receives besides the request. */
+export interface App {
+  env: Env;
+  ctx: ExecutionContext;
+  /** The authenticated caller, or null when anonymous (set by the router before handlers run). */
+  actor: Actor | null;
+}
+
+/** A REST route handler. */
+export type Handler = (request: IRequest, app: App) => Promise<Response> | Response;
+
+/** The decoded value of a path parameter (`my-group%2Fsub` becomes `my-group/sub`). */
+export function param(request: IRequest, name: string): string {
+  const raw = request.params[name] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The origin used in absolute URLs: EXTERNAL_URL when set, else the request's. */
+export function publicOrigin(request: Request, env: Env): string {
+  if (env.EXTERNAL_URL) return env.EXTERNAL_URL.replace(/\/+$/, '');
+  return new URL(request.url).origin;
+}

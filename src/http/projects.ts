@@ -1,0 +1,100 @@
+import type { ApiRouter } from './router';
+import { can } from '../auth/policy';
+import { findNamespaceById, findNamespaceByPath, pathTaken, VISIBILITIES, VISIBILITY_LEVEL, type Namespace } from '../db/namespaces';
+import { findProject, insertProject, type Project } from '../db/projects';
+import { nowIso } from '../db/time';
+import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/record';
+import { param, publicOrigin, type App } from './context';
+import { badRequest, conflict, forbidden, json, notFound, validationError } from './errors';
+import { optionalEnum, optionalString, readParams } from './params';
+import { nameError, pathError } from './names';
+import { projectJson } from './serializers';
+import { pagedJson, readPage } from './pagination';
+import { requireActor } from './users';
+import { loadReadableGroup } from './groups';
+
+/** The project `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */
+export async function loadReadableProject(app: App, raw: string): Promise<Project> {
+  const project = await findProject(app.env.DB, raw);
+  if (!project || !(await can(app.env.DB, app.actor, 'read_project', { kind: 'project', project }))) throw notFound('Project');
+  return project;
+}
+
+export function registerProjectRoutes(router: ApiRouter): void {
+  /** `POST /projects`: in a group (Maintainer or above) or in the caller's own namespace. */
+  router.post('/projects', async (request, app) => {
+    const actor = requireActor(app);
+    const p = await readParams(request);
+    let name = optionalString(p, 'name', { max: 255 });
+    let path = optionalString(p, 'path', { max: 255 });
+    if (name === undefined && path === undefined) throw badRequest('name, path are missing, at least one parameter must be provided');
+    name ??= path!;
+    path ??= name.trim().toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+    const visibility = optionalEnum(p, 'visibility', VISIBILITIES) ?? 'private';
+    const description = optionalString(p, 'description', { max: 2000, allowBlank: true }) ?? '';
+    const nameErr = nameError(name);
+    if (nameErr) throw validationError('name', nameErr);
+    const pathErr = pathError(path, false);
+    if (pathErr) throw validationError('path', pathErr);
+
+    let namespace: Namespace | null;
+    const rawNs = p.namespace_id;
+    if (rawNs === undefined || rawNs === null || rawNs === '') {
+      namespace = actor.user.namespaceId ? await findNamespaceById(app.env.DB, actor.user.namespaceId) : null;
+    } else if (typeof rawNs === 'number' || (typeof rawNs === 'string' && /^\d{1,15}$/.test(rawNs))) {
+      namespace = await findNamespaceById(app.env.DB, Number(rawNs));
+    } else if (typeof rawNs === 'string') {
+      namespace = await findNamespaceByPath(app.env.DB, rawNs);
+    } else {
+      throw badRequest('namespace_id is invalid');
+    }
+    if (!namespace) throw notFound('Namespace');
+    if (namespace.kind === 'group') {
+      if (!(await can(app.env.DB, actor, 'read_group', { kind: 'group', group: namespace }))) throw notFound('Namespace');
+      if (!(await can(app.env.DB, actor, 'create_project', { kind: 'group', group: namespace }))) throw forbidden();
+      if (VISIBILITY_LEVEL[visibility] > VISIBILITY_LEVEL[namespace.visibility]) {
+        throw validationError('visibility_level', `${visibility} is not allowed in a ${namespace.visibility} group.`);
+      }
+    } else if (namespace.ownerId !== actor.user.id && !actor.user.isAdmin) {
+      throw forbidden();
+    }
+    if (await pathTaken(app.env.DB, `${namespace.fullPath}/${path}`)) throw conflict({ path: ['has already been taken'] });
+    let project: Project;
+    try {
+      project = await insertProject(app.env.DB, { namespace, name, path, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+    } catch (err) {
+      if (String(err).includes('UNIQUE')) throw conflict({ path: ['has already been taken'] });
+      throw err;
+    }
+    await recordAuditEvent(app.env, app.ctx, {
+      eventType: 'project_created',
+      author: authorOf(actor.user),
+      entity: projectEntity(project),
+      target: { id: project.id, type: 'Project', details: project.fullPath },
+      ipAddress: clientIp(request),
+      details: { add: 'project', custom_message: `Added project ${project.fullPath}` },
+    });
+    return json(projectJson(project, publicOrigin(request, app.env)), 201);
+  });
+
+  /** `GET /projects/:id`. */
+  router.get('/projects/:id', async (request, app) => {
+    const project = await loadReadableProject(app, param(request, 'id'));
+    return json(projectJson(project, publicOrigin(request, app.env)));
+  });
+
+  /** `GET /groups/:id/projects`: the group's projects the caller can read. */
+  router.get('/groups/:id/projects', async (request, app) => {
+    const group = await loadReadableGroup(app, param(request, 'id'));
+    const url = new URL(request.url);
+    const page = readPage(url);
+    const rows = await app.env.DB.prepare('SELECT id FROM projects WHERE namespace_id = ?1 ORDER BY id DESC').bind(group.id).all<{ id: number }>();
+    const readable: Project[] = [];
+    for (const r of rows.results) {
+      const project = await findProject(app.env.DB, String(r.id));
+      if (project && (await can(app.env.DB, app.actor, 'read_project', { kind: 'project', project }))) readable.push(project);
+    }
+    const origin = publicOrigin(request, app.env);
+    return pagedJson(url, page, readable.length, readable.slice(page.offset, page.offset + page.limit).map((x) => projectJson(x, origin)));
+  });
+}

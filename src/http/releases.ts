@@ -1,0 +1,4 @@
+import type { ApiRouter } from './router';
+
+/** Routes of this resource (filled in by its capability). */
+export function registerReleaseRoutes(_router: ApiRouter): void {}

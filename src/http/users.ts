@@ -1,0 +1,144 @@
+import type { ApiRouter } from './router';
+import { can } from '../auth/policy';
+import { newPersonalAccessToken, sha256Hex } from '../auth/crypto';
+import { SCOPES } from '../auth/authenticate';
+import { findUserById, findUserByUsername, insertUser, userConflicts, type User } from '../db/users';
+import { insertToken } from '../db/tokens';
+import { nowIso } from '../db/time';
+import { authorOf, clientIp, instanceEntity, recordAuditEvent, userEntity } from '../audit/record';
+import { param, publicOrigin, type App } from './context';
+import { ApiError, badRequest, conflict, forbidden, json, notFound, unauthorized, validationError } from './errors';
+import { optionalBoolean, optionalDate, readParams, requireString } from './params';
+import { emailValid, pathError } from './names';
+import { tokenJson, userJson } from './serializers';
+import { pagedJson, readPage } from './pagination';
+
+/** The signed-in user, or 401. */
+export function requireActor(app: App) {
+  if (!app.actor) throw unauthorized();
+  return app.actor;
+}
+
+/** 403 unless the caller is an administrator. */
+export function requireAdmin(app: App) {
+  const actor = requireActor(app);
+  if (!actor.user.isAdmin) throw forbidden();
+  return actor;
+}
+
+/** A user by `:id` (numeric), or 404. */
+async function loadUser(app: App, raw: string): Promise<User> {
+  if (!/^\d{1,15}$/.test(raw)) throw notFound('User');
+  const user = await findUserById(app.env.DB, Number(raw));
+  if (!user) throw notFound('User');
+  return user;
+}
+
+export function registerUserRoutes(router: ApiRouter): void {
+  /** `GET /user`: the authenticated user. */
+  router.get('/user', (request, app) => {
+    const actor = requireActor(app);
+    return json(userJson(actor.user, publicOrigin(request, app.env), true));
+  });
+
+  /** `GET /users`: users, optionally `?username=`. */
+  router.get('/users', async (request, app) => {
+    const url = new URL(request.url);
+    const page = readPage(url);
+    const username = url.searchParams.get('username');
+    const origin = publicOrigin(request, app.env);
+    const full = !!app.actor?.user.isAdmin;
+    if (username !== null) {
+      const u = await findUserByUsername(app.env.DB, username);
+      const items = u ? [userJson(u, origin, full)] : [];
+      return pagedJson(url, page, items.length, items);
+    }
+    const [count, rows] = await app.env.DB.batch([
+      app.env.DB.prepare('SELECT COUNT(*) AS n FROM users'),
+      app.env.DB.prepare(`SELECT id FROM users ORDER BY id DESC LIMIT ${page.limit} OFFSET ${page.offset}`),
+    ]);
+    const users = await Promise.all((rows.results as { id: number }[]).map((r) => findUserById(app.env.DB, r.id)));
+    return pagedJson(url, page, (count.results[0] as { n: number }).n, users.filter((u): u is User => !!u).map((u) => userJson(u, origin, full)));
+  });
+
+  /** `POST /users` (admin): create a user and their personal namespace. */
+  router.post('/users', async (request, app) => {
+    const actor = requireAdmin(app);
+    const p = await readParams(request);
+    const email = requireString(p, 'email', { max: 255 });
+    const username = requireString(p, 'username', { max: 255 });
+    const name = requireString(p, 'name', { max: 255 });
+    const admin = optionalBoolean(p, 'admin') ?? false;
+    if (p.password === undefined && p.reset_password === undefined && p.force_random_password === undefined) {
+      throw badRequest('password, reset_password, force_random_password are missing, exactly one parameter must be provided');
+    }
+    if (!emailValid(email)) throw validationError('email', 'is invalid');
+    const pathErr = pathError(username, true);
+    if (pathErr) throw validationError('username', pathErr);
+    const taken = await userConflicts(app.env.DB, username, email);
+    if (taken.email) throw conflict('Email has already been taken');
+    if (taken.username) throw conflict('Username has already been taken');
+    let user: User;
+    try {
+      user = await insertUser(app.env.DB, { username, name, email, isAdmin: admin, createdAt: nowIso() });
+    } catch (err) {
+      if (String(err).includes('UNIQUE')) throw conflict('Username has already been taken');
+      throw err;
+    }
+    await recordAuditEvent(app.env, app.ctx, {
+      eventType: 'user_created',
+      author: authorOf(actor.user),
+      entity: instanceEntity(),
+      target: { id: user.id, type: 'User', details: user.username },
+      ipAddress: clientIp(request),
+      details: { custom_message: `User ${user.username} created` },
+    });
+    return json(userJson(user, publicOrigin(request, app.env), true), 201);
+  });
+
+  /** `GET /users/:id`. */
+  router.get('/users/:id', async (request, app) => {
+    const user = await loadUser(app, param(request, 'id'));
+    const full = !!app.actor && (app.actor.user.isAdmin || app.actor.user.id === user.id);
+    return json(userJson(user, publicOrigin(request, app.env), full));
+  });
+
+  /** `POST /users/:id/personal_access_tokens` (admin): the token is returned once, stored hashed. */
+  router.post('/users/:id/personal_access_tokens', async (request, app) => {
+    const actor = requireAdmin(app);
+    if (!(await can(app.env.DB, actor, 'admin_instance'))) throw forbidden();
+    const user = await loadUser(app, param(request, 'id'));
+    const p = await readParams(request);
+    const name = requireString(p, 'name', { max: 255 });
+    if (p.scopes === undefined || p.scopes === null) throw badRequest('scopes is missing');
+    const scopes = Array.isArray(p.scopes) ? p.scopes : typeof p.scopes === 'string' ? p.scopes.split(',') : null;
+    if (!scopes || scopes.length === 0) throw badRequest('scopes is empty');
+    if (!scopes.every((s) => typeof s === 'string' && (SCOPES as readonly string[]).includes(s))) {
+      throw badRequest('scopes does not have a valid value');
+    }
+    const expiresAt = optionalDate(p, 'expires_at') ?? null;
+    if (expiresAt !== null && expiresAt < new Date().toISOString().slice(0, 10)) {
+      throw validationError('expires_at', 'must not be in the past');
+    }
+    const token = newPersonalAccessToken();
+    const pat = await insertToken(app.env.DB, {
+      userId: user.id,
+      name,
+      digest: await sha256Hex(token),
+      scopes: [...new Set(scopes as string[])],
+      expiresAt,
+      createdAt: nowIso(),
+    });
+    await recordAuditEvent(app.env, app.ctx, {
+      eventType: 'personal_access_token_created',
+      author: authorOf(actor.user),
+      entity: userEntity(user),
+      target: { id: pat.id, type: 'PersonalAccessToken', details: pat.name },
+      ipAddress: clientIp(request),
+      details: { custom_message: `Created personal access token with id ${pat.id}` },
+    });
+    return json(tokenJson(pat, token), 201);
+  });
+}
+
+export { ApiError };

@@ -1,0 +1,33 @@
+/**
+ * The Worker: REST v4 under /api/v4, GraphQL at /api/graphql, the release download redirect,
+ * and the queue consumer that delivers audit events to streaming destinations.
+ */
+import type { DeliveryJob, Env } from './env';
+import { handleRest } from './http/router';
+import { handleGraphql } from './graphql/handler';
+import { handleDeliveryBatch } from './delivery/consumer';
+import { handleScheduled } from './scheduled';
+import { handleDownload } from './http/downloads';
+import { handlePage } from './pages';
+import { errorResponse, json } from './http/errors';
+
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  try {
+    if (pathname === '/api/v4' || pathname.startsWith('/api/v4/')) return await handleRest(request, env, ctx);
+    if (pathname === '/api/graphql') return await handleGraphql(request, env, ctx);
+    const download = await handleDownload(request, env, ctx);
+    if (download) return download;
+    const page = await handlePage(request, env, ctx);
+    if (page) return page;
+    return json({ error: '404 Not Found' }, 404);
+  } catch (err) {
+    return errorResponse(err);
+  }
+}
+
+export default {
+  fetch,
+  queue: handleDeliveryBatch,
+  scheduled: handleScheduled,
+} satisfies ExportedHandler<Env, DeliveryJob>;

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { join } from 'node:path';
+
+const migrations = await readD1Migrations(join(import.meta.dirname, 'migrations'));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          ADMIN_TOKEN: 'test-admin-token',
+          ALLOW_LOCAL_DESTINATIONS: 'true',
+          DELIVERY_TIMEOUT_MS: '2000',
+          DELIVERY_RETRY_SCHEDULE: '1,1,1',
+        },
+      },
+    }),
+  ],
+  test: {
+    setupFiles: ['./test/support/apply-migrations.ts'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/e2e/**', 'node_modules/**'],
+    testTimeout: 30_000,
+  },
+});
