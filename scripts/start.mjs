@@ -26,7 +26,8 @@ if (!existsSync(devVars)) {
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
-const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { cwd: root, env, stdio: 'inherit' });
+// CI=true: apply without the interactive "continue?" prompt.
+const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { cwd: root, env: { ...env, CI: 'true' }, stdio: 'inherit' });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const extra = process.argv.slice(2);
