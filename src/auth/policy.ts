@@ -60,6 +60,8 @@ const RULES = {
   admin_group_member: { minLevel: AccessLevel.Owner, write: true },
   admin_group_streaming: { minLevel: AccessLevel.Owner, write: true, topLevel: true },
   read_group_streaming: { minLevel: AccessLevel.Owner, topLevel: true },
+  /** Owner of any group, top-level or not: tells a subgroup's owner "Group must not be a subgroup" instead of "not found". */
+  admin_group_streaming_any_level: { minLevel: AccessLevel.Owner, write: true },
   /** See one's own events in a group's audit log (GitLab: Developer and Maintainer). */
   read_group_audit_events: { minLevel: AccessLevel.Developer },
   /** See every event of a group's audit log (GitLab: Owner). */

@@ -158,7 +158,9 @@ type Mutation {
       },
     },
     Namespace: {
-      id: (n: Namespace) => toGid(n.kind === 'group' ? 'Group' : 'Namespaces::UserNamespace', n.id),
+      // A project stands in as GitLab's project namespace (streaming namespace filters point at one).
+      id: (n: Pick<Namespace, 'id'> & { kind: string }) =>
+        toGid(n.kind === 'group' ? 'Group' : n.kind === 'project' ? 'Namespaces::ProjectNamespace' : 'Namespaces::UserNamespace', n.id),
       fullName: (n: Namespace) => n.name,
     },
     Project: {

@@ -1,0 +1,342 @@
+/**
+ * Streaming destinations and what hangs off them (custom headers, event type filters, the
+ * namespace filter): plain functions over D1 with raw prepared statements. Group destinations
+ * have scope 'group' and the top-level group's id; instance destinations scope 'instance' and
+ * no namespace. Writes that must commit with their audit event are returned as statements.
+ */
+import { nowIso } from './time';
+
+export type DestinationScope = 'group' | 'instance';
+
+/** A streaming destination (secrets included: callers decide who sees them). */
+export interface Destination {
+  id: number;
+  scope: DestinationScope;
+  namespaceId: number | null;
+  name: string;
+  destinationUrl: string;
+  verificationToken: string;
+  signingSecret: string;
+  previousSigningSecret: string | null;
+  previousSecretExpiresAt: string | null;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface DestinationRow {
+  id: number;
+  scope: DestinationScope;
+  namespace_id: number | null;
+  name: string;
+  destination_url: string;
+  verification_token: string;
+  signing_secret: string;
+  previous_signing_secret: string | null;
+  previous_secret_expires_at: string | null;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const DESTINATION_COLUMNS =
+  'id, scope, namespace_id, name, destination_url, verification_token, signing_secret, previous_signing_secret, previous_secret_expires_at, active, created_at, updated_at';
+
+function toDestination(r: DestinationRow): Destination {
+  return {
+    id: r.id,
+    scope: r.scope,
+    namespaceId: r.namespace_id,
+    name: r.name,
+    destinationUrl: r.destination_url,
+    verificationToken: r.verification_token,
+    signingSecret: r.signing_secret,
+    previousSigningSecret: r.previous_signing_secret,
+    previousSecretExpiresAt: r.previous_secret_expires_at,
+    active: r.active === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** A custom HTTP header sent with every delivery to its destination. */
+export interface StreamingHeader {
+  id: number;
+  destinationId: number;
+  key: string;
+  value: string;
+  active: boolean;
+  createdAt: string;
+}
+
+interface HeaderRow {
+  id: number;
+  destination_id: number;
+  key: string;
+  value: string;
+  active: number;
+  created_at: string;
+}
+
+function toHeader(r: HeaderRow): StreamingHeader {
+  return { id: r.id, destinationId: r.destination_id, key: r.key, value: r.value, active: r.active === 1, createdAt: r.created_at };
+}
+
+/** A destination's restriction to one subgroup or project of its group. */
+export interface NamespaceFilter {
+  id: number;
+  destinationId: number;
+  namespaceKind: 'group' | 'project';
+  namespaceId: number;
+  scopePath: string;
+  createdAt: string;
+}
+
+interface NamespaceFilterRow {
+  id: number;
+  destination_id: number;
+  namespace_kind: 'group' | 'project';
+  namespace_id: number;
+  scope_path: string;
+  created_at: string;
+}
+
+function toNamespaceFilter(r: NamespaceFilterRow): NamespaceFilter {
+  return {
+    id: r.id,
+    destinationId: r.destination_id,
+    namespaceKind: r.namespace_kind,
+    namespaceId: r.namespace_id,
+    scopePath: r.scope_path,
+    createdAt: r.created_at,
+  };
+}
+
+/** The destination with this id in this scope, or null. */
+export async function findDestination(db: D1Database, scope: DestinationScope, id: number): Promise<Destination | null> {
+  const row = await db
+    .prepare(`SELECT ${DESTINATION_COLUMNS} FROM streaming_destinations WHERE id = ?1 AND scope = ?2`)
+    .bind(id, scope)
+    .first<DestinationRow>();
+  return row ? toDestination(row) : null;
+}
+
+/** Destinations of a group (namespaceId) or of the instance (null), oldest first. */
+export async function listDestinations(db: D1Database, scope: DestinationScope, namespaceId: number | null): Promise<Destination[]> {
+  const rows = await db
+    .prepare(`SELECT ${DESTINATION_COLUMNS} FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2 ORDER BY id`)
+    .bind(scope, namespaceId)
+    .all<DestinationRow>();
+  return rows.results.map(toDestination);
+}
+
+/** What a new destination is made of. */
+export interface NewDestination {
+  scope: DestinationScope;
+  namespaceId: number | null;
+  name: string;
+  destinationUrl: string;
+  verificationToken: string;
+  signingSecret: string;
+}
+
+/** Insert a destination; throws on a unique index conflict (see isUniqueViolation). */
+export async function insertDestination(db: D1Database, d: NewDestination): Promise<Destination> {
+  const now = nowIso();
+  const row = await db
+    .prepare(
+      `INSERT INTO streaming_destinations (scope, namespace_id, name, destination_url, verification_token, signing_secret, active, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) RETURNING ${DESTINATION_COLUMNS}`,
+    )
+    .bind(d.scope, d.namespaceId, d.name, d.destinationUrl, d.verificationToken, d.signingSecret, now)
+    .first<DestinationRow>();
+  return toDestination(row!);
+}
+
+/** Remove a destination (used to undo a create whose audit event could not be written). */
+export async function deleteDestinationNow(db: D1Database, id: number): Promise<void> {
+  await db.prepare('DELETE FROM streaming_destinations WHERE id = ?1').bind(id).run();
+}
+
+/** The statement that updates name, URL and active flag of a destination. */
+export function updateDestinationStatement(db: D1Database, d: Pick<Destination, 'id' | 'name' | 'destinationUrl' | 'active'>): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE streaming_destinations SET name = ?2, destination_url = ?3, active = ?4, updated_at = ?5 WHERE id = ?1`)
+    .bind(d.id, d.name, d.destinationUrl, d.active ? 1 : 0, nowIso());
+}
+
+/**
+ * The statements that delete a destination and everything below it. Delivery rows stay: the
+ * delivery log outlives its destination.
+ */
+export function deleteDestinationStatements(db: D1Database, id: number): D1PreparedStatement[] {
+  return [
+    db.prepare('DELETE FROM streaming_headers WHERE destination_id = ?1').bind(id),
+    db.prepare('DELETE FROM streaming_event_type_filters WHERE destination_id = ?1').bind(id),
+    db.prepare('DELETE FROM streaming_namespace_filters WHERE destination_id = ?1').bind(id),
+    db.prepare('DELETE FROM streaming_destinations WHERE id = ?1').bind(id),
+  ];
+}
+
+/**
+ * The statement that rotates a signing secret: the current one becomes the previous one and
+ * keeps signing until `previousExpiresAt`.
+ */
+export function rotateSecretStatement(db: D1Database, id: number, newSecret: string, previousExpiresAt: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE streaming_destinations SET previous_signing_secret = signing_secret, previous_secret_expires_at = ?3,
+         signing_secret = ?2, updated_at = ?4 WHERE id = ?1`,
+    )
+    .bind(id, newSecret, previousExpiresAt, nowIso());
+}
+
+/** How many destinations a group (or the instance) has. */
+export async function countDestinations(db: D1Database, scope: DestinationScope, namespaceId: number | null): Promise<number> {
+  const row = await db
+    .prepare('SELECT COUNT(*) AS n FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2')
+    .bind(scope, namespaceId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Which of name / URL / token are already used by another destination of the same owner. */
+export async function takenAttributes(
+  db: D1Database,
+  scope: DestinationScope,
+  namespaceId: number | null,
+  values: { name?: string; destinationUrl?: string; verificationToken?: string },
+  exceptId: number | null,
+): Promise<{ name: boolean; destinationUrl: boolean; verificationToken: boolean }> {
+  const row = await db
+    .prepare(
+      `SELECT
+         EXISTS(SELECT 1 FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2 AND id IS NOT ?3 AND name = ?4) AS name,
+         EXISTS(SELECT 1 FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2 AND id IS NOT ?3 AND destination_url = ?5) AS url,
+         EXISTS(SELECT 1 FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2 AND id IS NOT ?3 AND verification_token = ?6) AS token`,
+    )
+    .bind(scope, namespaceId, exceptId, values.name ?? null, values.destinationUrl ?? null, values.verificationToken ?? null)
+    .first<{ name: number; url: number; token: number }>();
+  return { name: !!row?.name, destinationUrl: !!row?.url, verificationToken: !!row?.token };
+}
+
+/** Whether a D1 error is a UNIQUE constraint violation (a concurrent duplicate). */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
+}
+
+// Headers ------------------------------------------------------------------------------------
+
+/** Headers of a destination, oldest first. */
+export async function listHeaders(db: D1Database, destinationId: number): Promise<StreamingHeader[]> {
+  const rows = await db
+    .prepare('SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE destination_id = ?1 ORDER BY id')
+    .bind(destinationId)
+    .all<HeaderRow>();
+  return rows.results.map(toHeader);
+}
+
+/** A header by id, or null. */
+export async function findHeader(db: D1Database, id: number): Promise<StreamingHeader | null> {
+  const row = await db
+    .prepare('SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE id = ?1')
+    .bind(id)
+    .first<HeaderRow>();
+  return row ? toHeader(row) : null;
+}
+
+/** The statement that inserts a header (its id is read back with findHeaderByKey). */
+export function insertHeaderStatement(db: D1Database, h: { destinationId: number; key: string; value: string; active: boolean }): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO streaming_headers (destination_id, key, value, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
+    .bind(h.destinationId, h.key, h.value, h.active ? 1 : 0, nowIso());
+}
+
+/** A destination's header by key (case-insensitive, as header names are), or null. */
+export async function findHeaderByKey(db: D1Database, destinationId: number, key: string): Promise<StreamingHeader | null> {
+  const row = await db
+    .prepare('SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE destination_id = ?1 AND key = ?2 COLLATE NOCASE')
+    .bind(destinationId, key)
+    .first<HeaderRow>();
+  return row ? toHeader(row) : null;
+}
+
+/** The statement that updates a header. */
+export function updateHeaderStatement(db: D1Database, h: Pick<StreamingHeader, 'id' | 'key' | 'value' | 'active'>): D1PreparedStatement {
+  return db.prepare('UPDATE streaming_headers SET key = ?2, value = ?3, active = ?4 WHERE id = ?1').bind(h.id, h.key, h.value, h.active ? 1 : 0);
+}
+
+/** The statement that deletes a header. */
+export function deleteHeaderStatement(db: D1Database, id: number): D1PreparedStatement {
+  return db.prepare('DELETE FROM streaming_headers WHERE id = ?1').bind(id);
+}
+
+/** How many headers a destination has. */
+export async function countHeaders(db: D1Database, destinationId: number): Promise<number> {
+  const row = await db.prepare('SELECT COUNT(*) AS n FROM streaming_headers WHERE destination_id = ?1').bind(destinationId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+// Event type filters -------------------------------------------------------------------------
+
+/** A destination's event type filters, sorted by name. */
+export async function listEventTypeFilters(db: D1Database, destinationId: number): Promise<string[]> {
+  const rows = await db
+    .prepare('SELECT audit_event_type FROM streaming_event_type_filters WHERE destination_id = ?1 ORDER BY audit_event_type')
+    .bind(destinationId)
+    .all<{ audit_event_type: string }>();
+  return rows.results.map((r) => r.audit_event_type);
+}
+
+/** The statements that add event type filters. */
+export function insertEventTypeFilterStatements(db: D1Database, destinationId: number, types: string[]): D1PreparedStatement[] {
+  const now = nowIso();
+  return types.map((t) =>
+    db.prepare('INSERT INTO streaming_event_type_filters (destination_id, audit_event_type, created_at) VALUES (?1, ?2, ?3)').bind(destinationId, t, now),
+  );
+}
+
+/** The statements that remove event type filters. */
+export function deleteEventTypeFilterStatements(db: D1Database, destinationId: number, types: string[]): D1PreparedStatement[] {
+  return types.map((t) => db.prepare('DELETE FROM streaming_event_type_filters WHERE destination_id = ?1 AND audit_event_type = ?2').bind(destinationId, t));
+}
+
+// Namespace filters --------------------------------------------------------------------------
+
+const NF_COLUMNS = 'id, destination_id, namespace_kind, namespace_id, scope_path, created_at';
+
+/** A destination's namespace filter, or null. */
+export async function findNamespaceFilterOfDestination(db: D1Database, destinationId: number): Promise<NamespaceFilter | null> {
+  const row = await db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE destination_id = ?1`).bind(destinationId).first<NamespaceFilterRow>();
+  return row ? toNamespaceFilter(row) : null;
+}
+
+/** A namespace filter by id, or null. */
+export async function findNamespaceFilter(db: D1Database, id: number): Promise<NamespaceFilter | null> {
+  const row = await db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE id = ?1`).bind(id).first<NamespaceFilterRow>();
+  return row ? toNamespaceFilter(row) : null;
+}
+
+/** Whether some destination already filters on this namespace (GitLab: one filter per namespace). */
+export async function namespaceFilterExistsFor(db: D1Database, kind: 'group' | 'project', namespaceId: number): Promise<boolean> {
+  const row = await db
+    .prepare('SELECT EXISTS(SELECT 1 FROM streaming_namespace_filters WHERE namespace_kind = ?1 AND namespace_id = ?2) AS e')
+    .bind(kind, namespaceId)
+    .first<{ e: number }>();
+  return !!row?.e;
+}
+
+/** The statement that adds a namespace filter. */
+export function insertNamespaceFilterStatement(
+  db: D1Database,
+  f: { destinationId: number; namespaceKind: 'group' | 'project'; namespaceId: number; scopePath: string },
+): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO streaming_namespace_filters (destination_id, namespace_kind, namespace_id, scope_path, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
+    .bind(f.destinationId, f.namespaceKind, f.namespaceId, f.scopePath, nowIso());
+}
+
+/** The statement that deletes a namespace filter. */
+export function deleteNamespaceFilterStatement(db: D1Database, id: number): D1PreparedStatement {
+  return db.prepare('DELETE FROM streaming_namespace_filters WHERE id = ?1').bind(id);
+}
