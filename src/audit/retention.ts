@@ -1,0 +1,133 @@
+/**
+ * Audit log retention: the ONLY way an audit event is ever removed.
+ *
+ * With AUDIT_RETENTION_DAYS = N (unset or 0: off, events are kept forever), the Cron Trigger
+ * (src/scheduled.ts, every minute) deletes the events of every WHOLE UTC day that ended more
+ * than N days ago: everything created before midnight UTC of (today - N days). Today's events
+ * and those of the N previous days are kept.
+ *
+ * The database rejects DELETE on audit_events (migration 0006) unless the single row of
+ * audit_retention_guard exists. Each chunk is ONE db.batch (one transaction): insert the guard
+ * row, delete the outbox rows of the events, delete the events, remove the guard row, and
+ * record `audit_events_retention_applied` (instance entity) with the retention days, the cutoff
+ * and the count. The deletion and its record commit together or not at all, and the guard is
+ * never visible outside that transaction.
+ *
+ * Work is bounded per run (CHUNK_SIZE events, MAX_CHUNKS chunks); a large backlog is finished
+ * by the following runs.
+ */
+import type { Env } from '../env';
+import { instanceEntity, recordAuditEvent } from './record';
+
+/** Events deleted per transaction. */
+export const CHUNK_SIZE = 5000;
+/** Transactions per run. */
+export const MAX_CHUNKS = 10;
+/** Largest accepted AUDIT_RETENTION_DAYS (100 years). */
+const MAX_DAYS = 36_500;
+
+/** The author of retention events: not a user (GitLab's convention for non-user authors is id -1). */
+export const RETENTION_AUTHOR = { id: -1, name: 'Audit log retention' } as const;
+
+/** Retention in days from AUDIT_RETENTION_DAYS; 0 (off) when unset, empty or "0"; null when malformed. */
+export function retentionDays(env: Pick<Env, 'AUDIT_RETENTION_DAYS'>): number | null {
+  const raw = (env.AUDIT_RETENTION_DAYS ?? '').trim();
+  if (raw === '') return 0;
+  if (!/^\d{1,6}$/.test(raw)) return null;
+  const n = Number(raw);
+  return n > MAX_DAYS ? null : n;
+}
+
+/** Midnight UTC of (the UTC day of `now`) minus `days`: events created before it are past retention. */
+export function retentionCutoff(days: number, now: Date): string {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(midnight - days * 86_400_000).toISOString();
+}
+
+/** What one run did. */
+export interface RetentionResult {
+  /** Retention in days (0: off). */
+  days: number;
+  /** Events created before this instant were removed; null when retention is off. */
+  cutoff: string | null;
+  deleted: number;
+  /** Events `audit_events_retention_applied` recorded (one per chunk). */
+  recorded: number;
+}
+
+interface ChunkStats {
+  n: number;
+  max_id: number | null;
+  first_at: string | null;
+  last_at: string | null;
+}
+
+/**
+ * Apply retention once. Never throws for a malformed AUDIT_RETENTION_DAYS (it is logged and
+ * nothing is deleted); database errors propagate to the scheduled handler.
+ */
+export async function applyAuditRetention(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  now: Date = new Date(),
+): Promise<RetentionResult> {
+  const days = retentionDays(env);
+  if (days === null) {
+    console.error('AUDIT_RETENTION_DAYS must be a whole number of days (0 or unset: keep forever); retention skipped');
+    return { days: 0, cutoff: null, deleted: 0, recorded: 0 };
+  }
+  if (days === 0) return { days: 0, cutoff: null, deleted: 0, recorded: 0 };
+  const cutoff = retentionCutoff(days, now);
+  const db = env.DB;
+  let deleted = 0;
+  let recorded = 0;
+  for (let chunk = 0; chunk < MAX_CHUNKS; chunk++) {
+    // Cheap probe on audit_events_created: most runs find nothing and stop here.
+    const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
+    if (!any) break;
+    // The chunk: the oldest ids past retention. Ids only grow, so "created_at < cutoff AND
+    // id <= max_id" names exactly these rows, and the count recorded below is exact.
+    const stats = await db
+      .prepare(
+        `SELECT COUNT(*) AS n, MAX(id) AS max_id, MIN(created_at) AS first_at, MAX(created_at) AS last_at
+         FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
+      )
+      .bind(cutoff, CHUNK_SIZE)
+      .first<ChunkStats>();
+    if (!stats || stats.n === 0 || stats.max_id === null) break;
+    const removal = [
+      db.prepare('INSERT OR REPLACE INTO audit_retention_guard (id) VALUES (1)'),
+      db
+        .prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT id FROM audit_events WHERE created_at < ?1 AND id <= ?2)')
+        .bind(cutoff, stats.max_id),
+      db.prepare('DELETE FROM audit_events WHERE created_at < ?1 AND id <= ?2').bind(cutoff, stats.max_id),
+      db.prepare('DELETE FROM audit_retention_guard'),
+    ];
+    const firstDay = stats.first_at?.slice(0, 10) ?? null;
+    const lastDay = stats.last_at?.slice(0, 10) ?? null;
+    await recordAuditEvent(
+      env,
+      ctx,
+      {
+        eventType: 'audit_events_retention_applied',
+        author: { ...RETENTION_AUTHOR },
+        authorClass: 'System',
+        entity: instanceEntity(),
+        target: { id: null, type: null, details: null },
+        details: {
+          custom_message: `Removed ${stats.n} audit events created before ${cutoff} (retention ${days} days)`,
+          retention_days: days,
+          deleted_before: cutoff,
+          deleted_count: stats.n,
+          first_day: firstDay,
+          last_day: lastDay,
+        },
+      },
+      removal,
+    );
+    deleted += stats.n;
+    recorded++;
+    if (stats.n < CHUNK_SIZE) break;
+  }
+  return { days, cutoff, deleted, recorded };
+}
