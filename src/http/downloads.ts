@@ -1,10 +1,157 @@
+/**
+ * The audited edge download redirect, the hot path of the service:
+ *   GET /:namespace/:project/-/releases/:tag/downloads/*filepath             (GitLab's route)
+ *   GET /:namespace/:project/-/releases/permalink/latest/downloads/*filepath (GitLab's route)
+ *   GET /:namespace/:project/-/releases/:tag/links/:link_id                  (ours: links without a filepath)
+ * Namespaces may be nested (`a/b/c/project`); the tag is one URL-encoded segment.
+ *
+ * Work per request: ONE query resolves project, release and link through unique indexes; a
+ * token (if any) is checked; ONE D1 batch records `release_external_artifact_download`
+ * ("Repository External Resource Download Started"); then 302 to the stored link URL with
+ * `Cache-Control: no-store` so every click reaches the edge. HEAD answers the same without
+ * recording. The Location is only ever a stored link URL (never an open redirect).
+ *
+ * Private and internal projects need a token (PRIVATE-TOKEN, Authorization: Bearer or
+ * ?private_token=, scope api or read_api) of a user who may read releases. Anything refused or
+ * missing answers 404, never 401 or 403, so that neither the existence of a project nor the
+ * validity of a token leaks (GitLab answers 401 for a bad token on its API; this is a browser
+ * route, where 404 is GitLab's answer for what the caller may not see).
+ */
 import type { Env } from '../env';
+import { actorForToken, presentedToken, type Actor } from '../auth/authenticate';
+import { can } from '../auth/policy';
+import { findDownloadTarget, type DownloadSelector } from '../db/releases';
+import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/record';
+import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
+
+const MARKER = '/-/releases/';
+
+/** A parsed download route: the project's full path and how the link is named. */
+export interface DownloadRoute {
+  projectPath: string;
+  selector: DownloadSelector;
+}
+
+/** Why a path of ours cannot name a link (answered 404). */
+const INVALID = 'invalid' as const;
+
+function decodeSegment(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
 
 /**
- * The edge download redirect (`/:namespace/:project/-/releases/:tag/downloads/*filepath` and
- * friends): answers the request when the path is one of its routes, otherwise null.
- * (Filled in by the releases capability.)
+ * A filepath from its raw URL segments, or null when it is unsafe or not a filepath GitLab
+ * accepts: empty segments (double or trailing slashes), '.', '..' (also percent-encoded),
+ * backslashes, encoded slashes and control characters are refused before any lookup.
  */
-export async function handleDownload(_request: Request, _env: Env, _ctx: ExecutionContext): Promise<Response | null> {
-  return null;
+export function filepathFromSegments(segments: string[]): string | null {
+  if (segments.length === 0) return null;
+  const decoded: string[] = [];
+  for (const raw of segments) {
+    const s = decodeSegment(raw);
+    if (s === null || s === '' || s === '.' || s === '..' || /[\\/\u0000-\u001f\u007f]/.test(s)) return null;
+    decoded.push(s);
+  }
+  const filepath = `/${decoded.join('/')}`;
+  if (filepath.length > FILEPATH_MAX || !FILEPATH_REGEX.test(filepath)) return null;
+  return filepath;
+}
+
+/** Parse a path: a route of ours, INVALID (ours but unusable: 404), or null (not ours). */
+export function parseDownloadPath(pathname: string, now: string): DownloadRoute | typeof INVALID | null {
+  const at = pathname.indexOf(MARKER);
+  if (at <= 0) return null;
+  const segs = pathname.slice(at + MARKER.length).split('/');
+  let selector: DownloadSelector | typeof INVALID;
+  if (segs[0] === 'permalink' && segs[1] === 'latest' && segs[2] === 'downloads' && segs.length > 3) {
+    const filepath = filepathFromSegments(segs.slice(3));
+    selector = filepath ? { kind: 'latest', filepath, now } : INVALID;
+  } else if (segs[1] === 'downloads' && segs.length > 2) {
+    const tagName = decodeSegment(segs[0]);
+    const filepath = filepathFromSegments(segs.slice(2));
+    selector = tagName && filepath ? { kind: 'filepath', tagName, filepath } : INVALID;
+  } else if (segs[1] === 'links' && segs.length === 3) {
+    const tagName = decodeSegment(segs[0]);
+    selector = tagName && /^\d{1,15}$/.test(segs[2]) ? { kind: 'link', tagName, linkId: Number(segs[2]) } : INVALID;
+  } else {
+    return null;
+  }
+  const projectSegs = pathname.slice(1, at).split('/');
+  if (projectSegs.length < 2 || projectSegs.some((s) => s === '' || s === '.' || s === '..' || !/^[A-Za-z0-9_.-]+$/.test(s))) return INVALID;
+  if (selector === INVALID || (selector.kind !== 'latest' && selector.tagName === '')) return INVALID;
+  return { projectPath: projectSegs.join('/'), selector };
+}
+
+function notFoundResponse(): Response {
+  return new Response(JSON.stringify({ message: '404 Not Found' }), {
+    status: 404,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+  });
+}
+
+/** The caller, or undefined when a token was presented but stands for nobody (or lacks a read scope). */
+async function downloadActor(request: Request, env: Env): Promise<Actor | null | undefined> {
+  const token = presentedToken(request, { queryParam: true });
+  if (token === null) return null;
+  try {
+    const actor = await actorForToken(env, token);
+    return actor.scopes.includes('api') || actor.scopes.includes('read_api') ? actor : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Answer the download routes; null for every other path. See the module comment for the rules.
+ */
+export async function handleDownload(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
+  const url = new URL(request.url);
+  const route = parseDownloadPath(url.pathname, new Date().toISOString());
+  if (route === null) return null;
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return new Response(JSON.stringify({ message: '405 Method Not Allowed' }), {
+      status: 405,
+      headers: { 'Content-Type': 'application/json', Allow: 'GET, HEAD' },
+    });
+  }
+  if (route === INVALID) return notFoundResponse();
+
+  const target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
+  if (!target) return notFoundResponse();
+  const actor = await downloadActor(request, env);
+  if (actor === undefined) return notFoundResponse();
+  // Public projects need no lookup: can() grants read_release from visibility alone.
+  if (!(await can(env.DB, actor, 'read_release', { kind: 'project', project: target.project }))) return notFoundResponse();
+
+  let location: string;
+  try {
+    location = new URL(target.url).href;
+  } catch {
+    return notFoundResponse();
+  }
+  if (request.method === 'GET') {
+    await recordAuditEvent(env, ctx, {
+      eventType: 'release_external_artifact_download',
+      author: authorOf(actor?.user ?? null),
+      entity: projectEntity(target.project),
+      target: { id: target.linkId, type: 'Releases::Link', details: target.linkName },
+      ipAddress: clientIp(request),
+      details: {
+        custom_message: 'Repository External Resource Download Started',
+        tag_name: target.tagName,
+        ...(route.selector.kind === 'link' ? { link_id: target.linkId } : { filepath: target.filepath, link_id: target.linkId }),
+        ...(route.selector.kind === 'latest' ? { permalink: 'latest' } : {}),
+        url: target.url,
+        user_agent: request.headers.get('User-Agent'),
+      },
+    });
+  }
+  return new Response(null, {
+    status: 302,
+    headers: { Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' },
+  });
 }

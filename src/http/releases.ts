@@ -1,4 +1,229 @@
+/**
+ * GitLab's Releases API and Release links API:
+ *   POST|GET /projects/:id/releases, GET|PUT|DELETE /projects/:id/releases/:tag_name,
+ *   GET|POST /projects/:id/releases/:tag_name/assets/links,
+ *   GET|PUT|DELETE /projects/:id/releases/:tag_name/assets/links/:link_id.
+ * There is no git repository behind a release here: no tag must exist and `ref` is accepted and
+ * ignored. Milestones do not exist either, so naming any is GitLab's "Milestone(s) not found".
+ */
+import type { IRequest } from 'itty-router';
 import type { ApiRouter } from './router';
+import { can, type Action } from '../auth/policy';
+import type { Project } from '../db/projects';
+import { findRelease, listReleases, type Release, type ReleaseLink } from '../db/releases';
+import { clientIp } from '../audit/record';
+import { param, publicOrigin, type App } from './context';
+import { ApiError, badRequest, forbidden, json, notFound } from './errors';
+import { optionalDateTime, optionalEnum, optionalString, readParams, requireString, type Params } from './params';
+import { pagedJson, readPage } from './pagination';
+import { loadReadableProject } from './projects';
+import { requireActor } from './users';
+import { LINK_TYPES } from '../releases/links';
+import { linkJson, releaseJson } from '../releases/serializers';
+import {
+  createLink,
+  createRelease,
+  deleteLink,
+  deleteRelease,
+  ReleaseServiceError,
+  updateLink,
+  updateRelease,
+  type ChangeContext,
+  type LinkInput,
+} from '../releases/service';
 
-/** Routes of this resource (filled in by its capability). */
-export function registerReleaseRoutes(_router: ApiRouter): void {}
+/** The project if readable (else 404) and the caller may do `action` on its releases (else 403). */
+async function projectFor(request: IRequest, app: App, action: Action): Promise<Project> {
+  const project = await loadReadableProject(app, param(request, 'id'));
+  if (!(await can(app.env.DB, app.actor, action, { kind: 'project', project }))) throw forbidden();
+  return project;
+}
+
+async function releaseOf(request: IRequest, app: App, project: Project): Promise<Release> {
+  const release = await findRelease(app.env.DB, project.id, param(request, 'tag_name'));
+  if (!release) throw notFound();
+  return release;
+}
+
+function linkOf(request: IRequest, release: Release): ReleaseLink {
+  const raw = param(request, 'link_id');
+  const link = /^\d{1,15}$/.test(raw) ? release.links.find((l) => l.id === Number(raw)) : undefined;
+  if (!link) throw notFound();
+  return link;
+}
+
+function changeContext(request: IRequest, app: App): ChangeContext {
+  return { env: app.env, ctx: app.ctx, actor: requireActor(app), ip: clientIp(request) };
+}
+
+/** Run a service call, turning its refusals into GitLab's REST answers. */
+async function service<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ReleaseServiceError) throw new ApiError(err.status, { message: err.restMessage });
+    throw err;
+  }
+}
+
+/** GitLab names no milestone that exists here: any given is "not found" (an empty list is fine). */
+function refuseMilestones(p: Params): void {
+  const m = p.milestones;
+  if (m === undefined || m === null || m === '') return;
+  const titles = Array.isArray(m) ? m : [m];
+  if (titles.length === 0) return;
+  if (!titles.every((t) => typeof t === 'string')) throw badRequest('milestones is invalid');
+  throw new ApiError(400, { message: `Milestone(s) not found: ${titles.join(', ')}` });
+}
+
+/** Read one link's parameters (create: name and url required). `prefix` names it in errors. */
+function readLinkParams(p: Params, prefix: (k: string) => string, create: boolean): LinkInput {
+  const str = (key: string): string | undefined => {
+    const v = p[key];
+    if (v === undefined) return undefined;
+    if (v === null) return '';
+    if (typeof v !== 'string') throw badRequest(`${prefix(key)} is invalid`);
+    return v;
+  };
+  if (create && (p.name === undefined || p.name === null)) throw badRequest(`${prefix('name')} is missing`);
+  if (create && (p.url === undefined || p.url === null)) throw badRequest(`${prefix('url')} is missing`);
+  const linkType = p.link_type;
+  if (linkType !== undefined && (typeof linkType !== 'string' || !(LINK_TYPES as readonly string[]).includes(linkType))) {
+    throw badRequest(`${prefix('link_type')} does not have a valid value`);
+  }
+  // `filepath` is GitLab's deprecated alias of `direct_asset_path`.
+  const direct = str('direct_asset_path');
+  const alias = str('filepath');
+  return {
+    name: str('name'),
+    url: str('url'),
+    filepath: direct !== undefined ? direct : alias,
+    linkType: linkType as string | undefined,
+  };
+}
+
+/** `assets: { links: [...] }` of a create request. */
+function readAssetLinks(p: Params): LinkInput[] {
+  const assets = p.assets;
+  if (assets === undefined || assets === null) return [];
+  if (typeof assets !== 'object' || Array.isArray(assets)) throw badRequest('assets is invalid');
+  const links = (assets as Params).links;
+  if (links === undefined || links === null) return [];
+  if (!Array.isArray(links)) throw badRequest('assets[links] is invalid');
+  if (links.length > 100) throw badRequest('assets[links] has too many links (maximum is 100)');
+  return links.map((l, i) => {
+    if (l === null || typeof l !== 'object' || Array.isArray(l)) throw badRequest(`assets[links][${i}] is invalid`);
+    return readLinkParams(l as Params, (k) => `assets[links][${i}][${k}]`, true);
+  });
+}
+
+export function registerReleaseRoutes(router: ApiRouter): void {
+  /** `GET /projects/:id/releases`: newest first by released_at (`order_by`, `sort` as GitLab). */
+  router.get('/projects/:id/releases', async (request, app) => {
+    const project = await projectFor(request, app, 'read_release');
+    const url = new URL(request.url);
+    const page = readPage(url);
+    const q = Object.fromEntries(url.searchParams) as Params;
+    const orderBy = optionalEnum(q, 'order_by', ['released_at', 'created_at'] as const) ?? 'released_at';
+    const sort = optionalEnum(q, 'sort', ['asc', 'desc'] as const) ?? 'desc';
+    const { total, items } = await listReleases(app.env.DB, project.id, { orderBy, sort }, page.limit, page.offset);
+    const origin = publicOrigin(request, app.env);
+    return pagedJson(url, page, total, items.map((r) => releaseJson(r, project, origin)));
+  });
+
+  /** `POST /projects/:id/releases`. */
+  router.post('/projects/:id/releases', async (request, app) => {
+    const project = await projectFor(request, app, 'create_release');
+    const p = await readParams(request);
+    const tagName = requireString(p, 'tag_name');
+    const name = optionalString(p, 'name', { allowBlank: true });
+    const description = optionalString(p, 'description', { allowBlank: true, max: 1_000_000 });
+    optionalString(p, 'ref', { allowBlank: true }); // accepted, ignored: there is no repository to tag
+    const releasedAt = optionalDateTime(p, 'released_at');
+    refuseMilestones(p);
+    const links = readAssetLinks(p);
+    const release = await service(() => createRelease(changeContext(request, app), project, { tagName, name, description, releasedAt, links }));
+    return json(releaseJson(release, project, publicOrigin(request, app.env)), 201);
+  });
+
+  /** `GET /projects/:id/releases/:tag_name`. */
+  router.get('/projects/:id/releases/:tag_name', async (request, app) => {
+    const project = await projectFor(request, app, 'read_release');
+    const release = await releaseOf(request, app, project);
+    return json(releaseJson(release, project, publicOrigin(request, app.env)));
+  });
+
+  /** `PUT /projects/:id/releases/:tag_name`: name, description, released_at. */
+  router.put('/projects/:id/releases/:tag_name', async (request, app) => {
+    const project = await projectFor(request, app, 'update_release');
+    const release = await releaseOf(request, app, project);
+    const p = await readParams(request);
+    if (['name', 'description', 'released_at', 'milestones'].every((k) => p[k] === undefined)) {
+      throw badRequest('name, description, released_at, milestones are missing, at least one parameter must be provided');
+    }
+    const name = optionalString(p, 'name', { allowBlank: true });
+    const description = optionalString(p, 'description', { allowBlank: true, max: 1_000_000 });
+    const releasedAt = optionalDateTime(p, 'released_at');
+    refuseMilestones(p);
+    const updated = await service(() => updateRelease(changeContext(request, app), project, release, { name, description, releasedAt }));
+    return json(releaseJson(updated, project, publicOrigin(request, app.env)));
+  });
+
+  /** `DELETE /projects/:id/releases/:tag_name`: answers the deleted release. */
+  router.delete('/projects/:id/releases/:tag_name', async (request, app) => {
+    const project = await projectFor(request, app, 'destroy_release');
+    const release = await releaseOf(request, app, project);
+    await service(() => deleteRelease(changeContext(request, app), project, release));
+    return json(releaseJson(release, project, publicOrigin(request, app.env)));
+  });
+
+  /** `GET /projects/:id/releases/:tag_name/assets/links`. */
+  router.get('/projects/:id/releases/:tag_name/assets/links', async (request, app) => {
+    const project = await projectFor(request, app, 'read_release');
+    const release = await releaseOf(request, app, project);
+    const url = new URL(request.url);
+    const page = readPage(url);
+    const origin = publicOrigin(request, app.env);
+    const items = release.links.slice(page.offset, page.offset + page.limit).map((l) => linkJson(l, project, release.tagName, origin));
+    return pagedJson(url, page, release.links.length, items);
+  });
+
+  /** `POST /projects/:id/releases/:tag_name/assets/links`. */
+  router.post('/projects/:id/releases/:tag_name/assets/links', async (request, app) => {
+    const project = await projectFor(request, app, 'create_release');
+    const release = await releaseOf(request, app, project);
+    const input = readLinkParams(await readParams(request), (k) => k, true);
+    const link = await service(() => createLink(changeContext(request, app), project, release, input));
+    return json(linkJson(link, project, release.tagName, publicOrigin(request, app.env)), 201);
+  });
+
+  /** `GET /projects/:id/releases/:tag_name/assets/links/:link_id`. */
+  router.get('/projects/:id/releases/:tag_name/assets/links/:link_id', async (request, app) => {
+    const project = await projectFor(request, app, 'read_release');
+    const release = await releaseOf(request, app, project);
+    return json(linkJson(linkOf(request, release), project, release.tagName, publicOrigin(request, app.env)));
+  });
+
+  /** `PUT /projects/:id/releases/:tag_name/assets/links/:link_id`. */
+  router.put('/projects/:id/releases/:tag_name/assets/links/:link_id', async (request, app) => {
+    const project = await projectFor(request, app, 'update_release');
+    const release = await releaseOf(request, app, project);
+    const link = linkOf(request, release);
+    const p = await readParams(request);
+    if (['name', 'url', 'filepath', 'direct_asset_path', 'link_type'].every((k) => p[k] === undefined)) {
+      throw badRequest('name, url, filepath, direct_asset_path, link_type are missing, at least one parameter must be provided');
+    }
+    const input = readLinkParams(p, (k) => k, false);
+    const updated = await service(() => updateLink(changeContext(request, app), project, release, link, input));
+    return json(linkJson(updated, project, release.tagName, publicOrigin(request, app.env)));
+  });
+
+  /** `DELETE /projects/:id/releases/:tag_name/assets/links/:link_id`: answers the deleted link. */
+  router.delete('/projects/:id/releases/:tag_name/assets/links/:link_id', async (request, app) => {
+    const project = await projectFor(request, app, 'destroy_release');
+    const release = await releaseOf(request, app, project);
+    const link = linkOf(request, release);
+    await service(() => deleteLink(changeContext(request, app), project, release, link));
+    return json(linkJson(link, project, release.tagName, publicOrigin(request, app.env)));
+  });
+}
