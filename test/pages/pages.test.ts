@@ -1,0 +1,90 @@
+/** The web pages: every page route answers HTML with the strict CSP; assets; unknown paths 404. */
+import { describe, expect, it } from 'vitest';
+import { call } from '../support/api';
+import { matchPageRoute } from '../../src/pages/routes';
+import { APP_JS } from '../../src/pages/assets/app_js';
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+function expectHardened(res: Response) {
+  expect(res.headers.get('Content-Security-Policy')).toBe(CSP);
+  expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+  expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+}
+
+describe('page routes', () => {
+  const pages: Array<[string, string]> = [
+    ['/-/sign_in', 'sign_in'],
+    ['/', 'sign_in'],
+    ['/groups/acme/-/audit_events', 'group_audit_events'],
+    ['/groups/acme/sub/team/-/audit_events', 'group_audit_events'],
+    ['/acme/widget/-/audit_events', 'project_audit_events'],
+    ['/acme/sub/widget/-/audit_events', 'project_audit_events'],
+    ['/admin/audit_events', 'admin_audit_events'],
+    ['/acme/widget/-/releases', 'project_releases'],
+    ['/acme/sub/widget/-/releases/', 'project_releases'],
+  ];
+  for (const [path, kind] of pages) {
+    it(`${path} answers 200 text/html with the CSP`, async () => {
+      const res = await call('GET', path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
+      expectHardened(res);
+      const html = await res.text();
+      expect(html).toContain(`data-page="${kind}"`);
+      // No inline script or style: the only script is the same-origin asset.
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/);
+      expect(html).not.toMatch(/<style|\sstyle=/);
+      expect(html).not.toMatch(/https?:\/\//);
+    });
+  }
+
+  it('escapes the path it echoes into the shell', async () => {
+    expect(matchPageRoute('/groups/a"b/-/audit_events')).toBeNull();
+    const res = await call('GET', '/groups/a.b_c-d/-/audit_events');
+    expect(await res.text()).toContain('data-full-path="a.b_c-d"');
+  });
+
+  it('serves the script and the stylesheet with their types, an ETag and 304 on revalidation', async () => {
+    for (const [path, type] of [
+      ['/-/ui/app.js', 'text/javascript; charset=utf-8'],
+      ['/-/ui/app.css', 'text/css; charset=utf-8'],
+    ] as const) {
+      const res = await call('GET', path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Content-Type')).toBe(type);
+      expectHardened(res);
+      const etag = res.headers.get('ETag')!;
+      expect(etag).toMatch(/^"[0-9a-f]{8}"$/);
+      expect((await res.text()).length).toBeGreaterThan(1000);
+      const again = await call('GET', path, { headers: { 'If-None-Match': etag } });
+      expect(again.status).toBe(304);
+    }
+  });
+
+  it('the client script parses and never assigns innerHTML', () => {
+    expect(() => new Function(APP_JS)).not.toThrow();
+    expect(APP_JS).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it('unknown paths, the download route and non-GET methods are not pages', async () => {
+    for (const path of ['/nope', '/groups/acme', '/acme/-/audit_events', '/acme/widget/-/issues', '/-/ui/other.js', '/groups/-/audit_events']) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(404);
+    }
+    expect(matchPageRoute('/acme/widget/-/releases/v1.0/downloads/bin/app')).toBeNull();
+    expect(matchPageRoute('/acme/widget/-/releases/permalink/latest/downloads/app')).toBeNull();
+    const post = await call('POST', '/admin/audit_events');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('Allow')).toBe('GET, HEAD');
+  });
+
+  it('HEAD answers headers without a body', async () => {
+    const res = await call('HEAD', '/admin/audit_events');
+    expect(res.status).toBe(200);
+    expectHardened(res);
+    expect(await res.text()).toBe('');
+  });
+});
