@@ -21,6 +21,8 @@ export default defineConfig({
   ],
   test: {
     setupFiles: ['./test/support/apply-migrations.ts'],
+    // Node-side HTTP receiver for the delivery tests (port provided as inject('receiverPort')).
+    globalSetup: ['./test/support/receiver-setup.mjs'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
     testTimeout: 30_000,

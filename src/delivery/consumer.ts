@@ -1,6 +1,274 @@
-import type { DeliveryJob, Env } from '../env';
+/**
+ * The queue consumer: delivers one audit event to one streaming destination per message.
+ * Each message is settled on its own (ack or retry with a delay), so one failing destination
+ * never re-runs or holds up the others; messages of a batch are delivered concurrently.
+ *
+ * Per message: load the event, the destination and its active headers; skip (ack) when the
+ * destination is gone or inactive; wait (delayed retry, no request) while the destination's
+ * circuit breaker is open; re-check the URL against the SSRF guard; POST the streaming payload
+ * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
+ * or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
+ */
+import { allowLocalDestinations, type DeliveryJob, type Env } from '../env';
+import { streamingPayload, type AuditEvent } from '../audit/record';
+import {
+  attemptStatements,
+  breakerFailureStatement,
+  breakerSuccessStatement,
+  claimBreakerProbe,
+  deactivateDestinationStatement,
+  ensureDelivery,
+  failDeliveryWithoutAttempt,
+  loadDeliveryContext,
+  type AttemptRecord,
+  type DeliveryDestination,
+  type DeliveryRow,
+} from '../db/deliveries';
+import { breakerWaitSeconds, isHalfOpen } from './breaker';
+import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule } from './retry';
+import { signPayload, webhookId } from './signing';
+import { destinationUrlError } from './ssrf';
 
-/** The queue consumer: delivers each (event, destination) message (completed by the delivery capability). */
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  for (const message of batch.messages) message.retry({ delaySeconds: 60 });
+/**
+ * Retries Queues allows a message (wrangler.toml `max_retries`, the platform maximum). Waiting
+ * behind an open breaker also spends retries, so before Queues would dead-letter a message on
+ * its own, the consumer fails and dead-letters it explicitly (and the delivery log says so).
+ */
+export const QUEUE_MAX_RETRIES = 100;
+/** Concurrent deliveries per batch: Workers open at most six connections at a time per invocation. */
+export const DELIVERY_CONCURRENCY = 6;
+/** Characters of a receiver's response kept in the log. */
+export const RESPONSE_EXCERPT_CHARS = 200;
+/** Delay before retrying a message whose processing failed on our side (D1 unavailable, ...). */
+const INTERNAL_ERROR_DELAY_SECONDS = 30;
+
+/** What to do with a message. */
+export type DeliveryOutcome =
+  | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
+  | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' };
+
+/** The headers and body of one delivery request (exported for tests and for the README's recipe). */
+export async function buildDeliveryRequest(
+  event: AuditEvent,
+  destination: Pick<DeliveryDestination, 'id' | 'verification_token' | 'signing_secret' | 'previous_signing_secret' | 'previous_secret_expires_at'>,
+  customHeaders: { key: string; value: string }[],
+  now: number = Date.now(),
+): Promise<{ headers: Headers; body: string; msgId: string }> {
+  const body = JSON.stringify(streamingPayload(event));
+  const msgId = webhookId(event.id, destination.id);
+  const timestamp = Math.floor(now / 1000);
+  const secrets = [destination.signing_secret];
+  if (destination.previous_signing_secret && destination.previous_secret_expires_at && Date.parse(destination.previous_secret_expires_at) > now) {
+    secrets.push(destination.previous_signing_secret);
+  }
+  const headers = new Headers({ 'Content-Type': 'application/json' });
+  for (const h of customHeaders) {
+    try {
+      headers.set(h.key, h.value); // a custom header may replace Content-Type
+    } catch {
+      console.warn(`destination ${destination.id}: custom header ${JSON.stringify(h.key)} is not a valid HTTP header; not sent`);
+    }
+  }
+  // Set last so custom headers cannot forge them.
+  headers.set('X-Gitlab-Event-Streaming-Token', destination.verification_token);
+  headers.set('X-Gitlab-Audit-Event-Type', event.event_type);
+  headers.set('webhook-id', msgId);
+  headers.set('webhook-timestamp', String(timestamp));
+  headers.set('webhook-signature', await signPayload(secrets, msgId, timestamp, body));
+  return { headers, body, msgId };
+}
+
+/** The first characters of a response body, control characters removed; reads at most a few KB. */
+async function responseExcerpt(res: Response): Promise<string | null> {
+  if (!res.body) return null;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < 4096) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    /* a broken body leaves what was read */
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return text === '' ? null : [...text].slice(0, RESPONSE_EXCERPT_CHARS).join('');
+}
+
+/** The outcome of the HTTP part of an attempt. */
+interface HttpResult {
+  ok: boolean;
+  httpStatus: number | null;
+  errorClass: string | null;
+  error: string | null;
+  excerpt: string | null;
+  retryAfter: number | null;
+  durationMs: number;
+}
+
+async function post(url: string, headers: Headers, body: string, timeoutMs: number): Promise<HttpResult> {
+  const started = Date.now();
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const name = err instanceof Error ? err.name : '';
+    const timeout = name === 'TimeoutError' || name === 'AbortError';
+    return {
+      ok: false,
+      httpStatus: null,
+      errorClass: timeout ? 'timeout' : 'network_error',
+      error: timeout ? `Timed out after ${timeoutMs} ms` : 'Network error: the destination could not be reached',
+      excerpt: null,
+      retryAfter: null,
+      durationMs: Date.now() - started,
+    };
+  }
+  const excerpt = await responseExcerpt(res);
+  const durationMs = Date.now() - started;
+  const s = res.status;
+  if (s >= 200 && s < 300) return { ok: true, httpStatus: s, errorClass: null, error: null, excerpt, retryAfter: null, durationMs };
+  const errorClass = s >= 300 && s < 400 ? 'redirect' : s === 410 ? 'gone' : s >= 500 ? 'http_5xx' : 'http_4xx';
+  const error = s >= 300 && s < 400 ? `HTTP ${s}: redirects are not followed` : `HTTP ${s}`;
+  return { ok: false, httpStatus: s, errorClass, error, excerpt, retryAfter: parseRetryAfter(res.headers.get('Retry-After')), durationMs };
+}
+
+/** Dead-letter a job and mark its delivery failed. */
+async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<void> {
+  await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });
+  await env.DB
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = COALESCE(?3, last_error), next_retry_at = NULL, updated_at = ?4
+       WHERE event_id = ?1 AND destination_id = ?2 AND status = 'pending'`,
+    )
+    .bind(job.eventId, job.destinationId, reason, new Date().toISOString())
+    .run();
+}
+
+function isDeliveryJob(body: unknown): body is DeliveryJob {
+  const b = body as DeliveryJob | null;
+  return !!b && typeof b === 'object' && Number.isSafeInteger(b.eventId) && Number.isSafeInteger(b.destinationId);
+}
+
+/**
+ * Deliver one job and decide what happens to its message. `queueAttempts` is the message's
+ * delivery count (1 on first receipt); the retry schedule itself counts HTTP attempts in the
+ * delivery row, so waits behind an open breaker do not use up attempts.
+ */
+export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1): Promise<DeliveryOutcome> {
+  const { event, destination, headers, delivery: existing } = await loadDeliveryContext(env.DB, job.eventId, job.destinationId);
+  if (!event) {
+    console.warn(`delivery ${job.eventId}→${job.destinationId}: the event no longer exists; dropped`);
+    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The event no longer exists');
+    return { action: 'ack', result: 'skipped' };
+  }
+  if (!destination || !destination.active) {
+    const reason = destination ? 'The destination is inactive' : 'The destination was deleted';
+    console.log(`delivery of event ${job.eventId} to destination ${job.destinationId} skipped: ${reason}`);
+    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, reason);
+    return { action: 'ack', result: 'skipped' };
+  }
+  const delivery: DeliveryRow = existing ?? (await ensureDelivery(env.DB, job.eventId, job.destinationId));
+  // Duplicate message (at-least-once queues) or a stale one after the delivery was settled:
+  // a redelivery resets the row to pending before it sends its message.
+  if (delivery.status !== 'pending') return { action: 'ack', result: 'skipped' };
+
+  const timeoutMs = deliveryTimeoutMs(env);
+  const wait = breakerWaitSeconds(destination);
+  if (wait > 0) return breakerDelay(wait);
+  if (isHalfOpen(destination) && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5))) {
+    return breakerDelay(Math.ceil(timeoutMs / 1000) + 5);
+  }
+
+  const record = (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []) =>
+    env.DB.batch([...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra]);
+
+  if (!allowLocalDestinations(env)) {
+    const blocked = destinationUrlError(destination.destination_url, false);
+    if (blocked) {
+      // A configuration problem, not a transient one: no retries; fix the URL and redeliver.
+      await record({
+        status: 'failed', httpStatus: null, durationMs: 0, errorClass: 'url_blocked', responseExcerpt: null,
+        error: blocked, deliveryStatus: 'failed', nextRetryAt: null,
+      });
+      console.warn(`destination ${destination.id}: ${blocked}; delivery of event ${event.id} failed`);
+      return { action: 'ack', result: 'failed' };
+    }
+  }
+
+  const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
+  const res = await post(destination.destination_url, requestHeaders, body, timeoutMs);
+  const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
+
+  if (res.ok) {
+    await record({ ...base, status: 'delivered', deliveryStatus: 'delivered', nextRetryAt: null }, [breakerSuccessStatement(env.DB, destination.id)]);
+    return { action: 'ack', result: 'delivered' };
+  }
+  if (res.httpStatus === 410) {
+    // 410 Gone: the receiver says the endpoint is gone for good (as Stripe and Svix treat it).
+    await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, [deactivateDestinationStatement(env.DB, destination.id)]);
+    console.warn(`destination ${destination.id} answered 410 Gone: deactivated`);
+    return { action: 'ack', result: 'failed' };
+  }
+  const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
+  const breaker = [breakerFailureStatement(env.DB, destination.id)];
+  if (scheduled === null || queueAttempts > QUEUE_MAX_RETRIES) {
+    await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
+    await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });
+    return { action: 'ack', result: 'dead_lettered' };
+  }
+  const delaySeconds = Math.min(Math.max(scheduled, res.retryAfter ?? 0), MAX_QUEUE_DELAY_SECONDS);
+  await record(
+    { ...base, status: 'failed', deliveryStatus: 'pending', nextRetryAt: new Date(Date.now() + delaySeconds * 1000).toISOString() },
+    breaker,
+  );
+  return { action: 'retry', delaySeconds, result: 'failed' };
+}
+
+/** Wait behind an open breaker: until it closes, plus a little jitter so waiters do not stampede. */
+function breakerDelay(seconds: number): DeliveryOutcome {
+  const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, seconds * 0.1)));
+  return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
+}
+
+/** Settle one message; never throws. */
+async function processMessage(message: Message<DeliveryJob>, env: Env): Promise<void> {
+  const job = message.body;
+  if (!isDeliveryJob(job)) {
+    console.error('delivery message without a valid {eventId, destinationId}; dropped');
+    message.ack();
+    return;
+  }
+  try {
+    const outcome = await deliverJob(env, job, message.attempts);
+    if (outcome.action === 'ack') message.ack();
+    else if (message.attempts > QUEUE_MAX_RETRIES) {
+      // Queues would dead-letter it now anyway; do it explicitly so the log shows it.
+      await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
+      message.ack();
+    } else message.retry({ delaySeconds: outcome.delaySeconds });
+  } catch (err) {
+    console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
+    message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
+  }
+}
+
+/** The queue handler: settle every message of the batch, DELIVERY_CONCURRENCY at a time. */
+export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const queue = [...batch.messages];
+  const workers = Array.from({ length: Math.min(DELIVERY_CONCURRENCY, queue.length) }, async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) await processMessage(m, env);
+  });
+  await Promise.all(workers);
 }

@@ -1,0 +1,280 @@
+/**
+ * The delivery log: one `deliveries` row per (event, destination) and one `delivery_attempts`
+ * row per HTTP attempt, plus the destination-side state the consumer keeps (circuit breaker,
+ * deactivation on 410 Gone).
+ */
+import type { AuditEvent, AuditEventRow } from '../audit/record';
+import { toAuditEvent } from '../audit/record';
+import { BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS, BREAKER_THRESHOLD } from '../delivery/breaker';
+import { nowIso } from './time';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+
+/** A deliveries row. */
+export interface DeliveryRow {
+  id: number;
+  event_id: number;
+  destination_id: number;
+  status: DeliveryStatus;
+  attempts: number;
+  run_attempts: number;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+  next_retry_at: string | null;
+}
+
+/** A delivery_attempts row. */
+export interface DeliveryAttemptRow {
+  id: number;
+  delivery_id: number;
+  attempt: number;
+  status: 'delivered' | 'failed';
+  http_status: number | null;
+  duration_ms: number;
+  error_class: string | null;
+  response_excerpt: string | null;
+  created_at: string;
+}
+
+/** What the consumer needs of a destination. */
+export interface DeliveryDestination {
+  id: number;
+  scope: 'group' | 'instance';
+  namespace_id: number | null;
+  destination_url: string;
+  verification_token: string;
+  signing_secret: string;
+  previous_signing_secret: string | null;
+  previous_secret_expires_at: string | null;
+  active: number;
+  consecutive_failures: number;
+  breaker_open_until: string | null;
+}
+
+/** Everything one delivery attempt needs, loaded in one round trip. */
+export interface DeliveryContext {
+  event: AuditEvent | null;
+  destination: DeliveryDestination | null;
+  headers: { key: string; value: string }[];
+  delivery: DeliveryRow | null;
+}
+
+/** Load the event, the destination, its active custom headers and the delivery row. */
+export async function loadDeliveryContext(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryContext> {
+  const [ev, dest, headers, delivery] = await db.batch([
+    db.prepare('SELECT * FROM audit_events WHERE id = ?1').bind(eventId),
+    db
+      .prepare(
+        `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
+                previous_secret_expires_at, active, consecutive_failures, breaker_open_until
+         FROM streaming_destinations WHERE id = ?1`,
+      )
+      .bind(destinationId),
+    db.prepare('SELECT key, value FROM streaming_headers WHERE destination_id = ?1 AND active = 1 ORDER BY id').bind(destinationId),
+    db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
+  ]);
+  const evRow = (ev.results as AuditEventRow[])[0];
+  return {
+    event: evRow ? toAuditEvent(evRow) : null,
+    destination: (dest.results as DeliveryDestination[])[0] ?? null,
+    headers: headers.results as { key: string; value: string }[],
+    delivery: (delivery.results as DeliveryRow[])[0] ?? null,
+  };
+}
+
+/** The delivery row of (event, destination), created pending when missing. */
+export async function ensureDelivery(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryRow> {
+  const now = nowIso();
+  const [, row] = await db.batch([
+    db
+      .prepare(`INSERT OR IGNORE INTO deliveries (event_id, destination_id, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)`)
+      .bind(eventId, destinationId, now),
+    db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
+  ]);
+  return (row.results as DeliveryRow[])[0];
+}
+
+/** Mark a delivery failed without an attempt (destination gone or inactive, event gone). */
+export async function failDeliveryWithoutAttempt(db: D1Database, eventId: number, destinationId: number, reason: string): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4, next_retry_at = NULL
+       WHERE event_id = ?1 AND destination_id = ?2 AND status = 'pending'`,
+    )
+    .bind(eventId, destinationId, reason, nowIso())
+    .run();
+}
+
+/** The result of one attempt, as recorded. */
+export interface AttemptRecord {
+  deliveryId: number;
+  status: 'delivered' | 'failed';
+  httpStatus: number | null;
+  durationMs: number;
+  errorClass: string | null;
+  responseExcerpt: string | null;
+  /** Human-readable last error for the delivery row (null on success). */
+  error: string | null;
+  /** The delivery's status after this attempt. */
+  deliveryStatus: DeliveryStatus;
+  /** When the next retry is due, for the log (pending deliveries only). */
+  nextRetryAt: string | null;
+}
+
+/** Statements recording one attempt and updating its delivery (one transaction). */
+export function attemptStatements(db: D1Database, a: AttemptRecord): D1PreparedStatement[] {
+  const now = nowIso();
+  return [
+    db
+      .prepare(
+        `INSERT INTO delivery_attempts (delivery_id, attempt, status, http_status, duration_ms, error_class, response_excerpt, created_at)
+         SELECT id, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM deliveries WHERE id = ?1`,
+      )
+      .bind(a.deliveryId, a.status, a.httpStatus, a.durationMs, a.errorClass, a.responseExcerpt, now),
+    db
+      .prepare(
+        `UPDATE deliveries SET attempts = attempts + 1, run_attempts = run_attempts + 1, status = ?2, last_http_status = ?3,
+           last_error = ?4, updated_at = ?5, delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END,
+           next_retry_at = ?6
+         WHERE id = ?1`,
+      )
+      .bind(a.deliveryId, a.deliveryStatus, a.httpStatus, a.error, now, a.nextRetryAt),
+  ];
+}
+
+/** Statement: a successful attempt closes the destination's breaker. */
+export function breakerSuccessStatement(db: D1Database, destinationId: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL
+       WHERE id = ?1 AND (consecutive_failures <> 0 OR breaker_open_until IS NOT NULL)`,
+    )
+    .bind(destinationId);
+}
+
+/**
+ * Statement: a failed attempt counts against the destination; at the threshold the breaker
+ * opens for a cool-down doubling with each further failure (see src/delivery/breaker.ts).
+ */
+export function breakerFailureStatement(db: D1Database, destinationId: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE streaming_destinations SET
+         consecutive_failures = consecutive_failures + 1,
+         breaker_open_until = CASE WHEN consecutive_failures + 1 >= ?2
+           THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now',
+                  '+' || min(?4, ?3 * (1 << min(consecutive_failures + 1 - ?2, 10))) || ' seconds')
+           ELSE breaker_open_until END
+       WHERE id = ?1`,
+    )
+    .bind(destinationId, BREAKER_THRESHOLD, BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS);
+}
+
+/**
+ * Claim the half-open probe of a destination whose cool-down is over: only one consumer wins
+ * (the row is pushed `holdSeconds` into the future); the others keep waiting.
+ */
+export async function claimBreakerProbe(db: D1Database, destinationId: number, holdSeconds: number): Promise<boolean> {
+  const now = nowIso();
+  const until = new Date(Date.now() + holdSeconds * 1000).toISOString();
+  const row = await db
+    .prepare(
+      `UPDATE streaming_destinations SET breaker_open_until = ?3
+       WHERE id = ?1 AND consecutive_failures >= ?4 AND (breaker_open_until IS NULL OR breaker_open_until <= ?2)
+       RETURNING id`,
+    )
+    .bind(destinationId, now, until, BREAKER_THRESHOLD)
+    .first<{ id: number }>();
+  return row !== null;
+}
+
+/** Statement: deactivate a destination (its receiver answered 410 Gone). */
+export function deactivateDestinationStatement(db: D1Database, destinationId: number): D1PreparedStatement {
+  return db.prepare(`UPDATE streaming_destinations SET active = 0, updated_at = ?2 WHERE id = ?1`).bind(destinationId, nowIso());
+}
+
+/** Delete delivery attempts older than `before` (bounded per call); returns how many were removed. */
+export async function pruneDeliveryAttempts(db: D1Database, before: string, limit = 5000): Promise<number> {
+  const res = await db
+    .prepare(
+      `DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`,
+    )
+    .bind(before, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
+/** Deliveries of a destination, newest first, keyset-paged by id. */
+export async function listDeliveries(
+  db: D1Database,
+  destinationId: number,
+  opts: { status?: DeliveryStatus | null; beforeId?: number | null; limit: number },
+): Promise<DeliveryRow[]> {
+  const rows = await db
+    .prepare(
+      `SELECT * FROM deliveries WHERE destination_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+       ORDER BY id DESC LIMIT ?4`,
+    )
+    .bind(destinationId, opts.status ?? null, opts.beforeId ?? null, opts.limit)
+    .all<DeliveryRow>();
+  return rows.results;
+}
+
+/** How many deliveries of a destination are in each status. */
+export async function countDeliveries(db: D1Database, destinationId: number, status?: DeliveryStatus | null): Promise<Record<DeliveryStatus, number>> {
+  const rows = await db
+    .prepare(`SELECT status, COUNT(*) AS n FROM deliveries WHERE destination_id = ?1 AND (?2 IS NULL OR status = ?2) GROUP BY status`)
+    .bind(destinationId, status ?? null)
+    .all<{ status: DeliveryStatus; n: number }>();
+  const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+  for (const r of rows.results) counts[r.status] = r.n;
+  return counts;
+}
+
+/** The attempts of a delivery, oldest first (at most `limit`, newest kept). */
+export async function listAttempts(db: D1Database, deliveryId: number, limit = 100): Promise<DeliveryAttemptRow[]> {
+  const rows = await db
+    .prepare(`SELECT * FROM (SELECT * FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id`)
+    .bind(deliveryId, limit)
+    .all<DeliveryAttemptRow>();
+  return rows.results;
+}
+
+/** Reset a delivery to pending for a new run (redelivery); creates it if the event never had one. */
+export async function resetDeliveryForRedelivery(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryRow> {
+  const now = nowIso();
+  const [, , row] = await db.batch([
+    db
+      .prepare(`INSERT OR IGNORE INTO deliveries (event_id, destination_id, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)`)
+      .bind(eventId, destinationId, now),
+    db
+      .prepare(
+        `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?3
+         WHERE event_id = ?1 AND destination_id = ?2`,
+      )
+      .bind(eventId, destinationId, now),
+    db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
+  ]);
+  return (row.results as DeliveryRow[])[0];
+}
+
+/**
+ * Reset the failed deliveries of a destination created since `since` to pending (at most
+ * `limit`, oldest first); returns their event ids.
+ */
+export async function resetFailedDeliveriesSince(db: D1Database, destinationId: number, since: string, limit: number): Promise<number[]> {
+  const rows = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?4
+       WHERE id IN (SELECT id FROM deliveries WHERE destination_id = ?1 AND status = 'failed' AND created_at >= ?2
+                    ORDER BY id LIMIT ?3)
+       RETURNING event_id`,
+    )
+    .bind(destinationId, since, limit, nowIso())
+    .all<{ event_id: number }>();
+  return rows.results.map((r) => r.event_id).sort((a, b) => a - b);
+}

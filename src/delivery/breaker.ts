@@ -1,0 +1,41 @@
+/**
+ * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts the
+ * breaker opens for a cool-down (60 s, doubling with each further failure, at most 10 min);
+ * while it is open, messages for the destination wait in the queue (delayed) without a request,
+ * so a dead endpoint costs neither subrequests nor consumer time. When the cool-down ends, one
+ * message claims the half-open probe; its success closes the breaker, its failure re-opens it
+ * for longer. Healthy destinations never wait: the state lives on each destination's row.
+ */
+
+/** Consecutive failures that open the breaker. */
+export const BREAKER_THRESHOLD = 5;
+/** First cool-down, in seconds. */
+export const BREAKER_BASE_COOLDOWN_SECONDS = 60;
+/** Longest cool-down, in seconds. */
+export const BREAKER_MAX_COOLDOWN_SECONDS = 600;
+
+/** Breaker state as stored on streaming_destinations. */
+export interface BreakerState {
+  consecutive_failures: number;
+  breaker_open_until: string | null;
+}
+
+/** Cool-down after `failures` consecutive failures (0 below the threshold). */
+export function cooldownSeconds(failures: number): number {
+  if (failures < BREAKER_THRESHOLD) return 0;
+  const doublings = Math.min(failures - BREAKER_THRESHOLD, 10);
+  return Math.min(BREAKER_BASE_COOLDOWN_SECONDS * 2 ** doublings, BREAKER_MAX_COOLDOWN_SECONDS);
+}
+
+/** Seconds until an open breaker closes (rounded up), or 0 when it is closed. */
+export function breakerWaitSeconds(state: BreakerState, now: number = Date.now()): number {
+  if (!state.breaker_open_until) return 0;
+  const until = Date.parse(state.breaker_open_until);
+  if (Number.isNaN(until) || until <= now) return 0;
+  return Math.ceil((until - now) / 1000);
+}
+
+/** Whether the destination is half-open: the cool-down is over but the last attempts failed. */
+export function isHalfOpen(state: BreakerState, now: number = Date.now()): boolean {
+  return state.consecutive_failures >= BREAKER_THRESHOLD && breakerWaitSeconds(state, now) === 0;
+}

@@ -1,0 +1,246 @@
+import { describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import type { DeliveryJob, Env } from '../../src/env';
+import { handleDeliveryBatch } from '../../src/delivery/consumer';
+import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
+import { cooldownSeconds } from '../../src/delivery/breaker';
+import { createGroup, unique } from '../support/api';
+import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '../support/receiver';
+import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, newSecret } from './support';
+
+let seq = 0;
+/** Run the consumer over jobs (attempt counts per job) and return the queue result. */
+async function runBatch(jobs: DeliveryJob[], opts: { env?: Env; attempts?: number } = {}) {
+  const batch = createMessageBatch<DeliveryJob>(
+    'deliveries',
+    jobs.map((body) => ({ id: `m${++seq}`, timestamp: new Date(), body, attempts: opts.attempts ?? 1 })),
+  );
+  // getQueueResult reports which messages were retried but not their delay: record it here.
+  const delays = new Map<string, number | undefined>();
+  for (const m of batch.messages) {
+    const retry = m.retry.bind(m);
+    m.retry = (o?: QueueRetryOptions) => {
+      delays.set(m.id, o?.delaySeconds);
+      retry(o);
+    };
+  }
+  const ctx = createExecutionContext();
+  await handleDeliveryBatch(batch, opts.env ?? env, ctx);
+  const queued = await getQueueResult(batch, ctx);
+  const result = { ...queued, retryMessages: queued.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })) };
+  return { result, ids: batch.messages.map((m) => m.id) };
+}
+
+/** A group, a destination on a fresh receiver path, and one quietly stored event of the group. */
+async function setup(kind: string, extra: Parameters<typeof insertDestination>[0] extends infer O ? Partial<O> : never = {}) {
+  const group = await createGroup();
+  const path = `/${kind}/${unique('c')}`;
+  const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}`, ...extra });
+  const event = await insertEventQuietly(groupEntityOf(group));
+  return { group, path, dest, event, job: { eventId: event.id, destinationId: dest.id } };
+}
+
+describe('delivery consumer', () => {
+  it('POSTs the signed payload with the streaming headers and acks on 2xx', async () => {
+    const { path, dest, event, job } = await setup('ok', { headers: { 'X-Custom-One': 'one' }, inactiveHeaders: { 'X-Disabled': 'no' } });
+    const { result, ids } = await runBatch([job]);
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    const [req] = await receivedRequests(path);
+    expect(req.method).toBe('POST');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['x-gitlab-event-streaming-token']).toBe(dest.token);
+    expect(req.headers['x-gitlab-audit-event-type']).toBe('audit_operation');
+    expect(req.headers['x-custom-one']).toBe('one');
+    expect(req.headers['x-disabled']).toBeUndefined();
+    expect(req.headers['webhook-id']).toBe(`msg_${event.id}_${dest.id}`);
+    expect(Math.abs(Number(req.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
+    expect(req.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    const body = JSON.parse(req.body);
+    expect(Object.keys(body).sort()).toEqual(
+      ['author_id', 'author_name', 'created_at', 'details', 'entity_id', 'entity_path', 'entity_type', 'event_type', 'id', 'ip_address', 'target_details', 'target_id', 'target_type'],
+    );
+    expect(body.id).toBe(String(event.id));
+    expect(body.details.custom_message).toBe('delivery test');
+    expect(body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const verified = await verifyWithStandardWebhooks(dest.secret, req);
+    expect(verified).toMatchObject({ ok: true });
+    // A different secret must not verify (the check can fail).
+    expect((await verifyWithStandardWebhooks(newSecret(), req)).ok).toBe(false);
+    const d = await deliveryRow(event.id, dest.id);
+    expect(d).toMatchObject({ status: 'delivered', attempts: 1, last_http_status: 200, last_error: null });
+    expect(d!.delivered_at).not.toBeNull();
+    const attempts = await attemptRows(d!.id);
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ attempt: 1, status: 'delivered', http_status: 200, error_class: null });
+  });
+
+  it('lets a custom header set the content type', async () => {
+    const { path, job } = await setup('ok', { headers: { 'Content-Type': 'application/vnd.siem+json' } });
+    await runBatch([job]);
+    const [req] = await receivedRequests(path);
+    expect(req.headers['content-type']).toBe('application/vnd.siem+json');
+  });
+
+  it('signs with both secrets during a rotation; either verifies', async () => {
+    const old = newSecret();
+    const { path, dest, job } = await setup('ok', { previousSecret: { secret: old, expiresAt: new Date(Date.now() + 3600_000).toISOString() } });
+    await runBatch([job]);
+    const [req] = await receivedRequests(path);
+    expect(req.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect((await verifyWithStandardWebhooks(dest.secret, req)).ok).toBe(true);
+    expect((await verifyWithStandardWebhooks(old, req)).ok).toBe(true);
+  });
+
+  it('stops signing with an expired previous secret', async () => {
+    const old = newSecret();
+    const { path, job } = await setup('ok', { previousSecret: { secret: old, expiresAt: new Date(Date.now() - 1000).toISOString() } });
+    await runBatch([job]);
+    const [req] = await receivedRequests(path);
+    expect(req.headers['webhook-signature'].split(' ')).toHaveLength(1);
+    expect((await verifyWithStandardWebhooks(old, req)).ok).toBe(false);
+  });
+
+  it('retries a failure with the scheduled delay and records the attempt', async () => {
+    const { dest, event, job } = await setup('status/500');
+    const { result, ids } = await runBatch([job]);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: ids[0], delaySeconds: 1 }]);
+    const d = await deliveryRow(event.id, dest.id);
+    expect(d).toMatchObject({ status: 'pending', attempts: 1, run_attempts: 1, last_http_status: 500, last_error: 'HTTP 500' });
+    const [a] = await attemptRows(d!.id);
+    expect(a).toMatchObject({ status: 'failed', http_status: 500, error_class: 'http_5xx' });
+    expect(a.response_excerpt).toBe('{"status":500}');
+    expect((await destinationRow(dest.id))!.consecutive_failures).toBe(1);
+  });
+
+  it('dead-letters and marks the delivery failed after the last scheduled attempt', async () => {
+    const { dest, event, job } = await setup('status/503');
+    const dlq: DeliveryJob[] = [];
+    const testEnv = { ...env, DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) } } as unknown as Env;
+    for (let i = 1; i <= 3; i++) {
+      const { result } = await runBatch([job], { env: testEnv, attempts: i });
+      expect(result.retryMessages).toHaveLength(1);
+    }
+    expect(dlq).toEqual([]);
+    const { result, ids } = await runBatch([job], { env: testEnv, attempts: 4 });
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    expect(dlq).toEqual([job]);
+    const d = await deliveryRow(event.id, dest.id);
+    expect(d).toMatchObject({ status: 'failed', attempts: 4, last_http_status: 503 });
+    expect((await attemptRows(d!.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('honours Retry-After when it asks for longer than the schedule', async () => {
+    const { job } = await setup('retry-after/120');
+    const { result } = await runBatch([job]);
+    expect(result.retryMessages[0].delaySeconds).toBe(120);
+  });
+
+  it('deactivates the destination on 410 Gone and does not retry', async () => {
+    const { dest, event, job } = await setup('status/410');
+    const { result, ids } = await runBatch([job]);
+    expect(result.explicitAcks).toEqual(ids);
+    expect((await destinationRow(dest.id))!.active).toBe(0);
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'failed', last_http_status: 410 });
+  });
+
+  it('does not follow redirects: a 3xx is a failure', async () => {
+    const { path, dest, event, job } = await setup('status/302');
+    const { result } = await runBatch([job]);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await receivedRequests(path)).toHaveLength(1);
+    const d = await deliveryRow(event.id, dest.id);
+    expect((await attemptRows(d!.id))[0]).toMatchObject({ http_status: 302, error_class: 'redirect' });
+  });
+
+  it('times out slow receivers', async () => {
+    const { dest, event, job } = await setup('slow/3000');
+    const { result } = await runBatch([job], { env: { ...env, DELIVERY_TIMEOUT_MS: '300' } as Env });
+    expect(result.retryMessages).toHaveLength(1);
+    const d = await deliveryRow(event.id, dest.id);
+    expect((await attemptRows(d!.id))[0]).toMatchObject({ http_status: null, error_class: 'timeout' });
+  });
+
+  it('opens the breaker after consecutive failures and then delays without requests; success closes it', async () => {
+    const { group, path, dest, job } = await setup('fail/1');
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = 4 WHERE id = ?1').bind(dest.id).run();
+    const first = await runBatch([job]);
+    expect(first.result.retryMessages).toHaveLength(1);
+    const state = await destinationRow(dest.id);
+    expect(state!.consecutive_failures).toBe(5);
+    const openFor = (Date.parse(state!.breaker_open_until!) - Date.now()) / 1000;
+    expect(openFor).toBeGreaterThan(50);
+    expect(openFor).toBeLessThanOrEqual(61);
+    // Another event for the same destination waits without a request.
+    const other = await insertEventQuietly(groupEntityOf(group));
+    const second = await runBatch([{ eventId: other.id, destinationId: dest.id }]);
+    expect(second.result.retryMessages).toHaveLength(1);
+    expect(second.result.retryMessages[0].delaySeconds).toBeGreaterThanOrEqual(50);
+    expect(await receivedRequests(path)).toHaveLength(1);
+    expect(await attemptRows((await deliveryRow(other.id, dest.id))!.id)).toHaveLength(0);
+    // Cool-down over: one probe goes out, succeeds (the receiver recovered) and closes the breaker.
+    await env.DB.prepare('UPDATE streaming_destinations SET breaker_open_until = ?2 WHERE id = ?1').bind(dest.id, new Date(Date.now() - 1000).toISOString()).run();
+    const third = await runBatch([{ eventId: other.id, destinationId: dest.id }]);
+    expect(third.result.explicitAcks).toHaveLength(1);
+    expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: 0, breaker_open_until: null });
+  });
+
+  it('a failing destination does not hold up a healthy one in the same batch', async () => {
+    const bad = await setup('status/500');
+    const good = await setup('ok');
+    const { result, ids } = await runBatch([bad.job, good.job]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual([ids[0]]);
+    expect(result.explicitAcks).toEqual([ids[1]]);
+  });
+
+  it('skips inactive and deleted destinations without a request', async () => {
+    const { path, dest, event, job } = await setup('ok', { active: false });
+    await env.DB.prepare(`INSERT INTO deliveries (event_id, destination_id, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)`)
+      .bind(event.id, dest.id, new Date().toISOString()).run();
+    const { result, ids } = await runBatch([job, { eventId: event.id, destinationId: 999_999_999 }]);
+    expect(result.explicitAcks).toEqual(ids);
+    expect(await receivedRequests(path)).toHaveLength(0);
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'failed', last_error: 'The destination is inactive' });
+  });
+
+  it('re-checks the URL against the SSRF guard at delivery time', async () => {
+    const { path, dest, event, job } = await setup('ok');
+    const { result, ids } = await runBatch([job], { env: { ...env, ALLOW_LOCAL_DESTINATIONS: 'false' } as Env });
+    expect(result.explicitAcks).toEqual(ids);
+    expect(await receivedRequests(path)).toHaveLength(0);
+    const d = await deliveryRow(event.id, dest.id);
+    expect(d!.status).toBe('failed');
+    expect(d!.last_error).toMatch(/blocked/);
+    expect((await attemptRows(d!.id))[0]).toMatchObject({ error_class: 'url_blocked' });
+  });
+
+  it('acks a duplicate message of a delivered event without a second request', async () => {
+    const { path, job } = await setup('ok');
+    await runBatch([job]);
+    const again = await runBatch([job]);
+    expect(again.result.explicitAcks).toHaveLength(1);
+    expect(await receivedRequests(path)).toHaveLength(1);
+  });
+});
+
+describe('retry policy', () => {
+  it('follows the schedule with up to 10% jitter and stops after it', () => {
+    const schedule = [5, 300, 1800];
+    expect(retryDelaySeconds(schedule, 1, () => 0)).toBe(5);
+    expect(retryDelaySeconds(schedule, 2, () => 0.999)).toBe(329);
+    expect(retryDelaySeconds(schedule, 4)).toBeNull();
+    expect(retryDelaySeconds([100_000], 1, () => 0)).toBe(43_200);
+  });
+  it('parses Retry-After seconds and HTTP dates, capped', () => {
+    expect(parseRetryAfter('30')).toBe(30);
+    expect(parseRetryAfter(new Date(Date.now() + 90_000).toUTCString())).toBeGreaterThanOrEqual(89);
+    expect(parseRetryAfter('999999')).toBe(43_200);
+    expect(parseRetryAfter('soon')).toBeNull();
+  });
+  it('doubles the breaker cool-down up to ten minutes', () => {
+    expect([4, 5, 6, 7, 9].map(cooldownSeconds)).toEqual([0, 60, 120, 240, 600]);
+  });
+});
