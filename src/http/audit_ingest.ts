@@ -1,4 +1,194 @@
+/**
+ * `POST /api/v4/audit_events`: ingest an audit event produced elsewhere (a CI system, a GitLab
+ * instance) in the streaming payload's own field names. Administrators only. The event is
+ * stored through recordAuditEvent like every other event, so it reaches the destinations of
+ * its entity's top-level group. GitLab has no such endpoint; its REST audit event shape is
+ * used for the answer.
+ */
 import type { ApiRouter } from './router';
+import type { App } from './context';
+import { can } from '../auth/policy';
+import { findNamespaceById, findNamespaceByPath, type Namespace } from '../db/namespaces';
+import { findProjectById, findProjectByPath, type Project } from '../db/projects';
+import { findUserById, findUserByUsername, type User } from '../db/users';
+import {
+  clientIp,
+  groupEntity,
+  projectEntity,
+  recordAuditEvent,
+  UNAUTHENTICATED_AUTHOR,
+  userEntity,
+  type AuditEntity,
+  type AuditEvent,
+} from '../audit/record';
+import { ApiError, badRequest, forbidden, json, notFound } from './errors';
+import { parseIsoDateTime, readBodyText } from './params';
+import { requireActor } from './users';
 
-/** Routes of this resource (filled in by its capability). */
-export function registerAuditIngestRoutes(_router: ApiRouter): void {}
+/** Largest accepted body: an event with generous details, not a bulk upload. */
+export const MAX_INGEST_BODY_BYTES = 64 * 1024;
+/** GitLab's event type names: lower case, digits and underscores. */
+const EVENT_TYPE_RE = /^[a-z0-9_]{1,255}$/;
+const ENTITY_TYPES = ['Project', 'Group', 'User'] as const;
+type EntityType = (typeof ENTITY_TYPES)[number];
+/** GitLab truncates target_details and entity_path at 5,500 characters; we refuse longer ones. */
+const MAX_TARGET_DETAILS = 5500;
+
+type Body = Record<string, unknown>;
+
+/** The REST audit event shape (GitLab's EE::API::Entities::AuditEvent, plus the payload fields). */
+export function ingestedEventJson(e: AuditEvent) {
+  return {
+    id: e.id,
+    author_id: e.author_id,
+    author_name: e.author_name,
+    entity_id: e.entity_id,
+    entity_type: e.entity_type,
+    entity_path: e.entity_path,
+    event_type: e.event_type,
+    target_id: e.target_id,
+    target_type: e.target_type,
+    target_details: e.target_details,
+    ip_address: e.ip_address,
+    details: e.details,
+    created_at: e.created_at,
+  };
+}
+
+function tooLong(key: string, max: number): ApiError {
+  return new ApiError(400, { message: { [key]: [`is too long (maximum is ${max} characters)`] } });
+}
+
+/** An optional string field: absent or null gives undefined; other types are invalid. */
+function str(body: Body, key: string, max: number): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`${key} is invalid`);
+  if (v.trim() === '') throw badRequest(`${key} is empty`);
+  if ([...v].length > max) throw tooLong(key, max);
+  return v;
+}
+
+/** An optional integer field ("12" or 12). */
+function int(body: Body, key: string, min: number): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw badRequest(`${key} is invalid`);
+  return n;
+}
+
+/** Whether a string is an IPv4 or IPv6 address literal. */
+export function isIpAddress(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255 && String(Number(o)) === o);
+  if (!s.includes(':') || !/^[0-9a-fA-F:.]+$/.test(s)) return false;
+  try {
+    return new URL(`http://[${s}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolve the entity an event is about, by id or path (both must agree when both are given). */
+async function resolveEntity(db: D1Database, type: EntityType, id: number | undefined, path: string | undefined): Promise<AuditEntity> {
+  if (type === 'Project') {
+    const p: Project | null = id !== undefined ? await findProjectById(db, id) : await findProjectByPath(db, path!);
+    if (!p) throw notFound('Project');
+    if (id !== undefined && path !== undefined && p.fullPath.toLowerCase() !== path.toLowerCase()) {
+      throw badRequest('entity_path does not match entity_id');
+    }
+    return projectEntity(p);
+  }
+  if (type === 'Group') {
+    const g: Namespace | null = id !== undefined ? await findNamespaceById(db, id) : await findNamespaceByPath(db, path!);
+    if (!g || g.kind !== 'group') throw notFound('Group');
+    if (id !== undefined && path !== undefined && g.fullPath.toLowerCase() !== path.toLowerCase()) {
+      throw badRequest('entity_path does not match entity_id');
+    }
+    return groupEntity(g);
+  }
+  const u: User | null = id !== undefined ? await findUserById(db, id) : await findUserByUsername(db, path!);
+  if (!u) throw notFound('User');
+  if (id !== undefined && path !== undefined && u.username.toLowerCase() !== path.toLowerCase()) {
+    throw badRequest('entity_path does not match entity_id');
+  }
+  return userEntity(u);
+}
+
+/** Read and validate the ingest body; every bad field is a 400 naming it, in Grape's words. */
+async function readIngestBody(request: Request): Promise<Body> {
+  const text = await readBodyText(request, MAX_INGEST_BODY_BYTES);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest('The request body is not valid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a JSON object');
+  return body as Body;
+}
+
+export function registerAuditIngestRoutes(router: ApiRouter): void {
+  /** `POST /audit_events` (administrators): store an event produced elsewhere and stream it. */
+  router.post('/audit_events', async (request, app: App) => {
+    const actor = requireActor(app);
+    if (!(await can(app.env.DB, actor, 'admin_instance'))) throw forbidden();
+    const body = await readIngestBody(request);
+    const db = app.env.DB;
+
+    if (body.event_type === undefined || body.event_type === null) throw badRequest('event_type is missing');
+    if (typeof body.event_type !== 'string' || !EVENT_TYPE_RE.test(body.event_type)) throw badRequest('event_type is invalid');
+    const eventType = body.event_type;
+
+    if (body.entity_type === undefined || body.entity_type === null) throw badRequest('entity_type is missing');
+    if (!(ENTITY_TYPES as readonly unknown[]).includes(body.entity_type)) throw badRequest('entity_type does not have a valid value');
+    const entityType = body.entity_type as EntityType;
+    const entityId = int(body, 'entity_id', 1);
+    const entityPath = str(body, 'entity_path', MAX_TARGET_DETAILS);
+    if (entityId === undefined && entityPath === undefined) {
+      throw badRequest('entity_id, entity_path are missing, at least one parameter must be provided');
+    }
+
+    const authorId = int(body, 'author_id', -1);
+    let authorName = str(body, 'author_name', 255);
+    const targetId = int(body, 'target_id', 0);
+    const targetType = str(body, 'target_type', 255);
+    const targetDetails = str(body, 'target_details', MAX_TARGET_DETAILS);
+    const ip = str(body, 'ip_address', 45);
+    if (ip !== undefined && !isIpAddress(ip)) throw badRequest('ip_address is invalid');
+    const details = body.details;
+    if (details !== undefined && details !== null && (typeof details !== 'object' || Array.isArray(details))) {
+      throw badRequest('details is invalid');
+    }
+    let createdAt: string | undefined;
+    if (body.created_at !== undefined && body.created_at !== null) {
+      createdAt = typeof body.created_at === 'string' ? parseIsoDateTime(body.created_at) : undefined;
+      if (!createdAt) throw badRequest('created_at is invalid');
+    }
+
+    const entity = await resolveEntity(db, entityType, entityId, entityPath);
+    let author = { id: actor.user.id, name: actor.user.name };
+    if (authorId !== undefined) {
+      if (authorId === UNAUTHENTICATED_AUTHOR.id) authorName ??= UNAUTHENTICATED_AUTHOR.name;
+      else if (authorName === undefined) {
+        const u = authorId === 0 ? null : await findUserById(db, authorId);
+        if (!u) throw badRequest('author_name is missing');
+        authorName = u.name;
+      }
+      author = { id: authorId, name: authorName };
+    } else if (authorName !== undefined) author = { id: actor.user.id, name: authorName };
+
+    const event = await recordAuditEvent(app.env, app.ctx, {
+      eventType,
+      author,
+      entity,
+      target: { id: targetId ?? null, type: targetType ?? null, details: targetDetails ?? null },
+      ipAddress: ip ?? clientIp(request),
+      details: (details as Record<string, unknown> | null | undefined) ?? {},
+      createdAt,
+      authorClass: typeof (details as Body | undefined)?.author_class === 'string' ? ((details as Body).author_class as string) : undefined,
+    });
+    return json(ingestedEventJson(event), 201);
+  });
+}
