@@ -70,7 +70,10 @@ export async function applyAuditRetention(
   env: Env,
   ctx: Pick<ExecutionContext, 'waitUntil'> | null,
   now: Date = new Date(),
+  limits: { chunkSize?: number; maxChunks?: number } = {},
 ): Promise<RetentionResult> {
+  const chunkSize = limits.chunkSize ?? CHUNK_SIZE;
+  const maxChunks = limits.maxChunks ?? MAX_CHUNKS;
   const days = retentionDays(env);
   if (days === null) {
     console.error('AUDIT_RETENTION_DAYS must be a whole number of days (0 or unset: keep forever); retention skipped');
@@ -81,7 +84,7 @@ export async function applyAuditRetention(
   const db = env.DB;
   let deleted = 0;
   let recorded = 0;
-  for (let chunk = 0; chunk < MAX_CHUNKS; chunk++) {
+  for (let chunk = 0; chunk < maxChunks; chunk++) {
     // Cheap probe on audit_events_created: most runs find nothing and stop here.
     const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
     if (!any) break;
@@ -92,7 +95,7 @@ export async function applyAuditRetention(
         `SELECT COUNT(*) AS n, MAX(id) AS max_id, MIN(created_at) AS first_at, MAX(created_at) AS last_at
          FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
       )
-      .bind(cutoff, CHUNK_SIZE)
+      .bind(cutoff, chunkSize)
       .first<ChunkStats>();
     if (!stats || stats.n === 0 || stats.max_id === null) break;
     const removal = [
@@ -127,7 +130,7 @@ export async function applyAuditRetention(
     );
     deleted += stats.n;
     recorded++;
-    if (stats.n < CHUNK_SIZE) break;
+    if (stats.n < chunkSize) break;
   }
   return { days, cutoff, deleted, recorded };
 }

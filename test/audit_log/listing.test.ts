@@ -11,14 +11,14 @@ async function followKeyset(first: string, token: string, between?: (page: numbe
   let path: string | null = first;
   let pages = 0;
   while (path) {
-    const r = await api('GET', path, { token });
+    const r: { status: number; body: any; headers: Headers } = await api('GET', path, { token });
     expect(r.status).toBe(200);
     ids.push(...r.body.map((e: { id: number }) => e.id));
     pages++;
-    const link = r.headers.get('Link');
+    const link: string | null = r.headers.get('Link');
     if (link) {
       expect(link).toMatch(/rel="next"$/);
-      const url = new URL(link.slice(1, link.indexOf('>')));
+      const url: URL = new URL(link.slice(1, link.indexOf('>')));
       expect(url.searchParams.get('cursor')).toBeTruthy();
       path = url.pathname + url.search;
     } else path = null;
