@@ -202,7 +202,13 @@ async function listCsv(request: IRequest, app: App, access: Access, filters: Aud
     entity: access.entity,
     target: { id: null, type: null, details: null },
     ipAddress: clientIp(request),
-    details: { custom_message: 'Exported audit events to CSV', format: 'csv', filters: filtersUsed(filters, sort) },
+    details: {
+      custom_message: 'Exported audit events to CSV',
+      format: 'csv',
+      filters: filtersUsed(filters, sort),
+      // A developer's download holds only their own events (GitLab's permission, not a filter).
+      ...(access.onlyAuthorId !== undefined ? { own_events_only: true } : {}),
+    },
   });
   const db = app.env.DB;
   const stream = auditCsvStream((afterId) =>

@@ -120,6 +120,8 @@ describe('CSV download', () => {
     const dev = parseCsv(await (await call('GET', `/api/v4/groups/${group.id}/audit_events.csv`, { token: developer.token })).text());
     expect(dev.slice(1).every((r) => r[0] === developer.name)).toBe(true);
     expect(dev.slice(1).map((r) => r[1])).toContain('mine');
+    const devExport = await api('GET', `/api/v4/groups/${group.id}/audit_events?event_type=audit_events_exported&author_id=${developer.id}`, { token: ADMIN });
+    expect(devExport.body[0].details).toMatchObject({ own_events_only: true, filters: { sort: 'desc' } });
     expect((await api('GET', `/api/v4/groups/${group.id}/audit_events.csv`, { token: reporter.token })).status).toBe(403);
     expect((await api('GET', `/api/v4/groups/${group.id}/audit_events.csv`, { token: outsider.token })).status).toBe(404);
     expect((await api('GET', `/api/v4/groups/${group.id}/audit_events.csv`, { token: null })).status).toBe(404);
