@@ -1,0 +1,149 @@
+// End-to-end harness: starts the worker the way the README does (`npm start -- --port <port>`),
+// with its own fresh local state directory, waits for GET /api/v4/version, and offers REST
+// helpers, a local HTTP receiver (streaming destination) and a local file server (the external
+// artifact a release links to). Debian's Chromium is driven with playwright-core.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start the worker with `npm start`. State lives in a temporary --persist-to directory whose
+ * migrations are applied first (npm start applies them to the default directory, which this
+ * run does not use), so every run starts from an empty database and never touches .wrangler/state.
+ * ADMIN_TOKEN and ALLOW_LOCAL_DESTINATIONS are passed with --var, so .dev.vars may hold anything.
+ */
+export async function startWorker() {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
+  const persist = join(dir, 'state');
+  const adminToken = `e2e-admin-${randomBytes(12).toString('hex')}`;
+  const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env, encoding: 'utf8' });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = [
+    'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
+    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
+    '--show-interactive-dev-session=false',
+  ];
+  const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log}`);
+    try {
+      const res = await fetch(`${base}/api/v4/version`);
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`worker did not answer /api/v4/version within 120 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    base,
+    adminToken,
+    log: () => log,
+    async stop() {
+      // The whole process group: npm, node scripts/start.mjs, wrangler and workerd.
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      await new Promise((r) => setTimeout(r, 500));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** REST call with a token; returns { status, body, headers }. */
+export async function api(base, method, path, { token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h['PRIVATE-TOKEN'] = token;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+  const text = await res.text();
+  let parsed = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Like api() but throws unless the status is the expected one. */
+export async function must(base, expected, method, path, opts) {
+  const r = await api(base, method, path, opts);
+  if (r.status !== expected) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** A local HTTP server that records every request (a streaming destination). */
+export async function startReceiver() {
+  const requests = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** A local server standing in for the external artifact host a release links to. */
+export async function startFileServer() {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`artifact ${req.url}\n`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Launch Debian's Chromium (never a downloaded browser) with a fresh profile. */
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'audit-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Save a full-page screenshot under test/e2e/screenshots/. */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
