@@ -230,17 +230,42 @@ describe('web pages in a real browser', { concurrency: false }, () => {
     assert.ok(hit, 'the download event reached the receiver');
     assert.equal(hit.headers['x-gitlab-event-streaming-token'], token20);
     assert.equal(hit.headers['x-custom-7'], 'value-7');
-    assert.ok(receiver.requests.every((r) => r.headers['x-gitlab-audit-event-type'] === 'release_external_artifact_download'), 'the filter held');
+    // Changes made after the filter was set (edits, the other destination's deletion) never arrive.
+    const types = receiver.requests.map((r) => r.headers['x-gitlab-audit-event-type']);
+    assert.ok(!types.includes('update_event_streaming_destination'), `the filter held: ${types}`);
+    assert.ok(!types.includes('destroy_event_streaming_destination'), `the filter held: ${types}`);
+
+    // The delivery log shows it delivered; Redeliver sends it again with the same webhook-id.
+    await page.getByRole('tab', { name: 'Streams' }).click();
+    const card = page.locator('[data-destination-id]').filter({ hasText: 'SIEM' });
+    await card.getByRole('button', { name: 'Recent deliveries' }).click();
+    const row = card.locator('tr').filter({ hasText: 'release_external_artifact_download' }).first();
+    await row.waitFor();
+    const deadline2 = Date.now() + 15_000;
+    while (!/delivered/.test(await row.textContent()) && Date.now() < deadline2) {
+      await card.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(300);
+    }
+    assert.match(await card.locator('tr').filter({ hasText: 'release_external_artifact_download' }).first().textContent(), /delivered/);
+    await screenshot(page, '09-deliveries');
+    const before = receiver.requests.length;
+    await card.locator('tr').filter({ hasText: 'release_external_artifact_download' }).first().getByRole('button', { name: /^Redeliver event/ }).click();
+    await card.getByText(/queued for redelivery/).waitFor();
+    const deadline3 = Date.now() + 30_000;
+    while (receiver.requests.length === before && Date.now() < deadline3) await new Promise((r) => setTimeout(r, 250));
+    const again = receiver.requests.slice(before).find((r) => r.headers['x-gitlab-audit-event-type'] === 'release_external_artifact_download');
+    assert.ok(again, 'redelivered');
+    assert.equal(again.headers['webhook-id'], hit.headers['webhook-id']);
   });
 
   it('shows the project log, the admin pages and a phone-width layout', async () => {
     await page.goto(`${worker.base}/${groupPath}/${projectPath}/-/audit_events`);
     await page.getByRole('cell', { name: /Created release v0\.3/ }).waitFor();
-    await screenshot(page, '09-project-log');
+    await screenshot(page, '10-project-log');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(groupPage());
-    await page.getByRole('cell', { name: /Created release v0\.3/ }).waitFor();
-    await screenshot(page, '10-group-log-phone');
+    await page.getByRole('cell', { name: /Repository External Resource Download Started/ }).first().waitFor();
+    await screenshot(page, '11-group-log-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
 
     // Sign out forgets the token.
@@ -251,9 +276,9 @@ describe('web pages in a real browser', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'Instance audit events (Admin area)' }).click();
     await page.waitForURL(/\/admin\/audit_events$/);
-    await page.getByRole('cell', { name: /Created release v0\.3/ }).first().waitFor();
+    await page.getByRole('cell', { name: /Exported audit events/ }).first().waitFor();
     await page.getByRole('tab', { name: 'Streams' }).click();
     await page.getByText('No streaming destinations yet.').waitFor();
-    await screenshot(page, '11-admin-streams');
+    await screenshot(page, '12-admin-streams');
   });
 });

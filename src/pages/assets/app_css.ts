@@ -72,7 +72,7 @@ dialog::backdrop { background: rgba(0, 0, 0, .45); }
 @media (max-width: 40rem) {
   main { padding: .75rem; }
   .log-table thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-  .log-table, .log-table tbody, .log-table tr, .log-table td { display: block; width: 100%; }
+  .log-table, .log-table caption, .log-table tbody, .log-table tr, .log-table td { display: block; width: 100%; }
   .log-table tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: .5rem; }
   .log-table td { border: 0; padding: .25rem .5rem; }
   .log-table td::before { content: attr(data-label) ": "; font-weight: 700; }

@@ -260,10 +260,17 @@ export const APP_JS = String.raw`
     if (d.remove) return 'Removed ' + show(d.remove);
     return String(ev.event_type || '');
   }
+  /** GitLab's REST entity keeps target_* and entity_path inside details; accept both places. */
+  function field(ev, name) {
+    if (ev[name] !== undefined && ev[name] !== null && ev[name] !== '') return ev[name];
+    return ev.details && ev.details[name] !== undefined && ev.details[name] !== null ? ev.details[name] : '';
+  }
   function targetOf(ev) {
-    if (ev.target_details) return String(ev.target_details);
-    if (ev.target_type) return ev.target_type + (ev.target_id ? ' ' + ev.target_id : '');
-    return '';
+    var details = field(ev, 'target_details');
+    if (details !== '') return String(details);
+    var type = field(ev, 'target_type');
+    var id = field(ev, 'target_id');
+    return type ? type + (id !== '' ? ' ' + id : '') : '';
   }
   function renderLog(panel, scope) {
     var idFrom = nextId('from'), idTo = nextId('to'), idType = nextId('type');
@@ -335,7 +342,7 @@ export const APP_JS = String.raw`
           tbody.appendChild(h('tr', { 'data-event-id': ev.id }, [
             h('td', { 'data-label': 'Author', text: author }),
             h('td', { 'data-label': 'Action' }, [actionOf(ev), h('br'), h('span', { class: 'hint', text: ev.event_type || '' })]),
-            h('td', { 'data-label': 'Target' }, [targetOf(ev), ev.entity_path ? h('br') : null, ev.entity_path ? h('span', { class: 'hint', text: ev.entity_path }) : null]),
+            h('td', { 'data-label': 'Target' }, [targetOf(ev), field(ev, 'entity_path') ? h('br') : null, field(ev, 'entity_path') ? h('span', { class: 'hint', text: String(field(ev, 'entity_path')) }) : null]),
             h('td', { 'data-label': 'At' }, [timeEl(ev.created_at)]),
           ]));
         });
@@ -412,12 +419,17 @@ export const APP_JS = String.raw`
       result: 'instanceExternalAuditEventDestination',
       headerCreate: 'auditEventsStreamingInstanceHeadersCreate', headerUpdate: 'auditEventsStreamingInstanceHeadersUpdate', headerDestroy: 'auditEventsStreamingInstanceHeadersDestroy',
       eventsAdd: 'auditEventsStreamingDestinationInstanceEventsAdd', eventsRemove: 'auditEventsStreamingDestinationInstanceEventsRemove',
-      rotate: 'auditEventsStreamingDestinationSigningSecretRotate',
+      rotate: 'auditEventsStreamingDestinationInstanceSigningSecretRotate',
       withTokenField: false,
     },
   };
-  var DELIVERIES_QUERY = 'query ($id: ID!, $first: Int) { auditEventStreamingDestinationDeliveries(destinationId: $id, first: $first) { nodes { id eventId eventType status attempts lastHttpStatus lastError updatedAt } } }';
-  var REDELIVER = 'auditEventStreamingDeliveryRedeliver';
+  // Delivery log and replay (ours; GitLab has none): fields of each destination.
+  var DELIVERY_FIELDS = 'id deliveryCounts { pending delivered failed total } deliveries(first: 20, status: $status) { nodes { id eventId eventType status attemptsCount lastHttpStatus lastError updatedAt } }';
+  var DELIVERIES_QUERY = {
+    group: 'query ($fullPath: ID!, $status: AuditEventStreamingDeliveryStatus) { group(fullPath: $fullPath) { externalAuditEventDestinations(first: 100) { nodes { ' + DELIVERY_FIELDS + ' } } } }',
+    instance: 'query ($status: AuditEventStreamingDeliveryStatus) { instanceExternalAuditEventDestinations(first: 100) { nodes { ' + DELIVERY_FIELDS + ' } } }',
+  };
+  var REDELIVER = 'auditEventsStreamingDeliveryRedeliver';
 
   function eventTypes() {
     var list = document.getElementById('event-types');
@@ -522,7 +534,7 @@ export const APP_JS = String.raw`
         rotate = h('button', { type: 'button', class: 'secondary' }, ['Rotate signing secret']);
         rotate.addEventListener('click', function () {
           say(err, '');
-          mutate(cfg.rotate, { id: d.id }, '').then(function (p) {
+          mutate(cfg.rotate, { destinationId: d.id }, '').then(function (p) {
             if (p.errors.length) { say(err, p.errors.join('; ')); return; }
             reload().then(function () { say(listStatus, 'Signing secret of ' + d.name + ' rotated; the previous one still signs for a while.'); });
           }, function (e) { say(err, e.message); });
@@ -558,42 +570,57 @@ export const APP_JS = String.raw`
       return card;
     }
 
-    function loadDeliveries(d, host) {
+    function loadDeliveries(d, host, status) {
       clear(host);
       var err = region('error');
-      var status = region('status');
-      host.appendChild(h('h4', { text: 'Recent deliveries' }));
-      host.appendChild(err);
-      host.appendChild(status);
+      var done = region('status');
+      var selectId = nextId('delivery-status');
+      var select = h('select', { id: selectId }, [['', 'All'], ['PENDING', 'Pending'], ['DELIVERED', 'Delivered'], ['FAILED', 'Failed']].map(function (o) {
+        return h('option', { value: o[0], text: o[1] });
+      }));
+      select.value = status || '';
+      select.addEventListener('change', function () { loadDeliveries(d, host, select.value); host.querySelector('select').focus(); });
       var refresh = h('button', { type: 'button', class: 'secondary' }, ['Refresh']);
-      refresh.addEventListener('click', function () { loadDeliveries(d, host); });
-      host.appendChild(h('div', { class: 'actions' }, [refresh]));
-      gql(DELIVERIES_QUERY, { id: d.id, first: 20 }).then(function (data) {
-        var conn = data[Object.keys(data)[0]];
-        var nodes = (conn && conn.nodes) || [];
+      refresh.addEventListener('click', function () { loadDeliveries(d, host, select.value); host.querySelector('button').focus(); });
+      var counts = h('p', { class: 'hint' });
+      host.appendChild(h('h4', { text: 'Recent deliveries' }));
+      host.appendChild(h('div', { class: 'toolbar' }, [h('div', { class: 'field' }, [h('label', { for: selectId, text: 'Status' }), select]), refresh]));
+      host.appendChild(counts);
+      host.appendChild(err);
+      host.appendChild(done);
+      var vars = { status: status || null };
+      if (scope.kind === 'group') vars.fullPath = scope.path;
+      gql(DELIVERIES_QUERY[scope.kind], vars).then(function (data) {
+        var all = cfg.nodes(data) || [];
+        var mine = all.filter(function (x) { return x.id === d.id; })[0];
+        if (!mine) { say(err, 'This destination no longer exists.'); return; }
+        var c = mine.deliveryCounts;
+        if (c) say(counts, c.total + ' deliveries: ' + c.delivered + ' delivered, ' + c.pending + ' pending, ' + c.failed + ' failed.');
+        var nodes = (mine.deliveries && mine.deliveries.nodes) || [];
         if (!nodes.length) { host.appendChild(h('p', { class: 'hint', text: 'No deliveries yet.' })); return; }
         var tbody = h('tbody');
         nodes.forEach(function (n) {
-          var redeliver = h('button', { type: 'button', class: 'secondary' }, ['Redeliver']);
-          redeliver.setAttribute('aria-label', 'Redeliver event ' + n.eventId);
+          var redeliver = h('button', { type: 'button', class: 'secondary', 'aria-label': 'Redeliver event ' + n.eventId }, ['Redeliver']);
           redeliver.addEventListener('click', function () {
-            say(err, ''); say(status, '');
+            say(err, ''); say(done, '');
             redeliver.disabled = true;
-            mutate(REDELIVER, { destinationId: d.id, eventId: n.eventId }, '').then(function (p) {
+            mutate(REDELIVER, { destinationId: d.id, eventId: n.eventId }, 'delivery { status }').then(function (p) {
               if (p.errors.length) { say(err, p.errors.join('; ')); return; }
-              say(status, 'Event ' + n.eventId + ' queued for redelivery.');
+              say(done, 'Event ' + n.eventId + ' queued for redelivery.');
             }, function (e) { say(err, e.message); }).then(function () { redeliver.disabled = false; });
           });
-          tbody.appendChild(h('tr', {}, [
+          var st = String(n.status || '').toLowerCase();
+          tbody.appendChild(h('tr', { 'data-event-id': n.eventId }, [
             h('td', { 'data-label': 'Event', text: String(n.eventId) + (n.eventType ? ' · ' + n.eventType : '') }),
-            h('td', { 'data-label': 'Status' }, [h('span', { class: 'badge ' + String(n.status || '').toLowerCase(), text: String(n.status || '') })]),
-            h('td', { 'data-label': 'Attempts', text: String(n.attempts === undefined ? '' : n.attempts) + (n.lastHttpStatus ? ' (HTTP ' + n.lastHttpStatus + ')' : '') + (n.lastError ? ' ' + n.lastError : '') }),
+            h('td', { 'data-label': 'Status' }, [h('span', { class: 'badge ' + st, text: st })]),
+            h('td', { 'data-label': 'Attempts', text: String(n.attemptsCount) + (n.lastHttpStatus ? ' (HTTP ' + n.lastHttpStatus + ')' : '') + (n.lastError ? ' ' + n.lastError : '') }),
             h('td', { 'data-label': 'Updated' }, [n.updatedAt ? timeEl(n.updatedAt) : '']),
             h('td', { 'data-label': 'Action' }, [redeliver]),
           ]));
         });
         host.appendChild(h('table', { class: 'log-table' }, [
-          h('thead', {}, [h('tr', {}, ['Event', 'Status', 'Attempts', 'Updated', 'Action'].map(function (c) { return h('th', { scope: 'col', text: c }); }))]),
+          h('caption', { text: 'Deliveries to ' + (d.name || '') + ', newest first' }),
+          h('thead', {}, [h('tr', {}, ['Event', 'Status', 'Attempts', 'Updated', 'Action'].map(function (c2) { return h('th', { scope: 'col', text: c2 }); }))]),
           tbody,
         ]));
       }, function (e) { say(err, e.message); });
@@ -730,6 +757,22 @@ export const APP_JS = String.raw`
         step.then(function () {
           var destId = state.dest.id;
           var chain = Promise.resolve();
+          // Filters first: headers added afterwards record events the filter then already governs.
+          chain = chain.then(function () {
+            var current = (state.dest && state.dest.eventTypeFilters) || [];
+            var wanted = filterBoxes.filter(function (f) { return f.box.checked; }).map(function (f) { return f.type; });
+            var add = wanted.filter(function (t) { return current.indexOf(t) < 0; });
+            var remove = current.filter(function (t) { return wanted.indexOf(t) < 0; });
+            var showF = function (x) { say(filtersErr, (filtersErr.textContent ? filtersErr.textContent + '; ' : '') + x.join('; ')); };
+            return (add.length ? mutate(cfg.eventsAdd, { destinationId: destId, eventTypeFilters: add }, 'eventTypeFilters').then(function (p) { note(p.errors, showF); if (!p.errors.length) state.dest.eventTypeFilters = p.eventTypeFilters || current.concat(add); }) : Promise.resolve())
+              .then(function () {
+                if (!remove.length) return null;
+                return mutate(cfg.eventsRemove, { destinationId: destId, eventTypeFilters: remove }, '').then(function (p) {
+                  note(p.errors, showF);
+                  if (!p.errors.length) state.dest.eventTypeFilters = (state.dest.eventTypeFilters || []).filter(function (t) { return remove.indexOf(t) < 0; });
+                });
+              });
+          });
           removedHeaders.slice().forEach(function (r) {
             chain = chain.then(function () {
               return mutate(cfg.headerDestroy, { headerId: r.id }, '').then(function (p) {
@@ -754,21 +797,6 @@ export const APP_JS = String.raw`
                 r.orig = { key: r.key.value, value: r.value.value, active: r.active.checked };
               });
             });
-          });
-          chain = chain.then(function () {
-            var current = (state.dest && state.dest.eventTypeFilters) || [];
-            var wanted = filterBoxes.filter(function (f) { return f.box.checked; }).map(function (f) { return f.type; });
-            var add = wanted.filter(function (t) { return current.indexOf(t) < 0; });
-            var remove = current.filter(function (t) { return wanted.indexOf(t) < 0; });
-            var showF = function (x) { say(filtersErr, (filtersErr.textContent ? filtersErr.textContent + '; ' : '') + x.join('; ')); };
-            return (add.length ? mutate(cfg.eventsAdd, { destinationId: destId, eventTypeFilters: add }, 'eventTypeFilters').then(function (p) { note(p.errors, showF); if (!p.errors.length) state.dest.eventTypeFilters = p.eventTypeFilters || current.concat(add); }) : Promise.resolve())
-              .then(function () {
-                if (!remove.length) return null;
-                return mutate(cfg.eventsRemove, { destinationId: destId, eventTypeFilters: remove }, '').then(function (p) {
-                  note(p.errors, showF);
-                  if (!p.errors.length) state.dest.eventTypeFilters = (state.dest.eventTypeFilters || []).filter(function (t) { return remove.indexOf(t) < 0; });
-                });
-              });
           });
           return chain;
         }).then(function () {
