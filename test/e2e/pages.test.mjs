@@ -187,6 +187,22 @@ describe('web pages in a real browser', { concurrency: false }, () => {
     await page.getByLabel('Event type').fill('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByRole('cell', { name: /create_event_streaming_destination/ }).first().waitFor();
+    // Keyset paging: Next reaches the older events, Previous comes back to the same first row.
+    await page.getByText('Page 1, 20 events.').waitFor();
+    const firstRow = await page.locator('.log-table tbody tr').first().getAttribute('data-event-id');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText(/^Page 2, \d+ events\.$/).waitFor();
+    await page.getByRole('cell', { name: /Created release v0\.3/ }).waitFor();
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await page.getByText('Page 1, 20 events.').waitFor();
+    assert.equal(await page.locator('.log-table tbody tr').first().getAttribute('data-event-id'), firstRow);
+    // A date range that excludes today empties the table.
+    await page.getByLabel('To').fill('2020-01-01');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('cell', { name: 'No events match.' }).waitFor();
+    await page.getByLabel('To').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('Page 1, 20 events.').waitFor();
   });
 
   it('downloads the CSV with the token', async () => {

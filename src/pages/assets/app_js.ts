@@ -816,8 +816,9 @@ export const APP_JS = String.raw`
           submit.disabled = false;
           var firstErr = form.querySelector('.error:not(:empty)');
           if (firstErr) {
+            // Move focus to the field the first error is about (its container's input).
             var field = firstErr.parentElement && firstErr.parentElement.querySelector('input');
-            (field || firstErr).focus && (field || submit).focus();
+            (field || submit).focus();
           }
         });
       });
