@@ -494,10 +494,7 @@ async function loadInstanceDestination(c: GraphQLContext, gid: unknown): Promise
 async function loadHeader(c: GraphQLContext, gid: unknown, scope: DestinationScope): Promise<Owned & { header: StreamingHeader }> {
   const id = parseGid(gid, scope === 'group' ? GID_MODELS.header : GID_MODELS.instanceHeader);
   const header = id === null ? null : await findHeader(c.env.DB, id);
-  if (!header) {
-    if (scope === 'instance' && !(await can(c.env.DB, c.actor, 'admin_instance_streaming'))) throw resourceNotAvailable();
-    throw resourceNotAvailable();
-  }
+  if (!header) throw resourceNotAvailable();
   const model = scope === 'group' ? GID_MODELS.destination : GID_MODELS.instanceDestination;
   const owned = scope === 'group' ? await loadGroupDestination(c, toGid(model, header.destinationId)) : await loadInstanceDestination(c, toGid(model, header.destinationId));
   return { ...owned, header };
