@@ -26,11 +26,14 @@ if (!existsSync(devVars)) {
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
+const extra = process.argv.slice(2);
+// The same state directory for the migrations as for `wrangler dev` (`--persist-to DIR` or `--persist-to=DIR`).
+const persistAt = extra.findIndex((a) => a === '--persist-to' || a.startsWith('--persist-to='));
+const persist = persistAt < 0 ? [] : extra[persistAt].includes('=') ? [extra[persistAt]] : extra.slice(persistAt, persistAt + 2);
 // CI=true: apply without the interactive "continue?" prompt.
-const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { cwd: root, env: { ...env, CI: 'true' }, stdio: 'inherit' });
+const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { cwd: root, env: { ...env, CI: 'true' }, stdio: 'inherit' });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const extra = process.argv.slice(2);
 const args = ['dev', '--ip', '127.0.0.1', ...(extra.some((a) => a === '--port' || a.startsWith('--port=')) ? [] : ['--port', '8787']), ...extra];
 const child = spawn(wrangler, args, { cwd: root, env, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
