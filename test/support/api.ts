@@ -54,7 +54,8 @@ export async function api<T = any>(method: string, path: string, opts: CallOptio
 
 /** POST /api/graphql. */
 export async function gql<T = any>(query: string, variables?: Record<string, unknown>, token: string | null = ADMIN) {
-  return api<{ data?: T; errors?: { message: string }[] }>('POST', '/api/graphql', { token, body: { query, variables } });
+  // `errors` is typed as present so tests can index it; it is undefined when the response has none.
+  return api<{ data?: T; errors: { message: string; path?: unknown; extensions?: any }[] }>('POST', '/api/graphql', { token, body: { query, variables } });
 }
 
 export interface TestUser {
