@@ -81,6 +81,8 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Header names the delivery sets itself (the verification token, the event type, the Standard
  * Webhooks signature headers) or that the runtime controls; a custom header may not replace them.
+ * Content-Type is not among them: a custom header may set another one (the delivery sends
+ * application/json otherwise).
  */
 export const RESERVED_HEADER_KEYS = [
   'X-Gitlab-Event-Streaming-Token',
@@ -88,7 +90,6 @@ export const RESERVED_HEADER_KEYS = [
   'webhook-id',
   'webhook-timestamp',
   'webhook-signature',
-  'Content-Type',
   'Content-Length',
   'Host',
   'Transfer-Encoding',
