@@ -3,14 +3,53 @@ import { sweepOutbox } from './delivery/fanout';
 import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
 
-/** The Cron Trigger: enqueue events whose dispatch did not finish (the outbox sweep). */
-export async function handleScheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const swept = await sweepOutbox(env);
-  if (swept > 0) console.log(`outbox sweep dispatched ${swept} events`);
-  // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.
-  const retention = await applyAuditRetention(env, _ctx);
-  if (retention.deleted > 0) console.log(`audit retention removed ${retention.deleted} events created before ${retention.cutoff}`);
-  // Delivery log retention: attempts older than 30 days (src/delivery/retention.ts).
-  const pruned = await pruneDeliveryLog(env);
-  if (pruned > 0) console.log(`delivery log retention removed ${pruned} attempts`);
+/** One housekeeping job of the Cron Trigger: its name and what it does. */
+interface Job {
+  name: string;
+  run: (env: Env, ctx: ExecutionContext) => Promise<string | null>;
+}
+
+const JOBS: Job[] = [
+  {
+    // Events whose dispatch did not finish (the outbox): enqueue their deliveries.
+    name: 'outbox sweep',
+    run: async (env) => {
+      const swept = await sweepOutbox(env);
+      return swept > 0 ? `dispatched ${swept} events` : null;
+    },
+  },
+  {
+    // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.
+    name: 'audit retention',
+    run: async (env, ctx) => {
+      const r = await applyAuditRetention(env, ctx);
+      return r.deleted > 0 ? `removed ${r.deleted} events created before ${r.cutoff}` : null;
+    },
+  },
+  {
+    // Delivery log retention: attempts older than 30 days (src/delivery/retention.ts).
+    name: 'delivery log retention',
+    run: async (env) => {
+      const pruned = await pruneDeliveryLog(env);
+      return pruned > 0 ? `removed ${pruned} attempts` : null;
+    },
+  },
+];
+
+/**
+ * The Cron Trigger (every minute). Each job runs on its own: one that fails is logged and the
+ * others still run; the invocation fails afterwards so the failure shows in Workers Logs.
+ */
+export async function handleScheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const failed: string[] = [];
+  for (const job of JOBS) {
+    try {
+      const summary = await job.run(env, ctx);
+      if (summary) console.log(`${job.name}: ${summary}`);
+    } catch (err) {
+      failed.push(job.name);
+      console.error(`${job.name} failed`, err instanceof Error ? err.stack ?? err.message : err);
+    }
+  }
+  if (failed.length > 0) throw new Error(`scheduled jobs failed: ${failed.join(', ')}`);
 }
