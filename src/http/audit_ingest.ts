@@ -16,6 +16,7 @@ import {
   groupEntity,
   projectEntity,
   recordAuditEvent,
+  streamingPayload,
   UNAUTHENTICATED_AUTHOR,
   userEntity,
   type AuditEntity,
@@ -36,23 +37,9 @@ const MAX_TARGET_DETAILS = 5500;
 
 type Body = Record<string, unknown>;
 
-/** The REST audit event shape (GitLab's EE::API::Entities::AuditEvent, plus the payload fields). */
+/** The REST audit event shape: the streaming payload's fields, with the numeric id REST uses. */
 export function ingestedEventJson(e: AuditEvent) {
-  return {
-    id: e.id,
-    author_id: e.author_id,
-    author_name: e.author_name,
-    entity_id: e.entity_id,
-    entity_type: e.entity_type,
-    entity_path: e.entity_path,
-    event_type: e.event_type,
-    target_id: e.target_id,
-    target_type: e.target_type,
-    target_details: e.target_details,
-    ip_address: e.ip_address,
-    details: e.details,
-    created_at: e.created_at,
-  };
+  return { ...streamingPayload(e), id: e.id };
 }
 
 function tooLong(key: string, max: number): ApiError {
