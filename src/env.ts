@@ -28,9 +28,16 @@ export interface Env {
   MAX_DESTINATIONS_PER_GROUP?: string;
   /** Days audit events are kept; unset or 0 keeps them forever. */
   AUDIT_RETENTION_DAYS?: string;
+  /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, the x-bench-no-document-cache header. */
+  BENCH_ROUTES?: string;
 }
 
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
 export function allowLocalDestinations(env: Env): boolean {
   return env.ALLOW_LOCAL_DESTINATIONS === 'true';
+}
+
+/** True when BENCH_ROUTES is exactly "true" (benchmarks only; off by default). */
+export function benchRoutesEnabled(env: Env): boolean {
+  return env.BENCH_ROUTES === 'true';
 }

@@ -17,7 +17,7 @@ import {
   type SelectionSetNode,
   type FragmentDefinitionNode,
 } from 'graphql';
-import type { Env } from '../env';
+import { benchRoutesEnabled, type Env } from '../env';
 import { authenticate } from '../auth/authenticate';
 import { ApiError } from '../http/errors';
 import { readBodyText } from '../http/params';
@@ -34,6 +34,9 @@ export const LIMITS = {
   maxBodyBytes: 256 * 1024,
   cacheEntries: 500,
 };
+
+/** Bench-only request header ("true" skips the document cache) honoured only when BENCH_ROUTES is "true". */
+export const BENCH_NO_CACHE_HEADER = 'X-Bench-No-Document-Cache';
 
 interface CachedDocument {
   document?: DocumentNode;
@@ -95,9 +98,9 @@ function countAliases(document: DocumentNode): number {
   return n;
 }
 
-/** Parse, check limits and validate a query, through the cache. */
-function prepare(query: string): CachedDocument {
-  const cached = documentCache.get(query);
+/** Parse, check limits and validate a query, through the cache (bypassed when `useCache` is false: benchmarks only). */
+function prepare(query: string, useCache = true): CachedDocument {
+  const cached = useCache ? documentCache.get(query) : undefined;
   if (cached) {
     cacheHits++;
     documentCache.delete(query);
@@ -125,6 +128,7 @@ function prepare(query: string): CachedDocument {
       result = { errors: [new GraphQLError(message, { nodes: undefined, source: err.source, positions: err.positions })] };
     } else throw err;
   }
+  if (!useCache) return result;
   documentCache.set(query, result);
   if (documentCache.size > LIMITS.cacheEntries) documentCache.delete(documentCache.keys().next().value as string);
   return result;
@@ -219,7 +223,8 @@ export async function handleGraphql(request: Request, env: Env, ctx: ExecutionCo
     }
     const params = await readGraphQLParams(request);
     if (params instanceof Response) return params;
-    const prepared = prepare(params.query);
+    // `npm run bench:graphql` measures the cache's effect; the header is ignored unless BENCH_ROUTES is "true".
+    const prepared = prepare(params.query, !(benchRoutesEnabled(env) && request.headers.get(BENCH_NO_CACHE_HEADER) === 'true'));
     if (!prepared.document) return respond({ errors: prepared.errors.map((e) => e.toJSON()) }, 400);
     const operation = selectOperation(prepared.document, params.operationName);
     if (!operation) {

@@ -17,7 +17,7 @@
  * validity of a token leaks (GitLab answers 401 for a bad token on its API; this is a browser
  * route, where 404 is GitLab's answer for what the caller may not see).
  */
-import type { Env } from '../env';
+import { benchRoutesEnabled, type Env } from '../env';
 import { actorForToken, presentedToken, type Actor } from '../auth/authenticate';
 import { can } from '../auth/policy';
 import { findDownloadTarget, type DownloadSelector } from '../db/releases';
@@ -25,6 +25,8 @@ import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/re
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 
 const MARKER = '/-/releases/';
+/** Bench-only bare redirect (BENCH_ROUTES="true"); otherwise an ordinary unknown path. */
+export const BENCH_REDIRECT_PATH = '/-/bench/redirect';
 
 /** A parsed download route: the project's full path and how the link is named. */
 export interface DownloadRoute {
@@ -110,6 +112,10 @@ async function downloadActor(request: Request, env: Env): Promise<Actor | null |
  */
 export async function handleDownload(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
   const url = new URL(request.url);
+  // The baseline of `npm run bench:redirect`: the same Worker and routing, a 302 and nothing else.
+  if (url.pathname === BENCH_REDIRECT_PATH && benchRoutesEnabled(env)) {
+    return new Response(null, { status: 302, headers: { Location: 'https://example.com/bench', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
+  }
   const route = parseDownloadPath(url.pathname, new Date().toISOString());
   if (route === null) return null;
   if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -1,0 +1,134 @@
+// Benchmark harness: start the Worker the way the README does (`npm start -- --port <port>`)
+// with a fresh --persist-to directory (npm start applies the migrations there too), wait for
+// GET /api/v4/version, and offer REST and GraphQL helpers. Modelled on test/e2e/harness.mjs,
+// with bench vars (BENCH_ROUTES) and quieter logs. Loopback only.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start `npm start` on a free port with its own state directory. `vars` are extra
+ * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and BENCH_ROUTES are set).
+ * Returns { base, adminToken, persist, log(), stop({ keepState }) , removeState() }.
+ */
+export async function startWorker({ vars = {}, logLevel = 'warn' } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
+  const persist = join(dir, 'state');
+  const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+  const port = await freePort();
+  const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', BENCH_ROUTES: 'true', ...vars };
+  const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
+  for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
+  const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  const keep = (d) => {
+    log += d;
+    if (log.length > 2_000_000) log = log.slice(-1_000_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log}`);
+    try {
+      const res = await fetch(`${base}/api/v4/version`);
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`worker did not answer /api/v4/version within 180 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  let stopped = false;
+  return {
+    base,
+    adminToken,
+    persist,
+    log: () => log,
+    /** Stop npm, start.mjs, wrangler and workerd (the process group); the state stays until removeState(). */
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      for (let i = 0; i < 50 && child.exitCode === null && child.signalCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      await new Promise((r) => setTimeout(r, 300));
+    },
+    removeState() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run SQL against the stopped Worker's local D1 (`wrangler d1 execute --local --persist-to`); returns the rows. */
+export function d1Query(persist, sql) {
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+  const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], { cwd: ROOT, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`d1 execute failed:\n${r.stdout}\n${r.stderr}`);
+  const parsed = JSON.parse(r.stdout);
+  return parsed[0].results;
+}
+
+/** REST call; returns { status, body, headers }. */
+export async function api(base, method, path, { token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h['PRIVATE-TOKEN'] = token;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+  const text = await res.text();
+  let parsed = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Like api() but throws unless the status is the expected one. */
+export async function must(base, expected, method, path, opts) {
+  const r = await api(base, method, path, opts);
+  if (r.status !== expected) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** A GraphQL request that must succeed without top-level errors; returns data. */
+export async function gql(base, token, query, variables) {
+  const r = await api(base, 'POST', '/api/graphql', { token, body: { query, variables } });
+  if (r.status !== 200 || r.body.errors) throw new Error(`GraphQL ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body.data;
+}
+
+/** A public top-level group, a public project in it, and a release whose link has a direct_asset_path. */
+export async function seedPublicRelease(base, token, suffix, artifactUrl = 'https://example.com/artifacts/app.tar.gz') {
+  const group = await must(base, 201, 'POST', '/api/v4/groups', { token, body: { name: `Bench ${suffix}`, path: `bench-${suffix}`, visibility: 'public' } });
+  const project = await must(base, 201, 'POST', '/api/v4/projects', { token, body: { name: 'app', path: 'app', namespace_id: group.id, visibility: 'public' } });
+  await must(base, 201, 'POST', `/api/v4/projects/${project.id}/releases`, {
+    token,
+    body: { tag_name: 'v1.0.0', name: 'v1.0.0', assets: { links: [{ name: 'app.tar.gz', url: artifactUrl, direct_asset_path: '/bin/app.tar.gz' }] } },
+  });
+  return { group, project, downloadPath: `/${group.full_path}/app/-/releases/v1.0.0/downloads/bin/app.tar.gz` };
+}
+
+/** Lines of the Worker's log that signal trouble (warnings, errors, hangs, cross-request promises), minus wrangler's offline noise. */
+export function workerWarnings(log) {
+  const noise = /nodedir|Request\.cf|ENOTFOUND workers\.cloudflare\.com|Scheduled Workers are not automatically triggered|^> node scripts\/start\.mjs/;
+  return (log.match(/^.*(warn|error|hang|never generate|different request).*$/gim) ?? []).filter((l) => !noise.test(l));
+}
