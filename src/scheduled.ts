@@ -2,6 +2,7 @@ import type { Env } from './env';
 import { sweepOutbox } from './delivery/fanout';
 import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
+import { sweepStaleDeliveries } from './delivery/stale';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
 interface Job {
@@ -16,6 +17,14 @@ const JOBS: Job[] = [
     run: async (env) => {
       const swept = await sweepOutbox(env);
       return swept > 0 ? `dispatched ${swept} events` : null;
+    },
+  },
+  {
+    // Pending deliveries whose queue message was lost (src/delivery/stale.ts): re-send from D1.
+    name: 'stale delivery sweep',
+    run: async (env) => {
+      const resent = await sweepStaleDeliveries(env);
+      return resent > 0 ? `re-sent ${resent} deliveries` : null;
     },
   },
   {
