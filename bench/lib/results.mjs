@@ -6,7 +6,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './worker.mjs';
 
-export const RESULTS = join(ROOT, 'bench', 'RESULTS.md');
+/** BENCH_RESULTS overrides the file (e.g. to measure an older checkout into this one's RESULTS.md). */
+export const RESULTS = process.env.BENCH_RESULTS || join(ROOT, 'bench', 'RESULTS.md');
 
 function sh(cmd, args) {
   try {

@@ -28,16 +28,19 @@ export function freePort() {
 /**
  * Start `npm start` on a free port with its own state directory. `vars` are extra
  * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and BENCH_ROUTES are set).
- * Returns { base, adminToken, persist, log(), stop({ keepState }) , removeState() }.
+ * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs).
+ * Returns { base, adminToken, persist, inspectorPort, log(), stop(), removeState() }.
  */
-export async function startWorker({ vars = {}, logLevel = 'warn' } = {}) {
+export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const persist = join(dir, 'state');
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
   const port = await freePort();
   const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', BENCH_ROUTES: 'true', ...vars };
+  const inspectorPort = inspector ? await freePort() : null;
   const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
+  if (inspectorPort) args.push('--inspector-port', String(inspectorPort));
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
   const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
@@ -65,6 +68,7 @@ export async function startWorker({ vars = {}, logLevel = 'warn' } = {}) {
     base,
     adminToken,
     persist,
+    inspectorPort,
     log: () => log,
     /** Stop npm, start.mjs, wrangler and workerd (the process group); the state stays until removeState(). */
     async stop() {

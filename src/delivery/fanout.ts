@@ -1,71 +1,140 @@
 /**
- * Fan-out: from a stored event to one queue message per (event, destination). Runs right after
- * an event is recorded (in waitUntil) and from the scheduled sweep for events whose outbox row
- * is still there. The deliveries rows are created first (idempotent), then the messages are
- * sent, then the outbox row is removed; a failure anywhere leaves the outbox row for the sweep.
+ * Fan-out: from stored events to one queue message per (event, destination). Runs right after
+ * events are recorded (in waitUntil, coalesced across concurrent requests) and from the
+ * scheduled sweep for events whose outbox row is still there. The deliveries rows are created
+ * first (idempotent), then the messages are sent, then the outbox rows are removed; a failure
+ * anywhere leaves the outbox rows for the sweep.
  */
 import type { DeliveryJob, Env } from '../env';
 import type { AuditEvent, AuditEventRow } from '../audit/record';
 import { toAuditEvent } from '../audit/record';
+import { GroupCommit } from '../audit/group_commit';
 import { nowIso } from '../db/time';
 
 /** Queues accept at most 100 messages per sendBatch. */
 const SEND_BATCH_LIMIT = 100;
+
+/** The fields of an event that decide where it goes. */
+type Routable = Pick<AuditEvent, 'event_type' | 'root_namespace_id' | 'scope_path'>;
 
 /**
  * The destinations that should receive an event: the active destinations of the event's
  * top-level group plus the active instance destinations, narrowed by each destination's event
  * type filters and namespace filter. User-namespace events reach only instance destinations.
  */
-export async function destinationsForEvent(db: D1Database, event: Pick<AuditEvent, 'event_type' | 'root_namespace_id' | 'scope_path'>): Promise<number[]> {
-  const rows = await db
-    .prepare(
-      `SELECT d.id FROM streaming_destinations d
-       LEFT JOIN streaming_namespace_filters nf ON nf.destination_id = d.id
-       WHERE d.active = 1
-         AND (d.scope = 'instance'
-              OR (d.scope = 'group' AND d.namespace_id = ?1
-                  AND EXISTS (SELECT 1 FROM namespaces n WHERE n.id = ?1 AND n.kind = 'group')))
-         AND (NOT EXISTS (SELECT 1 FROM streaming_event_type_filters f WHERE f.destination_id = d.id)
-              OR EXISTS (SELECT 1 FROM streaming_event_type_filters f WHERE f.destination_id = d.id AND f.audit_event_type = ?2))
-         AND (nf.id IS NULL OR (?3 IS NOT NULL AND substr(?3, 1, length(nf.scope_path)) = nf.scope_path))
-       ORDER BY d.id`,
-    )
-    .bind(event.root_namespace_id ?? -1, event.event_type, event.scope_path)
-    .all<{ id: number }>();
-  return rows.results.map((r) => r.id);
+export async function destinationsForEvent(db: D1Database, event: Routable): Promise<number[]> {
+  return (await destinationsForEvents(db, [event]))[0];
 }
 
-/** Create the pending deliveries of events and enqueue one message for each; clear their outbox rows. */
+/**
+ * destinationsForEvent for many events in ONE D1 round trip: the candidate destinations of all
+ * their top-level groups (and the instance's) with their filters, matched here. Ascending ids.
+ */
+export async function destinationsForEvents(db: D1Database, events: Routable[]): Promise<number[][]> {
+  if (events.length === 0) return [];
+  const roots = JSON.stringify([...new Set(events.map((e) => e.root_namespace_id).filter((r): r is number => r !== null))]);
+  // Active instance destinations, and active destinations of these roots when a root is a group.
+  const where = `d.active = 1
+       AND (d.scope = 'instance'
+            OR (d.scope = 'group' AND d.namespace_id IN
+                  (SELECT n.id FROM namespaces n WHERE n.kind = 'group' AND n.id IN (SELECT value FROM json_each(?1)))))`;
+  const [dests, typeFilters, nsFilters] = await db.batch([
+    db.prepare(`SELECT d.id, d.scope, d.namespace_id FROM streaming_destinations d WHERE ${where} ORDER BY d.id`).bind(roots),
+    db
+      .prepare(
+        `SELECT f.destination_id, f.audit_event_type FROM streaming_event_type_filters f
+         JOIN streaming_destinations d ON d.id = f.destination_id WHERE ${where}`,
+      )
+      .bind(roots),
+    db
+      .prepare(
+        `SELECT f.destination_id, f.scope_path FROM streaming_namespace_filters f
+         JOIN streaming_destinations d ON d.id = f.destination_id WHERE ${where}`,
+      )
+      .bind(roots),
+  ]);
+  const candidates = dests.results as { id: number; scope: string; namespace_id: number | null }[];
+  const types = new Map<number, Set<string>>();
+  for (const f of typeFilters.results as { destination_id: number; audit_event_type: string }[]) {
+    let set = types.get(f.destination_id);
+    if (!set) types.set(f.destination_id, (set = new Set()));
+    set.add(f.audit_event_type);
+  }
+  const prefixes = new Map<number, string>();
+  for (const f of nsFilters.results as { destination_id: number; scope_path: string }[]) prefixes.set(f.destination_id, f.scope_path);
+  return events.map((e) =>
+    candidates
+      .filter((d) => {
+        if (d.scope !== 'instance' && d.namespace_id !== e.root_namespace_id) return false;
+        const t = types.get(d.id);
+        if (t && !t.has(e.event_type)) return false;
+        // The namespace filter: the event's position must lie under the filtered subgroup or project.
+        const prefix = prefixes.get(d.id);
+        return prefix === undefined || (e.scope_path !== null && e.scope_path.startsWith(prefix));
+      })
+      .map((d) => d.id),
+  );
+}
+
+/**
+ * Create the pending deliveries of events and enqueue one message for each; clear their outbox
+ * rows. Set-based: one round trip finds the destinations of all the events, one statement
+ * creates their deliveries (none when nothing matches), one removes the outbox rows.
+ */
 export async function dispatchEvents(env: Env, events: AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
+  const matches = await destinationsForEvents(env.DB, events);
   const jobs: DeliveryJob[] = [];
-  for (const e of events) {
-    for (const destinationId of await destinationsForEvent(env.DB, e)) jobs.push({ eventId: e.id, destinationId });
-  }
-  const now = nowIso();
+  events.forEach((e, i) => {
+    for (const destinationId of matches[i]) jobs.push({ eventId: e.id, destinationId });
+  });
   if (jobs.length > 0) {
-    await env.DB.batch(
-      jobs.map((j) =>
-        env.DB
-          .prepare(
-            `INSERT OR IGNORE INTO deliveries (event_id, destination_id, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)`,
-          )
-          .bind(j.eventId, j.destinationId, now),
-      ),
-    );
-    for (let i = 0; i < jobs.length; i += SEND_BATCH_LIMIT) {
-      await env.DELIVERIES.sendBatch(jobs.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const })));
-    }
-  }
-  const ids = events.map((e) => e.id);
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
     await env.DB
-      .prepare(`DELETE FROM audit_event_outbox WHERE event_id IN (${chunk.map((_, k) => `?${k + 1}`).join(', ')})`)
-      .bind(...chunk)
+      .prepare(
+        `INSERT OR IGNORE INTO deliveries (event_id, destination_id, status, created_at, updated_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', ?2, ?2 FROM json_each(?1)`,
+      )
+      .bind(JSON.stringify(jobs.map((j) => [j.eventId, j.destinationId])), nowIso())
       .run();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < jobs.length; i += SEND_BATCH_LIMIT) {
+      sends.push(env.DELIVERIES.sendBatch(jobs.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const }))));
+    }
+    await Promise.all(sends);
   }
+  await env.DB
+    .prepare(`DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))`)
+    .bind(JSON.stringify(events.map((e) => e.id)))
+    .run();
+}
+
+/** Requests whose events go in one coalesced dispatch at most. */
+const DISPATCH_MAX_REQUESTS = 100;
+const dispatchers = new WeakMap<D1Database, GroupCommit<{ env: Env; events: AuditEvent[] }, null>>();
+
+/** Coalescing statistics of a database's dispatcher (benchmarks); null before the first dispatch. */
+export function dispatchStats(db: D1Database): { rounds: number; items: number; maxGroup: number } | null {
+  const d = dispatchers.get(db);
+  return d ? { ...d.stats } : null;
+}
+
+/**
+ * dispatchEvents, coalesced across concurrent requests: while one dispatch is in flight, the
+ * events recorded meanwhile wait and go together in the next (see src/audit/group_commit.ts).
+ * Resolves once this request's events were dispatched; rejects when their dispatch failed (the
+ * outbox rows stay for the sweep).
+ */
+export async function dispatchEventsCoalesced(env: Env, events: AuditEvent[], ctx: Pick<ExecutionContext, 'waitUntil'> | null): Promise<void> {
+  if (events.length === 0) return;
+  let dispatcher = dispatchers.get(env.DB);
+  if (!dispatcher) {
+    dispatcher = new GroupCommit<{ env: Env; events: AuditEvent[] }, null>(async (items) => {
+      await dispatchEvents(items[0].env, items.flatMap((i) => i.events));
+      return items.map(() => null);
+    }, DISPATCH_MAX_REQUESTS);
+    dispatchers.set(env.DB, dispatcher);
+  }
+  await dispatcher.submit({ env, events }, ctx);
 }
 
 /**
