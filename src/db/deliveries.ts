@@ -150,28 +150,33 @@ export function attemptStatements(db: D1Database, a: AttemptRecord): D1PreparedS
 export function breakerSuccessStatement(db: D1Database, destinationId: number): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL
-       WHERE id = ?1 AND (consecutive_failures <> 0 OR breaker_open_until IS NOT NULL)`,
+      `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL, breaker_trips = 0
+       WHERE id = ?1 AND (consecutive_failures <> 0 OR breaker_open_until IS NOT NULL OR breaker_trips <> 0)`,
     )
     .bind(destinationId);
 }
 
 /**
- * Statement: a failed attempt counts against the destination; at the threshold the breaker
- * opens for a cool-down doubling with each further failure (see src/delivery/breaker.ts).
+ * Statement: a failed attempt counts against the destination (see src/delivery/breaker.ts).
+ * A failed half-open probe re-opens the breaker for the next, doubled cool-down; at the
+ * threshold a closed breaker opens; a failure while it is open (an attempt that was in flight
+ * when it opened) changes nothing but the count. SQLite evaluates every SET expression on the
+ * row as it was, so the CASEs agree with each other.
  */
-export function breakerFailureStatement(db: D1Database, destinationId: number): D1PreparedStatement {
+export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean): D1PreparedStatement {
+  const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+  const opens = `(?2 = 1 OR ((breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + 1 >= ?3))`;
   return db
     .prepare(
       `UPDATE streaming_destinations SET
          consecutive_failures = consecutive_failures + 1,
-         breaker_open_until = CASE WHEN consecutive_failures + 1 >= ?2
-           THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now',
-                  '+' || min(?4, ?3 * (1 << min(consecutive_failures + 1 - ?2, 10))) || ' seconds')
-           ELSE breaker_open_until END
+         breaker_open_until = CASE WHEN ${opens}
+           THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || min(?5, ?4 * (1 << min(breaker_trips, 10))) || ' seconds')
+           ELSE breaker_open_until END,
+         breaker_trips = CASE WHEN ${opens} THEN breaker_trips + 1 ELSE breaker_trips END
        WHERE id = ?1`,
     )
-    .bind(destinationId, BREAKER_THRESHOLD, BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS);
+    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS);
 }
 
 /**

@@ -1,14 +1,19 @@
 /**
  * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts the
- * breaker opens for a cool-down (60 s, doubling with each further failure, at most 10 min);
- * while it is open, messages for the destination wait in the queue (delayed) without a request,
- * so a dead endpoint costs neither subrequests nor consumer time. When the cool-down ends, one
- * message claims the half-open probe; its success closes the breaker, its failure re-opens it
- * for longer. Healthy destinations never wait: the state lives on each destination's row.
+ * breaker opens for a cool-down; while it is open, messages for the destination wait in the
+ * queue (delayed) without a request, so a dead endpoint costs neither subrequests nor consumer
+ * time. When the cool-down ends, one message claims the half-open probe; its success closes the
+ * breaker, its failure re-opens it for twice as long (60 s, 120 s, ... at most 10 min). The
+ * cool-down doubles with trips (openings), not with failed attempts: attempts that were already
+ * in flight when the breaker opened fail without lengthening it. Healthy destinations never
+ * wait: the state lives on each destination's row.
  */
 
-/** Consecutive failures that open the breaker. */
-export const BREAKER_THRESHOLD = 5;
+/**
+ * Consecutive failures that open the breaker. High enough that a flaky but living receiver
+ * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
+ */
+export const BREAKER_THRESHOLD = 10;
 /** First cool-down, in seconds. */
 export const BREAKER_BASE_COOLDOWN_SECONDS = 60;
 /** Longest cool-down, in seconds. */
@@ -20,11 +25,10 @@ export interface BreakerState {
   breaker_open_until: string | null;
 }
 
-/** Cool-down after `failures` consecutive failures (0 below the threshold). */
-export function cooldownSeconds(failures: number): number {
-  if (failures < BREAKER_THRESHOLD) return 0;
-  const doublings = Math.min(failures - BREAKER_THRESHOLD, 10);
-  return Math.min(BREAKER_BASE_COOLDOWN_SECONDS * 2 ** doublings, BREAKER_MAX_COOLDOWN_SECONDS);
+/** Cool-down of the breaker's `trips`-th opening in a row (1: first opening). */
+export function cooldownSeconds(trips: number): number {
+  if (trips < 1) return 0;
+  return Math.min(BREAKER_BASE_COOLDOWN_SECONDS * 2 ** Math.min(trips - 1, 10), BREAKER_MAX_COOLDOWN_SECONDS);
 }
 
 /** Seconds until an open breaker closes (rounded up), or 0 when it is closed. */

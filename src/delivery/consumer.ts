@@ -187,7 +187,8 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1):
   const timeoutMs = deliveryTimeoutMs(env);
   const wait = breakerWaitSeconds(destination);
   if (wait > 0) return breakerDelay(wait);
-  if (isHalfOpen(destination) && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5))) {
+  const probe = isHalfOpen(destination);
+  if (probe && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5))) {
     return breakerDelay(Math.ceil(timeoutMs / 1000) + 5);
   }
 
@@ -222,7 +223,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1):
     return { action: 'ack', result: 'failed' };
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
-  const breaker = [breakerFailureStatement(env.DB, destination.id)];
+  const breaker = [breakerFailureStatement(env.DB, destination.id, probe)];
   if (scheduled === null || queueAttempts > QUEUE_MAX_RETRIES) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });

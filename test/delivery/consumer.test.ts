@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import type { DeliveryJob, Env } from '../../src/env';
 import { handleDeliveryBatch } from '../../src/delivery/consumer';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
-import { cooldownSeconds } from '../../src/delivery/breaker';
+import { BREAKER_THRESHOLD, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '../support/receiver';
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, newSecret } from './support';
@@ -166,11 +166,11 @@ describe('delivery consumer', () => {
 
   it('opens the breaker after consecutive failures and then delays without requests; success closes it', async () => {
     const { group, path, dest, job } = await setup('fail/1');
-    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = 4 WHERE id = ?1').bind(dest.id).run();
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - 1).run();
     const first = await runBatch([job]);
     expect(first.result.retryMessages).toHaveLength(1);
     const state = await destinationRow(dest.id);
-    expect(state!.consecutive_failures).toBe(5);
+    expect(state!.consecutive_failures).toBe(BREAKER_THRESHOLD);
     const openFor = (Date.parse(state!.breaker_open_until!) - Date.now()) / 1000;
     expect(openFor).toBeGreaterThan(50);
     expect(openFor).toBeLessThanOrEqual(61);
@@ -186,6 +186,31 @@ describe('delivery consumer', () => {
     const third = await runBatch([{ eventId: other.id, destinationId: dest.id }]);
     expect(third.result.explicitAcks).toHaveLength(1);
     expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: 0, breaker_open_until: null });
+  });
+
+  it('failures of attempts in flight when the breaker opened do not lengthen it; a failed probe doubles it', async () => {
+    const { group, dest } = await setup('status/500');
+    const openUntil = async () => Date.parse((await destinationRow(dest.id))!.breaker_open_until!) - Date.now();
+    // Open: threshold reached.
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - 1).run();
+    const e1 = await insertEventQuietly(groupEntityOf(group));
+    await runBatch([{ eventId: e1.id, destinationId: dest.id }]);
+    const opened = await openUntil();
+    expect(opened / 1000).toBeGreaterThan(50);
+    expect(opened / 1000).toBeLessThanOrEqual(61);
+    // An attempt that was in flight when it opened fails: count goes up, cool-down stays.
+    const row = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number }>();
+    const { breakerFailureStatement } = await import('../../src/db/deliveries');
+    await breakerFailureStatement(env.DB, dest.id, false).run();
+    const after = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t, consecutive_failures AS f FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number; f: number }>();
+    expect(after).toMatchObject({ u: row!.u, t: 1, f: BREAKER_THRESHOLD + 1 });
+    // Cool-down over: the probe goes out, fails, and re-opens the breaker for 120 s.
+    await env.DB.prepare('UPDATE streaming_destinations SET breaker_open_until = ?2 WHERE id = ?1').bind(dest.id, new Date(Date.now() - 1000).toISOString()).run();
+    const e2 = await insertEventQuietly(groupEntityOf(group));
+    await runBatch([{ eventId: e2.id, destinationId: dest.id }]);
+    const reopened = (await openUntil()) / 1000;
+    expect(reopened).toBeGreaterThan(110);
+    expect(reopened).toBeLessThanOrEqual(121);
   });
 
   it('a failing destination does not hold up a healthy one in the same batch', async () => {
@@ -240,7 +265,7 @@ describe('retry policy', () => {
     expect(parseRetryAfter('999999')).toBe(43_200);
     expect(parseRetryAfter('soon')).toBeNull();
   });
-  it('doubles the breaker cool-down up to ten minutes', () => {
-    expect([4, 5, 6, 7, 9].map(cooldownSeconds)).toEqual([0, 60, 120, 240, 600]);
+  it('doubles the breaker cool-down with each opening, up to ten minutes', () => {
+    expect([0, 1, 2, 3, 5, 40].map(cooldownSeconds)).toEqual([0, 60, 120, 240, 600, 600]);
   });
 });
