@@ -68,9 +68,6 @@ try {
   }
   // Let waitUntil fan-out finish before stopping (not needed for the count: events are durable before the 302).
   await new Promise((r) => setTimeout(r, 3000));
-  // Group commit statistics of the isolate (absent before the design change: the route did not exist).
-  const statsRes = await fetch(`${worker.base}/-/bench/stats`);
-  const groups = statsRes.ok ? await statsRes.json() : null;
   const log = worker.log();
   await worker.stop();
   const [{ n: stored }] = d1Query(worker.persist, `SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'release_external_artifact_download' AND project_id = ${seeded.project.id}`);
@@ -85,11 +82,6 @@ try {
   const ratio = tracked.rps / bare.rps;
   const warnings = workerWarnings(log);
   summary = { bare, tracked, ratio, trackedSent, stored, outbox, warnings };
-  const avg = (g) => (g && g.rounds ? `${(g.items / g.rounds).toFixed(1)} per round trip (max ${g.maxGroup}, ${g.rounds} round trips)` : 'n/a');
-  const groupLine = groups
-    ? `- Group commit in this isolate: lookups ${avg(groups.lookups)}; event writes ${avg(groups.writes)}; fan-out ${avg(groups.dispatch)}`
-    : '- Group commit: none (every request made its own D1 round trips)';
-  console.log(groupLine);
   console.log(`\nbare ${bare.rps.toFixed(0)} req/s, tracked ${tracked.rps.toFixed(0)} req/s, ratio ${ratio.toFixed(2)} (target >= 0.9)`);
   console.log(`tracked requests answered ${trackedSent}, events stored ${stored}: ${stored === trackedSent ? 'exactly one each' : 'MISMATCH'}; outbox rows left ${outbox}`);
   if (warnings.length) console.log(`worker log lines with warn/error (${warnings.length}):\n${warnings.slice(0, 10).join('\n')}`);
@@ -112,7 +104,6 @@ try {
       '',
       `- **Ratio tracked / bare: ${ratio.toFixed(2)}** (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'missed'})`,
       `- Durability check: ${trackedSent} tracked requests answered (warm-up and probe included), ${stored} \`release_external_artifact_download\` events stored: ${stored === trackedSent ? '**exactly one per request**' : '**MISMATCH**'}; outbox rows left ${outbox}.`,
-      groupLine,
       `- Worker log lines mentioning warn/error: ${warnings.length}${warnings.length ? ` (first: \`${warnings[0].slice(0, 160)}\`)` : ''}`,
     ].join('\n');
     writeSection(name, body);

@@ -11,8 +11,7 @@ import type { Project } from '../db/projects';
 import { projectScopePath } from '../db/projects';
 import type { User } from '../db/users';
 import { nowIso } from '../db/time';
-import { dispatchEventsCoalesced } from '../delivery/fanout';
-import { GroupCommit } from './group_commit';
+import { dispatchEvents } from '../delivery/fanout';
 
 /** The author GitLab shows for unauthenticated actions (author_id -1). */
 export const UNAUTHENTICATED_AUTHOR = { id: -1, name: 'An unauthenticated user' } as const;
@@ -175,60 +174,20 @@ export async function recordAuditEvents(
   extra: D1PreparedStatement[] = [],
 ): Promise<AuditEvent[]> {
   if (inputs.length === 0 && extra.length === 0) return [];
-  let events: AuditEvent[];
-  if (extra.length === 0) {
-    // Events alone (downloads, ingest): share one D1 batch with concurrent requests.
-    events = await eventWriter(env.DB).submit(inputs, ctx);
-  } else {
-    // With the change they describe: its own transaction, so another request's failure cannot fail it.
-    const results = await env.DB.batch([...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))]);
-    events = eventsFromResults(results.slice(extra.length), inputs.length);
+  const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
+  const results = await env.DB.batch(statements);
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const res = results[extra.length + i * 2];
+    events.push(toAuditEvent((res.results as AuditEventRow[])[0]));
   }
-  const dispatch = dispatchEventsCoalesced(env, events, ctx).catch((err) => {
+  const dispatch = dispatchEvents(env, events).catch((err) => {
     // The outbox rows stay; the scheduled sweep enqueues them later.
     console.error('enqueueing deliveries failed; the sweep will retry', err instanceof Error ? err.message : err);
   });
   if (ctx) ctx.waitUntil(dispatch);
   else await dispatch;
   return events;
-}
-
-/** The stored events from the results of their statements (two per event: event, outbox). */
-function eventsFromResults(results: D1Result[], count: number): AuditEvent[] {
-  const events: AuditEvent[] = [];
-  for (let i = 0; i < count; i++) events.push(toAuditEvent((results[i * 2].results as AuditEventRow[])[0]));
-  return events;
-}
-
-/** Requests whose events share one D1 batch at most (two statements per event). */
-const GROUP_COMMIT_MAX_REQUESTS = 50;
-const eventWriters = new WeakMap<D1Database, GroupCommit<AuditEventInput[], AuditEvent[]>>();
-
-/**
- * The group committer of a database: concurrent requests' events are written in ONE D1 batch
- * (one transaction), and each request resumes once the batch that carried its events committed;
- * if the batch fails, every request in it fails. See src/audit/group_commit.ts.
- */
-function eventWriter(db: D1Database): GroupCommit<AuditEventInput[], AuditEvent[]> {
-  let writer = eventWriters.get(db);
-  if (!writer) {
-    writer = new GroupCommit(async (groups) => {
-      const results = await db.batch(groups.flatMap((inputs) => inputs.flatMap((i) => auditEventStatements(db, i))));
-      let at = 0;
-      return groups.map((inputs) => {
-        const events = eventsFromResults(results.slice(at, at + inputs.length * 2), inputs.length);
-        at += inputs.length * 2;
-        return events;
-      });
-    }, GROUP_COMMIT_MAX_REQUESTS);
-    eventWriters.set(db, writer);
-  }
-  return writer;
-}
-
-/** Group commit statistics of a database's event writer (benchmarks). */
-export function eventWriterStats(db: D1Database): { rounds: number; items: number; maxGroup: number } {
-  return { ...eventWriter(db).stats };
 }
 
 /** Record one event (see recordAuditEvents). */

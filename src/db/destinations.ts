@@ -69,7 +69,7 @@ export interface StreamingHeader {
   createdAt: string;
 }
 
-interface HeaderRow {
+export interface HeaderRow {
   id: number;
   destination_id: number;
   key: string;
@@ -78,7 +78,8 @@ interface HeaderRow {
   created_at: string;
 }
 
-function toHeader(r: HeaderRow): StreamingHeader {
+/** Row to domain object. */
+export function toHeader(r: HeaderRow): StreamingHeader {
   return { id: r.id, destinationId: r.destination_id, key: r.key, value: r.value, active: r.active === 1, createdAt: r.created_at };
 }
 

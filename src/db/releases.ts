@@ -295,11 +295,6 @@ const DOWNLOAD_SELECT = `SELECT p.id, p.namespace_id, p.name, p.path, p.full_pat
  * one) and link (by filepath or id), joined through their unique indexes. Null when any is missing.
  */
 export async function findDownloadTarget(db: D1Database, projectPath: string, sel: DownloadSelector): Promise<DownloadTarget | null> {
-  return downloadTargetFromRow(await downloadTargetStatement(db, projectPath, sel).first<Record<string, unknown>>());
-}
-
-/** The statement of findDownloadTarget (so concurrent lookups can share one D1 batch). */
-export function downloadTargetStatement(db: D1Database, projectPath: string, sel: DownloadSelector): D1PreparedStatement {
   let stmt: D1PreparedStatement;
   if (sel.kind === 'filepath') {
     stmt = db
@@ -331,11 +326,7 @@ export function downloadTargetStatement(db: D1Database, projectPath: string, sel
       )
       .bind(projectPath, sel.filepath, sel.now);
   }
-  return stmt;
-}
-
-/** The row of downloadTargetStatement as a DownloadTarget (null when there is no row). */
-export function downloadTargetFromRow(row: Record<string, unknown> | null | undefined): DownloadTarget | null {
+  const row = await stmt.first<Record<string, unknown>>();
   if (!row) return null;
   const ns: Record<string, unknown> = {};
   for (const c of NAMESPACE_COLUMNS.split(', ')) ns[c] = row[`ns_${c}`];

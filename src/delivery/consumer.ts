@@ -11,6 +11,8 @@
  */
 import { allowLocalDestinations, type DeliveryJob, type Env } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
+import type { AuditEventRow } from '../audit/record';
+import { toAuditEvent } from '../audit/record';
 import {
   attemptStatements,
   breakerFailureStatement,
@@ -21,6 +23,7 @@ import {
   failDeliveryWithoutAttempt,
   loadDeliveryContext,
   type AttemptRecord,
+  type DeliveryContext,
   type DeliveryDestination,
   type DeliveryRow,
 } from '../db/deliveries';
@@ -37,6 +40,16 @@ import { destinationUrlError } from './ssrf';
 export const QUEUE_MAX_RETRIES = 100;
 /** Concurrent deliveries per batch: Workers open at most six connections at a time per invocation. */
 export const DELIVERY_CONCURRENCY = 6;
+
+/**
+ * How a batch shares its D1 work (see handleDeliveryBatch): contexts loaded for the whole
+ * batch, and attempt records written in one batch before any message is settled.
+ */
+export interface BatchShare {
+  context?: DeliveryContext;
+  /** Collects the statements that record an attempt, instead of writing them at once. */
+  defer?: (statements: D1PreparedStatement[]) => void;
+}
 /** Characters of a receiver's response kept in the log. */
 export const RESPONSE_EXCERPT_CHARS = 200;
 /** Delay before retrying a message whose processing failed on our side (D1 unavailable, ...). */
@@ -166,8 +179,8 @@ function isDeliveryJob(body: unknown): body is DeliveryJob {
  * delivery count (1 on first receipt); the retry schedule itself counts HTTP attempts in the
  * delivery row, so waits behind an open breaker do not use up attempts.
  */
-export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1): Promise<DeliveryOutcome> {
-  const { event, destination, headers, delivery: existing } = await loadDeliveryContext(env.DB, job.eventId, job.destinationId);
+export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, share: BatchShare = {}): Promise<DeliveryOutcome> {
+  const { event, destination, headers, delivery: existing } = share.context ?? (await loadDeliveryContext(env.DB, job.eventId, job.destinationId));
   if (!event) {
     console.warn(`delivery ${job.eventId}→${job.destinationId}: the event no longer exists; dropped`);
     await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The event no longer exists');
@@ -192,8 +205,11 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1):
     return breakerDelay(Math.ceil(timeoutMs / 1000) + 5);
   }
 
-  const record = (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []) =>
-    env.DB.batch([...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra]);
+  const record = async (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []): Promise<void> => {
+    const statements = [...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra];
+    if (share.defer) share.defer(statements);
+    else await env.DB.batch(statements);
+  };
 
   if (!allowLocalDestinations(env)) {
     const blocked = destinationUrlError(destination.destination_url, false);
@@ -243,33 +259,127 @@ function breakerDelay(seconds: number): DeliveryOutcome {
   return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
 }
 
-/** Settle one message; never throws. */
-async function processMessage(message: Message<DeliveryJob>, env: Env): Promise<void> {
+/** Decide one message's fate (not yet applied); never throws. */
+async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare): Promise<() => Promise<void>> {
   const job = message.body;
   if (!isDeliveryJob(job)) {
     console.error('delivery message without a valid {eventId, destinationId}; dropped');
-    message.ack();
-    return;
+    return async () => message.ack();
   }
   try {
-    const outcome = await deliverJob(env, job, message.attempts);
-    if (outcome.action === 'ack') message.ack();
-    else if (message.attempts > QUEUE_MAX_RETRIES) {
+    const outcome = await deliverJob(env, job, message.attempts, share);
+    if (outcome.action === 'ack') return async () => message.ack();
+    if (message.attempts > QUEUE_MAX_RETRIES) {
       // Queues would dead-letter it now anyway; do it explicitly so the log shows it.
-      await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
-      message.ack();
-    } else message.retry({ delaySeconds: outcome.delaySeconds });
+      return async () => {
+        await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
+        message.ack();
+      };
+    }
+    return async () => message.retry({ delaySeconds: outcome.delaySeconds });
   } catch (err) {
     console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
-    message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
+    return async () => message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
   }
 }
 
-/** The queue handler: settle every message of the batch, DELIVERY_CONCURRENCY at a time. */
+/**
+ * Everything the batch's deliveries need, in ONE D1 round trip: their events, destinations,
+ * active headers and delivery rows (instead of one round trip per message). Null when loading
+ * failed (each message then loads its own).
+ */
+async function loadBatchContexts(env: Env, jobs: DeliveryJob[]): Promise<Map<string, DeliveryContext> | null> {
+  if (jobs.length === 0) return new Map();
+  const eventIds = JSON.stringify([...new Set(jobs.map((j) => j.eventId))]);
+  const destinationIds = JSON.stringify([...new Set(jobs.map((j) => j.destinationId))]);
+  const pairs = JSON.stringify(jobs.map((j) => [j.eventId, j.destinationId]));
+  let results: D1Result[];
+  try {
+    results = await env.DB.batch([
+      env.DB.prepare('SELECT * FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))').bind(eventIds),
+      env.DB
+        .prepare(
+          `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
+                  previous_secret_expires_at, active, consecutive_failures, breaker_open_until
+           FROM streaming_destinations WHERE id IN (SELECT value FROM json_each(?1))`,
+        )
+        .bind(destinationIds),
+      env.DB
+        .prepare('SELECT destination_id, key, value FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) AND active = 1 ORDER BY id')
+        .bind(destinationIds),
+      env.DB
+        .prepare(
+          `SELECT d.* FROM deliveries d JOIN json_each(?1) p
+             ON d.event_id = json_extract(p.value, '$[0]') AND d.destination_id = json_extract(p.value, '$[1]')`,
+        )
+        .bind(pairs),
+    ]);
+  } catch (err) {
+    console.error('loading the batch failed; loading message by message', err instanceof Error ? err.message : err);
+    return null;
+  }
+  const events = new Map((results[0].results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
+  const destinations = new Map((results[1].results as DeliveryDestination[]).map((d) => [d.id, d]));
+  const headers = new Map<number, { key: string; value: string }[]>();
+  for (const h of results[2].results as { destination_id: number; key: string; value: string }[]) {
+    let list = headers.get(h.destination_id);
+    if (!list) headers.set(h.destination_id, (list = []));
+    list.push({ key: h.key, value: h.value });
+  }
+  const deliveries = new Map((results[3].results as DeliveryRow[]).map((d) => [`${d.event_id}:${d.destination_id}`, d]));
+  const contexts = new Map<string, DeliveryContext>();
+  for (const j of jobs) {
+    const key = `${j.eventId}:${j.destinationId}`;
+    contexts.set(key, {
+      event: events.get(j.eventId) ?? null,
+      destination: destinations.get(j.destinationId) ?? null,
+      headers: headers.get(j.destinationId) ?? [],
+      delivery: deliveries.get(key) ?? null,
+    });
+  }
+  return contexts;
+}
+
+/**
+ * The queue handler: settle every message of the batch, DELIVERY_CONCURRENCY at a time. The
+ * batch shares its D1 work: one round trip loads all contexts, and the attempts are recorded
+ * in one D1 batch after the POSTs; only then are messages acked or retried, so an attempt is
+ * always logged before its message is settled. If that write fails, the messages whose
+ * attempts it carried are retried (a receiver may then see a delivery twice: same webhook-id).
+ */
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const jobs = batch.messages.map((m) => m.body).filter(isDeliveryJob);
+  const contexts = await loadBatchContexts(env, jobs);
+  const deferred: D1PreparedStatement[] = [];
+  const settlements: { message: Message<DeliveryJob>; settle: () => Promise<void>; deferredWrites: boolean }[] = [];
   const queue = [...batch.messages];
   const workers = Array.from({ length: Math.min(DELIVERY_CONCURRENCY, queue.length) }, async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) await processMessage(m, env);
+    for (let m = queue.shift(); m; m = queue.shift()) {
+      const job = m.body;
+      const context = contexts && isDeliveryJob(job) ? contexts.get(`${job.eventId}:${job.destinationId}`) : undefined;
+      let wrote = false;
+      const settle = await processMessage(m, env, {
+        context,
+        defer: (statements) => {
+          wrote = true;
+          deferred.push(...statements);
+        },
+      });
+      settlements.push({ message: m, settle, deferredWrites: wrote });
+    }
   });
   await Promise.all(workers);
+  let recorded = true;
+  if (deferred.length > 0) {
+    try {
+      await env.DB.batch(deferred);
+    } catch (err) {
+      recorded = false;
+      console.error('recording the batch\'s attempts failed; its messages will be retried', err instanceof Error ? err.message : err);
+    }
+  }
+  for (const s of settlements) {
+    if (!recorded && s.deferredWrites) s.message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
+    else await s.settle();
+  }
 }

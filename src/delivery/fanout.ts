@@ -1,6 +1,6 @@
 /**
  * Fan-out: from stored events to one queue message per (event, destination). Runs right after
- * events are recorded (in waitUntil, coalesced across concurrent requests) and from the
+ * events are recorded (in waitUntil) and from the
  * scheduled sweep for events whose outbox row is still there. The deliveries rows are created
  * first (idempotent), then the messages are sent, then the outbox rows are removed; a failure
  * anywhere leaves the outbox rows for the sweep.
@@ -8,7 +8,6 @@
 import type { DeliveryJob, Env } from '../env';
 import type { AuditEvent, AuditEventRow } from '../audit/record';
 import { toAuditEvent } from '../audit/record';
-import { GroupCommit } from '../audit/group_commit';
 import { nowIso } from '../db/time';
 
 /** Queues accept at most 100 messages per sendBatch. */
@@ -106,35 +105,6 @@ export async function dispatchEvents(env: Env, events: AuditEvent[]): Promise<vo
     .prepare(`DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))`)
     .bind(JSON.stringify(events.map((e) => e.id)))
     .run();
-}
-
-/** Requests whose events go in one coalesced dispatch at most. */
-const DISPATCH_MAX_REQUESTS = 100;
-const dispatchers = new WeakMap<D1Database, GroupCommit<{ env: Env; events: AuditEvent[] }, null>>();
-
-/** Coalescing statistics of a database's dispatcher (benchmarks); null before the first dispatch. */
-export function dispatchStats(db: D1Database): { rounds: number; items: number; maxGroup: number } | null {
-  const d = dispatchers.get(db);
-  return d ? { ...d.stats } : null;
-}
-
-/**
- * dispatchEvents, coalesced across concurrent requests: while one dispatch is in flight, the
- * events recorded meanwhile wait and go together in the next (see src/audit/group_commit.ts).
- * Resolves once this request's events were dispatched; rejects when their dispatch failed (the
- * outbox rows stay for the sweep).
- */
-export async function dispatchEventsCoalesced(env: Env, events: AuditEvent[], ctx: Pick<ExecutionContext, 'waitUntil'> | null): Promise<void> {
-  if (events.length === 0) return;
-  let dispatcher = dispatchers.get(env.DB);
-  if (!dispatcher) {
-    dispatcher = new GroupCommit<{ env: Env; events: AuditEvent[] }, null>(async (items) => {
-      await dispatchEvents(items[0].env, items.flatMap((i) => i.events));
-      return items.map(() => null);
-    }, DISPATCH_MAX_REQUESTS);
-    dispatchers.set(env.DB, dispatcher);
-  }
-  await dispatcher.submit({ env, events }, ctx);
 }
 
 /**

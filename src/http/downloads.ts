@@ -20,38 +20,13 @@
 import { benchRoutesEnabled, type Env } from '../env';
 import { actorForToken, presentedToken, type Actor } from '../auth/authenticate';
 import { can } from '../auth/policy';
-import { downloadTargetFromRow, downloadTargetStatement, type DownloadSelector, type DownloadTarget } from '../db/releases';
-import { authorOf, clientIp, eventWriterStats, projectEntity, recordAuditEvent } from '../audit/record';
-import { GroupCommit } from '../audit/group_commit';
-import { dispatchStats } from '../delivery/fanout';
+import { findDownloadTarget, type DownloadSelector } from '../db/releases';
+import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/record';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 
 const MARKER = '/-/releases/';
 /** Bench-only bare redirect (BENCH_ROUTES="true"); otherwise an ordinary unknown path. */
 export const BENCH_REDIRECT_PATH = '/-/bench/redirect';
-/** Bench-only group commit statistics of this isolate (BENCH_ROUTES="true"). */
-export const BENCH_STATS_PATH = '/-/bench/stats';
-
-/** Lookups sharing one D1 batch at most. */
-const LOOKUP_GROUP_MAX = 50;
-const lookups = new WeakMap<D1Database, GroupCommit<{ projectPath: string; selector: DownloadSelector }, DownloadTarget | null>>();
-
-/**
- * The download target of a route. Concurrent downloads' lookups share one D1 round trip (a
- * batch of their read statements; see src/audit/group_commit.ts): the read costs the same per
- * request as the shared write, rather than a round trip each.
- */
-function lookupDownloadTarget(db: D1Database, ctx: ExecutionContext, route: DownloadRoute): Promise<DownloadTarget | null> {
-  let group = lookups.get(db);
-  if (!group) {
-    group = new GroupCommit(async (items) => {
-      const results = await db.batch(items.map((i) => downloadTargetStatement(db, i.projectPath, i.selector)));
-      return results.map((r) => downloadTargetFromRow((r.results as Record<string, unknown>[])[0]));
-    }, LOOKUP_GROUP_MAX);
-    lookups.set(db, group);
-  }
-  return group.submit({ projectPath: route.projectPath, selector: route.selector }, ctx);
-}
 
 /** A parsed download route: the project's full path and how the link is named. */
 export interface DownloadRoute {
@@ -141,12 +116,6 @@ export async function handleDownload(request: Request, env: Env, ctx: ExecutionC
   if (url.pathname === BENCH_REDIRECT_PATH && benchRoutesEnabled(env)) {
     return new Response(null, { status: 302, headers: { Location: 'https://example.com/bench', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
   }
-  if (url.pathname === BENCH_STATS_PATH && benchRoutesEnabled(env)) {
-    const lookup = lookups.get(env.DB)?.stats ?? null;
-    return new Response(JSON.stringify({ lookups: lookup, writes: eventWriterStats(env.DB), dispatch: dispatchStats(env.DB) }), {
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-    });
-  }
   const route = parseDownloadPath(url.pathname, new Date().toISOString());
   if (route === null) return null;
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -157,7 +126,7 @@ export async function handleDownload(request: Request, env: Env, ctx: ExecutionC
   }
   if (route === INVALID) return notFoundResponse();
 
-  const target = await lookupDownloadTarget(env.DB, ctx, route);
+  const target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
   if (!target) return notFoundResponse();
   const actor = await downloadActor(request, env);
   if (actor === undefined) return notFoundResponse();

@@ -37,11 +37,13 @@ import {
   namespaceFilterExistsFor,
   rotateSecretStatement,
   takenAttributes,
+  toHeader,
   updateDestinationStatement,
   updateHeaderStatement,
   type Destination,
   type DestinationScope,
   type NamespaceFilter,
+  type HeaderRow,
   type StreamingHeader,
 } from '../../db/destinations';
 import {
@@ -500,8 +502,65 @@ async function loadHeader(c: GraphQLContext, gid: unknown, scope: DestinationSco
   return { ...owned, header };
 }
 
-/** Whether the caller may see a destination's verification token and signing secret. */
-async function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
+/**
+ * Per request: what a destinations list prefetched for its nodes (headers and event type
+ * filters of all of them in one D1 round trip, instead of two round trips per node; each
+ * taken once, so a later mutation in the same document reads afresh), and the secrets check
+ * once per namespace.
+ */
+interface RequestMemo {
+  headers: Map<number, StreamingHeader[]>;
+  filters: Map<number, string[]>;
+  secrets: Map<string, Promise<boolean>>;
+}
+const requestMemos = new WeakMap<GraphQLContext, RequestMemo>();
+
+function memoOf(c: GraphQLContext): RequestMemo {
+  let m = requestMemos.get(c);
+  if (!m) requestMemos.set(c, (m = { headers: new Map(), filters: new Map(), secrets: new Map() }));
+  return m;
+}
+
+/** Load the headers and event type filters of listed destinations in one round trip. */
+async function prefetchDestinationDetails(c: GraphQLContext, list: Destination[]): Promise<Destination[]> {
+  if (list.length === 0) return list;
+  const ids = JSON.stringify(list.map((d) => d.id));
+  const [headers, filters] = await c.env.DB.batch([
+    c.env.DB
+      .prepare('SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) ORDER BY id')
+      .bind(ids),
+    c.env.DB
+      .prepare('SELECT destination_id, audit_event_type FROM streaming_event_type_filters WHERE destination_id IN (SELECT value FROM json_each(?1)) ORDER BY audit_event_type')
+      .bind(ids),
+  ]);
+  const memo = memoOf(c);
+  for (const d of list) {
+    memo.headers.set(d.id, []);
+    memo.filters.set(d.id, []);
+  }
+  for (const row of headers.results as HeaderRow[]) memo.headers.get(row.destination_id)?.push(toHeader(row));
+  for (const row of filters.results as { destination_id: number; audit_event_type: string }[]) memo.filters.get(row.destination_id)?.push(row.audit_event_type);
+  return list;
+}
+
+/** A prefetched value, taken once; otherwise loaded now. */
+function takePrefetched<T>(map: Map<number, T>, id: number, load: () => Promise<T>): Promise<T> {
+  const v = map.get(id);
+  if (v === undefined) return load();
+  map.delete(id);
+  return Promise.resolve(v);
+}
+
+/** Whether the caller may see a destination's verification token and signing secret (asked once per namespace per request). */
+function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
+  const key = `${d.scope}:${d.namespaceId ?? ''}`;
+  const memo = memoOf(c).secrets;
+  let answer = memo.get(key);
+  if (!answer) memo.set(key, (answer = checkSecretsAccess(c, d)));
+  return answer;
+}
+
+async function checkSecretsAccess(c: GraphQLContext, d: Destination): Promise<boolean> {
   if (d.scope === 'instance') return can(c.env.DB, c.actor, 'read_instance_streaming');
   const group = d.namespaceId ? await findNamespaceById(c.env.DB, d.namespaceId) : null;
   return !!group && can(c.env.DB, c.actor, 'read_group_streaming', { kind: 'group', group });
@@ -832,8 +891,9 @@ const destinationFields = (model: string) => ({
   },
   previousSigningSecretExpiresAt: (d: Destination) =>
     d.previousSecretExpiresAt && d.previousSecretExpiresAt > new Date().toISOString() ? d.previousSecretExpiresAt : null,
-  headers: async (d: Destination, a: ConnectionArgs, c: GraphQLContext) => connectionFromArray(await listHeaders(c.env.DB, d.id), connectionArgs(a)),
-  eventTypeFilters: (d: Destination, _a: unknown, c: GraphQLContext) => listEventTypeFilters(c.env.DB, d.id),
+  headers: async (d: Destination, a: ConnectionArgs, c: GraphQLContext) =>
+    connectionFromArray(await takePrefetched(memoOf(c).headers, d.id, () => listHeaders(c.env.DB, d.id)), connectionArgs(a)),
+  eventTypeFilters: (d: Destination, _a: unknown, c: GraphQLContext) => takePrefetched(memoOf(c).filters, d.id, () => listEventTypeFilters(c.env.DB, d.id)),
 });
 
 export const destinations: SchemaModule = {
@@ -842,13 +902,13 @@ export const destinations: SchemaModule = {
     Group: {
       externalAuditEventDestinations: async (group: Namespace, a: ConnectionArgs, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_group_streaming', { kind: 'group', group }))) throw resourceNotAvailable();
-        return connectionFromArray(await listDestinations(c.env.DB, 'group', group.id), connectionArgs(a));
+        return connectionFromArray(await prefetchDestinationDetails(c, await listDestinations(c.env.DB, 'group', group.id)), connectionArgs(a));
       },
     },
     Query: {
       instanceExternalAuditEventDestinations: async (_p: unknown, a: ConnectionArgs, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_instance_streaming'))) throw resourceNotAvailable();
-        return connectionFromArray(await listDestinations(c.env.DB, 'instance', null), connectionArgs(a));
+        return connectionFromArray(await prefetchDestinationDetails(c, await listDestinations(c.env.DB, 'instance', null)), connectionArgs(a));
       },
     },
     ExternalAuditEventDestination: {
