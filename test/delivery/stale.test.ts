@@ -91,6 +91,26 @@ describe('stale delivery sweep', () => {
     expect(later.sent.filter((j) => e.some((x) => x.id === j.eventId)).map((j) => j.eventId)).toEqual([e[0].id, e[1].id, e[2].id]);
   });
 
+  it('backs off: a delivery an hour old is re-sent again only half an hour after its last re-send', async () => {
+    const group = await createGroup();
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}/${unique('stale-backoff')}` });
+    const event = await insertEventQuietly(groupEntityOf(group));
+    const grace = staleAfterSeconds(env);
+    const iso = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+    await env.DB
+      .prepare(`INSERT INTO deliveries (event_id, destination_id, status, created_at, updated_at, next_retry_at) VALUES (?1, ?2, 'pending', ?3, ?4, ?4)`)
+      .bind(event.id, dest.id, iso(3600), iso(2 * grace))
+      .run();
+    const sentFor = async () => {
+      const c = capturingEnv();
+      await sweepStaleDeliveries(c.env, Date.now(), 10_000);
+      return c.sent.filter((j) => j.eventId === event.id);
+    };
+    expect(await sentFor()).toEqual([]); // touched 2 grace periods ago, but it is an hour old
+    await env.DB.prepare('UPDATE deliveries SET updated_at = ?2, next_retry_at = ?2 WHERE event_id = ?1').bind(event.id, iso(1801)).run();
+    expect(await sentFor()).toEqual([{ eventId: event.id, destinationId: dest.id }]);
+  });
+
   it('runs from the cron and the re-sent delivery reaches the receiver', async () => {
     const group = await createGroup();
     const path = `/${unique('stale-cron')}`;
