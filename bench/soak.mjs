@@ -210,8 +210,8 @@ async function triggerCron() {
 }
 
 /**
- * The circuit breaker's cool-down (60 s doubling to 10 min, src/delivery/breaker.ts) is not
- * configurable, and under this receiver's 40% failure rate it trips and escalates to minutes.
+ * The circuit breaker's cool-down (60 s doubling per trip to 10 min, src/delivery/breaker.ts) is
+ * not configurable; a 10 s outage trips it for at least a minute.
  * Like the retry schedule, the soak shortens it: it closes the breakers of the three
  * faulty-but-alive destinations in the local D1 file (never the permanently failing one's).
  * Returns how many breakers were open.
@@ -456,15 +456,15 @@ function writeResults(r) {
     '`wrangler dev` is killed with SIGKILL and started again on the same state directory, then the other half is recorded; the',
     'cron (`/__scheduled`: outbox sweep and stale delivery sweep) is triggered every 2.5 s while draining.',
     '',
-    '**Circuit breaker.** The per-destination breaker (5 consecutive failures; cool-down 60 s doubling per further',
-    'failure, at most 10 min; `src/delivery/breaker.ts`) is not configurable. At this receiver\'s 40% failure rate it trips',
-    'again and again, and the failures of attempts already in flight when it opens push the cool-down to 10 minutes at once',
-    '(seen in the first soak: three healthy destinations stalled for the whole 150 s budget after a 3 s outage). The soak',
-    'therefore shortens the cool-down as it shortens the retry schedule: while draining it closes the open breakers of the',
-    'three faulty-but-alive destinations in the local D1 file. The permanently failing destination keeps its breaker: its',
-    'deliveries wait behind it (pending in D1, re-tried one probe per cool-down) and are dead-lettered only when their',
-    '13 attempts are spent or after 100 queue waits, which takes hours, so the table reports how many are dead-lettered',
-    'and how many still wait; none is lost (every one has its row, none delivered).',
+    '**Circuit breaker.** The first soak found that the breaker (then: 5 consecutive failures, cool-down doubling per',
+    'failed attempt) tripped again and again at this receiver\'s 40% failure rate, and that attempts in flight when it opened',
+    'pushed the cool-down to 10 minutes at once: three healthy destinations stalled for the whole 150 s budget after a 3 s',
+    'outage. It now opens after 10 consecutive failures and doubles per trip (`src/delivery/breaker.ts`). Its cool-down',
+    '(60 s to 10 min) is not configurable, so the soak shortens it as it shortens the retry schedule: while draining it closes',
+    'the open breakers of the three faulty-but-alive destinations in the local D1 file (the table counts how often). The',
+    'permanently failing destination keeps its breaker: its deliveries wait behind it (pending in D1, one probe per',
+    'cool-down) and are dead-lettered only when their 13 attempts are spent or after 100 queue waits, which takes hours; the',
+    'table reports how many are dead-lettered and how many still wait; none is lost (every one has its row, none delivered).',
     '',
     '**What survives a restart.** D1 is persisted (`--persist-to`): every event answered 201, every delivery row and its',
     'attempts survive. The local queue of `wrangler dev` lives in memory: the messages in it at the kill (including delayed',
