@@ -25,6 +25,8 @@ export interface DeliveryRow {
   updated_at: string;
   delivered_at: string | null;
   next_retry_at: string | null;
+  /** When the current run began (its last redelivery); null: at created_at. */
+  run_started_at: string | null;
 }
 
 /** A delivery_attempts row. */
@@ -258,7 +260,7 @@ export async function resetDeliveryForRedelivery(db: D1Database, eventId: number
       .bind(eventId, destinationId, now),
     db
       .prepare(
-        `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?3
+        `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?3, run_started_at = ?3
          WHERE event_id = ?1 AND destination_id = ?2`,
       )
       .bind(eventId, destinationId, now),
@@ -274,7 +276,7 @@ export async function resetDeliveryForRedelivery(db: D1Database, eventId: number
 export async function resetFailedDeliveriesSince(db: D1Database, destinationId: number, since: string, limit: number): Promise<number[]> {
   const rows = await db
     .prepare(
-      `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?4
+      `UPDATE deliveries SET status = 'pending', run_attempts = 0, next_retry_at = NULL, updated_at = ?4, run_started_at = ?4
        WHERE id IN (SELECT id FROM deliveries WHERE destination_id = ?1 AND status = 'failed' AND created_at >= ?2
                     ORDER BY id LIMIT ?3)
        RETURNING event_id`,

@@ -28,7 +28,7 @@ import {
   type DeliveryRow,
 } from '../db/deliveries';
 import { breakerWaitSeconds, isHalfOpen } from './breaker';
-import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule } from './retry';
+import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { destinationUrlError } from './ssrf';
 
@@ -199,10 +199,15 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
 
   const timeoutMs = deliveryTimeoutMs(env);
   const wait = breakerWaitSeconds(destination);
-  if (wait > 0) return breakerDelay(wait);
-  const probe = isHalfOpen(destination);
-  if (probe && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5))) {
-    return breakerDelay(Math.ceil(timeoutMs / 1000) + 5);
+  const probe = wait === 0 && isHalfOpen(destination);
+  if (wait > 0 || (probe && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5)))) {
+    // Behind an open breaker: wait, unless this run has outlived its retry window; then give
+    // up as if its attempts had run out, so a dead destination's deliveries end in the DLQ.
+    if (retryWindowPassed(env, delivery.run_started_at ?? delivery.created_at)) {
+      await deadLetter(env, job, 'Gave up: the retry window passed while the destination circuit breaker was open');
+      return { action: 'ack', result: 'dead_lettered' };
+    }
+    return breakerDelay(wait > 0 ? wait : Math.ceil(timeoutMs / 1000) + 5);
   }
 
   const record = async (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []): Promise<void> => {

@@ -58,3 +58,23 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   }
   return Math.max(0, Math.min(seconds, MAX_QUEUE_DELAY_SECONDS));
 }
+
+/**
+ * How long a delivery may stay undelivered in one run: the whole retry schedule plus one
+ * attempt timeout per attempt. A delivery still waiting behind an open circuit breaker when its
+ * window has passed is given up (failed and dead-lettered), as one whose attempts ran out.
+ */
+export function retryWindowMs(env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE' | 'DELIVERY_TIMEOUT_MS'>): number {
+  const schedule = retrySchedule(env);
+  return schedule.reduce((sum, s) => sum + s * 1000, 0) + (schedule.length + 1) * deliveryTimeoutMs(env);
+}
+
+/** Whether a delivery's run (from `runStartedAt`) has outlived its retry window. */
+export function retryWindowPassed(
+  env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE' | 'DELIVERY_TIMEOUT_MS'>,
+  runStartedAt: string,
+  now: number = Date.now(),
+): boolean {
+  const started = Date.parse(runStartedAt);
+  return !Number.isNaN(started) && now - started > retryWindowMs(env);
+}

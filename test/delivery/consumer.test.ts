@@ -213,6 +213,36 @@ describe('delivery consumer', () => {
     expect(reopened).toBeLessThanOrEqual(121);
   });
 
+  it('behind an open breaker, waits within the retry window and dead-letters once it has passed', async () => {
+    const { group, path, dest } = await setup('status/500');
+    const dlq: DeliveryJob[] = [];
+    const testEnv = { ...env, DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) } } as unknown as Env;
+    await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?1")
+      .bind(dest.id, BREAKER_THRESHOLD).run();
+    // A fresh delivery waits (no request, no DLQ).
+    const fresh = await insertEventQuietly(groupEntityOf(group));
+    const waited = await runBatch([{ eventId: fresh.id, destinationId: dest.id }], { env: testEnv });
+    expect(waited.result.retryMessages).toHaveLength(1);
+    expect(dlq).toEqual([]);
+    // One whose run began long ago (test window: 1+1+1 s of schedule and 4 timeouts of 2 s) is given up.
+    const old = await insertEventQuietly(groupEntityOf(group));
+    const job = { eventId: old.id, destinationId: dest.id };
+    await runBatch([job], { env: testEnv }); // creates its delivery row (waits)
+    await env.DB.prepare('UPDATE deliveries SET created_at = ?3 WHERE event_id = ?1 AND destination_id = ?2')
+      .bind(old.id, dest.id, new Date(Date.now() - 60_000).toISOString()).run();
+    const given = await runBatch([job], { env: testEnv });
+    expect(given.result.explicitAcks).toEqual(given.ids);
+    expect(dlq).toEqual([job]);
+    expect(await deliveryRow(old.id, dest.id)).toMatchObject({ status: 'failed', attempts: 0 });
+    expect((await deliveryRow(old.id, dest.id))!.last_error).toMatch(/retry window passed/);
+    expect(await receivedRequests(path)).toHaveLength(0);
+    // A redelivery starts a new run: its window counts from then.
+    const { resetDeliveryForRedelivery } = await import('../../src/db/deliveries');
+    expect((await resetDeliveryForRedelivery(env.DB, old.id, dest.id)).run_started_at).not.toBeNull();
+    const again = await runBatch([job], { env: testEnv });
+    expect(again.result.retryMessages).toHaveLength(1);
+  });
+
   it('a failing destination does not hold up a healthy one in the same batch', async () => {
     const bad = await setup('status/500');
     const good = await setup('ok');
