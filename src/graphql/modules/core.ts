@@ -9,7 +9,8 @@ import { findUserById, type User } from '../../db/users';
 import { can } from '../../auth/policy';
 import { publicOrigin } from '../../http/context';
 import type { GraphQLContext, SchemaModule } from '../context';
-import { toGid } from '../gid';
+import { parseGid, toGid } from '../gid';
+import { PublicError } from '../errors';
 
 export const core: SchemaModule = {
   typeDefs: /* GraphQL */ `
@@ -124,9 +125,14 @@ type Mutation {
         return (await can(c.env.DB, c.actor, 'read_project', { kind: 'project', project })) ? project : null;
       },
       user: async (_p, args: { id?: string; username?: string }, c: GraphQLContext) => {
-        if (args.id) {
-          const m = /^gid:\/\/gitlab\/User\/(\d+)$/.exec(args.id);
-          return m ? findUserById(c.env.DB, Number(m[1])) : null;
+        if (args.id !== undefined && args.id !== null) {
+          // GitLab's coercion errors for a UserID argument.
+          if (typeof args.id !== 'string' || !/^gid:\/\/gitlab\/[A-Za-z0-9:_]+\/\d{1,15}$/.test(args.id)) {
+            throw new PublicError(`${JSON.stringify(args.id)} is not a valid Global ID`);
+          }
+          const id = parseGid(args.id, 'User');
+          if (id === null) throw new PublicError(`${JSON.stringify(args.id)} does not represent an instance of User`);
+          return findUserById(c.env.DB, id);
         }
         if (args.username) {
           const row = await c.env.DB.prepare('SELECT id FROM users WHERE username = ?1').bind(args.username).first<{ id: number }>();
