@@ -13,6 +13,8 @@ export default defineConfig({
           TEST_MIGRATIONS: migrations,
           ADMIN_TOKEN: 'test-admin-token',
           ALLOW_LOCAL_DESTINATIONS: 'true',
+          // No test delivery ever leaves the machine (fuzzed or example destinations included).
+          DELIVERY_LOOPBACK_ONLY: 'true',
           DELIVERY_TIMEOUT_MS: '2000',
           DELIVERY_RETRY_SCHEDULE: '1,1,1',
         },

@@ -133,7 +133,7 @@ async function startWorker() {
   const inspector = await freePort();
   const args = [
     'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
-    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true',
+    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true',
     '--var', `DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS}`, '--var', `DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE}`,
     '--test-scheduled', '--show-interactive-dev-session=false',
   ];

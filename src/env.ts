@@ -18,6 +18,12 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */
   ALLOW_LOCAL_DESTINATIONS?: string;
+  /**
+   * "true": deliveries go to loopback addresses only (127.0.0.0/8, localhost, [::1]); any other
+   * destination fails without a connection. Set by the tests, the soak, the benchmarks and the
+   * browser tests so that no test traffic ever leaves the machine; never set in production.
+   */
+  DELIVERY_LOOPBACK_ONLY?: string;
   /** Milliseconds one delivery attempt may take before it is aborted (default 10000). */
   DELIVERY_TIMEOUT_MS?: string;
   /** Comma-separated seconds to wait before each retry (default 5,300,1800,7200,18000,36000,36000). */

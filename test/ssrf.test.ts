@@ -22,3 +22,18 @@ describe('destination URL guard', () => {
     expect(isInternalHost('example.com')).toBe(false);
   });
 });
+
+describe('DELIVERY_LOOPBACK_ONLY (tests, soaks, benchmarks)', () => {
+  it('lets only loopback destinations through', async () => {
+    const { deliveryUrlError, isLoopbackUrl } = await import('../src/delivery/ssrf');
+    for (const u of ['http://127.0.0.1:9/x', 'http://127.8.9.10/', 'http://localhost:1234/', 'http://[::1]:80/']) expect(isLoopbackUrl(u), u).toBe(true);
+    for (const u of ['https://mydomain.io/ingest', 'http://10.0.0.1/', 'http://1.2.3.4/', 'http://0/', 'http://a/', 'not a url', 'http://127.0.0.1.nip.io/']) {
+      expect(isLoopbackUrl(u), u).toBe(false);
+      expect(deliveryUrlError(u, { allowLocal: true, loopbackOnly: true }), u).toMatch(/loopback addresses only/);
+    }
+    expect(deliveryUrlError('http://127.0.0.1:9/x', { allowLocal: true, loopbackOnly: true })).toBeNull();
+    // Without ALLOW_LOCAL_DESTINATIONS the SSRF guard still refuses loopback.
+    expect(deliveryUrlError('http://127.0.0.1:9/x', { allowLocal: false, loopbackOnly: true })).toMatch(/blocked/);
+    expect(deliveryUrlError('https://mydomain.io/ingest', { allowLocal: false, loopbackOnly: false })).toBeNull();
+  });
+});

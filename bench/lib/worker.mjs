@@ -37,7 +37,7 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
   const port = await freePort();
-  const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', BENCH_ROUTES: 'true', ...vars };
+  const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
   const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
   if (inspectorPort) args.push('--inspector-port', String(inspectorPort));

@@ -30,7 +30,7 @@ import {
 import { breakerWaitSeconds, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
 import { signPayload, webhookId } from './signing';
-import { destinationUrlError } from './ssrf';
+import { deliveryUrlError } from './ssrf';
 
 /**
  * Retries Queues allows a message (wrangler.toml `max_retries`, the platform maximum). Waiting
@@ -216,17 +216,18 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
     else await env.DB.batch(statements);
   };
 
-  if (!allowLocalDestinations(env)) {
-    const blocked = destinationUrlError(destination.destination_url, false);
-    if (blocked) {
-      // A configuration problem, not a transient one: no retries; fix the URL and redeliver.
-      await record({
-        status: 'failed', httpStatus: null, durationMs: 0, errorClass: 'url_blocked', responseExcerpt: null,
-        error: blocked, deliveryStatus: 'failed', nextRetryAt: null,
-      });
-      console.warn(`destination ${destination.id}: ${blocked}; delivery of event ${event.id} failed`);
-      return { action: 'ack', result: 'failed' };
-    }
+  const blocked = deliveryUrlError(destination.destination_url, {
+    allowLocal: allowLocalDestinations(env),
+    loopbackOnly: env.DELIVERY_LOOPBACK_ONLY === 'true',
+  });
+  if (blocked) {
+    // A configuration problem, not a transient one: no retries; fix the URL and redeliver.
+    await record({
+      status: 'failed', httpStatus: null, durationMs: 0, errorClass: 'url_blocked', responseExcerpt: null,
+      error: blocked, deliveryStatus: 'failed', nextRetryAt: null,
+    });
+    console.warn(`destination ${destination.id}: ${blocked}; delivery of event ${event.id} failed`);
+    return { action: 'ack', result: 'failed' };
   }
 
   const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);

@@ -83,3 +83,28 @@ export function destinationUrlError(raw: string, allowLocal: boolean): string | 
   }
   return null;
 }
+
+/** Whether a URL's host is this machine's loopback (127.0.0.0/8, localhost, [::1]). */
+export function isLoopbackUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host === '::1') return true;
+  const v4 = ipv4Octets(host);
+  return v4 !== null && v4[0] === 127;
+}
+
+/**
+ * Why a delivery may not be attempted, or null: the SSRF guard (unless ALLOW_LOCAL_DESTINATIONS),
+ * and, when DELIVERY_LOOPBACK_ONLY is set (tests, soaks, benchmarks), anything but loopback.
+ */
+export function deliveryUrlError(raw: string, opts: { allowLocal: boolean; loopbackOnly: boolean }): string | null {
+  if (opts.loopbackOnly && !isLoopbackUrl(raw)) {
+    return 'Destination url is blocked: DELIVERY_LOOPBACK_ONLY allows loopback addresses only';
+  }
+  return opts.allowLocal ? null : destinationUrlError(raw, false);
+}

@@ -43,7 +43,7 @@ export async function startWorker() {
   const inspector = await freePort();
   const args = [
     'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
-    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
+    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
     '--show-interactive-dev-session=false',
   ];
   const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
