@@ -132,14 +132,7 @@ export async function listDestinations(db: D1Database, scope: DestinationScope, 
 }
 
 /** What a new destination is made of. */
-export interface NewDestination {
-  scope: DestinationScope;
-  namespaceId: number | null;
-  name: string;
-  destinationUrl: string;
-  verificationToken: string;
-  signingSecret: string;
-}
+export type NewDestination = Pick<Destination, 'scope' | 'namespaceId' | 'name' | 'destinationUrl' | 'verificationToken' | 'signingSecret'>;
 
 /** Insert a destination; throws on a unique index conflict (see isUniqueViolation). */
 export async function insertDestination(db: D1Database, d: NewDestination): Promise<Destination> {
