@@ -27,6 +27,7 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { freePort } from '../test/e2e/harness.mjs';
 import { readdirSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -113,17 +114,6 @@ const persist = join(dir, 'state');
 const adminToken = `soak-admin-${randomBytes(12).toString('hex')}`;
 let worker = null;
 let workerLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let port;
 let base;

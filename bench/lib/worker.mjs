@@ -4,7 +4,6 @@
 // with bench vars (BENCH_ROUTES) and quieter logs. Loopback only.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,17 +12,9 @@ import { randomBytes } from 'node:crypto';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+// The REST helpers and port finder are the e2e harness's (it loads playwright only when a browser starts).
+import { api, freePort, must } from '../../test/e2e/harness.mjs';
+export { api, freePort, must };
 
 /**
  * Start `npm start` on a free port with its own state directory. `vars` are extra
@@ -92,25 +83,6 @@ export function d1Query(persist, sql) {
   if (r.status !== 0) throw new Error(`d1 execute failed:\n${r.stdout}\n${r.stderr}`);
   const parsed = JSON.parse(r.stdout);
   return parsed[0].results;
-}
-
-/** REST call; returns { status, body, headers }. */
-export async function api(base, method, path, { token, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h['PRIVATE-TOKEN'] = token;
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
-  const text = await res.text();
-  let parsed = text;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
-
-/** Like api() but throws unless the status is the expected one. */
-export async function must(base, expected, method, path, opts) {
-  const r = await api(base, method, path, opts);
-  if (r.status !== expected) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
 }
 
 /** A GraphQL request that must succeed without top-level errors; returns data. */
