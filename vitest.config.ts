@@ -28,5 +28,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
     testTimeout: 30_000,
+    // Worker console output goes straight to workerd's stdout. With vitest's interception, a
+    // console call from another invocation's I/O context (the queue consumer logging while a file
+    // ends) is parked by the pool until its next message, while vitest's runner waits for that
+    // log call's RPC reply before sending one: the file never finishes and the run hangs.
+    disableConsoleIntercept: true,
   },
 });
