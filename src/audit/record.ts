@@ -4,6 +4,13 @@
  * transaction; only then does the caller answer. Its deliveries are enqueued afterwards
  * (ctx.waitUntil); if that fails, the outbox row stays and the scheduled sweep enqueues it,
  * so an accepted event is never lost between D1 and the queue.
+ *
+ * The outbox row is written only when a destination could receive the event (an active
+ * instance destination, or an active destination of the event's top-level group), checked in
+ * the same transaction. An event with no such destination has nowhere to go, so neither the
+ * fan-out's lookups nor its outbox delete run: the common case of the download redirect costs
+ * one D1 batch instead of three round trips. A destination created after the event's
+ * transaction does not receive it (it did not exist when the event happened).
  */
 import type { Env } from '../env';
 import type { Namespace } from '../db/namespaces';
@@ -120,7 +127,11 @@ const INSERT_EVENT = `INSERT INTO audit_events
    ip_address, details, created_at, root_namespace_id, scope_path, project_id)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
   RETURNING *`;
-const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at) VALUES (last_insert_rowid(), ?1)`;
+/** The outbox row, only when a destination could receive the event (?2: its top-level namespace). */
+const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
+  SELECT last_insert_rowid(), ?1
+  WHERE EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
+     OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = ?2 AND active = 1)`;
 
 /** The statements that store one event and its outbox row (for callers that batch more writes with it). */
 export function auditEventStatements(db: D1Database, input: AuditEventInput): D1PreparedStatement[] {
@@ -158,7 +169,7 @@ export function auditEventStatements(db: D1Database, input: AuditEventInput): D1
         input.entity.scopePath,
         input.entity.projectId,
       ),
-    db.prepare(INSERT_OUTBOX).bind(createdAt),
+    db.prepare(INSERT_OUTBOX).bind(createdAt, input.entity.rootNamespaceId),
   ];
 }
 
@@ -177,11 +188,16 @@ export async function recordAuditEvents(
   const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
   const results = await env.DB.batch(statements);
   const events: AuditEvent[] = [];
+  const routable: AuditEvent[] = [];
   for (let i = 0; i < inputs.length; i++) {
     const res = results[extra.length + i * 2];
-    events.push(toAuditEvent((res.results as AuditEventRow[])[0]));
+    const event = toAuditEvent((res.results as AuditEventRow[])[0]);
+    events.push(event);
+    // No outbox row: no destination could receive it, nothing to dispatch.
+    if (results[extra.length + i * 2 + 1].meta.changes > 0) routable.push(event);
   }
-  const dispatch = dispatchEvents(env, events).catch((err) => {
+  if (routable.length === 0) return events;
+  const dispatch = dispatchEvents(env, routable).catch((err) => {
     // The outbox rows stay; the scheduled sweep enqueues them later.
     console.error('enqueueing deliveries failed; the sweep will retry', err instanceof Error ? err.message : err);
   });
