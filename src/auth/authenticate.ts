@@ -1,5 +1,5 @@
 import type { Env } from '../env';
-import { findTokenByDigest } from '../db/tokens';
+import { findTokenAndUserByDigest } from '../db/tokens';
 import { findUserById, type User } from '../db/users';
 import { unauthorized } from '../http/errors';
 import { sha256Hex, timingSafeEqualStrings } from './crypto';
@@ -60,9 +60,10 @@ export async function actorForToken(env: Env, token: string): Promise<Actor> {
     if (!root) throw unauthorized();
     return { user: root, scopes: ['api', 'read_api'], tokenId: null };
   }
-  const pat = await findTokenByDigest(env.DB, await sha256Hex(token));
-  if (!pat || pat.revoked || (pat.expiresAt !== null && pat.expiresAt <= today())) throw unauthorized();
-  const user = await findUserById(env.DB, pat.userId);
+  const found = await findTokenAndUserByDigest(env.DB, await sha256Hex(token));
+  if (!found) throw unauthorized();
+  const { token: pat, user } = found;
+  if (pat.revoked || (pat.expiresAt !== null && pat.expiresAt <= today())) throw unauthorized();
   if (!user || user.state !== 'active') throw unauthorized();
   return { user, scopes: pat.scopes, tokenId: pat.id };
 }

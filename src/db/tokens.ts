@@ -1,3 +1,5 @@
+import { toUser, userOfTokenDigestStatement, type User, type UserRow } from './users';
+
 /** A personal access token row, mapped (never holds the token itself). */
 export interface PersonalAccessToken {
   id: number;
@@ -37,13 +39,16 @@ export function toToken(r: TokenRow): PersonalAccessToken {
   };
 }
 
-/** The token whose digest matches, or null. */
-export async function findTokenByDigest(db: D1Database, digest: string): Promise<PersonalAccessToken | null> {
-  const row = await db
-    .prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE token_digest = ?1`)
-    .bind(digest)
-    .first<TokenRow>();
-  return row ? toToken(row) : null;
+/** The token with this digest and the user it belongs to (null when unknown): ONE D1 round trip. */
+export async function findTokenAndUserByDigest(db: D1Database, digest: string): Promise<{ token: PersonalAccessToken; user: User | null } | null> {
+  const [t, u] = await db.batch([
+    db.prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE token_digest = ?1`).bind(digest),
+    userOfTokenDigestStatement(db, digest),
+  ]);
+  const row = (t.results as TokenRow[])[0];
+  if (!row) return null;
+  const userRow = (u.results as UserRow[])[0];
+  return { token: toToken(row), user: userRow ? toUser(userRow) : null };
 }
 
 /** The token with this id, or null. */

@@ -10,7 +10,7 @@ export interface User {
   createdAt: string;
 }
 
-interface UserRow {
+export interface UserRow {
   id: number;
   username: string;
   name: string;
@@ -35,6 +35,11 @@ export function toUser(r: UserRow): User {
     namespaceId: r.namespace_id,
     createdAt: r.created_at,
   };
+}
+
+/** The statement that reads the user a token digest belongs to (for a batch with the token's own lookup). */
+export function userOfTokenDigestStatement(db: D1Database, digest: string): D1PreparedStatement {
+  return db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = (SELECT user_id FROM personal_access_tokens WHERE token_digest = ?1)`).bind(digest);
 }
 
 /** The user with this id, or null. */

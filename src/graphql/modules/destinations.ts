@@ -31,19 +31,17 @@ import {
   insertHeaderStatement,
   insertNamespaceFilterStatement,
   isUniqueViolation,
-  listDestinations,
+  listDestinationsWithDetails,
   listEventTypeFilters,
   listHeaders,
   namespaceFilterExistsFor,
   rotateSecretStatement,
   takenAttributes,
-  toHeader,
   updateDestinationStatement,
   updateHeaderStatement,
   type Destination,
   type DestinationScope,
   type NamespaceFilter,
-  type HeaderRow,
   type StreamingHeader,
 } from '../../db/destinations';
 import {
@@ -521,26 +519,16 @@ function memoOf(c: GraphQLContext): RequestMemo {
   return m;
 }
 
-/** Load the headers and event type filters of listed destinations in one round trip. */
-async function prefetchDestinationDetails(c: GraphQLContext, list: Destination[]): Promise<Destination[]> {
-  if (list.length === 0) return list;
-  const ids = JSON.stringify(list.map((d) => d.id));
-  const [headers, filters] = await c.env.DB.batch([
-    c.env.DB
-      .prepare('SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) ORDER BY id')
-      .bind(ids),
-    c.env.DB
-      .prepare('SELECT destination_id, audit_event_type FROM streaming_event_type_filters WHERE destination_id IN (SELECT value FROM json_each(?1)) ORDER BY audit_event_type')
-      .bind(ids),
-  ]);
+/**
+ * List destinations with their headers and event type filters (one D1 round trip); the
+ * details wait in the request memo for the Destination resolvers.
+ */
+async function listWithDetails(c: GraphQLContext, scope: DestinationScope, namespaceId: number | null): Promise<Destination[]> {
+  const listing = await listDestinationsWithDetails(c.env.DB, scope, namespaceId);
   const memo = memoOf(c);
-  for (const d of list) {
-    memo.headers.set(d.id, []);
-    memo.filters.set(d.id, []);
-  }
-  for (const row of headers.results as HeaderRow[]) memo.headers.get(row.destination_id)?.push(toHeader(row));
-  for (const row of filters.results as { destination_id: number; audit_event_type: string }[]) memo.filters.get(row.destination_id)?.push(row.audit_event_type);
-  return list;
+  for (const [id, headers] of listing.headers) memo.headers.set(id, headers);
+  for (const [id, filters] of listing.filters) memo.filters.set(id, filters);
+  return listing.destinations;
 }
 
 /** A prefetched value, taken once; otherwise loaded now. */
@@ -553,11 +541,16 @@ function takePrefetched<T>(map: Map<number, T>, id: number, load: () => Promise<
 
 /** Whether the caller may see a destination's verification token and signing secret (asked once per namespace per request). */
 function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
-  const key = `${d.scope}:${d.namespaceId ?? ''}`;
+  const key = secretsKey(d.scope, d.namespaceId);
   const memo = memoOf(c).secrets;
   let answer = memo.get(key);
   if (!answer) memo.set(key, (answer = checkSecretsAccess(c, d)));
   return answer;
+}
+
+/** The key of maySeeSecrets' memo: one answer per namespace (or the instance). */
+function secretsKey(scope: DestinationScope, namespaceId: number | null): string {
+  return `${scope}:${namespaceId ?? ''}`;
 }
 
 async function checkSecretsAccess(c: GraphQLContext, d: Destination): Promise<boolean> {
@@ -902,13 +895,16 @@ export const destinations: SchemaModule = {
     Group: {
       externalAuditEventDestinations: async (group: Namespace, a: ConnectionArgs, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_group_streaming', { kind: 'group', group }))) throw resourceNotAvailable();
-        return connectionFromArray(await prefetchDestinationDetails(c, await listDestinations(c.env.DB, 'group', group.id)), connectionArgs(a));
+        // The same check decides who sees the listed destinations' secrets (maySeeSecrets): answered.
+        memoOf(c).secrets.set(secretsKey('group', group.id), Promise.resolve(true));
+        return connectionFromArray(await listWithDetails(c, 'group', group.id), connectionArgs(a));
       },
     },
     Query: {
       instanceExternalAuditEventDestinations: async (_p: unknown, a: ConnectionArgs, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_instance_streaming'))) throw resourceNotAvailable();
-        return connectionFromArray(await prefetchDestinationDetails(c, await listDestinations(c.env.DB, 'instance', null)), connectionArgs(a));
+        memoOf(c).secrets.set(secretsKey('instance', null), Promise.resolve(true));
+        return connectionFromArray(await listWithDetails(c, 'instance', null), connectionArgs(a));
       },
     },
     ExternalAuditEventDestination: {
