@@ -28,6 +28,8 @@ export interface Env {
   DELIVERY_TIMEOUT_MS?: string;
   /** Comma-separated seconds to wait before each retry (default 5,300,1800,7200,18000,36000,36000). */
   DELIVERY_RETRY_SCHEDULE?: string;
+  /** First circuit-breaker cool-down in seconds (default 60); it doubles per trip up to 10 times this. */
+  DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
   /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
   EXTERNAL_URL?: string;
   /** Most streaming destinations per group (GitLab's default plan limit is 5). */

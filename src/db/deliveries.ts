@@ -5,7 +5,7 @@
  */
 import type { AuditEvent, AuditEventRow } from '../audit/record';
 import { toAuditEvent } from '../audit/record';
-import { BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS, BREAKER_THRESHOLD } from '../delivery/breaker';
+import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD } from '../delivery/breaker';
 import { nowIso } from './time';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -163,9 +163,10 @@ export function breakerSuccessStatement(db: D1Database, destinationId: number): 
  * A failed half-open probe re-opens the breaker for the next, doubled cool-down; at the
  * threshold a closed breaker opens; a failure while it is open (an attempt that was in flight
  * when it opened) changes nothing but the count. SQLite evaluates every SET expression on the
- * row as it was, so the CASEs agree with each other.
+ * row as it was, so the CASEs agree with each other. `baseCooldown`: the first cool-down in
+ * seconds (see cooldownSeconds in src/delivery/breaker.ts, which this computes in SQL).
  */
-export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean): D1PreparedStatement {
+export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean, baseCooldown: number): D1PreparedStatement {
   const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
   const opens = `(?2 = 1 OR ((breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + 1 >= ?3))`;
   return db
@@ -178,7 +179,7 @@ export function breakerFailureStatement(db: D1Database, destinationId: number, p
          breaker_trips = CASE WHEN ${opens} THEN breaker_trips + 1 ELSE breaker_trips END
        WHERE id = ?1`,
     )
-    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, BREAKER_BASE_COOLDOWN_SECONDS, BREAKER_MAX_COOLDOWN_SECONDS);
+    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, baseCooldown, baseCooldown * BREAKER_MAX_COOLDOWN_FACTOR);
 }
 
 /**

@@ -3,7 +3,8 @@
  * breaker opens for a cool-down; while it is open, messages for the destination wait in the
  * queue (delayed) without a request, so a dead endpoint costs neither subrequests nor consumer
  * time. When the cool-down ends, one message claims the half-open probe; its success closes the
- * breaker, its failure re-opens it for twice as long (60 s, 120 s, ... at most 10 min). The
+ * breaker, its failure re-opens it for twice as long (60 s, 120 s, ... at most 10 min; the first
+ * cool-down is DELIVERY_BREAKER_COOLDOWN_SECONDS, default 60, and the longest ten times it). The
  * cool-down doubles with trips (openings), not with failed attempts: attempts that were already
  * in flight when the breaker opened fail without lengthening it. Healthy destinations never
  * wait: the state lives on each destination's row.
@@ -14,10 +15,20 @@
  * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
  */
 export const BREAKER_THRESHOLD = 10;
-/** First cool-down, in seconds. */
+/** First cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
 export const BREAKER_BASE_COOLDOWN_SECONDS = 60;
-/** Longest cool-down, in seconds. */
-export const BREAKER_MAX_COOLDOWN_SECONDS = 600;
+/** The longest cool-down is this many times the first. */
+export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
+
+/** The first cool-down in seconds: DELIVERY_BREAKER_COOLDOWN_SECONDS (a whole number from 1 to 3600) or 60. */
+export function breakerBaseCooldownSeconds(env: { DELIVERY_BREAKER_COOLDOWN_SECONDS?: string }): number {
+  const raw = env.DELIVERY_BREAKER_COOLDOWN_SECONDS?.trim();
+  if (!raw) return BREAKER_BASE_COOLDOWN_SECONDS;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= 3600) return n;
+  console.error('DELIVERY_BREAKER_COOLDOWN_SECONDS is not a whole number of seconds from 1 to 3600; using 60');
+  return BREAKER_BASE_COOLDOWN_SECONDS;
+}
 
 /** Breaker state as stored on streaming_destinations. */
 export interface BreakerState {
@@ -25,10 +36,10 @@ export interface BreakerState {
   breaker_open_until: string | null;
 }
 
-/** Cool-down of the breaker's `trips`-th opening in a row (1: first opening). */
-export function cooldownSeconds(trips: number): number {
+/** Cool-down of the breaker's `trips`-th opening in a row (1: first opening), from the first cool-down `base`. */
+export function cooldownSeconds(trips: number, base: number = BREAKER_BASE_COOLDOWN_SECONDS): number {
   if (trips < 1) return 0;
-  return Math.min(BREAKER_BASE_COOLDOWN_SECONDS * 2 ** Math.min(trips - 1, 10), BREAKER_MAX_COOLDOWN_SECONDS);
+  return Math.min(base * 2 ** Math.min(trips - 1, 10), base * BREAKER_MAX_COOLDOWN_FACTOR);
 }
 
 /** Seconds until an open breaker closes (rounded up), or 0 when it is closed. */

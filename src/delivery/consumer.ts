@@ -27,7 +27,7 @@ import {
   type DeliveryDestination,
   type DeliveryRow,
 } from '../db/deliveries';
-import { breakerWaitSeconds, isHalfOpen } from './breaker';
+import { breakerBaseCooldownSeconds, breakerWaitSeconds, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
@@ -245,7 +245,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
     return { action: 'ack', result: 'failed' };
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
-  const breaker = [breakerFailureStatement(env.DB, destination.id, probe)];
+  const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env))];
   if (scheduled === null || queueAttempts > QUEUE_MAX_RETRIES) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import type { DeliveryJob, Env } from '../../src/env';
 import { handleDeliveryBatch } from '../../src/delivery/consumer';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
-import { BREAKER_THRESHOLD, cooldownSeconds } from '../../src/delivery/breaker';
+import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '../support/receiver';
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, newSecret } from './support';
@@ -188,6 +188,15 @@ describe('delivery consumer', () => {
     expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: 0, breaker_open_until: null });
   });
 
+  it('opens the breaker for DELIVERY_BREAKER_COOLDOWN_SECONDS when that is set', async () => {
+    const { dest, job } = await setup('status/500');
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - 1).run();
+    await runBatch([job], { env: { ...env, DELIVERY_BREAKER_COOLDOWN_SECONDS: '5' } as Env });
+    const openFor = (Date.parse((await destinationRow(dest.id))!.breaker_open_until!) - Date.now()) / 1000;
+    expect(openFor).toBeGreaterThan(2);
+    expect(openFor).toBeLessThanOrEqual(5.1);
+  });
+
   it('failures of attempts in flight when the breaker opened do not lengthen it; a failed probe doubles it', async () => {
     const { group, dest } = await setup('status/500');
     const openUntil = async () => Date.parse((await destinationRow(dest.id))!.breaker_open_until!) - Date.now();
@@ -201,7 +210,7 @@ describe('delivery consumer', () => {
     // An attempt that was in flight when it opened fails: count goes up, cool-down stays.
     const row = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number }>();
     const { breakerFailureStatement } = await import('../../src/db/deliveries');
-    await breakerFailureStatement(env.DB, dest.id, false).run();
+    await breakerFailureStatement(env.DB, dest.id, false, 60).run();
     const after = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t, consecutive_failures AS f FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number; f: number }>();
     expect(after).toMatchObject({ u: row!.u, t: 1, f: BREAKER_THRESHOLD + 1 });
     // Cool-down over: the probe goes out, fails, and re-opens the breaker for 120 s.
@@ -296,6 +305,16 @@ describe('retry policy', () => {
     expect(parseRetryAfter('soon')).toBeNull();
   });
   it('doubles the breaker cool-down with each opening, up to ten minutes', () => {
-    expect([0, 1, 2, 3, 5, 40].map(cooldownSeconds)).toEqual([0, 60, 120, 240, 600, 600]);
+    expect([0, 1, 2, 3, 5, 40].map((t) => cooldownSeconds(t))).toEqual([0, 60, 120, 240, 600, 600]);
+    // DELIVERY_BREAKER_COOLDOWN_SECONDS sets the first cool-down; the longest is ten times it.
+    expect([1, 2, 4, 5, 40].map((t) => cooldownSeconds(t, 5))).toEqual([5, 10, 40, 50, 50]);
+  });
+  it('reads DELIVERY_BREAKER_COOLDOWN_SECONDS, falling back to 60 s for anything but 1 to 3600 whole seconds', () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(breakerBaseCooldownSeconds({})).toBe(60);
+    expect(breakerBaseCooldownSeconds({ DELIVERY_BREAKER_COOLDOWN_SECONDS: ' 5 ' })).toBe(5);
+    for (const bad of ['0', '-5', '1.5', 'soon', '3601']) expect(breakerBaseCooldownSeconds({ DELIVERY_BREAKER_COOLDOWN_SECONDS: bad })).toBe(60);
+    expect(spy).toHaveBeenCalledTimes(5);
+    spy.mockRestore();
   });
 });
