@@ -122,23 +122,56 @@ export function clientIp(request: Request): string | null {
   return request.headers.get('CF-Connecting-IP');
 }
 
-const INSERT_EVENT = `INSERT INTO audit_events
-  (author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
-   ip_address, details, created_at, root_namespace_id, scope_path, project_id)
+const EVENT_COLUMNS = `author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
+   ip_address, details, created_at, root_namespace_id, scope_path, project_id`;
+const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS})
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
   RETURNING *`;
+/** Whether an active destination could receive an event of top-level namespace `root` (an SQL expression). */
+const ROUTABLE = (root: string) => `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
+     OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = ${root} AND active = 1))`;
 /** The outbox row, only when a destination could receive the event (?2: its top-level namespace). */
 const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
-  SELECT last_insert_rowid(), ?1
-  WHERE EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
-     OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = ?2 AND active = 1)`;
+  SELECT last_insert_rowid(), ?1 WHERE ${ROUTABLE('?2')}`;
 
-/** The statements that store one event and its outbox row (for callers that batch more writes with it). */
-export function auditEventStatements(db: D1Database, input: AuditEventInput): D1PreparedStatement[] {
-  const createdAt = input.createdAt ?? nowIso();
+/**
+ * A value of an event that a lookup query supplies (see auditEventFromLookupStatements): an SQL
+ * expression over the lookup's row, which is named `t`.
+ */
+export class SqlValue {
+  constructor(readonly expr: string) {}
+}
+/** A plain value or an SqlValue. */
+export type Val<T> = T | SqlValue;
+
+/** An event to record, whose entity, target and details values may come from a lookup's row. */
+export interface AuditEventTemplate {
+  eventType: string;
+  author: { id: number; name: string };
+  entity: {
+    type: string;
+    id: Val<number>;
+    path: Val<string | null>;
+    rootNamespaceId: Val<number | null>;
+    scopePath: Val<string | null>;
+    projectId: Val<number | null>;
+  };
+  target?: { id: Val<number | null>; type: string | null; details: Val<string | null> };
+  ipAddress?: string | null;
+  /** Extra details; values may be SqlValues. */
+  details?: Record<string, unknown>;
+  createdAt?: string;
+  authorClass?: string;
+}
+
+/**
+ * The values of an event row in EVENT_COLUMNS order; `details` (index 10) as an object in
+ * GitLab's key order, which repeats the main fields (see the streaming payload examples).
+ * Both writers below use it, so an event has the same shape whichever way it is written.
+ */
+function eventRow(input: AuditEventTemplate): unknown[] {
   const target = input.target ?? { id: null, type: null, details: null };
   const ip = input.ipAddress ?? null;
-  // GitLab repeats the main fields inside details (see the streaming payload examples).
   const details: Record<string, unknown> = {
     author_name: input.author.name,
     author_class: input.authorClass ?? 'User',
@@ -149,27 +182,51 @@ export function auditEventStatements(db: D1Database, input: AuditEventInput): D1
     ip_address: ip,
     entity_path: input.entity.path,
   };
+  const e = input.entity;
+  return [input.author.id, input.author.name, e.id, e.type, e.path, input.eventType, target.id, target.type, target.details, ip, details,
+    input.createdAt ?? nowIso(), e.rootNamespaceId, e.scopePath, e.projectId];
+}
+
+/** The statements that store one event and its outbox row (for callers that batch more writes with it). */
+export function auditEventStatements(db: D1Database, input: AuditEventInput): D1PreparedStatement[] {
+  const row = eventRow(input);
+  row[10] = JSON.stringify(row[10]);
+  return [db.prepare(INSERT_EVENT).bind(...row), db.prepare(INSERT_OUTBOX).bind(row[11], row[12])];
+}
+
+/**
+ * The statements that store one event whose values come from a lookup query's row, only when
+ * the lookup finds a row and `where` (an SQL condition over its row `t`) accepts it, and its
+ * outbox row as auditEventStatements does: lookup, check and write in one statement, so one
+ * D1 round trip. The lookup's own parameters are numbered from ?1; the event's follow them.
+ */
+export function auditEventFromLookupStatements(
+  db: D1Database,
+  input: AuditEventTemplate,
+  lookup: { sql: string; binds: unknown[] },
+  where: string,
+): D1PreparedStatement[] {
+  const binds = [...lookup.binds];
+  const param = (v: unknown) => (binds.push(v), `?${binds.length}`);
+  const value = (v: unknown) => (v instanceof SqlValue ? v.expr : param(v ?? null));
+  // A details value as JSON: what JSON.stringify would write for it (undefined: the key is left out).
+  const json = (v: unknown) =>
+    v instanceof SqlValue ? v.expr : typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? param(v) : `json(${param(JSON.stringify(v ?? null))})`;
+  const row = eventRow(input);
+  const details = Object.entries(row[10] as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  const exprs = row.map((v, i) =>
+    i === 10 ? `json_object(${details.map(([k, v2]) => `${param(k)}, ${json(v2)}`).join(', ')})` : value(v),
+  );
+  const createdAt = row[11];
   return [
+    db.prepare(`INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${exprs.join(', ')} FROM (${lookup.sql}) t WHERE ${where} LIMIT 1 RETURNING *`).bind(...binds),
+    // changes(): the insert above wrote the event (otherwise last_insert_rowid() is not ours).
     db
-      .prepare(INSERT_EVENT)
-      .bind(
-        input.author.id,
-        input.author.name,
-        input.entity.id,
-        input.entity.type,
-        input.entity.path,
-        input.eventType,
-        target.id,
-        target.type,
-        target.details,
-        ip,
-        JSON.stringify(details),
-        createdAt,
-        input.entity.rootNamespaceId,
-        input.entity.scopePath,
-        input.entity.projectId,
-      ),
-    db.prepare(INSERT_OUTBOX).bind(createdAt, input.entity.rootNamespaceId),
+      .prepare(
+        `INSERT INTO audit_event_outbox (event_id, created_at) SELECT last_insert_rowid(), ?1
+         WHERE changes() = 1 AND ${ROUTABLE('(SELECT root_namespace_id FROM audit_events WHERE id = last_insert_rowid())')}`,
+      )
+      .bind(createdAt),
   ];
 }
 
@@ -187,14 +244,38 @@ export async function recordAuditEvents(
   if (inputs.length === 0 && extra.length === 0) return [];
   const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
   const results = await env.DB.batch(statements);
+  return afterRecorded(env, ctx, results.slice(extra.length));
+}
+
+/**
+ * Record one event from a lookup's row (see auditEventFromLookupStatements) in one D1 round
+ * trip, then enqueue its deliveries as recordAuditEvents does. Null when the lookup found no
+ * row that `where` accepts (nothing was written).
+ */
+export async function recordAuditEventFromLookup(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  input: AuditEventTemplate,
+  lookup: { sql: string; binds: unknown[] },
+  where: string,
+): Promise<AuditEvent | null> {
+  const results = await env.DB.batch(auditEventFromLookupStatements(env.DB, input, lookup, where));
+  if (results[0].results.length === 0) return null;
+  return (await afterRecorded(env, ctx, results))[0];
+}
+
+/**
+ * The events of (event insert, outbox insert) result pairs; enqueue the deliveries of those
+ * that got an outbox row (in waitUntil when there is a ctx).
+ */
+async function afterRecorded(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, pairs: D1Result[]): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
   const routable: AuditEvent[] = [];
-  for (let i = 0; i < inputs.length; i++) {
-    const res = results[extra.length + i * 2];
-    const event = toAuditEvent((res.results as AuditEventRow[])[0]);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const event = toAuditEvent((pairs[i].results as AuditEventRow[])[0]);
     events.push(event);
     // No outbox row: no destination could receive it, nothing to dispatch.
-    if (results[extra.length + i * 2 + 1].meta.changes > 0) routable.push(event);
+    if (pairs[i + 1].meta.changes > 0) routable.push(event);
   }
   if (routable.length === 0) return events;
   const dispatch = dispatchEvents(env, routable).catch((err) => {

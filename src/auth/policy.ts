@@ -79,6 +79,9 @@ const RULES = {
 
 export type Action = keyof typeof RULES;
 
+/** Every action there is. */
+export const ACTIONS = Object.keys(RULES) as Action[];
+
 /** Per-request memo of computed access levels, keyed by resource. */
 const levelMemo = new WeakMap<Actor, Map<string, number>>();
 
@@ -110,6 +113,16 @@ function visibilityOf(resource: Resource): 'private' | 'internal' | 'public' {
   if (resource.kind === 'group') return resource.group.visibility;
   if (resource.kind === 'project') return resource.project.visibility;
   return 'private';
+}
+
+/**
+ * can() for an anonymous caller on a project, as an SQL condition over the project's visibility
+ * (the SQL expression `visibility`), for lookups that check and write in one statement.
+ */
+export function anonymousCanSql(action: Action, visibility: string): string {
+  const rule: Rule = RULES[action];
+  if (rule.write || rule.adminOnly || !rule.visibilityRead) return '0';
+  return `${visibility} = 'public'`;
 }
 
 /** May this actor do this action to this resource? The only authorization check there is. */

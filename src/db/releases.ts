@@ -6,6 +6,7 @@
 import type { LinkType } from '../releases/links';
 import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
 import type { Project } from './projects';
+import { SqlValue } from '../audit/record';
 
 /** An asset link of a release. */
 export interface ReleaseLink {
@@ -292,40 +293,57 @@ const DOWNLOAD_SELECT = `SELECT p.id, p.namespace_id, p.name, p.path, p.full_pat
 
 /**
  * The hot path's single query: project (by full path), release (by tag, or the latest released
- * one) and link (by filepath or id), joined through their unique indexes. Null when any is missing.
+ * one) and link (by filepath or id), joined through their unique indexes; no row when any is
+ * missing. Its parameters are ?1..?3. Also the lookup of recordAuditEventFromLookup.
  */
-export async function findDownloadTarget(db: D1Database, projectPath: string, sel: DownloadSelector): Promise<DownloadTarget | null> {
-  let stmt: D1PreparedStatement;
+export function downloadLookup(projectPath: string, sel: DownloadSelector): { sql: string; binds: unknown[] } {
   if (sel.kind === 'filepath') {
-    stmt = db
-      .prepare(
-        `${DOWNLOAD_SELECT}
+    return {
+      sql: `${DOWNLOAD_SELECT}
          JOIN releases r ON r.project_id = p.id AND r.tag_name = ?2
          JOIN release_links l ON l.release_id = r.id AND l.filepath = ?3
          WHERE p.full_path = ?1`,
-      )
-      .bind(projectPath, sel.tagName, sel.filepath);
-  } else if (sel.kind === 'link') {
-    stmt = db
-      .prepare(
-        `${DOWNLOAD_SELECT}
+      binds: [projectPath, sel.tagName, sel.filepath],
+    };
+  }
+  if (sel.kind === 'link') {
+    return {
+      sql: `${DOWNLOAD_SELECT}
          JOIN releases r ON r.project_id = p.id AND r.tag_name = ?2
          JOIN release_links l ON l.release_id = r.id AND l.id = ?3
          WHERE p.full_path = ?1`,
-      )
-      .bind(projectPath, sel.tagName, sel.linkId);
-  } else {
-    // GitLab's permalink/latest: the newest release by released_at, upcoming releases excluded.
-    stmt = db
-      .prepare(
-        `${DOWNLOAD_SELECT}
+      binds: [projectPath, sel.tagName, sel.linkId],
+    };
+  }
+  // GitLab's permalink/latest: the newest release by released_at, upcoming releases excluded.
+  return {
+    sql: `${DOWNLOAD_SELECT}
          JOIN releases r ON r.id = (SELECT r2.id FROM releases r2 WHERE r2.project_id = p.id AND r2.released_at <= ?3
                                     ORDER BY r2.released_at DESC, r2.id DESC LIMIT 1)
          JOIN release_links l ON l.release_id = r.id AND l.filepath = ?2
          WHERE p.full_path = ?1`,
-      )
-      .bind(projectPath, sel.filepath, sel.now);
-  }
+    binds: [projectPath, sel.filepath, sel.now],
+  };
+}
+
+/** The fields of a download target as SQL over downloadLookup's row `t` (for recordAuditEventFromLookup). */
+export const DOWNLOAD_ROW = {
+  projectId: new SqlValue('t.id'),
+  projectFullPath: new SqlValue('t.full_path'),
+  rootNamespaceId: new SqlValue('t.ns_root_id'),
+  /** projectScopePath (src/db/projects.ts) in SQL. */
+  scopePath: new SqlValue(`t.ns_traversal_path || 'p' || t.id || '/'`),
+  tagName: new SqlValue('t.tag_name'),
+  linkId: new SqlValue('t.link_id'),
+  linkName: new SqlValue('t.link_name'),
+  url: new SqlValue('t.link_url'),
+  filepath: new SqlValue('t.link_filepath'),
+};
+
+/** findDownloadTarget's answer: the download lookup's row, mapped. */
+export async function findDownloadTarget(db: D1Database, projectPath: string, sel: DownloadSelector): Promise<DownloadTarget | null> {
+  const { sql, binds } = downloadLookup(projectPath, sel);
+  const stmt = db.prepare(sql).bind(...binds);
   const row = await stmt.first<Record<string, unknown>>();
   if (!row) return null;
   const ns: Record<string, unknown> = {};

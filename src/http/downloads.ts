@@ -5,11 +5,13 @@
  *   GET /:namespace/:project/-/releases/:tag/links/:link_id                  (ours: links without a filepath)
  * Namespaces may be nested (`a/b/c/project`); the tag is one URL-encoded segment.
  *
- * Work per request: ONE query resolves project, release and link through unique indexes; a
- * token (if any) is checked; ONE D1 batch records `release_external_artifact_download`
- * ("Repository External Resource Download Started"); then 302 to the stored link URL with
- * `Cache-Control: no-store` so every click reaches the edge. HEAD answers the same without
- * recording. The Location is only ever a stored link URL (never an open redirect).
+ * Work per request: ONE query resolves project, release and link through unique indexes, and
+ * `release_external_artifact_download` ("Repository External Resource Download Started") is
+ * recorded; then 302 to the stored link URL with `Cache-Control: no-store` so every click
+ * reaches the edge. Without a token (the common case) the lookup, the permission check and
+ * the event are ONE statement, so ONE D1 round trip; with a token, the lookup, the token and
+ * the event batch are one round trip each. HEAD answers the same without recording. The
+ * Location is only ever a stored link URL (never an open redirect).
  *
  * Private and internal projects need a token (PRIVATE-TOKEN, Authorization: Bearer or
  * ?private_token=, scope api or read_api) of a user who may read releases. Anything refused or
@@ -19,9 +21,18 @@
  */
 import { benchRoutesEnabled, type Env } from '../env';
 import { actorForToken, presentedToken, type Actor } from '../auth/authenticate';
-import { can } from '../auth/policy';
-import { findDownloadTarget, type DownloadSelector } from '../db/releases';
-import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/record';
+import { anonymousCanSql, can } from '../auth/policy';
+import { DOWNLOAD_ROW, downloadLookup, findDownloadTarget, type DownloadSelector } from '../db/releases';
+import {
+  authorOf,
+  clientIp,
+  projectEntity,
+  recordAuditEvent,
+  recordAuditEventFromLookup,
+  type AuditEventInput,
+  type AuditEventTemplate,
+  type Val,
+} from '../audit/record';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 
 const MARKER = '/-/releases/';
@@ -126,35 +137,90 @@ export async function handleDownload(request: Request, env: Env, ctx: ExecutionC
   }
   if (route === INVALID) return notFoundResponse();
 
+  // Anonymous GET (a public release page's link, the common case): lookup, permission check and
+  // audit event in ONE D1 round trip; no row (missing, or not readable anonymously) is a 404.
+  if (request.method === 'GET' && presentedToken(request, { queryParam: true }) === null) {
+    const event = await recordAuditEventFromLookup(
+      env,
+      ctx,
+      downloadEvent(request, route.selector, null, LOOKED_UP),
+      downloadLookup(route.projectPath, route.selector),
+      anonymousCanSql('read_release', 't.visibility'),
+    );
+    // A stored link URL always parses (links are validated when written); if one did not, the
+    // event is already recorded and the answer is still a 404, never a redirect to it.
+    return event ? redirectTo(String(event.details.url)) : notFoundResponse();
+  }
+
   const target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
   if (!target) return notFoundResponse();
   const actor = await downloadActor(request, env);
   if (actor === undefined) return notFoundResponse();
   // Public projects need no lookup: can() grants read_release from visibility alone.
   if (!(await can(env.DB, actor, 'read_release', { kind: 'project', project: target.project }))) return notFoundResponse();
+  if (request.method === 'GET') {
+    const fields: DownloadFields = { ...target, project: projectEntity(target.project) };
+    await recordAuditEvent(env, ctx, downloadEvent(request, route.selector, actor, fields) as AuditEventInput);
+  }
+  return redirectTo(target.url);
+}
 
+/** What the download event says about the link: known values, or SQL over the lookup's row. */
+interface DownloadFields {
+  project: AuditEventTemplate['entity'];
+  tagName: Val<string>;
+  linkId: Val<number>;
+  linkName: Val<string>;
+  url: Val<string>;
+  filepath: Val<string | null>;
+}
+
+/** The download target's fields as the one-statement lookup supplies them. */
+const LOOKED_UP: DownloadFields = {
+  project: {
+    type: 'Project',
+    id: DOWNLOAD_ROW.projectId,
+    path: DOWNLOAD_ROW.projectFullPath,
+    rootNamespaceId: DOWNLOAD_ROW.rootNamespaceId,
+    scopePath: DOWNLOAD_ROW.scopePath,
+    projectId: DOWNLOAD_ROW.projectId,
+  },
+  tagName: DOWNLOAD_ROW.tagName,
+  linkId: DOWNLOAD_ROW.linkId,
+  linkName: DOWNLOAD_ROW.linkName,
+  url: DOWNLOAD_ROW.url,
+  filepath: DOWNLOAD_ROW.filepath,
+};
+
+/**
+ * The `release_external_artifact_download` event ("Repository External Resource Download
+ * Started"): one definition for both ways it is written.
+ */
+function downloadEvent(request: Request, selector: DownloadSelector, actor: Actor | null, f: DownloadFields): AuditEventTemplate {
+  return {
+    eventType: 'release_external_artifact_download',
+    author: authorOf(actor?.user ?? null),
+    entity: f.project,
+    target: { id: f.linkId, type: 'Releases::Link', details: f.linkName },
+    ipAddress: clientIp(request),
+    details: {
+      custom_message: 'Repository External Resource Download Started',
+      tag_name: f.tagName,
+      ...(selector.kind === 'link' ? { link_id: f.linkId } : { filepath: f.filepath, link_id: f.linkId }),
+      ...(selector.kind === 'latest' ? { permalink: 'latest' } : {}),
+      url: f.url,
+      user_agent: request.headers.get('User-Agent'),
+    },
+  };
+}
+
+/** 302 to a stored link URL (404 if it does not parse). */
+function redirectTo(url: string): Response {
   let location: string;
   try {
-    location = new URL(target.url).href;
+    location = new URL(url).href;
   } catch {
     return notFoundResponse();
-  }
-  if (request.method === 'GET') {
-    await recordAuditEvent(env, ctx, {
-      eventType: 'release_external_artifact_download',
-      author: authorOf(actor?.user ?? null),
-      entity: projectEntity(target.project),
-      target: { id: target.linkId, type: 'Releases::Link', details: target.linkName },
-      ipAddress: clientIp(request),
-      details: {
-        custom_message: 'Repository External Resource Download Started',
-        tag_name: target.tagName,
-        ...(route.selector.kind === 'link' ? { link_id: target.linkId } : { filepath: target.filepath, link_id: target.linkId }),
-        ...(route.selector.kind === 'latest' ? { permalink: 'latest' } : {}),
-        url: target.url,
-        user_agent: request.headers.get('User-Agent'),
-      },
-    });
   }
   return new Response(null, {
     status: 302,
