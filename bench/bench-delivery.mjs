@@ -8,20 +8,23 @@
 // Options: --events 10000 (per scenario) --max-deliveries 30000 (caps events per scenario at
 //          max-deliveries / destinations, so 10 destinations default to 3,000 events)
 //          --destinations 1,3,10 --connections 10 --drain-timeout 300 (seconds per scenario)
-//          --tag NAME (writes section bench:delivery:NAME) --no-write
+//          --rate N (offer N events/s in all instead of as many as the worker takes: the latency
+//          of a load it keeps up with) --tag NAME (writes section bench:delivery:NAME) --no-write
 import autocannon from 'autocannon';
 import { gql, must, seedPublicRelease, startWorker, workerWarnings } from './lib/worker.mjs';
 import { startBenchReceiver } from './lib/receiver.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
-const opt = options({ events: 10000, maxDeliveries: 30000, destinations: '1,3,10', connections: 10, drainTimeout: 300, tag: '', noWrite: false });
+const opt = options({ events: 10000, maxDeliveries: 30000, destinations: '1,3,10', connections: 10, drainTimeout: 300, rate: 0, tag: '', noWrite: false });
 const info = machineInfo();
 const busy = warnIfBusy(info);
 const counts = opt.destinations.split(',').map(Number);
 
 function load(o) {
   return new Promise((resolve, reject) => {
-    autocannon({ connections: Math.max(1, Math.floor(opt.connections / 2)), timeout: 30, sampleInt: 20, ...o }, (err, res) => (err ? reject(err) : resolve(res)));
+    // --rate: each of the two generators offers half of it (autocannon's overallRate, requests/s).
+    const paced = opt.rate > 0 ? { overallRate: Math.max(1, Math.round(opt.rate / 2)) } : {};
+    autocannon({ connections: Math.max(1, Math.floor(opt.connections / 2)), timeout: 30, sampleInt: 20, ...paced, ...o }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 const answered = (r) => r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
@@ -102,7 +105,7 @@ try {
       [
         `### Delivery${opt.tag ? ` (${opt.tag})` : ''}: events recorded and streamed to 1, 3 and 10 destinations`,
         ...machineLines(info, `npm run bench:delivery -- ${process.argv.slice(2).join(' ')}`.trim()),
-        `- Load: autocannon, ${opt.connections} connections in all (half downloads, half ingest); local receiver answering 200 at once; local queue and consumer in the same \`wrangler dev\`${busy ? '; **machine busy at start**' : ''}`,
+        `- Load: autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; local receiver answering 200 at once; local queue and consumer in the same \`wrangler dev\`${busy ? '; **machine busy at start**' : ''}`,
         '',
         table(
           ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'target (≥ 1000/s, p99 < 2 s)'],
