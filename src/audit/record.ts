@@ -158,7 +158,7 @@ export interface AuditEventTemplate {
   };
   target?: { id: Val<number | null>; type: string | null; details: Val<string | null> };
   ipAddress?: string | null;
-  /** Extra details; values may be SqlValues. */
+  /** Extra details; top-level values may be SqlValues (nested ones may not). */
   details?: Record<string, unknown>;
   createdAt?: string;
   authorClass?: string;
@@ -209,9 +209,9 @@ export function auditEventFromLookupStatements(
   const binds = [...lookup.binds];
   const param = (v: unknown) => (binds.push(v), `?${binds.length}`);
   const value = (v: unknown) => (v instanceof SqlValue ? v.expr : param(v ?? null));
-  // A details value as JSON: what JSON.stringify would write for it (undefined: the key is left out).
-  const json = (v: unknown) =>
-    v instanceof SqlValue ? v.expr : typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? param(v) : `json(${param(JSON.stringify(v ?? null))})`;
+  // A details value as JSON: exactly what JSON.stringify writes for it (numbers, booleans, null,
+  // objects through json()); undefined values are left out, as JSON.stringify leaves them out.
+  const json = (v: unknown) => (v instanceof SqlValue ? v.expr : typeof v === 'string' ? param(v) : `json(${param(JSON.stringify(v ?? null))})`);
   const row = eventRow(input);
   const details = Object.entries(row[10] as Record<string, unknown>).filter(([, v]) => v !== undefined);
   const exprs = row.map((v, i) =>

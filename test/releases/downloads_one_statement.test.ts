@@ -94,6 +94,20 @@ describe('anonymous downloads: one statement', () => {
     }
   });
 
+  it('stores constant details exactly as the plain writer does (types, nesting, key order, undefined left out)', async () => {
+    const w = await publicRelease();
+    const details = { a: 5, b: true, c: null, d: { x: [1, 'y', false] }, e: 1.5, f: undefined, g: 'str', h: -0 };
+    const entity = groupEntityOf(w.group);
+    const plain = await env.DB.batch(auditEventStatements(env.DB, { eventType: 'constants_probe', author: { id: 1, name: 'Administrator' }, entity, details }));
+    const lookup = downloadLookup(w.project.path_with_namespace, { kind: 'link', tagName: 'v2.0', linkId: w.link.id });
+    const viaLookup = await env.DB.batch(auditEventFromLookupStatements(env.DB, { eventType: 'constants_probe', author: { id: 1, name: 'Administrator' }, entity, details }, lookup, '1'));
+    const a = (plain[0].results[0] as { details: string }).details;
+    const b = (viaLookup[0].results[0] as { details: string }).details;
+    expect(JSON.parse(b)).toEqual(JSON.parse(a));
+    expect(Object.keys(JSON.parse(b))).toEqual(Object.keys(JSON.parse(a)));
+    expect(JSON.stringify(JSON.parse(b))).toBe(JSON.stringify(JSON.parse(a)));
+  });
+
   it('writes an outbox row only for its own event, and dispatches it to a destination of the group', async () => {
     const w = await publicRelease();
     const dest = await insertDestination({ namespaceId: w.group.id, url: 'http://127.0.0.1:9/one-statement' });
