@@ -9,8 +9,9 @@
  * `release_external_artifact_download` ("Repository External Resource Download Started") is
  * recorded; then 302 to the stored link URL with `Cache-Control: no-store` so every click
  * reaches the edge. Without a token (the common case) the lookup, the permission check and
- * the event are ONE statement, so ONE D1 round trip; with a token, the lookup, the token and
- * the event batch are one round trip each. HEAD answers the same without recording. The
+ * the event are ONE statement, so ONE D1 round trip; with a token, the lookup, the token, the
+ * membership (private projects) and the event are one round trip each. HEAD answers the same
+ * without recording. The
  * Location is only ever a stored link URL (never an open redirect).
  *
  * Private and internal projects need a token (PRIVATE-TOKEN, Authorization: Bearer or
@@ -158,11 +159,12 @@ export async function handleDownload(request: Request, env: Env, ctx: ExecutionC
   if (actor === undefined) return notFoundResponse();
   // Public projects need no lookup: can() grants read_release from visibility alone.
   if (!(await can(env.DB, actor, 'read_release', { kind: 'project', project: target.project }))) return notFoundResponse();
-  if (request.method === 'GET') {
+  const response = redirectTo(target.url);
+  if (request.method === 'GET' && response.status === 302) {
     const fields: DownloadFields = { ...target, project: projectEntity(target.project) };
     await recordAuditEvent(env, ctx, downloadEvent(request, route.selector, actor, fields) as AuditEventInput);
   }
-  return redirectTo(target.url);
+  return response;
 }
 
 /** What the download event says about the link: known values, or SQL over the lookup's row. */
