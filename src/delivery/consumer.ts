@@ -169,6 +169,9 @@ async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<v
     .run();
 }
 
+/** How early (ms) a message may come before its delivery's next_retry_at and still be its scheduled one. */
+const EARLY_MESSAGE_SLACK_MS = 1000;
+
 function isDeliveryJob(body: unknown): body is DeliveryJob {
   const b = body as DeliveryJob | null;
   return !!b && typeof b === 'object' && Number.isSafeInteger(b.eventId) && Number.isSafeInteger(b.destinationId);
@@ -196,6 +199,13 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
   // Duplicate message (at-least-once queues) or a stale one after the delivery was settled:
   // a redelivery resets the row to pending before it sends its message.
   if (delivery.status !== 'pending') return { action: 'ack', result: 'skipped' };
+  // A second message for a delivery whose next attempt is already scheduled (a stale-sweep
+  // re-send, or an outbox re-dispatch, racing the original): the scheduled message carries the
+  // delivery. Attempting now would spend its retries early and send receivers duplicates; if
+  // the scheduled message is ever lost, the stale delivery sweep re-sends it.
+  if (delivery.next_retry_at !== null && Date.parse(delivery.next_retry_at) > Date.now() + EARLY_MESSAGE_SLACK_MS) {
+    return { action: 'ack', result: 'skipped' };
+  }
 
   const timeoutMs = deliveryTimeoutMs(env);
   const wait = breakerWaitSeconds(destination);

@@ -288,6 +288,25 @@ describe('delivery consumer', () => {
     expect(again.result.explicitAcks).toHaveLength(1);
     expect(await receivedRequests(path)).toHaveLength(1);
   });
+
+  it('acks a second message of a delivery whose next attempt is already scheduled, without spending an attempt', async () => {
+    const { path, dest, event, job } = await setup('status/500');
+    const first = await runBatch([job]);
+    expect(first.result.retryMessages).toHaveLength(1); // scheduled: next_retry_at is in the future
+    const d = await deliveryRow(event.id, dest.id);
+    await env.DB.prepare('UPDATE deliveries SET next_retry_at = ?2 WHERE id = ?1').bind(d!.id, new Date(Date.now() + 60_000).toISOString()).run();
+    // A duplicate (e.g. a stale-sweep re-send racing the original) arrives early: dropped.
+    const early = await runBatch([job]);
+    expect(early.result.explicitAcks).toEqual(early.ids);
+    expect(await receivedRequests(path)).toHaveLength(1);
+    expect((await deliveryRow(event.id, dest.id))!.attempts).toBe(1);
+    // The scheduled message, when its time has come, attempts again.
+    await env.DB.prepare('UPDATE deliveries SET next_retry_at = ?2 WHERE id = ?1').bind(d!.id, new Date(Date.now() - 1000).toISOString()).run();
+    const due = await runBatch([job]);
+    expect(due.result.retryMessages).toHaveLength(1);
+    expect(await receivedRequests(path)).toHaveLength(2);
+    expect((await deliveryRow(event.id, dest.id))!.attempts).toBe(2);
+  });
 });
 
 describe('retry policy', () => {
