@@ -160,16 +160,19 @@ export async function listDestinationsWithDetails(db: D1Database, scope: Destina
 export type NewDestination = Pick<Destination, 'scope' | 'namespaceId' | 'name' | 'destinationUrl' | 'verificationToken' | 'signingSecret'>;
 
 /** Insert a destination; throws on a unique index conflict (see isUniqueViolation). */
-export async function insertDestination(db: D1Database, d: NewDestination): Promise<Destination> {
+export async function insertDestination(db: D1Database, d: NewDestination, limit: number): Promise<Destination | null> {
   const now = nowIso();
+  // The count and the insert are one statement, so two racing creates cannot both pass the limit.
   const row = await db
     .prepare(
       `INSERT INTO streaming_destinations (scope, namespace_id, name, destination_url, verification_token, signing_secret, active, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) RETURNING ${DESTINATION_COLUMNS}`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7
+       WHERE (SELECT COUNT(*) FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2) < ?8
+       RETURNING ${DESTINATION_COLUMNS}`,
     )
-    .bind(d.scope, d.namespaceId, d.name, d.destinationUrl, d.verificationToken, d.signingSecret, now)
+    .bind(d.scope, d.namespaceId, d.name, d.destinationUrl, d.verificationToken, d.signingSecret, now, limit)
     .first<DestinationRow>();
-  return toDestination(row!);
+  return row ? toDestination(row) : null;
 }
 
 /** Remove a destination (used to undo a create whose audit event could not be written). */

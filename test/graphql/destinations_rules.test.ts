@@ -96,6 +96,18 @@ describe('destination rules', () => {
     expect(sixth.externalAuditEventDestinationCreate.errors).toEqual(['Maximum number of external audit event destinations (5) exceeded']);
   });
 
+  it('keeps the limit when creates race: of 8 at once, exactly 5 succeed', async () => {
+    const top = await createGroup({ token: owner.token });
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ok(CREATE, owner.token, { input: { groupPath: top.full_path, destinationUrl: `https://example.com/race-${i}` } })),
+    );
+    const errors = answers.map((a) => a.externalAuditEventDestinationCreate.errors);
+    expect(errors.filter((e) => e.length === 0)).toHaveLength(5);
+    expect(errors.filter((e) => e.length > 0)).toEqual(Array(3).fill(['Maximum number of external audit event destinations (5) exceeded']));
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM streaming_destinations WHERE scope = 'group' AND namespace_id = ?1").bind(top.id).first<{ n: number }>();
+    expect(n!.n).toBe(5);
+  });
+
   it('updates name, URL and active with the same rules, and never changes the token', async () => {
     const a = await createDestination(owner.token, group.full_path);
     const b = await createDestination(owner.token, group.full_path);

@@ -618,10 +618,9 @@ async function createDestination(
   if (args.name !== undefined && args.name !== null) errors.push(...nameErrors(args.name));
   if (args.verificationToken !== undefined && args.verificationToken !== null) errors.push(...verificationTokenErrors(args.verificationToken));
   const limit = maxDestinations(c.env);
-  if ((await countDestinations(c.env.DB, scope, namespaceId)) >= limit) {
-    // GitLab's Limitable message.
-    errors.push(`Maximum number of ${scope === 'group' ? 'external' : 'instance external'} audit event destinations (${limit}) exceeded`);
-  }
+  // GitLab's Limitable message.
+  const limitError = `Maximum number of ${scope === 'group' ? 'external' : 'instance external'} audit event destinations (${limit}) exceeded`;
+  if ((await countDestinations(c.env.DB, scope, namespaceId)) >= limit) errors.push(limitError);
   const name = args.name ?? defaultDestinationName();
   const verificationToken = args.verificationToken ?? generateVerificationToken();
   const taken = await takenAttributes(c.env.DB, scope, namespaceId, { name, destinationUrl: args.destinationUrl, verificationToken }, null);
@@ -629,20 +628,19 @@ async function createDestination(
   if (taken.name) errors.push('Name has already been taken');
   if (taken.verificationToken) errors.push('Verification token has already been taken');
   if (errors.length) return { destination: null, errors };
-  let destination: Destination;
+  let destination: Destination | null;
   try {
-    destination = await insertDestination(c.env.DB, {
-      scope,
-      namespaceId,
-      name,
-      destinationUrl: args.destinationUrl,
-      verificationToken,
-      signingSecret: generateSigningSecret(),
-    });
+    destination = await insertDestination(
+      c.env.DB,
+      { scope, namespaceId, name, destinationUrl: args.destinationUrl, verificationToken, signingSecret: generateSigningSecret() },
+      limit,
+    );
   } catch (err) {
     if (isUniqueViolation(err)) return { destination: null, errors: ['Destination url, name or verification token has already been taken'] };
     throw err;
   }
+  // Another create took the last place between the count above and the insert.
+  if (!destination) return { destination: null, errors: [limitError] };
   const owned = { destination, group };
   try {
     await recordAuditEvent(
