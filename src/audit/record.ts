@@ -133,6 +133,13 @@ const ROUTABLE = (root: string) => `(EXISTS (SELECT 1 FROM streaming_destination
 /** The outbox row, only when a destination could receive the event (?2: its top-level namespace). */
 const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
   SELECT last_insert_rowid(), ?1 WHERE ${ROUTABLE('?2')}`;
+/** INSERT_EVENT only when the statement before it changed a row. */
+const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS})
+  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 WHERE changes() > 0
+  RETURNING *`;
+/** INSERT_OUTBOX only when the event insert before it wrote the event (otherwise last_insert_rowid() is not the event's). */
+const INSERT_OUTBOX_IF_CHANGED = `INSERT INTO audit_event_outbox (event_id, created_at)
+  SELECT last_insert_rowid(), ?1 WHERE changes() = 1 AND ${ROUTABLE('?2')}`;
 
 /**
  * A value of an event that a lookup query supplies (see auditEventFromLookupStatements): an SQL
@@ -187,11 +194,17 @@ function eventRow(input: AuditEventTemplate): unknown[] {
     input.createdAt ?? nowIso(), e.rootNamespaceId, e.scopePath, e.projectId];
 }
 
-/** The statements that store one event and its outbox row (for callers that batch more writes with it). */
-export function auditEventStatements(db: D1Database, input: AuditEventInput): D1PreparedStatement[] {
+/**
+ * The statements that store one event and its outbox row (for callers that batch more writes
+ * with it). `ifChanged`: only when the statement before them changed a row.
+ */
+export function auditEventStatements(db: D1Database, input: AuditEventInput, ifChanged = false): D1PreparedStatement[] {
   const row = eventRow(input);
   row[10] = JSON.stringify(row[10]);
-  return [db.prepare(INSERT_EVENT).bind(...row), db.prepare(INSERT_OUTBOX).bind(row[11], row[12])];
+  return [
+    db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row),
+    db.prepare(ifChanged ? INSERT_OUTBOX_IF_CHANGED : INSERT_OUTBOX).bind(row[11], row[12]),
+  ];
 }
 
 /**
@@ -245,6 +258,23 @@ export async function recordAuditEvents(
   const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
   const results = await env.DB.batch(statements);
   return afterRecorded(env, ctx, results.slice(extra.length));
+}
+
+/**
+ * Record one event together with a change that may turn out not to apply: `change` is ONE
+ * statement, and the event (with its outbox row) is written in the same transaction only when
+ * that statement changed a row. Null when it changed none (nothing was written). For changes
+ * whose condition must be checked in the statement itself, such as a limit under racing writes.
+ */
+export async function recordAuditEventIfChanged(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  input: AuditEventInput,
+  change: D1PreparedStatement,
+): Promise<AuditEvent | null> {
+  const results = await env.DB.batch([change, ...auditEventStatements(env.DB, input, true)]);
+  if (results[0].meta.changes === 0) return null;
+  return (await afterRecorded(env, ctx, results.slice(1)))[0];
 }
 
 /**

@@ -267,11 +267,22 @@ export async function findHeader(db: D1Database, id: number): Promise<StreamingH
   return row ? toHeader(row) : null;
 }
 
-/** The statement that inserts a header (its id is read back with findHeaderByKey). */
-export function insertHeaderStatement(db: D1Database, h: { destinationId: number; key: string; value: string; active: boolean }): D1PreparedStatement {
+/**
+ * The statement that inserts a header while the destination has fewer than `limit` (the count
+ * and the insert are one statement, so racing creates cannot pass the limit); it changes no
+ * row at the limit. The id is read back with findHeaderByKey.
+ */
+export function insertHeaderStatement(
+  db: D1Database,
+  h: { destinationId: number; key: string; value: string; active: boolean },
+  limit: number,
+): D1PreparedStatement {
   return db
-    .prepare('INSERT INTO streaming_headers (destination_id, key, value, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
-    .bind(h.destinationId, h.key, h.value, h.active ? 1 : 0, nowIso());
+    .prepare(
+      `INSERT INTO streaming_headers (destination_id, key, value, active, created_at) SELECT ?1, ?2, ?3, ?4, ?5
+       WHERE (SELECT COUNT(*) FROM streaming_headers WHERE destination_id = ?1) < ?6`,
+    )
+    .bind(h.destinationId, h.key, h.value, h.active ? 1 : 0, nowIso(), limit);
 }
 
 /** A destination's header by key (case-insensitive, as header names are), or null. */

@@ -150,6 +150,24 @@ describe('header rules', () => {
     expect(await errs('X-H20', 'v')).toEqual(['Headers are limited to 20 per destination']);
   });
 
+  it('keeps the header limit when creates race, and records an event only for the headers that were added', async () => {
+    const hg = await createGroup({ token: owner.token });
+    const d = await createDestination(owner.token, hg.full_path);
+    const answers = await Promise.all(
+      Array.from({ length: 26 }, (_, i) => ok(HEADER_CREATE, owner.token, { input: { destinationId: d.id, key: `X-Race-${i}`, value: 'v' } })),
+    );
+    const errors = answers.map((a) => a.auditEventsStreamingHeadersCreate.errors);
+    expect(errors.filter((e) => e.length === 0)).toHaveLength(20);
+    expect(errors.filter((e) => e.length > 0)).toEqual(Array(6).fill(['Headers are limited to 20 per destination']));
+    const headers = await env.DB.prepare('SELECT COUNT(*) AS n FROM streaming_headers WHERE destination_id = ?1').bind(idOf(d.id)).first<{ n: number }>();
+    expect(headers!.n).toBe(20);
+    const events = await env.DB
+      .prepare("SELECT COUNT(*) AS n FROM audit_events WHERE entity_id = ?1 AND entity_type = 'Group' AND event_type = 'audit_events_streaming_headers_create'")
+      .bind(hg.id)
+      .first<{ n: number }>();
+    expect(events!.n).toBe(20);
+  });
+
   it('updates a header (key unique, same rules) and records events without values', async () => {
     const hg = await createGroup({ token: owner.token });
     const d = await createDestination(owner.token, hg.full_path);

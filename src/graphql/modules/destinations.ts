@@ -50,6 +50,7 @@ import {
   groupEntity,
   instanceEntity,
   recordAuditEvent,
+  recordAuditEventIfChanged,
   recordAuditEvents,
   type AuditEventInput,
 } from '../../audit/record';
@@ -704,22 +705,27 @@ async function destroyDestination(c: GraphQLContext, owned: Owned): Promise<void
   );
 }
 
+/** GitLab's message for a destination's header limit. */
+function headersLimitError(): string {
+  return `Headers are limited to ${DESTINATION_LIMITS.headersPerDestination} per destination`;
+}
+
 /** Add a custom header to a destination. */
 async function createHeader(c: GraphQLContext, owned: Owned, args: { key: string; value: string; active?: boolean | null }) {
   const d = owned.destination;
   const errors = headerErrors(args.key, args.value);
-  if ((await countHeaders(c.env.DB, d.id)) >= DESTINATION_LIMITS.headersPerDestination) {
-    errors.push(`Headers are limited to ${DESTINATION_LIMITS.headersPerDestination} per destination`);
-  }
+  if ((await countHeaders(c.env.DB, d.id)) >= DESTINATION_LIMITS.headersPerDestination) errors.push(headersLimitError());
   if (errors.length === 0 && (await findHeaderByKey(c.env.DB, d.id, args.key))) errors.push('Key has already been taken');
   if (errors.length) return { header: null, errors };
   try {
-    await recordAuditEvent(
+    const event = await recordAuditEventIfChanged(
       c.env,
       c.ctx,
       auditInput(c, owned, EVENT_TYPES[d.scope].headerCreate, `Created custom HTTP header with key ${args.key}.`),
-      [insertHeaderStatement(c.env.DB, { destinationId: d.id, key: args.key, value: args.value, active: args.active ?? true })],
+      insertHeaderStatement(c.env.DB, { destinationId: d.id, key: args.key, value: args.value, active: args.active ?? true }, DESTINATION_LIMITS.headersPerDestination),
     );
+    // Another create took the last place between the count above and the insert.
+    if (!event) return { header: null, errors: [headersLimitError()] };
   } catch (err) {
     if (isUniqueViolation(err)) return { header: null, errors: ['Key has already been taken'] };
     throw err;
