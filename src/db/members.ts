@@ -89,37 +89,36 @@ export async function insertMember(
   return (await findMember(db, m.sourceType, m.sourceId, m.userId))!;
 }
 
-/** Change a membership's access level and expiry. */
-export async function updateMember(
+/**
+ * SQL: the source (?1, ?2) keeps another active Owner besides user ?3. A change that removes an
+ * Owner is conditioned on it inside its own statement, so two racing changes cannot remove
+ * the last two Owners.
+ */
+const ANOTHER_OWNER = `EXISTS (SELECT 1 FROM members m WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.user_id <> ?3
+  AND m.access_level = 50 AND ${MEMBER_ACTIVE})`;
+
+/**
+ * The statement that changes a membership; with `keepOwner`, it changes nothing when it would
+ * take the source's last active Owner away (the member is an Owner and nobody else is).
+ */
+export function updateMemberStatement(
   db: D1Database,
-  sourceType: SourceType,
-  sourceId: number,
-  userId: number,
-  accessLevel: number,
-  expiresAt: string | null,
-): Promise<Member> {
-  await db
-    .prepare(`UPDATE members SET access_level = ?4, expires_at = ?5 WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3`)
-    .bind(sourceType, sourceId, userId, accessLevel, expiresAt)
-    .run();
-  return (await findMember(db, sourceType, sourceId, userId))!;
+  m: { sourceType: SourceType; sourceId: number; userId: number; accessLevel: number; expiresAt: string | null },
+  keepOwner: boolean,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE members SET access_level = ?4, expires_at = ?5 WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3
+       AND (?6 = 0 OR ?4 >= 50 OR access_level < 50 OR ${ANOTHER_OWNER})`,
+    )
+    .bind(m.sourceType, m.sourceId, m.userId, m.accessLevel, m.expiresAt, keepOwner ? 1 : 0);
 }
 
-/** Remove a membership. */
-export async function deleteMember(db: D1Database, sourceType: SourceType, sourceId: number, userId: number): Promise<void> {
-  await db
-    .prepare(`DELETE FROM members WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3`)
-    .bind(sourceType, sourceId, userId)
-    .run();
-}
-
-/** How many active direct Owners a source has. */
-export async function countOwners(db: D1Database, sourceType: SourceType, sourceId: number): Promise<number> {
-  const row = await db
-    .prepare(`SELECT COUNT(*) AS n FROM members m WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.access_level = 50 AND ${MEMBER_ACTIVE}`)
-    .bind(sourceType, sourceId)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
+/** The statement that removes a membership; with `keepOwner`, not the source's last active Owner. */
+export function deleteMemberStatement(db: D1Database, m: { sourceType: SourceType; sourceId: number; userId: number }, keepOwner: boolean): D1PreparedStatement {
+  return db
+    .prepare(`DELETE FROM members WHERE source_type = ?1 AND source_id = ?2 AND user_id = ?3 AND (?4 = 0 OR access_level < 50 OR ${ANOTHER_OWNER})`)
+    .bind(m.sourceType, m.sourceId, m.userId, keepOwner ? 1 : 0);
 }
 
 /**

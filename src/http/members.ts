@@ -1,10 +1,10 @@
 import type { ApiRouter } from './router';
 import type { IRequest } from 'itty-router';
 import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, accessLevel, AccessLevel, can, type Action, type Resource } from '../auth/policy';
-import { countOwners, deleteMember, findMember, insertMember, listMembers, updateMember, type SourceType } from '../db/members';
+import { deleteMemberStatement, findMember, insertMember, listMembers, updateMemberStatement, type SourceType } from '../db/members';
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
-import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, type AuditEntity } from '../audit/record';
+import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, recordAuditEventIfChanged, type AuditEntity } from '../audit/record';
 import { param, publicOrigin, type App } from './context';
 import { badRequest, conflict, forbidden, json, notFound } from './errors';
 import { optionalDate, readParams, requireInteger, type Params } from './params';
@@ -116,11 +116,9 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const level = readAccessLevel(p);
       const expiresAt = p.expires_at === undefined ? member.expiresAt : (optionalDate(p, 'expires_at') ?? null);
       await checkLevelCeiling(app, src, level, member.accessLevel);
-      if (member.accessLevel === AccessLevel.Owner && level < AccessLevel.Owner && (await countOwners(app.env.DB, src.sourceType, src.sourceId)) <= 1 && src.sourceType === 'Namespace') {
-        throw forbidden('A group must keep at least one Owner');
-      }
-      const updated = await updateMember(app.env.DB, src.sourceType, src.sourceId, userId, level, expiresAt);
-      await recordAuditEvent(app.env, app.ctx, {
+      // The change and its event in one transaction; a group's last Owner is never demoted.
+      const change = updateMemberStatement(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId, accessLevel: level, expiresAt }, src.sourceType === 'Namespace');
+      const event = await recordAuditEventIfChanged(app.env, app.ctx, {
         eventType: 'member_updated',
         author: authorOf(actor.user),
         entity: src.entity,
@@ -134,7 +132,10 @@ export function registerMemberRoutes(router: ApiRouter): void {
           expiry_to: expiresAt,
           member_id: userId,
         },
-      });
+      }, change);
+      const updated = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      if (!updated) throw notFound('Member'); // removed meanwhile
+      if (!event) throw forbidden('A group must keep at least one Owner');
       return json(memberJson(updated, publicOrigin(request, app.env)));
     });
 
@@ -147,18 +148,20 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
       if (!member) throw notFound('Member');
       await checkLevelCeiling(app, src, member.accessLevel);
-      if (src.sourceType === 'Namespace' && member.accessLevel === AccessLevel.Owner && (await countOwners(app.env.DB, src.sourceType, src.sourceId)) <= 1) {
-        throw forbidden('A group must keep at least one Owner');
-      }
-      await deleteMember(app.env.DB, src.sourceType, src.sourceId, userId);
-      await recordAuditEvent(app.env, app.ctx, {
+      // The removal and its event in one transaction; a group's last Owner is never removed.
+      const change = deleteMemberStatement(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId }, src.sourceType === 'Namespace');
+      const event = await recordAuditEventIfChanged(app.env, app.ctx, {
         eventType: 'member_destroyed',
         author: authorOf(actor.user),
         entity: src.entity,
         target: { id: userId, type: 'User', details: member.username },
         ipAddress: clientIp(request),
         details: { remove: 'user_access', member_id: userId, custom_message: `Removed ${member.username}` },
-      });
+      }, change);
+      if (!event) {
+        if (!(await findMember(app.env.DB, src.sourceType, src.sourceId, userId))) throw notFound('Member'); // removed meanwhile
+        throw forbidden('A group must keep at least one Owner');
+      }
       return new Response(null, { status: 204 });
     });
   }

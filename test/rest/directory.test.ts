@@ -240,6 +240,32 @@ describe('members', () => {
     expect((await api('PUT', `/api/v4/groups/${g.id}/members/${owner.id}`, { token: owner.token, body: { access_level: 30 } })).status).toBe(403);
   });
 
+  it('keeps an Owner when two Owners are removed or demoted at once, and audits only what happened', async () => {
+    for (const how of ['DELETE', 'PUT'] as const) {
+      const [a, b] = [await createUser(), await createUser()];
+      const g = await createGroup({ token: a.token });
+      await addMember('groups', g.id, b.id, 50);
+      // Each Owner takes the other's (or their own) Owner role away at the same time.
+      const answers = await Promise.all([
+        api(how, `/api/v4/groups/${g.id}/members/${b.id}`, { token: a.token, body: how === 'PUT' ? { access_level: 30 } : undefined }),
+        api(how, `/api/v4/groups/${g.id}/members/${a.id}`, { token: b.token, body: how === 'PUT' ? { access_level: 30 } : undefined }),
+      ]);
+      const statuses = answers.map((r) => r.status).sort();
+      expect(statuses, how).toEqual(how === 'DELETE' ? [204, 403] : [200, 403]);
+      expect(answers.find((r) => r.status === 403)!.body).toEqual({ message: '403 Forbidden - A group must keep at least one Owner' });
+      const owners = await env.DB
+        .prepare("SELECT COUNT(*) AS n FROM members WHERE source_type = 'Namespace' AND source_id = ?1 AND access_level = 50")
+        .bind(g.id)
+        .first<{ n: number }>();
+      expect(owners!.n).toBe(1);
+      const events = await env.DB
+        .prepare("SELECT COUNT(*) AS n FROM audit_events WHERE entity_id = ?1 AND entity_type = 'Group' AND event_type = ?2")
+        .bind(g.id, how === 'DELETE' ? 'member_destroyed' : 'member_updated')
+        .first<{ n: number }>();
+      expect(events!.n).toBe(1);
+    }
+  });
+
   it('lets project Maintainers manage members up to their own level', async () => {
     const g = await createGroup();
     const p = await createProject(g.id);
