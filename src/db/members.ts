@@ -74,19 +74,17 @@ export async function listMembers(
   return { total: (count.results[0] as { n: number }).n, items: (rows.results as MemberRow[]).map(toMember) };
 }
 
-/** Add a membership. */
-export async function insertMember(
+/** The statement that adds a membership (for a batch with its audit event). */
+export function insertMemberStatement(
   db: D1Database,
   m: { sourceType: SourceType; sourceId: number; userId: number; accessLevel: number; expiresAt: string | null; createdBy: number; createdAt: string },
-): Promise<Member> {
-  await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO members (source_type, source_id, user_id, access_level, expires_at, created_by, created_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
     )
-    .bind(m.sourceType, m.sourceId, m.userId, m.accessLevel, m.expiresAt, m.createdBy, m.createdAt)
-    .run();
-  return (await findMember(db, m.sourceType, m.sourceId, m.userId))!;
+    .bind(m.sourceType, m.sourceId, m.userId, m.accessLevel, m.expiresAt, m.createdBy, m.createdAt);
 }
 
 /**

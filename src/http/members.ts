@@ -1,7 +1,7 @@
 import type { ApiRouter } from './router';
 import type { IRequest } from 'itty-router';
 import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, accessLevel, AccessLevel, can, type Action, type Resource } from '../auth/policy';
-import { deleteMemberStatement, findMember, insertMember, listMembers, updateMemberStatement, type SourceType } from '../db/members';
+import { deleteMemberStatement, findMember, insertMemberStatement, listMembers, updateMemberStatement, type SourceType } from '../db/members';
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, recordAuditEventIfChanged, type AuditEntity } from '../audit/record';
@@ -86,21 +86,22 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const user = await findUserById(app.env.DB, userId);
       if (!user) throw notFound('User');
       if (await findMember(app.env.DB, src.sourceType, src.sourceId, userId)) throw conflict('Member already exists');
-      let member;
+      // The membership and its event in one transaction.
+      const insert = insertMemberStatement(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId, accessLevel: level, expiresAt, createdBy: actor.user.id, createdAt: nowIso() });
       try {
-        member = await insertMember(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId, accessLevel: level, expiresAt, createdBy: actor.user.id, createdAt: nowIso() });
+        await recordAuditEvent(app.env, app.ctx, {
+          eventType: 'member_created',
+          author: authorOf(actor.user),
+          entity: src.entity,
+          target: { id: user.id, type: 'User', details: user.username },
+          ipAddress: clientIp(request),
+          details: { add: 'user_access', as: ACCESS_LEVEL_NAMES[level], member_id: user.id, expiry_to: expiresAt, custom_message: `Added ${user.username} as ${ACCESS_LEVEL_NAMES[level]}` },
+        }, [insert]);
       } catch (err) {
         if (String(err).includes('UNIQUE') || String(err).includes('PRIMARY')) throw conflict('Member already exists');
         throw err;
       }
-      await recordAuditEvent(app.env, app.ctx, {
-        eventType: 'member_created',
-        author: authorOf(actor.user),
-        entity: src.entity,
-        target: { id: user.id, type: 'User', details: user.username },
-        ipAddress: clientIp(request),
-        details: { add: 'user_access', as: ACCESS_LEVEL_NAMES[level], member_id: user.id, expiry_to: expiresAt, custom_message: `Added ${user.username} as ${ACCESS_LEVEL_NAMES[level]}` },
-      });
+      const member = (await findMember(app.env.DB, src.sourceType, src.sourceId, userId))!;
       return json(memberJson(member, publicOrigin(request, app.env)), 201);
     });
 
