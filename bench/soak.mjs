@@ -3,7 +3,7 @@
 // streaming destinations while the receiver misbehaves and `wrangler dev` is killed mid-run.
 //
 //   npm run soak          N = 5,000 events, a 10 s receiver outage
-//   npm run soak:short    N = 200 events, a 3 s outage (what .ci/run runs; about 4 minutes)
+//   npm run soak:short    N = 200 events, a 3 s outage (what .ci/run runs; about 3 minutes)
 //
 // What it does:
 //  1. Starts the worker as the README does (`npm start -- --port <free> --persist-to <tmp>
