@@ -124,22 +124,21 @@ export function clientIp(request: Request): string | null {
 
 const EVENT_COLUMNS = `author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
    ip_address, details, created_at, root_namespace_id, scope_path, project_id`;
-const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS})
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-  RETURNING *`;
-/** Whether an active destination could receive an event of top-level namespace `root` (an SQL expression). */
-const ROUTABLE = (root: string) => `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
-     OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = ${root} AND active = 1))`;
-/** The outbox row, only when a destination could receive the event (?2: its top-level namespace). */
-const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
-  SELECT last_insert_rowid(), ?1 WHERE ${ROUTABLE('?2')}`;
+const EVENT_PARAMS = '?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15';
+const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (${EVENT_PARAMS}) RETURNING *`;
 /** INSERT_EVENT only when the statement before it changed a row. */
-const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS})
-  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 WHERE changes() > 0
-  RETURNING *`;
-/** INSERT_OUTBOX only when the event insert before it wrote the event (otherwise last_insert_rowid() is not the event's). */
-const INSERT_OUTBOX_IF_CHANGED = `INSERT INTO audit_event_outbox (event_id, created_at)
-  SELECT last_insert_rowid(), ?1 WHERE changes() = 1 AND ${ROUTABLE('?2')}`;
+const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${EVENT_PARAMS} WHERE changes() > 0 RETURNING *`;
+/**
+ * The outbox row of the event that the statement before it inserted (every event writer puts it
+ * right after its event insert): only when that statement did insert a row (otherwise
+ * last_insert_rowid() is not the event's) and an active destination could receive the event,
+ * an instance destination or one of the event's top-level group. ?1: created_at.
+ */
+const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
+  SELECT e.id, ?1 FROM audit_events e
+  WHERE e.id = last_insert_rowid() AND changes() = 1
+    AND (EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
+      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id AND active = 1))`;
 
 /**
  * A value of an event that a lookup query supplies (see auditEventFromLookupStatements): an SQL
@@ -203,7 +202,7 @@ export function auditEventStatements(db: D1Database, input: AuditEventInput, ifC
   row[10] = JSON.stringify(row[10]);
   return [
     db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row),
-    db.prepare(ifChanged ? INSERT_OUTBOX_IF_CHANGED : INSERT_OUTBOX).bind(row[11], row[12]),
+    db.prepare(INSERT_OUTBOX).bind(row[11]),
   ];
 }
 
@@ -230,16 +229,9 @@ export function auditEventFromLookupStatements(
   const exprs = row.map((v, i) =>
     i === 10 ? `json_object(${details.map(([k, v2]) => `${param(k)}, ${json(v2)}`).join(', ')})` : value(v),
   );
-  const createdAt = row[11];
   return [
     db.prepare(`INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${exprs.join(', ')} FROM (${lookup.sql}) t WHERE ${where} LIMIT 1 RETURNING *`).bind(...binds),
-    // changes(): the insert above wrote the event (otherwise last_insert_rowid() is not ours).
-    db
-      .prepare(
-        `INSERT INTO audit_event_outbox (event_id, created_at) SELECT last_insert_rowid(), ?1
-         WHERE changes() = 1 AND ${ROUTABLE('(SELECT root_namespace_id FROM audit_events WHERE id = last_insert_rowid())')}`,
-      )
-      .bind(createdAt),
+    db.prepare(INSERT_OUTBOX).bind(row[11]),
   ];
 }
 
