@@ -11,6 +11,7 @@ import { auditEventStatements, recordAuditEvent, type AuditEntity } from '../../
 import type { Env } from '../../src/env';
 import { createGroup, unique } from '../support/api';
 import { groupEntityOf, insertDestination } from './support';
+import { countingEnv } from '../support/d1';
 
 const INSTANCE_ACTIVE = `SELECT EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1) AS any`;
 
@@ -49,44 +50,30 @@ describe('outbox rows only for events a destination could receive', () => {
   it('recordAuditEvent skips fan-out when the event got no outbox row, and runs it when it did', async () => {
     const group = await createGroup();
     // Count D1 statements prepared through the Env and keep the event batch's results.
-    let prepared = 0;
-    let batches: D1Result[][] = [];
-    const db = new Proxy(env.DB, {
-      get(target, p) {
-        if (p === 'prepare') return (sql: string) => (prepared++, target.prepare(sql));
-        if (p === 'batch') return async (stmts: D1PreparedStatement[]) => {
-          const r = await target.batch(stmts);
-          batches.push(r);
-          return r;
-        };
-        const v = Reflect.get(target, p, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const d1 = countingEnv();
     let sent = 0;
     const queue = { send: async () => void sent++, sendBatch: async () => void sent++ };
-    const counting = { ...env, DB: db, DELIVERIES: queue } as unknown as Env;
+    const counting = { ...d1.env, DELIVERIES: queue } as unknown as Env;
     const record = async () => {
-      prepared = 0;
+      d1.reset();
       sent = 0;
-      batches = [];
       const event = await recordAuditEvent(counting, null, { eventType: unique('outbox_skip_').toLowerCase(), author: { id: 1, name: 'Administrator' }, entity: groupEntityOf(group) });
-      const outboxWritten = batches[0][1].meta.changes === 1;
+      const outboxWritten = d1.counts.batches[0][1].meta.changes === 1;
       const left = await env.DB.prepare('SELECT 1 FROM audit_event_outbox WHERE event_id = ?1').bind(event.id).first();
       expect(left).toBeNull(); // never left behind: not written, or removed by the fan-out
       return outboxWritten;
     };
     // Without a group destination: fan-out only if an instance destination happened to be active.
     if (!(await record())) {
-      expect(prepared).toBe(2); // the event and its (empty) outbox insert: no lookup, no delete
-      expect(batches).toHaveLength(1);
+      expect(d1.counts.prepared).toBe(2); // the event and its (empty) outbox insert: no lookup, no delete
+      expect(d1.counts.batches).toHaveLength(1);
       expect(sent).toBe(0);
     }
     // With one (that takes no event type of this test, so nothing is enqueued for it): the fan-out runs.
     const dest = await insertDestination({ namespaceId: group.id, url: 'http://127.0.0.1:9/outbox', eventTypes: ['not_this_test'] });
     expect(await record()).toBe(true);
-    expect(prepared).toBeGreaterThan(2);
-    expect(batches.length).toBeGreaterThan(1); // the destinations lookup
+    expect(d1.counts.prepared).toBeGreaterThan(2);
+    expect(d1.counts.batches.length).toBeGreaterThan(1); // the destinations lookup
     await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(dest.id).run();
   });
 });
