@@ -22,14 +22,13 @@
 //     destination's deliveries are dead-lettered (within a budget); reads the delivery log
 //     (GraphQL deliveryCounts) for what D1 says; prints the report and writes the "Fault soak"
 //     section of bench/RESULTS.md. Exits non-zero when anything was lost.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../test/e2e/harness.mjs';
+import { freePort, spawnNpmStart, waitForVersion } from '../test/e2e/harness.mjs';
 import { readdirSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -131,23 +130,8 @@ async function startWorker() {
     '--var', `DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS}`, '--var', `DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE}`,
     '--var', `DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS}`, '--test-scheduled', '--show-interactive-dev-session=false',
   ];
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
-  const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout.on('data', (d) => (workerLog += d));
-  child.stderr.on('data', (d) => (workerLog += d));
-  worker = child;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${workerLog.slice(-3000)}`);
-    try {
-      const res = await fetch(`${base}/api/v4/version`);
-      if (res.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`worker did not answer within 120 s:\n${workerLog.slice(-3000)}`);
-    await sleep(250);
-  }
+  worker = spawnNpmStart(args, (d) => (workerLog += d));
+  await waitForVersion(worker, base, () => workerLog.slice(-3000));
 }
 
 /** Kill the whole process group (npm, start.mjs, wrangler, workerd) at once, like a crash. */

@@ -2,7 +2,7 @@
 // with a fresh --persist-to directory (npm start applies the migrations there too), wait for
 // GET /api/v4/version, and offer REST and GraphQL helpers. Modelled on test/e2e/harness.mjs,
 // with bench vars (BENCH_ROUTES) and quieter logs. Loopback only.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,8 +12,9 @@ import { randomBytes } from 'node:crypto';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
-// The REST helpers and port finder are the e2e harness's (it loads playwright only when a browser starts).
-import { api, freePort, must } from '../../test/e2e/harness.mjs';
+// The REST helpers, port finder and `npm start` launcher are the e2e harness's (it loads
+// playwright only when a browser starts).
+import { api, freePort, must, spawnNpmStart, waitForVersion, workerEnv } from '../../test/e2e/harness.mjs';
 export { api, freePort, must };
 
 /**
@@ -26,34 +27,19 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const persist = join(dir, 'state');
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
   const port = await freePort();
   const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
   const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
   if (inspectorPort) args.push('--inspector-port', String(inspectorPort));
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
-  const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
-  const keep = (d) => {
+  const child = spawnNpmStart(args, (d) => {
     log += d;
     if (log.length > 2_000_000) log = log.slice(-1_000_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log}`);
-    try {
-      const res = await fetch(`${base}/api/v4/version`);
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`worker did not answer /api/v4/version within 180 s:\n${log}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await waitForVersion(child, base, () => log, 180_000);
   let stopped = false;
   return {
     base,
@@ -78,8 +64,7 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
 
 /** Run SQL against the stopped Worker's local D1 (`wrangler d1 execute --local --persist-to`); returns the rows. */
 export function d1Query(persist, sql) {
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
-  const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], { cwd: ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`d1 execute failed:\n${r.stdout}\n${r.stderr}`);
   const parsed = JSON.parse(r.stdout);
   return parsed[0].results;

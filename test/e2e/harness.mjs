@@ -25,6 +25,42 @@ export function freePort() {
   });
 }
 
+/** The environment `npm start` and wrangler run with here: no metrics, non-interactive, no colour. */
+export function workerEnv() {
+  return { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+}
+
+/**
+ * Run `npm start -- ...args` (args include the `--`) in its own process group, so that
+ * process.kill(-child.pid) stops npm, scripts/start.mjs, wrangler and workerd together, and hand
+ * its output to `onOutput`. Returns the child process.
+ */
+export function spawnNpmStart(args, onOutput) {
+  const child = spawn('npm', args, { cwd: ROOT, env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  return child;
+}
+
+/**
+ * Wait until the worker `child` started answers GET `base`/api/v4/version. Throws when npm exits
+ * first or after `timeoutMs`, with `log()` (its output so far) in the message.
+ */
+export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log()}`);
+    try {
+      const res = await fetch(`${base}/api/v4/version`);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`worker did not answer /api/v4/version within ${timeoutMs / 1000} s:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 /**
  * Start the worker with `npm start`. State lives in a temporary --persist-to directory whose
  * migrations are applied first (npm start applies them to the default directory, which this
@@ -36,8 +72,7 @@ export async function startWorker() {
   const persist = join(dir, 'state');
   const adminToken = `e2e-admin-${randomBytes(12).toString('hex')}`;
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
-  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env, encoding: 'utf8' });
+  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const port = await freePort();
   const inspector = await freePort();
@@ -46,23 +81,10 @@ export async function startWorker() {
     '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
     '--show-interactive-dev-session=false',
   ];
-  const child = spawn('npm', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
+  const child = spawnNpmStart(args, (d) => { log += d; });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log}`);
-    try {
-      const res = await fetch(`${base}/api/v4/version`);
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`worker did not answer /api/v4/version within 120 s:\n${log}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await waitForVersion(child, base, () => log);
   return {
     base,
     adminToken,
