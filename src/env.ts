@@ -6,6 +6,8 @@ export interface DeliveryJob {
   destinationId: number;
 }
 
+import type { DownloadBuffer } from './downloads/buffer';
+
 /** Bindings, secrets and vars of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
 export interface Env {
   /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
@@ -14,6 +16,12 @@ export interface Env {
   DELIVERIES: Queue<DeliveryJob>;
   /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
   DELIVERIES_DLQ: Queue<DeliveryJob>;
+  /** Durable Objects buffering the download redirect's audit events near the click (src/downloads/buffer.ts). */
+  DOWNLOAD_BUFFER: DurableObjectNamespace<DownloadBuffer>;
+  /** Seconds the download redirect may use a cached link, visibility, token or access (default 15; 0: off). */
+  DOWNLOAD_CACHE_SECONDS?: string;
+  /** Download buffer objects per region (default 4). */
+  DOWNLOAD_BUFFER_SHARDS?: string;
   /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
   ADMIN_TOKEN?: string;
   /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */

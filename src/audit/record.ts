@@ -70,12 +70,13 @@ export interface AuditEvent {
   project_id: number | null;
 }
 
-/** The row as D1 returns it (details as JSON text). */
-export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string };
+/** The row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
+export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string; uuid?: string | null };
 
-/** Row to domain object. */
+/** Row to domain object (the buffer's `uuid` is internal: it never leaves the database). */
 export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  return { ...row, details: JSON.parse(row.details) as Record<string, unknown> };
+  const { uuid: _uuid, ...rest } = row;
+  return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
 }
 
 /** The entity of an event about a group. */
@@ -128,6 +129,9 @@ const EVENT_PARAMS = '?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?1
 const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (${EVENT_PARAMS}) RETURNING *`;
 /** INSERT_EVENT only when the statement before it changed a row. */
 const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${EVENT_PARAMS} WHERE changes() > 0 RETURNING *`;
+/** SQL: an active destination could receive the event `e` (an instance one, or one of its top-level group). */
+const ROUTABLE = `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
+      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id AND active = 1))`;
 /**
  * The outbox row of the event that the statement before it inserted (every event writer puts it
  * right after its event insert): only when that statement did insert a row (otherwise
@@ -136,46 +140,32 @@ const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS}) SEL
  */
 const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
   SELECT e.id, ?1 FROM audit_events e
-  WHERE e.id = last_insert_rowid() AND changes() = 1
-    AND (EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
-      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id AND active = 1))`;
-
+  WHERE e.id = last_insert_rowid() AND changes() = 1 AND ${ROUTABLE}`;
 /**
- * A value of an event that a lookup query supplies (see auditEventFromLookupStatements): an SQL
- * expression over the lookup's row, which is named `t`.
+ * Buffered events (?1: a JSON array of [uuid, ...EVENT_COLUMNS values] rows), inserted in the
+ * buffer's order so ids increase in commit order; one already stored (same uuid: a repeated
+ * flush) is skipped. RETURNING gives the rows this statement inserted.
  */
-export class SqlValue {
-  constructor(readonly expr: string) {}
-}
-/** A plain value or an SqlValue. */
-export type Val<T> = T | SqlValue;
-
-/** An event to record, whose entity, target and details values may come from a lookup's row. */
-export interface AuditEventTemplate {
-  eventType: string;
-  author: { id: number; name: string };
-  entity: {
-    type: string;
-    id: Val<number>;
-    path: Val<string | null>;
-    rootNamespaceId: Val<number | null>;
-    scopePath: Val<string | null>;
-    projectId: Val<number | null>;
-  };
-  target?: { id: Val<number | null>; type: string | null; details: Val<string | null> };
-  ipAddress?: string | null;
-  /** Extra details; top-level values may be SqlValues (nested ones may not). */
-  details?: Record<string, unknown>;
-  createdAt?: string;
-  authorClass?: string;
-}
+const INSERT_BUFFERED = `INSERT OR IGNORE INTO audit_events (uuid, ${EVENT_COLUMNS})
+  SELECT ${Array.from({ length: 16 }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ')}
+  FROM json_each(?1) ORDER BY key RETURNING *`;
+/**
+ * The outbox rows of buffered events (?1: their uuids, ?2: created_at) that have none yet, no
+ * deliveries yet (a repeated flush of an event already dispatched adds nothing) and a
+ * destination that could receive them.
+ */
+const INSERT_BUFFERED_OUTBOX = `INSERT OR IGNORE INTO audit_event_outbox (event_id, created_at)
+  SELECT e.id, ?2 FROM audit_events e
+  WHERE e.uuid IN (SELECT value FROM json_each(?1))
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) AND ${ROUTABLE}
+  RETURNING event_id`;
 
 /**
  * The values of an event row in EVENT_COLUMNS order; `details` (index 10) as an object in
  * GitLab's key order, which repeats the main fields (see the streaming payload examples).
- * Both writers below use it, so an event has the same shape whichever way it is written.
+ * Every writer below uses it, so an event has the same shape whichever way it is written.
  */
-function eventRow(input: AuditEventTemplate): unknown[] {
+function eventRow(input: AuditEventInput): unknown[] {
   const target = input.target ?? { id: null, type: null, details: null };
   const ip = input.ipAddress ?? null;
   const details: Record<string, unknown> = {
@@ -202,35 +192,6 @@ export function auditEventStatements(db: D1Database, input: AuditEventInput, ifC
   row[10] = JSON.stringify(row[10]);
   return [
     db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row),
-    db.prepare(INSERT_OUTBOX).bind(row[11]),
-  ];
-}
-
-/**
- * The statements that store one event whose values come from a lookup query's row, only when
- * the lookup finds a row and `where` (an SQL condition over its row `t`) accepts it, and its
- * outbox row as auditEventStatements does: lookup, check and write in one statement, so one
- * D1 round trip. The lookup's own parameters are numbered from ?1; the event's follow them.
- */
-export function auditEventFromLookupStatements(
-  db: D1Database,
-  input: AuditEventTemplate,
-  lookup: { sql: string; binds: unknown[] },
-  where: string,
-): D1PreparedStatement[] {
-  const binds = [...lookup.binds];
-  const param = (v: unknown) => (binds.push(v), `?${binds.length}`);
-  const value = (v: unknown) => (v instanceof SqlValue ? v.expr : param(v ?? null));
-  // A details value as JSON: exactly what JSON.stringify writes for it (numbers, booleans, null,
-  // objects through json()); undefined values are left out, as JSON.stringify leaves them out.
-  const json = (v: unknown) => (v instanceof SqlValue ? v.expr : typeof v === 'string' ? param(v) : `json(${param(JSON.stringify(v ?? null))})`);
-  const row = eventRow(input);
-  const details = Object.entries(row[10] as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  const exprs = row.map((v, i) =>
-    i === 10 ? `json_object(${details.map(([k, v2]) => `${param(k)}, ${json(v2)}`).join(', ')})` : value(v),
-  );
-  return [
-    db.prepare(`INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${exprs.join(', ')} FROM (${lookup.sql}) t WHERE ${where} LIMIT 1 RETURNING *`).bind(...binds),
     db.prepare(INSERT_OUTBOX).bind(row[11]),
   ];
 }
@@ -270,23 +231,6 @@ export async function recordAuditEventIfChanged(
 }
 
 /**
- * Record one event from a lookup's row (see auditEventFromLookupStatements) in one D1 round
- * trip, then enqueue its deliveries as recordAuditEvents does. Null when the lookup found no
- * row that `where` accepts (nothing was written).
- */
-export async function recordAuditEventFromLookup(
-  env: Env,
-  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
-  input: AuditEventTemplate,
-  lookup: { sql: string; binds: unknown[] },
-  where: string,
-): Promise<AuditEvent | null> {
-  const results = await env.DB.batch(auditEventFromLookupStatements(env.DB, input, lookup, where));
-  if (results[0].results.length === 0) return null;
-  return (await afterRecorded(env, ctx, results))[0];
-}
-
-/**
  * The events of (event insert, outbox insert) result pairs; enqueue the deliveries of those
  * that got an outbox row (in waitUntil when there is a ctx).
  */
@@ -299,13 +243,49 @@ async function afterRecorded(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> 
     // No outbox row: no destination could receive it, nothing to dispatch.
     if (pairs[i + 1].meta.changes > 0) routable.push(event);
   }
-  if (routable.length === 0) return events;
+  await dispatchOrLeaveToSweep(env, ctx, routable);
+  return events;
+}
+
+/** Enqueue the deliveries of routable events (in waitUntil when there is a ctx); on failure their outbox rows stay for the sweep. */
+async function dispatchOrLeaveToSweep(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, routable: AuditEvent[]): Promise<void> {
+  if (routable.length === 0) return;
   const dispatch = dispatchEvents(env, routable).catch((err) => {
-    // The outbox rows stay; the scheduled sweep enqueues them later.
     console.error('enqueueing deliveries failed; the sweep will retry', err instanceof Error ? err.message : err);
   });
   if (ctx) ctx.waitUntil(dispatch);
   else await dispatch;
+}
+
+/**
+ * An event recorded by the download redirect into its buffer (src/downloads/buffer.ts) before
+ * it reaches D1: `uuid` (a UUIDv7) makes its flush idempotent; `createdAt` is the click's time.
+ */
+export interface BufferedAuditEvent extends AuditEventInput {
+  uuid: string;
+  createdAt: string;
+}
+
+/**
+ * Write buffered events to D1 in ONE transaction (with the outbox rows of those a destination
+ * could receive), exactly once by their uuids, then enqueue their deliveries (a failure there
+ * leaves the outbox rows for the sweep). Returns the events this call stored; events a previous
+ * flush already stored are skipped. Rejects when D1 did not take them (the buffer keeps them).
+ */
+export async function recordBufferedAuditEvents(env: Env, inputs: BufferedAuditEvent[]): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input) => {
+    const row = eventRow(input);
+    row[10] = JSON.stringify(row[10]);
+    return [input.uuid, ...row];
+  });
+  const [inserted, outbox] = await env.DB.batch([
+    env.DB.prepare(INSERT_BUFFERED).bind(JSON.stringify(rows)),
+    env.DB.prepare(INSERT_BUFFERED_OUTBOX).bind(JSON.stringify(inputs.map((i) => i.uuid)), nowIso()),
+  ]);
+  const events = (inserted.results as AuditEventRow[]).map(toAuditEvent);
+  const routableIds = new Set((outbox.results as { event_id: number }[]).map((r) => r.event_id));
+  await dispatchOrLeaveToSweep(env, null, events.filter((e) => routableIds.has(e.id)));
   return events;
 }
 

@@ -54,17 +54,27 @@ export async function authenticate(request: Request, env: Env, sources: TokenSou
 
 /** The actor a token stands for; throws 401 when it stands for nobody. */
 export async function actorForToken(env: Env, token: string): Promise<Actor> {
-  if (token === '' || token.length > 1024) throw unauthorized();
+  const found = await lookupToken(env, token, env.DB);
+  if (typeof found === 'string') throw unauthorized();
+  return found;
+}
+
+/**
+ * The actor a token stands for, read through `db` (a D1 session may read a replica): 'unknown'
+ * when `db` knows no such token (a replica may not have it yet), 'refused' when it stands for
+ * nobody (revoked, expired, blocked user, malformed).
+ */
+export async function lookupToken(env: Pick<Env, 'ADMIN_TOKEN'>, token: string, db: D1Database): Promise<Actor | 'unknown' | 'refused'> {
+  if (token === '' || token.length > 1024) return 'refused';
   if (env.ADMIN_TOKEN && env.ADMIN_TOKEN.length > 0 && (await timingSafeEqualStrings(token, env.ADMIN_TOKEN))) {
-    const root = await findUserById(env.DB, 1);
-    if (!root) throw unauthorized();
-    return { user: root, scopes: ['api', 'read_api'], tokenId: null };
+    const root = await findUserById(db, 1);
+    return root ? { user: root, scopes: ['api', 'read_api'], tokenId: null } : 'unknown';
   }
-  const found = await findTokenAndUserByDigest(env.DB, await sha256Hex(token));
-  if (!found) throw unauthorized();
+  const found = await findTokenAndUserByDigest(db, await sha256Hex(token));
+  if (!found) return 'unknown';
   const { token: pat, user } = found;
-  if (pat.revoked || (pat.expiresAt !== null && pat.expiresAt <= today())) throw unauthorized();
-  if (!user || user.state !== 'active') throw unauthorized();
+  if (pat.revoked || (pat.expiresAt !== null && pat.expiresAt <= today())) return 'refused';
+  if (!user || user.state !== 'active') return 'refused';
   return { user, scopes: pat.scopes, tokenId: pat.id };
 }
 

@@ -115,16 +115,6 @@ function visibilityOf(resource: Resource): 'private' | 'internal' | 'public' {
   return 'private';
 }
 
-/**
- * can() for an anonymous caller on a project, as an SQL condition over the project's visibility
- * (the SQL expression `visibility`), for lookups that check and write in one statement.
- */
-export function anonymousCanSql(action: Action, visibility: string): string {
-  const rule: Rule = RULES[action];
-  if (rule.write || rule.adminOnly || !rule.visibilityRead) return '0';
-  return `${visibility} = 'public'`;
-}
-
 /** May this actor do this action to this resource? The only authorization check there is. */
 export async function can(db: D1Database, actor: Actor | null, action: Action, resource: Resource = { kind: 'instance' }): Promise<boolean> {
   const rule: Rule = RULES[action];

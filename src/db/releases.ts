@@ -6,7 +6,6 @@
 import type { LinkType } from '../releases/links';
 import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
 import type { Project } from './projects';
-import { SqlValue } from '../audit/record';
 
 /** An asset link of a release. */
 export interface ReleaseLink {
@@ -294,9 +293,9 @@ const DOWNLOAD_SELECT = `SELECT p.id, p.namespace_id, p.name, p.path, p.full_pat
 /**
  * The hot path's single query: project (by full path), release (by tag, or the latest released
  * one) and link (by filepath or id), joined through their unique indexes; no row when any is
- * missing. Its parameters are ?1..?3. Also the lookup of recordAuditEventFromLookup.
+ * missing. Its parameters are ?1..?3.
  */
-export function downloadLookup(projectPath: string, sel: DownloadSelector): { sql: string; binds: unknown[] } {
+function downloadLookup(projectPath: string, sel: DownloadSelector): { sql: string; binds: unknown[] } {
   if (sel.kind === 'filepath') {
     return {
       sql: `${DOWNLOAD_SELECT}
@@ -325,20 +324,6 @@ export function downloadLookup(projectPath: string, sel: DownloadSelector): { sq
     binds: [projectPath, sel.filepath, sel.now],
   };
 }
-
-/** The fields of a download target as SQL over downloadLookup's row `t` (for recordAuditEventFromLookup). */
-export const DOWNLOAD_ROW = {
-  projectId: new SqlValue('t.id'),
-  projectFullPath: new SqlValue('t.full_path'),
-  rootNamespaceId: new SqlValue('t.ns_root_id'),
-  /** projectScopePath (src/db/projects.ts) in SQL. */
-  scopePath: new SqlValue(`t.ns_traversal_path || 'p' || t.id || '/'`),
-  tagName: new SqlValue('t.tag_name'),
-  linkId: new SqlValue('t.link_id'),
-  linkName: new SqlValue('t.link_name'),
-  url: new SqlValue('t.link_url'),
-  filepath: new SqlValue('t.link_filepath'),
-};
 
 /** findDownloadTarget's answer: the download lookup's row, mapped. */
 export async function findDownloadTarget(db: D1Database, projectPath: string, sel: DownloadSelector): Promise<DownloadTarget | null> {

@@ -5,14 +5,19 @@
  *   GET /:namespace/:project/-/releases/:tag/links/:link_id                  (ours: links without a filepath)
  * Namespaces may be nested (`a/b/c/project`); the tag is one URL-encoded segment.
  *
- * Work per request: ONE query resolves project, release and link through unique indexes, and
- * `release_external_artifact_download` ("Repository External Resource Download Started") is
- * recorded; then 302 to the stored link URL with `Cache-Control: no-store` so every click
- * reaches the edge. Without a token (the common case) the lookup, the permission check and
- * the event are ONE statement, so ONE D1 round trip; with a token, the lookup, the token, the
- * membership (private projects) and the event are one round trip each. HEAD answers the same
- * without recording. The
- * Location is only ever a stored link URL (never an open redirect).
+ * Work per request, with no D1 primary on the way in the common case:
+ * - The link (with its project and visibility), a token's user and that user's access come
+ *   from a per-isolate cache (src/downloads/cache.ts: at most DOWNLOAD_CACHE_SECONDS old). A
+ *   miss reads a D1 replica through the Sessions API; only a replica's "not found" (or "not
+ *   allowed") asks the primary, so that what was created a moment ago works at once. For a while
+ *   after a write made in this isolate, misses read the primary (read-your-writes).
+ * - `release_external_artifact_download` ("Repository External Resource Download Started") is
+ *   appended to a Durable Object buffer near the click (src/downloads/buffer.ts), and the 302
+ *   leaves only once that object's storage has it; if the append fails, the answer is 503. The
+ *   buffer flushes to D1 in batches: the event's id is given there, its created_at is the click's.
+ * - 302 to the stored link URL with `Cache-Control: no-store`, so every click reaches the edge.
+ * HEAD answers the same without recording. The Location is only ever a stored link URL (never
+ * an open redirect).
  *
  * Private and internal projects need a token (PRIVATE-TOKEN, Authorization: Bearer or
  * ?private_token=, scope api or read_api) of a user who may read releases. Anything refused or
@@ -21,20 +26,14 @@
  * route, where 404 is GitLab's answer for what the caller may not see).
  */
 import { benchRoutesEnabled, type Env } from '../env';
-import { actorForToken, presentedToken, type Actor } from '../auth/authenticate';
-import { anonymousCanSql, can } from '../auth/policy';
-import { DOWNLOAD_ROW, downloadLookup, findDownloadTarget, type DownloadSelector } from '../db/releases';
-import {
-  authorOf,
-  clientIp,
-  projectEntity,
-  recordAuditEvent,
-  recordAuditEventFromLookup,
-  type AuditEventInput,
-  type AuditEventTemplate,
-  type Val,
-} from '../audit/record';
+import { lookupToken, presentedToken, type Actor } from '../auth/authenticate';
+import { sha256Hex } from '../auth/crypto';
+import { can } from '../auth/policy';
+import { findDownloadTarget, type DownloadSelector, type DownloadTarget } from '../db/releases';
+import { authorOf, clientIp, projectEntity, type AuditEventInput } from '../audit/record';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
+import { cacheTtlMs, downloadCache, recentlyWritten, writeGeneration } from '../downloads/cache';
+import { bufferAuditEvent } from '../downloads/buffer';
 
 const MARKER = '/-/releases/';
 /** Bench-only bare redirect (BENCH_ROUTES="true"); otherwise an ordinary unknown path. */
@@ -107,22 +106,72 @@ function notFoundResponse(): Response {
   });
 }
 
-/** The caller, or undefined when a token was presented but stands for nobody (or lacks a read scope). */
-async function downloadActor(request: Request, env: Env): Promise<Actor | null | undefined> {
-  const token = presentedToken(request, { queryParam: true });
-  if (token === null) return null;
-  try {
-    const actor = await actorForToken(env, token);
-    return actor.scopes.includes('api') || actor.scopes.includes('read_api') ? actor : undefined;
-  } catch {
-    return undefined;
-  }
+/** Links by route, and actors by token digest; "user may read releases of project" decisions. */
+const targets = downloadCache<DownloadTarget>();
+const actors = downloadCache<Actor>();
+const readers = downloadCache<true>();
+
+/**
+ * Where a cache miss reads: a D1 replica through the Sessions API (any replica will do), or the
+ * primary while a write made in this isolate may not have reached the replicas yet.
+ */
+function missReader(env: Env): D1Database {
+  if (recentlyWritten()) return env.DB;
+  // A session offers the prepare/batch that the lookups use; its reads may go to a replica.
+  return env.DB.withSession('first-unconstrained') as unknown as D1Database;
+}
+
+function targetKey(projectPath: string, sel: DownloadSelector): string {
+  if (sel.kind === 'latest') return JSON.stringify([projectPath, 'latest', sel.filepath]);
+  return JSON.stringify([projectPath, sel.kind, sel.tagName, sel.kind === 'link' ? sel.linkId : sel.filepath]);
+}
+
+/** The link a route names: cached, else a replica, else (only for "not found") the primary. */
+async function resolveTarget(env: Env, route: DownloadRoute): Promise<DownloadTarget | null> {
+  const key = targetKey(route.projectPath, route.selector);
+  const cached = targets.get(key);
+  if (cached) return cached;
+  const readAt = writeGeneration();
+  const reader = missReader(env);
+  let target = await findDownloadTarget(reader, route.projectPath, route.selector);
+  if (!target && reader !== env.DB) target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
+  if (target) targets.set(key, target, cacheTtlMs(env), readAt);
+  return target;
+}
+
+/** The caller of a token (scope api or read_api), or null when it stands for nobody here. */
+async function resolveActor(env: Env, token: string): Promise<Actor | null> {
+  const key = await sha256Hex(token);
+  const cached = actors.get(key);
+  if (cached) return cached;
+  const readAt = writeGeneration();
+  const reader = missReader(env);
+  let found = await lookupToken(env, token, reader);
+  if (found === 'unknown' && reader !== env.DB) found = await lookupToken(env, token, env.DB);
+  if (typeof found === 'string' || !(found.scopes.includes('api') || found.scopes.includes('read_api'))) return null;
+  actors.set(key, found, cacheTtlMs(env), readAt);
+  return found;
+}
+
+/** can(read_release) on the link's project: cached when granted; a replica's "no" asks the primary. */
+async function mayReadReleases(env: Env, actor: Actor | null, target: DownloadTarget): Promise<boolean> {
+  const resource = { kind: 'project', project: target.project } as const;
+  const key = actor ? `${actor.user.id}:${target.project.id}` : null;
+  if (key && readers.get(key)) return true;
+  const readAt = writeGeneration();
+  const reader = missReader(env);
+  // Public projects need no lookup: can() grants read_release from visibility alone.
+  let allowed = await can(reader, actor, 'read_release', resource);
+  // A fresh actor object: can() memoises access levels per actor, and this must read anew.
+  if (!allowed && actor && reader !== env.DB) allowed = await can(env.DB, { ...actor }, 'read_release', resource);
+  if (allowed && key) readers.set(key, true, cacheTtlMs(env), readAt);
+  return allowed;
 }
 
 /**
  * Answer the download routes; null for every other path. See the module comment for the rules.
  */
-export async function handleDownload(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
+export async function handleDownload(request: Request, env: Env, _ctx: ExecutionContext): Promise<Response | null> {
   const url = new URL(request.url);
   // The baseline of `npm run bench:redirect`: the same Worker and routing, a 302 and nothing else.
   if (url.pathname === BENCH_REDIRECT_PATH && benchRoutesEnabled(env)) {
@@ -138,79 +187,41 @@ export async function handleDownload(request: Request, env: Env, ctx: ExecutionC
   }
   if (route === INVALID) return notFoundResponse();
 
-  // Anonymous GET (a public release page's link, the common case): lookup, permission check and
-  // audit event in ONE D1 round trip; no row (missing, or not readable anonymously) is a 404.
-  if (request.method === 'GET' && presentedToken(request, { queryParam: true }) === null) {
-    const event = await recordAuditEventFromLookup(
-      env,
-      ctx,
-      downloadEvent(request, route.selector, null, LOOKED_UP),
-      downloadLookup(route.projectPath, route.selector),
-      anonymousCanSql('read_release', 't.visibility'),
-    );
-    // A stored link URL always parses (links are validated when written); if one did not, the
-    // event is already recorded and the answer is still a 404, never a redirect to it.
-    return event ? redirectTo(String(event.details.url)) : notFoundResponse();
-  }
-
-  const target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
+  const target = await resolveTarget(env, route);
   if (!target) return notFoundResponse();
-  const actor = await downloadActor(request, env);
-  if (actor === undefined) return notFoundResponse();
-  // Public projects need no lookup: can() grants read_release from visibility alone.
-  if (!(await can(env.DB, actor, 'read_release', { kind: 'project', project: target.project }))) return notFoundResponse();
+  const token = presentedToken(request, { queryParam: true });
+  const actor = token === null ? null : await resolveActor(env, token);
+  if (token !== null && actor === null) return notFoundResponse();
+  if (!(await mayReadReleases(env, actor, target))) return notFoundResponse();
   const response = redirectTo(target.url);
-  if (request.method === 'GET' && response.status === 302) {
-    const fields: DownloadFields = { ...target, project: projectEntity(target.project) };
-    await recordAuditEvent(env, ctx, downloadEvent(request, route.selector, actor, fields) as AuditEventInput);
+  if (request.method !== 'GET' || response.status !== 302) return response;
+  try {
+    await bufferAuditEvent(env, request, downloadEvent(request, route.selector, actor, target));
+  } catch (err) {
+    // Not durable, so not answered: the click can be tried again.
+    console.error('download buffer: append failed; answering 503', err instanceof Error ? err.message : err);
+    return new Response(JSON.stringify({ message: '503 Service Unavailable' }), {
+      status: 503,
+      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1' },
+    });
   }
   return response;
 }
 
-/** What the download event says about the link: known values, or SQL over the lookup's row. */
-interface DownloadFields {
-  project: AuditEventTemplate['entity'];
-  tagName: Val<string>;
-  linkId: Val<number>;
-  linkName: Val<string>;
-  url: Val<string>;
-  filepath: Val<string | null>;
-}
-
-/** The download target's fields as the one-statement lookup supplies them. */
-const LOOKED_UP: DownloadFields = {
-  project: {
-    type: 'Project',
-    id: DOWNLOAD_ROW.projectId,
-    path: DOWNLOAD_ROW.projectFullPath,
-    rootNamespaceId: DOWNLOAD_ROW.rootNamespaceId,
-    scopePath: DOWNLOAD_ROW.scopePath,
-    projectId: DOWNLOAD_ROW.projectId,
-  },
-  tagName: DOWNLOAD_ROW.tagName,
-  linkId: DOWNLOAD_ROW.linkId,
-  linkName: DOWNLOAD_ROW.linkName,
-  url: DOWNLOAD_ROW.url,
-  filepath: DOWNLOAD_ROW.filepath,
-};
-
-/**
- * The `release_external_artifact_download` event ("Repository External Resource Download
- * Started"): one definition for both ways it is written.
- */
-function downloadEvent(request: Request, selector: DownloadSelector, actor: Actor | null, f: DownloadFields): AuditEventTemplate {
+/** The `release_external_artifact_download` event ("Repository External Resource Download Started"). */
+export function downloadEvent(request: Request, selector: DownloadSelector, actor: Actor | null, t: DownloadTarget): AuditEventInput {
   return {
     eventType: 'release_external_artifact_download',
     author: authorOf(actor?.user ?? null),
-    entity: f.project,
-    target: { id: f.linkId, type: 'Releases::Link', details: f.linkName },
+    entity: projectEntity(t.project),
+    target: { id: t.linkId, type: 'Releases::Link', details: t.linkName },
     ipAddress: clientIp(request),
     details: {
       custom_message: 'Repository External Resource Download Started',
-      tag_name: f.tagName,
-      ...(selector.kind === 'link' ? { link_id: f.linkId } : { filepath: f.filepath, link_id: f.linkId }),
+      tag_name: t.tagName,
+      ...(selector.kind === 'link' ? { link_id: t.linkId } : { filepath: t.filepath, link_id: t.linkId }),
       ...(selector.kind === 'latest' ? { permalink: 'latest' } : {}),
-      url: f.url,
+      url: t.url,
       user_agent: request.headers.get('User-Agent'),
     },
   };

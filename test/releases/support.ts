@@ -1,6 +1,7 @@
 /** Helpers for the release tests: a project with members at each access level, and audit event reads. */
 import { env } from 'cloudflare:workers';
 import { addMember, api, createGroup, createProject, createUser, type TestUser } from '../support/api';
+import { flushDownloadBuffers } from '../support/downloads';
 
 export interface ReleaseWorld {
   group: { id: number; full_path: string };
@@ -52,8 +53,9 @@ export interface EventRow {
   created_at: string;
 }
 
-/** The audit events of a project of a type, oldest first. */
+/** The audit events of a project of a type, oldest first (buffered downloads flushed first). */
 export async function projectEvents(projectId: number, eventType: string): Promise<EventRow[]> {
+  await flushDownloadBuffers();
   const rows = await env.DB
     .prepare(`SELECT * FROM audit_events WHERE project_id = ?1 AND event_type = ?2 ORDER BY id`)
     .bind(projectId, eventType)
