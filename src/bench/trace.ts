@@ -220,7 +220,8 @@ function traceStub(stub: DurableObjectStub, located: boolean, trace: BindingTrac
       if (typeof v !== 'function') return v;
       return async (...args: unknown[]) => {
         trace.count('durableObjectCalls');
-        return (hooks.durableObject?.(located) ?? direct)(() => Promise.resolve((v as (...a: unknown[]) => unknown).apply(t, args)));
+        // Called on the stub by name: an RPC method stub has no `apply` of its own (it would be a remote call).
+        return (hooks.durableObject?.(located) ?? direct)(async () => (t as unknown as Record<string, (...a: unknown[]) => unknown>)[k](...args));
       };
     },
   });
