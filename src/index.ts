@@ -10,9 +10,11 @@ import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
 import { handlePage } from './pages';
 import { errorResponse, json } from './http/errors';
+import { handleEdgeStats, requestLabel, runTraced } from './bench/stats';
 
-async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { pathname } = new URL(request.url);
+export { EdgeModelPrimary } from './bench/edge_model';
+
+async function route(request: Request, env: Env, ctx: ExecutionContext, pathname: string): Promise<Response> {
   try {
     if (pathname === '/api/v4' || pathname.startsWith('/api/v4/')) return await handleRest(request, env, ctx);
     if (pathname === '/api/graphql') return await handleGraphql(request, env, ctx);
@@ -26,8 +28,16 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
   }
 }
 
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  // Bench only (BENCH_ROUTES="true"): the edge model's counters; otherwise null at no cost.
+  const stats = handleEdgeStats(request, env, pathname);
+  if (stats) return stats;
+  return runTraced(env, requestLabel(pathname), (traced) => route(request, traced, ctx, pathname));
+}
+
 export default {
   fetch,
-  queue: handleDeliveryBatch,
-  scheduled: handleScheduled,
+  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx)),
+  scheduled: (controller, env, ctx) => runTraced(env, 'scheduled', (traced) => handleScheduled(controller, traced, ctx)),
 } satisfies ExportedHandler<Env, DeliveryJob>;
