@@ -1,3 +1,5 @@
+import type { EdgeModelPrimary } from './bench/edge_model';
+
 /** A queue message: deliver one audit event to one streaming destination. */
 export interface DeliveryJob {
   /** Audit event id (audit_events.id). */
@@ -44,8 +46,15 @@ export interface Env {
   MAX_DESTINATIONS_PER_GROUP?: string;
   /** Days audit events are kept; unset or 0 keeps them forever. */
   AUDIT_RETENTION_DAYS?: string;
-  /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, the x-bench-no-document-cache header. */
+  /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
+  /**
+   * Bench only, honoured when BENCH_ROUTES is "true": "off" (default), "near" or "far", the edge
+   * latency model's profile (src/bench/edge_model.ts, bench/README.md). Unknown values are off.
+   */
+  EDGE_MODEL?: string;
+  /** The edge model's one D1 writer (bench only; when missing, writes serialize per isolate). */
+  EDGE_MODEL_PRIMARY?: DurableObjectNamespace<EdgeModelPrimary>;
 }
 
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */

@@ -11,25 +11,14 @@ import { handleDownload } from './http/downloads';
 import { handlePage } from './pages';
 import { errorResponse, json } from './http/errors';
 import { downloadWriteSeen } from './downloads/cache';
+import { handleEdgeStats, requestLabel, runTraced } from './bench/stats';
 
 export { DownloadBuffer } from './downloads/buffer';
+export { EdgeModelPrimary } from './bench/edge_model';
 
 /** A request that may change what the download redirect sees (an API write; GraphQL's POST included). */
 function mayWrite(request: Request, pathname: string): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(request.method) && (pathname.startsWith('/api/v4/') || pathname === '/api/graphql');
-}
-
-async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { pathname } = new URL(request.url);
-  // The download cache of this isolate must not outlive a write made here (src/downloads/cache.ts).
-  if (mayWrite(request, pathname)) {
-    try {
-      return await route(request, env, ctx, pathname);
-    } finally {
-      downloadWriteSeen();
-    }
-  }
-  return route(request, env, ctx, pathname);
 }
 
 async function route(request: Request, env: Env, ctx: ExecutionContext, pathname: string): Promise<Response> {
@@ -46,8 +35,23 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
   }
 }
 
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  // Bench only (BENCH_ROUTES="true"): the edge model's counters; otherwise null at no cost.
+  const stats = handleEdgeStats(request, env, pathname);
+  if (stats) return stats;
+  const answer = () => runTraced(env, requestLabel(pathname), (traced) => route(request, traced, ctx, pathname));
+  if (!mayWrite(request, pathname)) return answer();
+  // The download cache of this isolate must not outlive a write made here (src/downloads/cache.ts).
+  try {
+    return await answer();
+  } finally {
+    downloadWriteSeen();
+  }
+}
+
 export default {
   fetch,
-  queue: handleDeliveryBatch,
-  scheduled: handleScheduled,
+  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx)),
+  scheduled: (controller, env, ctx) => runTraced(env, 'scheduled', (traced) => handleScheduled(controller, traced, ctx)),
 } satisfies ExportedHandler<Env, DeliveryJob>;

@@ -31,6 +31,7 @@ import { breakerBaseCooldownSeconds, breakerWaitSeconds, isHalfOpen } from './br
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
+import { outboundFetch } from '../bench/edge_model';
 
 /**
  * Retries Queues allows a message (wrangler.toml `max_retries`, the platform maximum). Waiting
@@ -130,11 +131,12 @@ interface HttpResult {
   durationMs: number;
 }
 
-async function post(url: string, headers: Headers, body: string, timeoutMs: number): Promise<HttpResult> {
+/** POST through the invocation's outbound fetch (under the bench's edge model: at most 6 open at once). */
+async function post(env: Env, url: string, headers: Headers, body: string, timeoutMs: number): Promise<HttpResult> {
   const started = Date.now();
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    res = await outboundFetch(env)(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const name = err instanceof Error ? err.name : '';
     const timeout = name === 'TimeoutError' || name === 'AbortError';
@@ -241,7 +243,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
   }
 
   const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
-  const res = await post(destination.destination_url, requestHeaders, body, timeoutMs);
+  const res = await post(env, destination.destination_url, requestHeaders, body, timeoutMs);
   const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
   if (res.ok) {

@@ -11,7 +11,7 @@ import { bufferAt, regionOf } from '../../src/downloads/buffer';
 import { downloadWriteSeen, TtlCache, writeGeneration } from '../../src/downloads/cache';
 import type { Env } from '../../src/env';
 import { ADMIN, BASE, api, call } from '../support/api';
-import { countingEnv } from '../support/d1';
+import { countingEnv, tracingEnv } from '../support/d1';
 import { bufferedDownloads, flushDownloadBuffers } from '../support/downloads';
 import { insertDestination, groupEntityOf } from '../delivery/support';
 import { createRelease, projectEvents, releaseWorld } from './support';
@@ -98,21 +98,6 @@ describe('tracked downloads at edge speed', () => {
     expect(await projectEvents(w.project.id, 'release_external_artifact_download')).toHaveLength(0);
   });
 
-  it('costs no D1 primary round trip: a miss reads a replica, a hit reads nothing', async () => {
-    const w = await publicRelease('private');
-    // The API writes above opened this isolate's read-your-writes window: start after it.
-    outsideReadYourWritesWindow();
-    const counting = countingEnv();
-    const e = counting.env;
-    // First click: replica reads (not counted: countingEnv counts the primary binding only) ...
-    expect((await download(e, w.paths.link, { headers: { ...HEADERS, 'PRIVATE-TOKEN': w.reporter.token } })).status).toBe(302);
-    expect(counting.roundTrips()).toBe(0);
-    // ... and again: from the cache.
-    expect((await download(e, w.paths.link, { headers: { ...HEADERS, 'PRIVATE-TOKEN': w.reporter.token } })).status).toBe(302);
-    expect(counting.roundTrips()).toBe(0);
-    expect(await projectEvents(w.project.id, 'release_external_artifact_download')).toHaveLength(2);
-  });
-
   it('a replica that does not have the link yet falls back to the primary, once per miss', async () => {
     const w = await publicRelease();
     outsideReadYourWritesWindow();
@@ -194,6 +179,78 @@ describe('tracked downloads at edge speed', () => {
     // The region a request without Cloudflare's cf object maps to, and its shard objects' storage.
     const stub = bufferAt(env as Env, regionOf(new Request(BASE)), 0);
     expect(await stub.size()).toBe(0);
+  });
+
+  describe('budgets (what one download may cost before its 302)', () => {
+    /** One download through a traced env: the trace's before/after counts. */
+    async function traced(path: string, token?: string) {
+      const t = tracingEnv();
+      const headers: Record<string, string> = { ...HEADERS, ...(token ? { 'PRIVATE-TOKEN': token } : {}) };
+      const res = await download(t.env, path, { headers });
+      t.trace.responded = true;
+      return { status: res.status, before: { ...t.trace.before }, after: t.trace.after };
+    }
+    const none = { d1Primary: 0, d1Replica: 0, d1WriteTransactions: 0, rowsWritten: 0, queueSends: 0, queueMessages: 0, durableObjectCalls: 0, fetches: 0 };
+
+    it('anonymous: a miss costs one replica read and one buffer append; a hit only the append; never the primary', async () => {
+      const w = await publicRelease();
+      outsideReadYourWritesWindow();
+      const miss = await traced(w.paths.filepath);
+      expect(miss.status).toBe(302);
+      expect(miss.before).toEqual({ ...none, d1Replica: 1, durableObjectCalls: 1 });
+      const hit = await traced(w.paths.filepath);
+      expect(hit.status).toBe(302);
+      expect(hit.before).toEqual({ ...none, durableObjectCalls: 1 });
+      expect(hit.after).toEqual(none);
+    });
+
+    it('with a token on a private project: a miss reads only replicas (link, token, access); a hit reads nothing', async () => {
+      const w = await publicRelease('private');
+      outsideReadYourWritesWindow();
+      const miss = await traced(w.paths.link, w.reporter.token);
+      expect(miss.status).toBe(302);
+      expect(miss.before.d1Primary).toBe(0);
+      expect(miss.before.d1Replica).toBeLessThanOrEqual(3);
+      expect(miss.before.durableObjectCalls).toBe(1);
+      const hit = await traced(w.paths.link, w.reporter.token);
+      expect(hit.before).toEqual({ ...none, durableObjectCalls: 1 });
+    });
+
+    it('not found: one replica read, then the primary; nothing written, nothing buffered', async () => {
+      const w = await publicRelease();
+      outsideReadYourWritesWindow();
+      const r = await traced(w.paths.filepath.replace('app.tgz', 'missing.tgz'));
+      expect(r.status).toBe(404);
+      expect(r.before).toEqual({ ...none, d1Replica: 1, d1Primary: 1 });
+    });
+
+    it('right after a write in this isolate, a miss reads the primary (read-your-writes)', async () => {
+      const w = await publicRelease(); // its API writes ran in this isolate just now
+      const r = await traced(w.paths.filepath);
+      expect(r.status).toBe(302);
+      expect(r.before).toEqual({ ...none, d1Primary: 1, durableObjectCalls: 1 });
+    });
+
+    it('a flush writes many events in one D1 write transaction; with a destination, fan-out adds two and one queue send', async () => {
+      const w = await publicRelease();
+      const entity = groupEntityOf(w.group);
+      const batch = (n: number): BufferedAuditEvent[] => Array.from({ length: n }, (_, i) => ({
+        eventType: 'edge_budget_probe', author: { id: -1, name: 'An unauthenticated user' }, entity,
+        details: { i }, uuid: crypto.randomUUID(), createdAt: new Date().toISOString(),
+      }));
+      // No destination could receive them: one transaction, nothing queued.
+      const quiet = tracingEnv();
+      expect(await recordBufferedAuditEvents(quiet.env, batch(20))).toHaveLength(20);
+      expect(quiet.trace.before).toMatchObject({ d1WriteTransactions: 1, d1Primary: 1, queueSends: 0 });
+      expect(quiet.trace.before.d1WriteTransactions / 20).toBeLessThanOrEqual(0.05);
+      // A destination of the group: events + outbox rows, then the deliveries rows, then the outbox delete.
+      const dest = await insertDestination({ namespaceId: w.group.id, url: 'http://127.0.0.1:9/edge-budget' });
+      const routed = tracingEnv();
+      expect(await recordBufferedAuditEvents(routed.env, batch(60))).toHaveLength(60);
+      expect(routed.trace.before).toMatchObject({ d1WriteTransactions: 3, queueSends: 1, queueMessages: 60 });
+      expect(routed.trace.before.d1WriteTransactions / 60).toBeLessThanOrEqual(0.05);
+      await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(dest.id).run();
+    });
   });
 
   it('TtlCache: entries expire, stay bounded, and a value read before a write is not kept', () => {

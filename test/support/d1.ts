@@ -1,10 +1,11 @@
-/** D1 helpers for tests that count what a request costs. */
+/** D1 helpers for tests that count what a request costs (on the binding tracer of src/bench/trace.ts). */
 import { env } from 'cloudflare:workers';
 import type { Env } from '../../src/env';
+import { BindingTrace, traceEnv } from '../../src/bench/trace';
 
 /** What countingEnv has seen since it was made (or last reset). */
 export interface D1Counts {
-  /** D1 round trips: a statement's first/all/run/raw, or a batch. */
+  /** D1 round trips: a statement's first/all/run/raw, a batch, or an exec. */
   roundTrips: number;
   /** Statements prepared. */
   prepared: number;
@@ -12,37 +13,30 @@ export interface D1Counts {
   batches: D1Result[][];
 }
 
-/** env.DB wrapped so that every D1 round trip, prepared statement and batch result is counted. */
-export function countingEnv(): { env: Env; roundTrips: () => number; counts: D1Counts; reset: () => void } {
+/**
+ * The test env with every binding traced (D1, queues, Durable Objects): `trace` holds the full
+ * counts (primary/replica round trips, write transactions, rows written, queue sends, Durable
+ * Object calls), `counts` the prepared statements and batch results.
+ */
+export function tracingEnv(): { env: Env; trace: BindingTrace; counts: D1Counts; reset: () => void } {
+  const trace = new BindingTrace();
   const counts: D1Counts = { roundTrips: 0, prepared: 0, batches: [] };
-  const real = new WeakMap<object, D1PreparedStatement>();
-  const wrap = (s: D1PreparedStatement): D1PreparedStatement => {
-    const p = new Proxy(s, {
-      get(t, k) {
-        if (k === 'bind') return (...args: unknown[]) => wrap(t.bind(...args));
-        if (k === 'first' || k === 'all' || k === 'run' || k === 'raw') counts.roundTrips++;
-        const v = Reflect.get(t, k, t);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
-    real.set(p, s);
-    return p;
-  };
-  const db = new Proxy(env.DB, {
-    get(t, k) {
-      if (k === 'prepare') return (sql: string) => (counts.prepared++, wrap(t.prepare(sql)));
-      if (k === 'batch') {
-        return async (stmts: D1PreparedStatement[]) => {
-          counts.roundTrips++;
-          const results = await t.batch(stmts.map((s) => real.get(s) ?? s));
-          counts.batches.push(results);
-          return results;
-        };
-      }
-      const v = Reflect.get(t, k, t);
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
+  const traced = traceEnv(env as Env, trace, {
+    prepared: () => void counts.prepared++,
+    batchResults: (results) => void counts.batches.push(results),
   });
-  const reset = () => Object.assign(counts, { roundTrips: 0, prepared: 0, batches: [] });
-  return { env: { ...env, DB: db } as Env, roundTrips: () => counts.roundTrips, counts, reset };
+  // roundTrips is read from the trace, so it is always current.
+  Object.defineProperty(counts, 'roundTrips', { get: () => trace.before.d1Primary + trace.before.d1Replica + trace.after.d1Primary + trace.after.d1Replica });
+  const reset = () => {
+    trace.reset();
+    counts.prepared = 0;
+    counts.batches = [];
+  };
+  return { env: traced, trace, counts, reset };
+}
+
+/** env with every D1 round trip, prepared statement and batch result counted. */
+export function countingEnv(): { env: Env; roundTrips: () => number; counts: D1Counts; reset: () => void } {
+  const { env: traced, counts, reset } = tracingEnv();
+  return { env: traced, roundTrips: () => counts.roundTrips, counts, reset };
 }
