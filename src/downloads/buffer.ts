@@ -23,7 +23,7 @@ import { nowIso } from '../db/time';
 import { runTraced } from '../bench/stats';
 
 /** How long an event may wait in the buffer before a flush starts (ms). */
-export const FLUSH_DELAY_MS = 250;
+export const FLUSH_DELAY_MS = 1000;
 /** Buffered events that start a flush at once. */
 const FLUSH_AT = 100;
 /** Events written to D1 in one transaction (one bound JSON parameter of about 1 KB each). */
