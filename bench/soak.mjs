@@ -216,6 +216,7 @@ function closeHealthyBreakers(ids) {
 const gidNumber = (gid) => Number(String(gid).split('/').pop());
 
 let groupPath;
+let groupId;
 async function deliveryCounts() {
   const d = await gql(
     `query($p: ID!) { group(fullPath: $p) { externalAuditEventDestinations { nodes { id destinationUrl deliveryCounts { pending delivered failed total } } } } }`,
@@ -250,6 +251,57 @@ async function recordEvents(from, to) {
   return ids;
 }
 
+// ---------------------------------------------------------------- tracked downloads
+// Clicks on a public release's tracked download URL run beside the ingest, up to the SIGKILL
+// and after the restart. Every click answered 302 must end as exactly one stored event: the
+// redirect answers only once a Durable Object buffer has the event, and the buffer flushes to D1
+// later (its alarm survives the restart). A click whose 302 was lost in the kill may still be
+// stored (counted as "stored without a 302 seen", not as lost).
+const downloads = { path: null, projectId: null, answered302: 0, refused: 0, clicking: false };
+const DOWNLOAD_CONCURRENCY = 2;
+
+async function seedDownload() {
+  const p = await api('POST', '/api/v4/projects', { name: 'Downloads', path: 'downloads', namespace_id: Number(groupId), visibility: 'public' });
+  if (p.status !== 201) throw new Error(`project: ${p.status} ${JSON.stringify(p.body)}`);
+  const rel = await api('POST', `/api/v4/projects/${p.body.id}/releases`, {
+    tag_name: 'v1.0',
+    assets: { links: [{ name: 'app', url: 'https://downloads.example.com/app-1.0.tgz', direct_asset_path: '/bin/app.tgz' }] },
+  });
+  if (rel.status !== 201) throw new Error(`release: ${rel.status} ${JSON.stringify(rel.body)}`);
+  downloads.projectId = p.body.id;
+  downloads.path = `/${p.body.path_with_namespace}/-/releases/v1.0/downloads/bin/app.tgz`;
+}
+
+/** Click until clicking stops; the worker may be down meanwhile (those clicks are not answered). */
+function startClicking() {
+  downloads.clicking = true;
+  return Promise.all(Array.from({ length: DOWNLOAD_CONCURRENCY }, async () => {
+    while (downloads.clicking) {
+      try {
+        const r = await fetch(`${base}${downloads.path}`, { redirect: 'manual', headers: { 'User-Agent': 'soak' } });
+        await r.arrayBuffer();
+        if (r.status === 302) downloads.answered302++;
+        else downloads.refused++;
+        await sleep(20);
+      } catch {
+        await sleep(50); // the worker is down (the kill) or restarting
+      }
+    }
+  }));
+}
+
+/** Download events stored in D1, waiting (up to 30 s) for the buffers to flush. */
+async function storedDownloads() {
+  let n = 0;
+  for (let i = 0; i < 60; i++) {
+    const r = await api('GET', `/api/v4/projects/${downloads.projectId}/audit_events?event_type=release_external_artifact_download&per_page=1`);
+    n = Number(r.headers.get('x-total'));
+    if (n >= downloads.answered302) break;
+    await sleep(500);
+  }
+  return n;
+}
+
 function uniqueDelivered(path) {
   return received.get(path)?.size ?? 0;
 }
@@ -267,9 +319,11 @@ async function main() {
   await startWorker();
   log(`worker up on ${base}`);
 
-  const g = await api('POST', '/api/v4/groups', { name: 'Soak', path: `soak-${randomBytes(4).toString('hex')}` });
+  const g = await api('POST', '/api/v4/groups', { name: 'Soak', path: `soak-${randomBytes(4).toString('hex')}`, visibility: 'public' });
   if (g.status !== 201) throw new Error(`group: ${g.status} ${JSON.stringify(g.body)}`);
   groupPath = g.body.full_path;
+  groupId = g.body.id;
+  await seedDownload();
   for (const p of [DEAD, ...HEALTHY]) {
     const d = await gql(
       `mutation($i: ExternalAuditEventDestinationCreateInput!) { externalAuditEventDestinationCreate(input: $i) { errors externalAuditEventDestination { id } } }`,
@@ -290,6 +344,7 @@ async function main() {
     outageUntil = Date.now() + CONFIG.outageMs;
     log(`receiver outage for ${CONFIG.outageMs} ms`);
   }, SHORT ? 1_500 : 8_000);
+  const clicks = startClicking();
   const first = await recordEvents(0, half);
   log(`recorded ${first.length} events (first half)`);
   await sleep(SHORT ? 2_000 : 5_000);
@@ -310,6 +365,9 @@ async function main() {
 
   const second = await recordEvents(half, CONFIG.events);
   log(`recorded ${second.length} events (second half)`);
+  downloads.clicking = false;
+  await clicks;
+  log(`downloads: ${downloads.answered302} clicks answered 302 (across the kill)`);
   const recorded = first.length + second.length;
   const tRecorded = Date.now();
 
@@ -350,6 +408,10 @@ async function main() {
   const staleResent = [...restartLog.matchAll(/stale delivery sweep: re-sent (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
   const outboxDispatched = [...restartLog.matchAll(/outbox sweep: dispatched (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
 
+  const downloadsStored = await storedDownloads();
+  const downloadsLost = Math.max(0, downloads.answered302 - downloadsStored);
+  log(`downloads: ${downloadsStored} events stored for ${downloads.answered302} clicks answered 302; lost ${downloadsLost}`);
+
   const expected = recorded * (HEALTHY.length + 1);
   const delivered = HEALTHY.reduce((s, p) => s + uniqueDelivered(p), 0);
   const dups = HEALTHY.reduce((s, p) => s + duplicates(p), 0);
@@ -374,6 +436,7 @@ async function main() {
     failedOnHealthyDestinations: failedElsewhere,
     deliveredToDeadDestination: deadDelivered,
     lost,
+    downloads: { answered302: downloads.answered302, stored: downloadsStored, lost: downloadsLost, storedWithoutA302Seen: Math.max(0, downloadsStored - downloads.answered302), refused: downloads.refused },
     timeToDrainSeconds: drainS,
     recordingSeconds: ((tRecorded - tRecord) / 1000).toFixed(1),
     restart: { restartSeconds: (restartMs / 1000).toFixed(1), pendingAtKill, deliveredAtKill, eventsInD1AfterRestart: eventsAfterRestart, eventsRecordedBeforeKill: first.length, staleResent, outboxDispatched },
@@ -381,7 +444,7 @@ async function main() {
   };
   console.log(JSON.stringify(report, null, 2));
   writeResults(report);
-  const ok = lost === 0 && failedElsewhere === 0 && deadDelivered === 0 && eventsAfterRestart >= first.length;
+  const ok = lost === 0 && downloadsLost === 0 && failedElsewhere === 0 && deadDelivered === 0 && eventsAfterRestart >= first.length;
   log(ok ? 'PASS: nothing lost' : 'FAIL: see the report above');
   return ok;
 }
@@ -415,6 +478,8 @@ function writeResults(r) {
     `| FAILED on the other destinations | ${r.failedOnHealthyDestinations} |`,
     `| open breakers of the healthy destinations closed by the soak (shortened cool-down) | ${r.healthyBreakersClosedBySoak} |`,
     `| **lost** | **${r.lost}** |`,
+    `| tracked downloads answered 302 (before and after the kill) / their events stored in D1 | ${r.downloads.answered302} / ${r.downloads.stored} |`,
+    `| **downloads lost** (answered 302, no event) / stored although the client saw no 302 (the kill) / not 302 | **${r.downloads.lost}** / ${r.downloads.storedWithoutA302Seen} / ${r.downloads.refused} |`,
     `| time to drain (first event recorded → last healthy delivery arrived) | ${r.timeToDrainSeconds} s |`,
     `| recording time (both halves, ingest concurrency ${INGEST_CONCURRENCY}) | ${r.recordingSeconds} s |`,
     `| restart: SIGKILL + \`npm start\` again on the same --persist-to | ${r.restart.restartSeconds} s |`,
@@ -433,7 +498,10 @@ function writeResults(r) {
     '30% 500, 5% hangs past the timeout, 5% 429 with `Retry-After: 1`, 5% slow 2xx close to the timeout, drops every',
     'connection during one outage (10 s full, 3 s short), and one destination always answers 500. Half the events are recorded,',
     '`wrangler dev` is killed with SIGKILL and started again on the same state directory, then the other half is recorded; the',
-    'cron (`/__scheduled`: outbox sweep and stale delivery sweep) is triggered every 2.5 s while draining.',
+    'cron (`/__scheduled`: outbox sweep and stale delivery sweep) is triggered every 2.5 s while draining. Beside the ingest,',
+    'two clients click a public release\'s tracked download URL from the first event until the last, through the kill: every',
+    'click answered 302 must be one stored `release_external_artifact_download` event afterwards (the download buffer\'s',
+    'Durable Object storage and its alarm survive the SIGKILL).',
     '',
     '**Circuit breaker.** The first soak found that the breaker (then: 5 consecutive failures, cool-down doubling per',
     'failed attempt) tripped again and again at this receiver\'s 40% failure rate, and that attempts in flight when it opened',
