@@ -187,11 +187,10 @@ export async function handleDownload(request: Request, env: Env, _ctx: Execution
   }
   if (route === INVALID) return notFoundResponse();
 
-  const target = await resolveTarget(env, route);
-  if (!target) return notFoundResponse();
+  // The link and the token's user are independent lookups: on a miss their reads overlap.
   const token = presentedToken(request, { queryParam: true });
-  const actor = token === null ? null : await resolveActor(env, token);
-  if (token !== null && actor === null) return notFoundResponse();
+  const [target, actor] = await Promise.all([resolveTarget(env, route), token === null ? null : resolveActor(env, token)]);
+  if (!target || (token !== null && actor === null)) return notFoundResponse();
   if (!(await mayReadReleases(env, actor, target))) return notFoundResponse();
   const response = redirectTo(target.url);
   if (request.method !== 'GET' || response.status !== 302) return response;
