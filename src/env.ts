@@ -6,14 +6,14 @@ export interface DeliveryJob {
   destinationId: number;
 }
 
-/** Bindings, secrets and vars of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
+/** Bindings, secrets and vars of the API Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
 export interface Env {
   /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
   DB: D1Database;
-  /** Queue "deliveries": one message per (event, destination). */
+  /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
-  /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
-  DELIVERIES_DLQ: Queue<DeliveryJob>;
+  /** Queue "deliveries-dlq": bound in the consumer Worker only (see ConsumerEnv). */
+  DELIVERIES_DLQ?: Queue<DeliveryJob>;
   /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
   ADMIN_TOKEN?: string;
   /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */
@@ -40,8 +40,17 @@ export interface Env {
   BENCH_ROUTES?: string;
 }
 
+/**
+ * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1 and delivery
+ * vars as the API Worker, the dead-letter queue, and no producer of "deliveries".
+ */
+export interface ConsumerEnv extends Omit<Env, 'DELIVERIES' | 'DELIVERIES_DLQ'> {
+  /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
+  DELIVERIES_DLQ: Queue<DeliveryJob>;
+}
+
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
-export function allowLocalDestinations(env: Env): boolean {
+export function allowLocalDestinations(env: Pick<Env, 'ALLOW_LOCAL_DESTINATIONS'>): boolean {
   return env.ALLOW_LOCAL_DESTINATIONS === 'true';
 }
 

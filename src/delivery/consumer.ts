@@ -9,7 +9,7 @@
  * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
  * or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
-import { allowLocalDestinations, type DeliveryJob, type Env } from '../env';
+import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
 import type { AuditEventRow } from '../audit/record';
 import { toAuditEvent } from '../audit/record';

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import type { DeliveryJob, Env } from '../../src/env';
+import type { ConsumerEnv as Env, DeliveryJob } from '../../src/env';
 import { handleDeliveryBatch } from '../../src/delivery/consumer';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
 import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
