@@ -4,7 +4,7 @@
  * Both share the source, the D1 database and the queues.
  */
 import type { ConsumerEnv, DeliveryJob } from './env';
-import { handleDeliveryBatch } from './delivery/consumer';
+import { handleDeliveryBatch } from './delivery/batch';
 
 export default {
   queue: handleDeliveryBatch,

@@ -1,7 +1,7 @@
 /**
- * The queue consumer: delivers one audit event to one streaming destination per message.
- * Each message is settled on its own (ack or retry with a delay), so one failing destination
- * never re-runs or holds up the others; messages of a batch are delivered concurrently.
+ * One delivery: one audit event to one streaming destination (one queue message). The batch
+ * handler (src/delivery/batch.ts) runs these per destination lane and settles each message as
+ * soon as its own attempt is recorded.
  *
  * Per message: load the event, the destination and its active headers; skip (ack) when the
  * destination is gone or inactive; wait (delayed retry, no request) while the destination's
@@ -11,8 +11,6 @@
  */
 import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
-import type { AuditEventRow } from '../audit/record';
-import { toAuditEvent } from '../audit/record';
 import {
   attemptStatements,
   breakerFailureStatement,
@@ -38,22 +36,19 @@ import { deliveryUrlError } from './ssrf';
  * its own, the consumer fails and dead-letters it explicitly (and the delivery log says so).
  */
 export const QUEUE_MAX_RETRIES = 100;
-/** Concurrent deliveries per batch: Workers open at most six connections at a time per invocation. */
-export const DELIVERY_CONCURRENCY = 6;
-
 /**
- * How a batch shares its D1 work (see handleDeliveryBatch): contexts loaded for the whole
- * batch, and attempt records written in one batch before any message is settled.
+ * How a batch shares its D1 work (see src/delivery/batch.ts): contexts loaded for the whole
+ * batch, and attempt records grouped with those of other messages that finished meanwhile.
  */
 export interface BatchShare {
   context?: DeliveryContext;
-  /** Collects the statements that record an attempt, instead of writing them at once. */
-  defer?: (statements: D1PreparedStatement[]) => void;
+  /** Writes the statements that record an attempt (resolves once they are committed). */
+  record?: (statements: D1PreparedStatement[]) => Promise<void>;
 }
 /** Characters of a receiver's response kept in the log. */
 export const RESPONSE_EXCERPT_CHARS = 200;
 /** Delay before retrying a message whose processing failed on our side (D1 unavailable, ...). */
-const INTERNAL_ERROR_DELAY_SECONDS = 30;
+export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
 /** What to do with a message. */
 export type DeliveryOutcome =
@@ -172,7 +167,7 @@ async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<v
 /** How early (ms) a message may come before its delivery's next_retry_at and still be its scheduled one. */
 const EARLY_MESSAGE_SLACK_MS = 1000;
 
-function isDeliveryJob(body: unknown): body is DeliveryJob {
+export function isDeliveryJob(body: unknown): body is DeliveryJob {
   const b = body as DeliveryJob | null;
   return !!b && typeof b === 'object' && Number.isSafeInteger(b.eventId) && Number.isSafeInteger(b.destinationId);
 }
@@ -222,7 +217,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
 
   const record = async (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []): Promise<void> => {
     const statements = [...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra];
-    if (share.defer) share.defer(statements);
+    if (share.record) await share.record(statements);
     else await env.DB.batch(statements);
   };
 
@@ -275,127 +270,29 @@ function breakerDelay(seconds: number): DeliveryOutcome {
   return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
 }
 
-/** Decide one message's fate (not yet applied); never throws. */
-async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare): Promise<() => Promise<void>> {
+/**
+ * Deliver one message and settle it at once (ack, or retry with its delay): its attempt, if it
+ * made one, is recorded before. Never throws; a failure on our side retries the message.
+ */
+export async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare = {}): Promise<DeliveryOutcome | null> {
   const job = message.body;
   if (!isDeliveryJob(job)) {
     console.error('delivery message without a valid {eventId, destinationId}; dropped');
-    return async () => message.ack();
+    message.ack();
+    return null;
   }
   try {
     const outcome = await deliverJob(env, job, message.attempts, share);
-    if (outcome.action === 'ack') return async () => message.ack();
-    if (message.attempts > QUEUE_MAX_RETRIES) {
+    if (outcome.action === 'ack') message.ack();
+    else if (message.attempts > QUEUE_MAX_RETRIES) {
       // Queues would dead-letter it now anyway; do it explicitly so the log shows it.
-      return async () => {
-        await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
-        message.ack();
-      };
-    }
-    return async () => message.retry({ delaySeconds: outcome.delaySeconds });
+      await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
+      message.ack();
+    } else message.retry({ delaySeconds: outcome.delaySeconds });
+    return outcome;
   } catch (err) {
     console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
-    return async () => message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
-  }
-}
-
-/**
- * Everything the batch's deliveries need, in ONE D1 round trip: their events, destinations,
- * active headers and delivery rows (instead of one round trip per message). Null when loading
- * failed (each message then loads its own).
- */
-async function loadBatchContexts(env: Env, jobs: DeliveryJob[]): Promise<Map<string, DeliveryContext> | null> {
-  if (jobs.length === 0) return new Map();
-  const eventIds = JSON.stringify([...new Set(jobs.map((j) => j.eventId))]);
-  const destinationIds = JSON.stringify([...new Set(jobs.map((j) => j.destinationId))]);
-  const pairs = JSON.stringify(jobs.map((j) => [j.eventId, j.destinationId]));
-  let results: D1Result[];
-  try {
-    results = await env.DB.batch([
-      env.DB.prepare('SELECT * FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))').bind(eventIds),
-      env.DB
-        .prepare(
-          `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
-                  previous_secret_expires_at, active, consecutive_failures, breaker_open_until
-           FROM streaming_destinations WHERE id IN (SELECT value FROM json_each(?1))`,
-        )
-        .bind(destinationIds),
-      env.DB
-        .prepare('SELECT destination_id, key, value FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) AND active = 1 ORDER BY id')
-        .bind(destinationIds),
-      env.DB
-        .prepare(
-          `SELECT d.* FROM deliveries d JOIN json_each(?1) p
-             ON d.event_id = json_extract(p.value, '$[0]') AND d.destination_id = json_extract(p.value, '$[1]')`,
-        )
-        .bind(pairs),
-    ]);
-  } catch (err) {
-    console.error('loading the batch failed; loading message by message', err instanceof Error ? err.message : err);
+    message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
     return null;
-  }
-  const events = new Map((results[0].results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
-  const destinations = new Map((results[1].results as DeliveryDestination[]).map((d) => [d.id, d]));
-  const headers = new Map<number, { key: string; value: string }[]>();
-  for (const h of results[2].results as { destination_id: number; key: string; value: string }[]) {
-    let list = headers.get(h.destination_id);
-    if (!list) headers.set(h.destination_id, (list = []));
-    list.push({ key: h.key, value: h.value });
-  }
-  const deliveries = new Map((results[3].results as DeliveryRow[]).map((d) => [`${d.event_id}:${d.destination_id}`, d]));
-  const contexts = new Map<string, DeliveryContext>();
-  for (const j of jobs) {
-    const key = `${j.eventId}:${j.destinationId}`;
-    contexts.set(key, {
-      event: events.get(j.eventId) ?? null,
-      destination: destinations.get(j.destinationId) ?? null,
-      headers: headers.get(j.destinationId) ?? [],
-      delivery: deliveries.get(key) ?? null,
-    });
-  }
-  return contexts;
-}
-
-/**
- * The queue handler: settle every message of the batch, DELIVERY_CONCURRENCY at a time. The
- * batch shares its D1 work: one round trip loads all contexts, and the attempts are recorded
- * in one D1 batch after the POSTs; only then are messages acked or retried, so an attempt is
- * always logged before its message is settled. If that write fails, the messages whose
- * attempts it carried are retried (a receiver may then see a delivery twice: same webhook-id).
- */
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const jobs = batch.messages.map((m) => m.body).filter(isDeliveryJob);
-  const contexts = await loadBatchContexts(env, jobs);
-  const deferred: D1PreparedStatement[] = [];
-  const settlements: { message: Message<DeliveryJob>; settle: () => Promise<void>; deferredWrites: boolean }[] = [];
-  const queue = [...batch.messages];
-  const workers = Array.from({ length: Math.min(DELIVERY_CONCURRENCY, queue.length) }, async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) {
-      const job = m.body;
-      const context = contexts && isDeliveryJob(job) ? contexts.get(`${job.eventId}:${job.destinationId}`) : undefined;
-      let wrote = false;
-      const settle = await processMessage(m, env, {
-        context,
-        defer: (statements) => {
-          wrote = true;
-          deferred.push(...statements);
-        },
-      });
-      settlements.push({ message: m, settle, deferredWrites: wrote });
-    }
-  });
-  await Promise.all(workers);
-  let recorded = true;
-  if (deferred.length > 0) {
-    try {
-      await env.DB.batch(deferred);
-    } catch (err) {
-      recorded = false;
-      console.error('recording the batch\'s attempts failed; its messages will be retried', err instanceof Error ? err.message : err);
-    }
-  }
-  for (const s of settlements) {
-    if (!recorded && s.deferredWrites) s.message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
-    else await s.settle();
   }
 }

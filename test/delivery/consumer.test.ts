@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import type { ConsumerEnv as Env, DeliveryJob } from '../../src/env';
-import { handleDeliveryBatch } from '../../src/delivery/consumer';
+import { handleDeliveryBatch } from '../../src/delivery/batch';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
 import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
