@@ -30,6 +30,11 @@ export interface Env {
   DELIVERY_RETRY_SCHEDULE?: string;
   /** First circuit-breaker cool-down in seconds (default 60); it doubles per trip up to 10 times this. */
   DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
+  /**
+   * Days a delivery may wait (behind an open breaker or between attempts) before it is
+   * dead-lettered with attempts left (default 7; at least as long as the whole retry schedule).
+   */
+  DELIVERY_MAX_WAIT_DAYS?: string;
   /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
   EXTERNAL_URL?: string;
   /** Most streaming destinations per group (GitLab's default plan limit is 5). */
@@ -41,10 +46,11 @@ export interface Env {
 }
 
 /**
- * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1 and delivery
- * vars as the API Worker, the dead-letter queue, and no producer of "deliveries".
+ * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1, queue
+ * producer of "deliveries" (it renews messages that waited long) and delivery vars as the API
+ * Worker, plus the dead-letter queue.
  */
-export interface ConsumerEnv extends Omit<Env, 'DELIVERIES' | 'DELIVERIES_DLQ'> {
+export interface ConsumerEnv extends Omit<Env, 'DELIVERIES_DLQ'> {
   /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
   DELIVERIES_DLQ: Queue<DeliveryJob>;
 }

@@ -16,7 +16,7 @@
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { toAuditEvent, type AuditEventRow } from '../audit/record';
 import type { DeliveryContext, DeliveryDestination, DeliveryRow } from '../db/deliveries';
-import { isDeliveryJob, processMessage } from './consumer';
+import { isDeliveryJob, processMessage, retryLater } from './consumer';
 import { deliveryTimeoutMs } from './retry';
 
 /** POSTs in flight per invocation at most: Workers open at most six connections at a time. */
@@ -158,6 +158,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
   }
   const inFlight = new Map<number, number>();
   const running = new Set<Promise<void>>();
+  const deferrals: Promise<void>[] = [];
   let wake: () => void = () => {};
 
   const start = (destinationId: number, m: Message<DeliveryJob>) => {
@@ -187,7 +188,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
       const busy = inFlight.get(destinationId) ?? 0;
       if (slow && busy >= 1) {
         // Behind a slow POST: come back later instead of holding the batch's connections.
-        for (const m of lane.splice(0)) m.retry({ delaySeconds: deferSeconds });
+        for (const m of lane.splice(0)) deferrals.push(retryLater(m, env, deferSeconds));
         continue;
       }
       if (busy >= PER_DESTINATION_IN_FLIGHT || running.size >= DELIVERY_CONCURRENCY) continue;
@@ -198,5 +199,5 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
     if (running.size === 0) continue;
     await new Promise<void>((resolve) => (wake = resolve));
   }
-  await Promise.all(running);
+  await Promise.all([...running, ...deferrals]);
 }

@@ -26,14 +26,15 @@ import {
   type DeliveryRow,
 } from '../db/deliveries';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, isHalfOpen } from './breaker';
-import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
+import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
 
 /**
- * Retries Queues allows a message (wrangler.toml `max_retries`, the platform maximum). Waiting
- * behind an open breaker also spends retries, so before Queues would dead-letter a message on
- * its own, the consumer fails and dead-letters it explicitly (and the delivery log says so).
+ * Retries Queues allows a message (consumer/wrangler.toml `max_retries`, the platform maximum).
+ * Waits behind an open breaker and deferrals behind a slow destination spend retries but no
+ * attempts, so a message about to run out of them is replaced by a fresh one (retryLater): only
+ * the retry schedule and DELIVERY_MAX_WAIT_DAYS decide when a delivery is dead-lettered.
  */
 export const QUEUE_MAX_RETRIES = 100;
 /**
@@ -173,11 +174,10 @@ export function isDeliveryJob(body: unknown): body is DeliveryJob {
 }
 
 /**
- * Deliver one job and decide what happens to its message. `queueAttempts` is the message's
- * delivery count (1 on first receipt); the retry schedule itself counts HTTP attempts in the
- * delivery row, so waits behind an open breaker do not use up attempts.
+ * Deliver one job and decide what happens to its message. The retry schedule counts HTTP
+ * attempts in the delivery row (not queue retries), so waits behind an open breaker use none.
  */
-export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, share: BatchShare = {}): Promise<DeliveryOutcome> {
+export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare = {}): Promise<DeliveryOutcome> {
   const { event, destination, headers, delivery: existing } = share.context ?? (await loadDeliveryContext(env.DB, job.eventId, job.destinationId));
   if (!event) {
     console.warn(`delivery ${job.eventId}→${job.destinationId}: the event no longer exists; dropped`);
@@ -202,16 +202,19 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
     return { action: 'ack', result: 'skipped' };
   }
 
+  // Waited DELIVERY_MAX_WAIT_DAYS since its run began, attempts left or not (a destination that
+  // stays dead, its breaker open, still ends in the DLQ): give up.
+  if (maxWaitPassed(env, delivery.run_started_at ?? delivery.created_at)) {
+    await deadLetter(env, job, 'Gave up: the delivery waited longer than DELIVERY_MAX_WAIT_DAYS');
+    return { action: 'ack', result: 'dead_lettered' };
+  }
+
   const timeoutMs = deliveryTimeoutMs(env);
   const wait = breakerWaitSeconds(destination);
   const probe = wait === 0 && isHalfOpen(destination);
   if (wait > 0 || (probe && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5)))) {
-    // Behind an open breaker: wait, unless this run has outlived its retry window; then give
-    // up as if its attempts had run out, so a dead destination's deliveries end in the DLQ.
-    if (retryWindowPassed(env, delivery.run_started_at ?? delivery.created_at)) {
-      await deadLetter(env, job, 'Gave up: the retry window passed while the destination circuit breaker was open');
-      return { action: 'ack', result: 'dead_lettered' };
-    }
+    // Behind an open breaker: wait. Waiting spends no attempt and does not count against the
+    // retry schedule, so a destination that recovers receives every delivery.
     return breakerDelay(wait > 0 ? wait : Math.ceil(timeoutMs / 1000) + 5);
   }
 
@@ -251,7 +254,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
   const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env))];
-  if (scheduled === null || queueAttempts > QUEUE_MAX_RETRIES) {
+  if (scheduled === null) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });
     return { action: 'ack', result: 'dead_lettered' };
@@ -271,6 +274,23 @@ function breakerDelay(seconds: number): DeliveryOutcome {
 }
 
 /**
+ * Retry a message after `delaySeconds`. One that has used QUEUE_MAX_RETRIES is replaced by a
+ * fresh message of the same job (then acked), so that no amount of waiting exhausts it.
+ */
+export async function retryLater(message: Message<DeliveryJob>, env: Env, delaySeconds: number): Promise<void> {
+  if (message.attempts < QUEUE_MAX_RETRIES) return message.retry({ delaySeconds });
+  try {
+    await env.DELIVERIES.send(message.body, { contentType: 'json', delaySeconds });
+    message.ack();
+  } catch (err) {
+    // Retried as is: should Queues dead-letter it, the delivery stays pending in D1 and the
+    // stale delivery sweep (src/delivery/stale.ts) sends it again.
+    console.error('renewing a delivery message failed', err instanceof Error ? err.message : err);
+    message.retry({ delaySeconds });
+  }
+}
+
+/**
  * Deliver one message and settle it at once (ack, or retry with its delay): its attempt, if it
  * made one, is recorded before. Never throws; a failure on our side retries the message.
  */
@@ -282,13 +302,9 @@ export async function processMessage(message: Message<DeliveryJob>, env: Env, sh
     return null;
   }
   try {
-    const outcome = await deliverJob(env, job, message.attempts, share);
+    const outcome = await deliverJob(env, job, share);
     if (outcome.action === 'ack') message.ack();
-    else if (message.attempts > QUEUE_MAX_RETRIES) {
-      // Queues would dead-letter it now anyway; do it explicitly so the log shows it.
-      await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
-      message.ack();
-    } else message.retry({ delaySeconds: outcome.delaySeconds });
+    else await retryLater(message, env, outcome.delaySeconds);
     return outcome;
   } catch (err) {
     console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);

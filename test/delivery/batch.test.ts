@@ -6,33 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
-import type { DeliveryJob } from '../../src/env';
 import { handleDeliveryBatch, PER_DESTINATION_IN_FLIGHT } from '../../src/delivery/batch';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin } from '../support/receiver';
-import { attemptRows, deliveryRow, groupEntityOf, insertDestination, insertEventQuietly } from './support';
-
-interface Settled {
-  action: 'ack' | 'retry';
-  at: number;
-  delaySeconds?: number;
-}
-
-let seq = 0;
-/** A MessageBatch of `jobs` whose messages record when and how they were settled. */
-function fakeBatch(jobs: DeliveryJob[]) {
-  const settled = new Map<string, Settled>();
-  const messages = jobs.map((body) => {
-    const id = `fake-${++seq}`;
-    return {
-      id, timestamp: new Date(), body, attempts: 1,
-      ack: () => void settled.set(id, { action: 'ack', at: Date.now() }),
-      retry: (o?: QueueRetryOptions) => void settled.set(id, { action: 'retry', at: Date.now(), delaySeconds: o?.delaySeconds }),
-    };
-  });
-  const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryJob>;
-  return { batch, settled, ids: messages.map((m) => m.id) };
-}
+import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly } from './support';
 
 /** A group with one hanging destination (answers after 5 s; the test timeout is 2 s) and `healthy` healthy ones. */
 async function setup(healthy: number, events: number) {
