@@ -3,14 +3,16 @@
  *
  * - Each message is settled as soon as its own attempt is recorded (src/delivery/consumer.ts,
  *   processMessage): a receiver that answered is acked or scheduled for retry at once, whatever
- *   the other messages are doing. Attempt records are grouped (AttemptRecorder) only with records
- *   of other messages that finished meanwhile, never behind a POST still in flight.
+ *   the other messages are doing. Attempt records are grouped (AttemptRecorder) with records of
+ *   other messages that finish meanwhile; a record waits at most RECORD_LINGER_MS for them, never
+ *   for a slow POST.
  * - Per-destination lanes: the batch's messages are queued per destination and started round
  *   robin, at most DELIVERY_CONCURRENCY POSTs at a time (Workers keep six connections open per
- *   invocation) and at most PER_DESTINATION_IN_FLIGHT per destination, so one destination can
- *   hold at most that share of the connections. A destination whose POST takes longer than
- *   slowAfterMs (or whose recent POSTs did, in this isolate) is slow: one POST in flight, and
- *   the rest of its lane is retried with a short delay instead of waiting in line behind it.
+ *   invocation) and per destination at most its share of them (PER_DESTINATION_IN_FLIGHT, or
+ *   more when the batch has fewer destinations), so no destination takes another's share. A
+ *   destination whose POST takes longer than slowAfterMs (or whose recent POSTs did, in this
+ *   isolate) is slow: one POST in flight, and the rest of its lane is retried with a short delay
+ *   instead of waiting in line behind it.
  * - One D1 round trip loads every message's context before the first POST.
  */
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
@@ -21,7 +23,11 @@ import { deliveryTimeoutMs } from './retry';
 
 /** POSTs in flight per invocation at most: Workers open at most six connections at a time. */
 export const DELIVERY_CONCURRENCY = 6;
-/** POSTs in flight per destination at most, within one invocation. */
+/**
+ * POSTs in flight per destination within one invocation: an equal share of the connections among
+ * the batch's destinations, at least this many (a batch for one destination uses all six, for
+ * two three each; with three or more destinations each gets two).
+ */
 export const PER_DESTINATION_IN_FLIGHT = 2;
 /** A POST still running after this long (or half the delivery timeout, if shorter) makes its destination slow. */
 export const SLOW_POST_MS = 2000;
@@ -45,30 +51,55 @@ export function deferDelaySeconds(env: Pick<Env, 'DELIVERY_TIMEOUT_MS'>): number
   return Math.max(1, Math.ceil(deliveryTimeoutMs(env) / 1000));
 }
 
+/** Attempt records one D1 write carries at most. */
+export const RECORD_GROUP_MAX = 50;
+/** How long a record may wait for others whose POSTs are still running (never longer: see AttemptRecorder). */
+export const RECORD_LINGER_MS = 25;
+
 /**
- * Group commit of attempt records: a record is written at once when no write is in flight, or
- * with every record that came in meanwhile as soon as the write in flight ends. Each record's
+ * Group commit of attempt records. A record is written with every record that comes in until
+ * no other POST of the batch is running, RECORD_GROUP_MAX records are waiting, or it has waited
+ * RECORD_LINGER_MS — so a record waits for faster POSTs' records but never for a slow POST —
+ * and, while a write is in flight, with every record that arrives meanwhile. Each record's
  * promise settles with the write that carried it (a failed write fails all of its records).
  */
 export class AttemptRecorder {
   private waiting: { statements: D1PreparedStatement[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private writing = false;
-  /** D1 transactions written (for the benchmarks and tests). */
+  private nudge: (() => void) | null = null;
+  /** D1 write transactions so far (for the benchmarks and tests). */
   transactions = 0;
 
-  constructor(private readonly db: D1Database) {}
+  /** `postsRunning`: how many POSTs of the batch are still running (their records may come soon). */
+  constructor(
+    private readonly db: D1Database,
+    private readonly postsRunning: () => number = () => 0,
+    private readonly lingerMs: number = RECORD_LINGER_MS,
+  ) {}
 
   /** Record the statements of one attempt; resolves once they are committed. */
   record = (statements: D1PreparedStatement[]): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       this.waiting.push({ statements, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (this.nudge) this.nudge();
+      else if (!this.writing) void this.drain();
     });
 
   private async drain(): Promise<void> {
     this.writing = true;
     while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0, this.waiting.length);
+      const deadline = Date.now() + this.lingerMs;
+      while (this.postsRunning() > 0 && this.waiting.length < RECORD_GROUP_MAX && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+          this.nudge = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.nudge = null;
+      }
+      const group = this.waiting.splice(0, RECORD_GROUP_MAX);
       try {
         this.transactions++;
         await this.db.batch(group.flatMap((g) => g.statements));
@@ -142,7 +173,6 @@ async function loadBatchContexts(env: Env, jobs: DeliveryJob[]): Promise<Map<str
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const jobs = batch.messages.map((m) => m.body).filter(isDeliveryJob);
   const contexts = await loadBatchContexts(env, jobs);
-  const recorder = new AttemptRecorder(env.DB);
   const slowAfterMs = Math.min(SLOW_POST_MS, deliveryTimeoutMs(env) / 2);
   const deferSeconds = deferDelaySeconds(env);
 
@@ -156,28 +186,39 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
     if (!lane) lanes.set(m.body.destinationId, (lane = []));
     lane.push(m);
   }
+  // Each destination's share of the connections, from the batch's destinations (fixed for the
+  // batch: a hanging destination does not grow into the connections others have finished with).
+  const share = Math.max(PER_DESTINATION_IN_FLIGHT, Math.floor(DELIVERY_CONCURRENCY / Math.max(1, lanes.size)));
   const inFlight = new Map<number, number>();
-  const running = new Set<Promise<void>>();
-  const deferrals: Promise<void>[] = [];
+  let slots = 0; // messages started whose POST has not ended (connections in use, at most)
+  const recorder = new AttemptRecorder(env.DB, () => slots);
+  const settling: Promise<unknown>[] = [];
   let wake: () => void = () => {};
 
   const start = (destinationId: number, m: Message<DeliveryJob>) => {
     const job = m.body;
     inFlight.set(destinationId, (inFlight.get(destinationId) ?? 0) + 1);
+    slots++;
     const started = Date.now();
     // Slow while it runs: the lane's other messages stop waiting behind it.
     const timer = setTimeout(() => {
       slowUntil.set(destinationId, Date.now() + SLOW_MEMORY_MS);
       wake();
     }, slowAfterMs);
-    const done = processMessage(m, env, { context: contexts?.get(`${job.eventId}:${job.destinationId}`), record: recorder.record }).then(() => {
+    // The slot is free once the POST has ended: recording the attempt needs no connection, and
+    // the lane's next POST need not wait for it.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       clearTimeout(timer);
       if (Date.now() - started < slowAfterMs) slowUntil.delete(destinationId);
       inFlight.set(destinationId, (inFlight.get(destinationId) ?? 1) - 1);
-      running.delete(done);
+      slots--;
       wake();
-    });
-    running.add(done);
+    };
+    const context = contexts?.get(`${job.eventId}:${job.destinationId}`);
+    settling.push(processMessage(m, env, { context, record: recorder.record, onPosted: release }).then(release));
   };
 
   while ([...lanes.values()].some((lane) => lane.length > 0)) {
@@ -188,16 +229,16 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
       const busy = inFlight.get(destinationId) ?? 0;
       if (slow && busy >= 1) {
         // Behind a slow POST: come back later instead of holding the batch's connections.
-        for (const m of lane.splice(0)) deferrals.push(retryLater(m, env, deferSeconds));
+        for (const m of lane.splice(0)) settling.push(retryLater(m, env, deferSeconds));
         continue;
       }
-      if (busy >= PER_DESTINATION_IN_FLIGHT || running.size >= DELIVERY_CONCURRENCY) continue;
+      if (busy >= share || slots >= DELIVERY_CONCURRENCY) continue;
       start(destinationId, lane.shift()!);
     }
-    const startable = [...lanes].some(([id, lane]) => lane.length > 0 && (inFlight.get(id) ?? 0) < PER_DESTINATION_IN_FLIGHT && !isSlowDestination(id));
-    if (startable && running.size < DELIVERY_CONCURRENCY) continue;
-    if (running.size === 0) continue;
+    const startable = [...lanes].some(([id, lane]) => lane.length > 0 && (inFlight.get(id) ?? 0) < share && !isSlowDestination(id));
+    if (startable && slots < DELIVERY_CONCURRENCY) continue;
+    if (slots === 0) continue;
     await new Promise<void>((resolve) => (wake = resolve));
   }
-  await Promise.all([...running, ...deferrals]);
+  await Promise.all(settling);
 }

@@ -45,6 +45,8 @@ export interface BatchShare {
   context?: DeliveryContext;
   /** Writes the statements that record an attempt (resolves once they are committed). */
   record?: (statements: D1PreparedStatement[]) => Promise<void>;
+  /** Called when the POST has ended (its connection is free), before the attempt is recorded. */
+  onPosted?: () => void;
 }
 /** Characters of a receiver's response kept in the log. */
 export const RESPONSE_EXCERPT_CHARS = 200;
@@ -240,6 +242,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
 
   const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
   const res = await post(destination.destination_url, requestHeaders, body, timeoutMs);
+  share.onPosted?.();
   const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
   if (res.ok) {
