@@ -208,17 +208,18 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
     // The slot is free once the POST has ended: recording the attempt needs no connection, and
     // the lane's next POST need not wait for it.
     let released = false;
-    const release = () => {
+    const release = (posted: boolean) => {
       if (released) return;
       released = true;
       clearTimeout(timer);
-      if (Date.now() - started < slowAfterMs) slowUntil.delete(destinationId);
+      // A quick answer clears the slow mark (a wait behind the breaker, with no POST, does not).
+      if (posted && Date.now() - started < slowAfterMs) slowUntil.delete(destinationId);
       inFlight.set(destinationId, (inFlight.get(destinationId) ?? 1) - 1);
       slots--;
       wake();
     };
     const context = contexts?.get(`${job.eventId}:${job.destinationId}`);
-    settling.push(processMessage(m, env, { context, record: recorder.record, onPosted: release }).then(release));
+    settling.push(processMessage(m, env, { context, record: recorder.record, onPosted: () => release(true) }).then(() => release(false)));
   };
 
   while ([...lanes.values()].some((lane) => lane.length > 0)) {
@@ -234,6 +235,8 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
       }
       if (busy >= share || slots >= DELIVERY_CONCURRENCY) continue;
       start(destinationId, lane.shift()!);
+      // A slow destination gets one POST; the rest of its lane comes back later, at once.
+      if (slow) for (const m of lane.splice(0)) settling.push(retryLater(m, env, deferSeconds));
     }
     const startable = [...lanes].some(([id, lane]) => lane.length > 0 && (inFlight.get(id) ?? 0) < share && !isSlowDestination(id));
     if (startable && slots < DELIVERY_CONCURRENCY) continue;

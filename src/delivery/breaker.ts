@@ -1,5 +1,6 @@
 /**
- * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts the
+ * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts (a timeout
+ * counting for TIMEOUT_FAILURE_WEIGHT) the
  * breaker opens for a cool-down; while it is open, messages for the destination wait in the
  * queue (delayed) without a request, so a dead endpoint costs neither subrequests nor consumer
  * time. When the cool-down ends, one message claims the half-open probe; its success closes the
@@ -17,6 +18,18 @@ import { DEFAULT_BREAKER_COOLDOWN_SECONDS, readDeliveryConfig } from './config';
  * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
  */
 export const BREAKER_THRESHOLD = 10;
+/**
+ * How many failures an attempt that timed out counts for: a hanging receiver holds a connection
+ * and its consumer invocation for a whole timeout per attempt, so two timeouts in a row open the
+ * breaker (ten quick failures do). Waiting behind the breaker costs no attempt (it only delays).
+ */
+export const TIMEOUT_FAILURE_WEIGHT = BREAKER_THRESHOLD / 2;
+
+/** How many failures a failed attempt counts for on the breaker (by its error class). */
+export function failureWeight(errorClass: string | null): number {
+  return errorClass === 'timeout' ? TIMEOUT_FAILURE_WEIGHT : 1;
+}
+
 /** First cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
 export const BREAKER_BASE_COOLDOWN_SECONDS = DEFAULT_BREAKER_COOLDOWN_SECONDS;
 /** The longest cool-down is this many times the first. */

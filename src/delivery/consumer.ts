@@ -25,7 +25,7 @@ import {
   type DeliveryDestination,
   type DeliveryRow,
 } from '../db/deliveries';
-import { breakerBaseCooldownSeconds, breakerWaitSeconds, isHalfOpen } from './breaker';
+import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
@@ -256,7 +256,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     return { action: 'ack', result: 'failed' };
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
-  const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env))];
+  const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env), failureWeight(res.errorClass))];
   if (scheduled === null) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });

@@ -62,13 +62,33 @@ describe('delivery batch', () => {
     expect(deferred.every((s) => s.action === 'retry' && s.delaySeconds === 2)).toBe(true);
     expect((await deliveryRow(evs[7].id, hang.id))?.attempts ?? 0).toBe(0);
 
-    // The next batch in this isolate remembers it is slow: one probe, the rest deferred at once.
+    // Two timeouts in a row opened its breaker (a timeout counts for half the threshold): the
+    // next batch sends it nothing; its messages wait behind the breaker, settled at once.
     const second = fakeBatch([...hangJobs.slice(2, 6), { eventId: evs[2].id, destinationId: ok[0].id }]);
     const t1 = Date.now();
     await handleDeliveryBatch(second.batch, env, createExecutionContext());
-    expect(await receivedRequests(hangPath)).toHaveLength(PER_DESTINATION_IN_FLIGHT + 1);
+    expect(await receivedRequests(hangPath)).toHaveLength(PER_DESTINATION_IN_FLIGHT);
     const quick = second.ids.map((id) => second.settled.get(id)!).filter((s) => s.at - t1 < 500);
-    expect(quick.filter((s) => s.action === 'retry')).toHaveLength(3);
+    expect(quick.filter((s) => s.action === 'retry')).toHaveLength(4);
     expect(quick.filter((s) => s.action === 'ack')).toHaveLength(1);
+  });
+
+  it('remembers a slow destination that still answers: the next batch sends it one POST and defers the rest', async () => {
+    const group = await createGroup();
+    const slowPath = `/slow/1300/${unique('slow')}`; // answers after 1.3 s: slower than half the 2 s timeout
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${slowPath}` });
+    const evs = await Promise.all(Array.from({ length: 5 }, () => insertEventQuietly(groupEntityOf(group))));
+    const jobs = evs.map((e) => ({ eventId: e.id, destinationId: dest.id }));
+    await handleDeliveryBatch(fakeBatch(jobs.slice(0, 1)).batch, env, createExecutionContext());
+    expect(await deliveryRow(evs[0].id, dest.id)).toMatchObject({ status: 'delivered' });
+    const next = fakeBatch(jobs.slice(1));
+    const t0 = Date.now();
+    await handleDeliveryBatch(next.batch, env, createExecutionContext());
+    const settled = next.ids.map((id) => next.settled.get(id)!);
+    expect(await receivedRequests(slowPath)).toHaveLength(2);
+    expect(settled.filter((s) => s.action === 'ack')).toHaveLength(1);
+    const deferred = settled.filter((s) => s.action === 'retry');
+    expect(deferred).toHaveLength(3);
+    expect(deferred.every((s) => s.at - t0 < 500 && s.delaySeconds === 2)).toBe(true);
   });
 });

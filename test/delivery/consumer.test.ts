@@ -164,6 +164,18 @@ describe('delivery consumer', () => {
     expect((await attemptRows(d!.id))[0]).toMatchObject({ http_status: null, error_class: 'timeout' });
   });
 
+  it('counts a timeout as half the breaker threshold: two hanging attempts in a row open it', async () => {
+    const { dest, job } = await setup('slow/3000');
+    const fast = { ...env, DELIVERY_TIMEOUT_MS: '300' } as Env;
+    await runBatch([job], { env: fast });
+    expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: BREAKER_THRESHOLD / 2, breaker_open_until: null });
+    await env.DB.prepare('UPDATE deliveries SET next_retry_at = NULL WHERE event_id = ?1 AND destination_id = ?2').bind(job.eventId, dest.id).run();
+    await runBatch([job], { env: fast });
+    const state = await destinationRow(dest.id);
+    expect(state!.consecutive_failures).toBe(BREAKER_THRESHOLD);
+    expect(Date.parse(state!.breaker_open_until!)).toBeGreaterThan(Date.now() + 50_000);
+  });
+
   it('opens the breaker after consecutive failures and then delays without requests; success closes it', async () => {
     const { group, path, dest, job } = await setup('fail/1');
     await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - 1).run();
