@@ -1,13 +1,18 @@
 // A streaming destination on 127.0.0.1 for benchmarks: answers 200 at once and records, per
 // delivery, its webhook-id (duplicates are counted, not double counted), the destination path,
-// and the time from the event's created_at to its arrival here.
+// and the time from the event's created_at to its arrival here. Paths under /hang/ are never
+// answered (a receiver hanging past the delivery timeout): counted in `hung`, nothing else.
 import { createServer } from 'node:http';
 
 /** Start the receiver; `url(path)` is a destination URL on it. */
 export async function startBenchReceiver() {
   const seen = new Set();
-  const state = { received: 0, unique: 0, duplicates: 0, latencies: [], firstAt: 0, lastAt: 0, byPath: new Map() };
+  const state = { received: 0, unique: 0, duplicates: 0, latencies: [], firstAt: 0, lastAt: 0, byPath: new Map(), hung: 0 };
   const server = createServer((req, res) => {
+    if (req.url.startsWith('/hang/')) {
+      state.hung++;
+      return; // never answered; the worker's timeout gives up on it
+    }
     const chunks = [];
     req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
@@ -42,8 +47,12 @@ export async function startBenchReceiver() {
     /** Forget what was received (between scenarios). */
     reset() {
       seen.clear();
-      Object.assign(state, { received: 0, unique: 0, duplicates: 0, latencies: [], firstAt: 0, lastAt: 0, byPath: new Map() });
+      Object.assign(state, { received: 0, unique: 0, duplicates: 0, latencies: [], firstAt: 0, lastAt: 0, byPath: new Map(), hung: 0 });
     },
-    close: () => new Promise((r) => server.close(r)),
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections(); // hanging requests included
+      }),
   };
 }

@@ -164,22 +164,23 @@ export function breakerSuccessStatement(db: D1Database, destinationId: number): 
  * threshold a closed breaker opens; a failure while it is open (an attempt that was in flight
  * when it opened) changes nothing but the count. SQLite evaluates every SET expression on the
  * row as it was, so the CASEs agree with each other. `baseCooldown`: the first cool-down in
- * seconds (see cooldownSeconds in src/delivery/breaker.ts, which this computes in SQL).
+ * seconds (see cooldownSeconds in src/delivery/breaker.ts, which this computes in SQL). `weight`:
+ * how many failures this one counts for (see failureWeight in src/delivery/breaker.ts).
  */
-export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean, baseCooldown: number): D1PreparedStatement {
+export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean, baseCooldown: number, weight = 1): D1PreparedStatement {
   const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-  const opens = `(?2 = 1 OR ((breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + 1 >= ?3))`;
+  const opens = `(?2 = 1 OR ((breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + ?6 >= ?3))`;
   return db
     .prepare(
       `UPDATE streaming_destinations SET
-         consecutive_failures = consecutive_failures + 1,
+         consecutive_failures = consecutive_failures + ?6,
          breaker_open_until = CASE WHEN ${opens}
            THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || min(?5, ?4 * (1 << min(breaker_trips, 10))) || ' seconds')
            ELSE breaker_open_until END,
          breaker_trips = CASE WHEN ${opens} THEN breaker_trips + 1 ELSE breaker_trips END
        WHERE id = ?1`,
     )
-    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, baseCooldown, baseCooldown * BREAKER_MAX_COOLDOWN_FACTOR);
+    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, baseCooldown, baseCooldown * BREAKER_MAX_COOLDOWN_FACTOR, weight);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts the
+ * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts (a timeout
+ * counting for TIMEOUT_FAILURE_WEIGHT) the
  * breaker opens for a cool-down; while it is open, messages for the destination wait in the
  * queue (delayed) without a request, so a dead endpoint costs neither subrequests nor consumer
  * time. When the cool-down ends, one message claims the half-open probe; its success closes the
@@ -10,24 +11,33 @@
  * wait: the state lives on each destination's row.
  */
 
+import { DEFAULT_BREAKER_COOLDOWN_SECONDS, readDeliveryConfig } from './config';
+
 /**
  * Consecutive failures that open the breaker. High enough that a flaky but living receiver
  * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
  */
 export const BREAKER_THRESHOLD = 10;
+/**
+ * How many failures an attempt that timed out counts for: a hanging receiver holds a connection
+ * and its consumer invocation for a whole timeout per attempt, so two timeouts in a row open the
+ * breaker (ten quick failures do). Waiting behind the breaker costs no attempt (it only delays).
+ */
+export const TIMEOUT_FAILURE_WEIGHT = BREAKER_THRESHOLD / 2;
+
+/** How many failures a failed attempt counts for on the breaker (by its error class). */
+export function failureWeight(errorClass: string | null): number {
+  return errorClass === 'timeout' ? TIMEOUT_FAILURE_WEIGHT : 1;
+}
+
 /** First cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
-export const BREAKER_BASE_COOLDOWN_SECONDS = 60;
+export const BREAKER_BASE_COOLDOWN_SECONDS = DEFAULT_BREAKER_COOLDOWN_SECONDS;
 /** The longest cool-down is this many times the first. */
 export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 
 /** The first cool-down in seconds: DELIVERY_BREAKER_COOLDOWN_SECONDS (a whole number from 1 to 3600) or 60. */
 export function breakerBaseCooldownSeconds(env: { DELIVERY_BREAKER_COOLDOWN_SECONDS?: string }): number {
-  const raw = env.DELIVERY_BREAKER_COOLDOWN_SECONDS?.trim();
-  if (!raw) return BREAKER_BASE_COOLDOWN_SECONDS;
-  const n = Number(raw);
-  if (Number.isInteger(n) && n >= 1 && n <= 3600) return n;
-  console.error('DELIVERY_BREAKER_COOLDOWN_SECONDS is not a whole number of seconds from 1 to 3600; using 60');
-  return BREAKER_BASE_COOLDOWN_SECONDS;
+  return readDeliveryConfig(env).breakerCooldownSeconds;
 }
 
 /** Breaker state as stored on streaming_destinations. */
