@@ -4,9 +4,11 @@ import type { Actor } from '../auth/authenticate';
 import {
   findGroup,
   findNamespaceById,
-  insertGroup,
+  insertedGroup,
+  insertGroupStatements,
   listSubgroups,
   NAMESPACE_COLUMNS,
+  newGroupRef,
   pathTaken,
   toNamespace,
   VISIBILITIES,
@@ -16,7 +18,7 @@ import {
   type Visibility,
 } from '../db/namespaces';
 import { nowIso } from '../db/time';
-import { authorOf, clientIp, groupEntity, recordAuditEvent } from '../audit/record';
+import { authorOf, clientIp, groupEntity, recordChange } from '../audit/record';
 import { param, publicOrigin, type App } from './context';
 import { ApiError, conflict, forbidden, json, notFound, validationError } from './errors';
 import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from './params';
@@ -90,21 +92,26 @@ export function registerGroupRoutes(router: ApiRouter): void {
     if (pathErr) throw validationError('path', pathErr);
     const fullPath = parent ? `${parent.fullPath}/${path}` : path;
     if (await pathTaken(app.env.DB, fullPath)) throw conflict({ path: ['has already been taken'] });
+    // The group, its Owner and its creation event commit together.
+    const insert = insertGroupStatements(app.env.DB, { name, path, fullPath, parent, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+    const created = newGroupRef(fullPath, parent);
     let group: Namespace;
     try {
-      group = await insertGroup(app.env.DB, { name, path, fullPath, parent, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+      const { results } = await recordChange(app.env, app.ctx, insert, [
+        {
+          eventType: 'group_created',
+          author: authorOf(actor.user),
+          entity: groupEntity(created),
+          target: { id: created.id, type: 'Group', details: fullPath },
+          ipAddress: clientIp(request),
+          details: { add: 'group', custom_message: `Added group ${fullPath}` },
+        },
+      ]);
+      group = insertedGroup(results);
     } catch (err) {
       if (String(err).includes('UNIQUE')) throw conflict({ path: ['has already been taken'] });
       throw err;
     }
-    await recordAuditEvent(app.env, app.ctx, {
-      eventType: 'group_created',
-      author: authorOf(actor.user),
-      entity: groupEntity(group),
-      target: { id: group.id, type: 'Group', details: group.fullPath },
-      ipAddress: clientIp(request),
-      details: { add: 'group', custom_message: `Added group ${group.fullPath}` },
-    });
     return json(groupJson(group, publicOrigin(request, app.env)), 201);
   });
 
