@@ -1,5 +1,5 @@
 import type { ApiRouter } from './router';
-import { accessLevel, AccessLevel, can } from '../auth/policy';
+import { can } from '../auth/policy';
 import type { Actor } from '../auth/authenticate';
 import {
   findGroup,
@@ -49,12 +49,12 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const db = app.env.DB;
     const vis = visibleWithoutMembership(app.actor);
-    const admin = !!app.actor?.user.isAdmin;
-    const where = admin
+    const all = await can(db, app.actor, 'read_instance');
+    const where = all
       ? `kind = 'group'`
       : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')})
            OR id IN (SELECT source_id FROM members WHERE source_type = 'Namespace' AND user_id = ?1))`;
-    const bind = admin ? [] : [app.actor?.user.id ?? -1];
+    const bind = all ? [] : [app.actor?.user.id ?? -1];
     const [count, rows] = await db.batch([
       db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE ${where}`).bind(...bind),
       db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE ${where} ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`).bind(...bind),
@@ -128,8 +128,7 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const origin = publicOrigin(request, app.env);
     // Members of the group (inherited access) see every subgroup; others see them by visibility.
-    const member = (await accessLevel(app.env.DB, app.actor, { kind: 'group', group })) >= AccessLevel.Guest;
-    if (member) {
+    if (await can(app.env.DB, app.actor, 'read_all_subgroups', { kind: 'group', group })) {
       const { total, items } = await listSubgroups(app.env.DB, group.id, page.limit, page.offset);
       return pagedJson(url, page, total, items.map((g) => groupJson(g, origin)));
     }

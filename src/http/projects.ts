@@ -55,8 +55,8 @@ export function registerProjectRoutes(router: ApiRouter): void {
       if (VISIBILITY_LEVEL[visibility] > VISIBILITY_LEVEL[namespace.visibility]) {
         throw validationError('visibility_level', `${visibility} is not allowed in a ${namespace.visibility} group.`);
       }
-    } else if (namespace.ownerId !== actor.user.id && !actor.user.isAdmin) {
-      throw forbidden();
+    } else if (!(await can(app.env.DB, actor, 'create_project', { kind: 'group', group: namespace }))) {
+      throw forbidden(); // someone else's personal namespace
     }
     if (await pathTaken(app.env.DB, `${namespace.fullPath}/${path}`)) throw conflict({ path: ['has already been taken'] });
     // The project and its creation event commit together.

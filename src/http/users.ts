@@ -48,7 +48,7 @@ export function registerUserRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const username = url.searchParams.get('username');
     const origin = publicOrigin(request, app.env);
-    const full = !!app.actor?.user.isAdmin;
+    const full = await can(app.env.DB, app.actor, 'read_instance');
     if (username !== null) {
       const u = await findUserByUsername(app.env.DB, username);
       const items = u ? [userJson(u, origin, full)] : [];
@@ -103,7 +103,7 @@ export function registerUserRoutes(router: ApiRouter): void {
   /** `GET /users/:id`. */
   router.get('/users/:id', async (request, app) => {
     const user = await loadUser(app, param(request, 'id'));
-    const full = !!app.actor && (app.actor.user.isAdmin || app.actor.user.id === user.id);
+    const full = await can(app.env.DB, app.actor, 'read_user_private', { kind: 'user', userId: user.id });
     return json(userJson(user, publicOrigin(request, app.env), full));
   });
 
