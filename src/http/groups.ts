@@ -1,5 +1,6 @@
 import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
+import { activeGroupMembershipIds } from '../db/members';
 import type { Actor } from '../auth/authenticate';
 import {
   findGroup,
@@ -50,10 +51,10 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const db = app.env.DB;
     const vis = visibleWithoutMembership(app.actor);
     const all = await can(db, app.actor, 'read_instance');
+    // Direct members see a private group (and an expired membership is no membership).
     const where = all
       ? `kind = 'group'`
-      : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')})
-           OR id IN (SELECT source_id FROM members WHERE source_type = 'Namespace' AND user_id = ?1))`;
+      : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')}) OR id IN (${activeGroupMembershipIds('?1')}))`;
     const bind = all ? [] : [app.actor?.user.id ?? -1];
     const [count, rows] = await db.batch([
       db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE ${where}`).bind(...bind),
