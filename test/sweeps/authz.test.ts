@@ -81,6 +81,13 @@ async function dropDestination(id: string): Promise<void> {
   await gql(DESTROY_DEST, { i: { id } });
 }
 
+/** The id of a fresh token of the spare user (as root). */
+async function freshSpareToken(): Promise<number> {
+  const r = await api('POST', `/api/v4/users/${spare.id}/personal_access_tokens`, { token: ADMIN, body: { name: 'authz', scopes: ['api'] } });
+  if (r.status !== 201) throw new Error(`freshSpareToken: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.id;
+}
+
 /** A fresh release on P (as root). */
 async function freshRelease(): Promise<string> {
   const tag = unique('r');
@@ -215,6 +222,21 @@ const OPS: Op[] = [
     name: 'POST /users/:spare/personal_access_tokens',
     expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
     run: rest('POST', () => `/api/v4/users/${spare.id}/personal_access_tokens`, () => ({ name: 'x', scopes: ['read_api'] })),
+  },
+  {
+    name: "GET /personal_access_tokens/:id (spare's token)",
+    expected: row(401, 404, 404, 404, 404, 404, 404, 404, 200, 404, 401),
+    run: async (t) => status(call('GET', `/api/v4/personal_access_tokens/${await freshSpareToken()}`, { token: t })),
+  },
+  {
+    name: "DELETE /personal_access_tokens/:id (spare's token)",
+    expected: row(401, 404, 404, 404, 404, 404, 404, 404, 204, 403, 401),
+    run: async (t) => status(call('DELETE', `/api/v4/personal_access_tokens/${await freshSpareToken()}`, { token: t })),
+  },
+  {
+    name: "POST /projects (in spare's personal namespace)",
+    expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
+    run: rest('POST', () => '/api/v4/projects', () => ({ name: unique('p'), namespace_id: spare.username })),
   },
   // --- Releases and links (P) ---
   { name: 'GET /projects/:P/releases', expected: row(404, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/releases`) },
