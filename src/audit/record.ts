@@ -18,21 +18,26 @@ import type { Project } from '../db/projects';
 import { projectScopePath } from '../db/projects';
 import type { User } from '../db/users';
 import { nowIso } from '../db/time';
+import { isSqlValue, type Sql, type SqlValue } from '../db/sql';
 import { dispatchEvents } from '../delivery/fanout';
 
 /** The author GitLab shows for unauthenticated actions (author_id -1). */
 export const UNAUTHENTICATED_AUTHOR = { id: -1, name: 'An unauthenticated user' } as const;
 
-/** What an event is about: its entity and where that sits in the group hierarchy. */
+/**
+ * What an event is about: its entity and where that sits in the group hierarchy. Ids (and what
+ * is built from them) may be values the database gives (SqlValue): an entity created in the
+ * same transaction as its event, whose id is known only once the row is inserted.
+ */
 export interface AuditEntity {
   type: string;
-  id: number;
+  id: Sql<number>;
   path: string | null;
   /** Top-level group (or personal namespace) the event belongs to; null for instance events. */
-  rootNamespaceId: number | null;
+  rootNamespaceId: Sql<number> | null;
   /** Hierarchy position ('1/5/' or '1/5/p12/'), matched by namespace filters; null outside groups. */
-  scopePath: string | null;
-  projectId: number | null;
+  scopePath: Sql<string> | null;
+  projectId: Sql<number> | null;
 }
 
 /** One event to record. */
@@ -40,9 +45,9 @@ export interface AuditEventInput {
   eventType: string;
   author: { id: number; name: string };
   entity: AuditEntity;
-  target?: { id: number | null; type: string | null; details: string | null };
+  target?: { id: Sql<number> | null; type: string | null; details: string | null };
   ipAddress?: string | null;
-  /** Extra details: custom_message, change/from/to, changes, ... (merged into `details`). */
+  /** Extra details: custom_message, change/from/to, changes, ... (merged into `details`; a value may be an SqlValue). */
   details?: Record<string, unknown>;
   /** Defaults to now; ingest may pass the producer's time. */
   createdAt?: string;
@@ -79,8 +84,8 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
   return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
 }
 
-/** The entity of an event about a group. */
-export function groupEntity(group: Namespace): AuditEntity {
+/** The entity of an event about a group (one being created: ids given by the database, see db/namespaces newGroupRef). */
+export function groupEntity(group: Pick<Namespace, 'fullPath'> & { id: Sql<number>; rootId: Sql<number>; traversalPath: Sql<string> }): AuditEntity {
   return {
     type: 'Group',
     id: group.id,
@@ -91,8 +96,8 @@ export function groupEntity(group: Namespace): AuditEntity {
   };
 }
 
-/** The entity of an event about a project. */
-export function projectEntity(project: Project): AuditEntity {
+/** The entity of an event about a project (one being created: its id given by the database, see db/projects newProjectRef). */
+export function projectEntity(project: Pick<Project, 'fullPath' | 'namespace'> & { id: Sql<number> }): AuditEntity {
   return {
     type: 'Project',
     id: project.id,
@@ -189,11 +194,34 @@ function eventRow(input: AuditEventInput): unknown[] {
  */
 export function auditEventStatements(db: D1Database, input: AuditEventInput, ifChanged = false): D1PreparedStatement[] {
   const row = eventRow(input);
-  row[10] = JSON.stringify(row[10]);
-  return [
-    db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row),
-    db.prepare(INSERT_OUTBOX).bind(row[11]),
-  ];
+  const createdAt = row[11];
+  return [eventInsertStatement(db, row, ifChanged), db.prepare(INSERT_OUTBOX).bind(createdAt)];
+}
+
+/**
+ * The insert of one event row (see eventRow). Values the database gives (SqlValue: in a column,
+ * or as a top-level key of `details`) become SQL expressions in the statement, evaluated in the
+ * same transaction as the change before it; `details` keeps its key order (json_set replaces
+ * a placeholder in place).
+ */
+function eventInsertStatement(db: D1Database, row: unknown[], ifChanged: boolean): D1PreparedStatement {
+  const details = row[10] as Record<string, unknown>;
+  const given = Object.entries(details).filter((entry): entry is [string, SqlValue] => isSqlValue(entry[1]));
+  if (given.length === 0 && !row.some(isSqlValue)) {
+    return db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row.map((v, i) => (i === 10 ? JSON.stringify(v) : v)));
+  }
+  const binds: unknown[] = [];
+  const param = (v: unknown): string => `?${binds.push(v)}`;
+  const expression = (v: SqlValue): string => {
+    let next = 0;
+    return v.sql.replace(/\?/g, () => param(v.binds[next++]));
+  };
+  const template = JSON.stringify({ ...details, ...Object.fromEntries(given.map(([key]) => [key, null])) });
+  const detailsSql = `json_set(${param(template)}${given.map(([key, v]) => `, ${param(`$."${key}"`)}, ${expression(v)}`).join('')})`;
+  const values = row.map((v, i) => (i === 10 ? detailsSql : isSqlValue(v) ? expression(v) : param(v)));
+  return db
+    .prepare(`INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${values.join(', ')}${ifChanged ? ' WHERE changes() > 0' : ''} RETURNING *`)
+    .bind(...binds);
 }
 
 /**
@@ -208,9 +236,23 @@ export async function recordAuditEvents(
   extra: D1PreparedStatement[] = [],
 ): Promise<AuditEvent[]> {
   if (inputs.length === 0 && extra.length === 0) return [];
-  const statements = [...extra, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))];
-  const results = await env.DB.batch(statements);
-  return afterRecorded(env, ctx, results.slice(extra.length));
+  return (await recordChange(env, ctx, extra, inputs)).events;
+}
+
+/**
+ * Commit a change (its statements, in order) and the events that describe it in ONE
+ * transaction: both are written or neither is. Returns the change's own results (e.g. the row
+ * an INSERT ... RETURNING gave) and the recorded events. An event may take values only the
+ * change determines (the id of a row it inserts) as SqlValues.
+ */
+export async function recordChange(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  change: D1PreparedStatement[],
+  inputs: AuditEventInput[],
+): Promise<{ results: D1Result[]; events: AuditEvent[] }> {
+  const results = await env.DB.batch([...change, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))]);
+  return { results: results.slice(0, change.length), events: await afterRecorded(env, ctx, results.slice(change.length)) };
 }
 
 /**
@@ -225,9 +267,22 @@ export async function recordAuditEventIfChanged(
   input: AuditEventInput,
   change: D1PreparedStatement,
 ): Promise<AuditEvent | null> {
+  return (await recordChangeIfChanged(env, ctx, change, input)).event;
+}
+
+/**
+ * recordAuditEventIfChanged, also returning the change's result (e.g. the row its
+ * INSERT ... RETURNING gave, none when it changed nothing).
+ */
+export async function recordChangeIfChanged(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  change: D1PreparedStatement,
+  input: AuditEventInput,
+): Promise<{ result: D1Result; event: AuditEvent | null }> {
   const results = await env.DB.batch([change, ...auditEventStatements(env.DB, input, true)]);
-  if (results[0].meta.changes === 0) return null;
-  return (await afterRecorded(env, ctx, results.slice(1)))[0];
+  if (results[0].meta.changes === 0) return { result: results[0], event: null };
+  return { result: results[0], event: (await afterRecorded(env, ctx, results.slice(1)))[0] };
 }
 
 /**
@@ -276,6 +331,7 @@ export async function recordBufferedAuditEvents(env: Env, inputs: BufferedAuditE
   if (inputs.length === 0) return [];
   const rows = inputs.map((input) => {
     const row = eventRow(input);
+    if (row.some(isSqlValue)) throw new Error('a buffered event has no value given by the database');
     row[10] = JSON.stringify(row[10]);
     return [input.uuid, ...row];
   });

@@ -29,15 +29,24 @@ export const ACCESS_LEVEL_NAMES: Record<number, string> = {
   50: 'Owner',
 };
 
+/**
+ * What an action is done to. A `group` may also be a user's personal namespace (its owner holds
+ * Owner there). A `user` is a user account (their tokens, their private fields). A `membership`
+ * is an access level held or granted in a group or project.
+ */
 export type Resource =
   | { kind: 'instance' }
   | { kind: 'group'; group: Namespace }
-  | { kind: 'project'; project: Project };
+  | { kind: 'project'; project: Project }
+  | { kind: 'user'; userId: number }
+  | { kind: 'membership'; source: { kind: 'group'; group: Namespace } | { kind: 'project'; project: Project }; accessLevel: number };
 
 /**
  * What a rule needs: a minimum access level on the resource, or "administrator only";
  * `visibilityRead` lets visibility grant the action (public: anyone, internal: any signed-in
- * user); `write` actions need a token with scope `api`; `topLevel` groups only.
+ * user); `write` actions need a token with scope `api`; `topLevel` groups only; `self`: the
+ * user resource is the actor; `levelCeiling`: the actor's own level on the membership's source
+ * is at least the membership's level (administrators pass every rule).
  */
 interface Rule {
   minLevel?: number;
@@ -45,17 +54,24 @@ interface Rule {
   visibilityRead?: boolean;
   write?: boolean;
   topLevel?: boolean;
+  self?: boolean;
+  levelCeiling?: boolean;
 }
 
 const RULES = {
   // Instance
   admin_instance: { adminOnly: true, write: true },
+  /** See every group and every user's private fields (e-mail, admin flag); list any user's tokens. */
+  read_instance: { adminOnly: true },
   read_instance_audit_events: { adminOnly: true },
   admin_instance_streaming: { adminOnly: true, write: true },
   read_instance_streaming: { adminOnly: true },
   // Groups
   read_group: { minLevel: AccessLevel.Guest, visibilityRead: true },
+  /** Members of a group (inherited access included) see all its subgroups, private ones too. */
+  read_all_subgroups: { minLevel: AccessLevel.Guest },
   create_subgroup: { minLevel: AccessLevel.Owner, write: true },
+  /** In a group, or in a personal namespace (its owner). */
   create_project: { minLevel: AccessLevel.Maintainer, write: true },
   admin_group_member: { minLevel: AccessLevel.Owner, write: true },
   admin_group_streaming: { minLevel: AccessLevel.Owner, write: true, topLevel: true },
@@ -75,6 +91,16 @@ const RULES = {
   admin_project_member: { minLevel: AccessLevel.Maintainer, write: true },
   read_project_audit_events: { minLevel: AccessLevel.Developer },
   read_all_project_audit_events: { minLevel: AccessLevel.Maintainer },
+  // Memberships
+  /** Grant, or change or remove a member holding, this level: not above one's own (a project Maintainer makes no Owners). */
+  admin_member_at_level: { levelCeiling: true, write: true },
+  // Users
+  /** A user's private fields (e-mail, admin flag): themselves. */
+  read_user_private: { self: true },
+  /** See a user's personal access tokens: their own. */
+  read_user_tokens: { self: true },
+  /** Revoke a user's personal access tokens: their own. */
+  admin_user_tokens: { self: true, write: true },
 } satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -89,8 +115,8 @@ const levelMemo = new WeakMap<Actor, Map<string, number>>();
  * The actor's effective access level on a group or project: the highest of their memberships
  * in it and its ancestors; Owner for administrators and for the owner of a personal namespace.
  */
-export async function accessLevel(db: D1Database, actor: Actor | null, resource: Resource): Promise<number> {
-  if (!actor || resource.kind === 'instance') return AccessLevel.NoAccess;
+async function accessLevel(db: D1Database, actor: Actor | null, resource: Resource): Promise<number> {
+  if (!actor || (resource.kind !== 'group' && resource.kind !== 'project')) return AccessLevel.NoAccess;
   if (actor.user.isAdmin) return AccessLevel.Owner;
   const key = resource.kind === 'group' ? `g${resource.group.id}` : `p${resource.project.id}`;
   let memo = levelMemo.get(actor);
@@ -99,7 +125,9 @@ export async function accessLevel(db: D1Database, actor: Actor | null, resource:
   if (cached !== undefined) return cached;
   let level: number;
   if (resource.kind === 'group') {
-    level = await maxAccessLevel(db, actor.user.id, ancestorIds(resource.group), null);
+    const group = resource.group;
+    if (group.kind === 'user' && group.ownerId === actor.user.id) level = AccessLevel.Owner;
+    else level = await maxAccessLevel(db, actor.user.id, ancestorIds(group), null);
   } else {
     const ns = resource.project.namespace;
     if (ns.kind === 'user' && ns.ownerId === actor.user.id) level = AccessLevel.Owner;
@@ -127,6 +155,9 @@ export async function can(db: D1Database, actor: Actor | null, action: Action, r
     if (v === 'public') return true;
     if (v === 'internal' && actor) return true;
   }
-  if (rule.minLevel === undefined || !actor) return false;
+  if (!actor) return false;
+  if (rule.self) return resource.kind === 'user' && resource.userId === actor.user.id;
+  if (rule.levelCeiling) return resource.kind === 'membership' && (await accessLevel(db, actor, resource.source)) >= resource.accessLevel;
+  if (rule.minLevel === undefined) return false;
   return (await accessLevel(db, actor, resource)) >= rule.minLevel;
 }

@@ -5,6 +5,7 @@
  * no namespace. Writes that must commit with their audit event are returned as statements.
  */
 import { nowIso } from './time';
+import { sqlValue, type SqlValue } from './sql';
 
 export type DestinationScope = 'group' | 'instance';
 
@@ -159,25 +160,32 @@ export async function listDestinationsWithDetails(db: D1Database, scope: Destina
 /** What a new destination is made of. */
 export type NewDestination = Pick<Destination, 'scope' | 'namespaceId' | 'name' | 'destinationUrl' | 'verificationToken' | 'signingSecret'>;
 
-/** Insert a destination; throws on a unique index conflict (see isUniqueViolation). */
-export async function insertDestination(db: D1Database, d: NewDestination, limit: number): Promise<Destination | null> {
+/**
+ * The statement that inserts a destination unless its owner has `limit` already (see
+ * insertedDestination); it throws on a unique index conflict (see isUniqueViolation).
+ */
+export function insertDestinationStatement(db: D1Database, d: NewDestination, limit: number): D1PreparedStatement {
   const now = nowIso();
   // The count and the insert are one statement, so two racing creates cannot both pass the limit.
-  const row = await db
+  return db
     .prepare(
       `INSERT INTO streaming_destinations (scope, namespace_id, name, destination_url, verification_token, signing_secret, active, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7
        WHERE (SELECT COUNT(*) FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2) < ?8
        RETURNING ${DESTINATION_COLUMNS}`,
     )
-    .bind(d.scope, d.namespaceId, d.name, d.destinationUrl, d.verificationToken, d.signingSecret, now, limit)
-    .first<DestinationRow>();
+    .bind(d.scope, d.namespaceId, d.name, d.destinationUrl, d.verificationToken, d.signingSecret, now, limit);
+}
+
+/** The destination insertDestinationStatement stored, from its result; null when it stored none (the limit was reached). */
+export function insertedDestination(result: D1Result): Destination | null {
+  const row = (result.results as DestinationRow[])[0];
   return row ? toDestination(row) : null;
 }
 
-/** Remove a destination (used to undo a create whose audit event could not be written). */
-export async function deleteDestinationNow(db: D1Database, id: number): Promise<void> {
-  await db.prepare('DELETE FROM streaming_destinations WHERE id = ?1').bind(id).run();
+/** The id of a destination by its owner and (unique) verification token, as the database gives it (e.g. for an audit event written with the insert). */
+export function destinationIdOf(d: Pick<NewDestination, 'scope' | 'namespaceId' | 'verificationToken'>): SqlValue {
+  return sqlValue('SELECT id FROM streaming_destinations WHERE scope = ? AND IFNULL(namespace_id, 0) = ? AND verification_token = ?', d.scope, d.namespaceId ?? 0, d.verificationToken);
 }
 
 /** The statement that updates name, URL and active flag of a destination. */

@@ -45,8 +45,16 @@ function toMember(r: MemberRow): Member {
 const SELECT = `SELECT m.source_type, m.source_id, m.user_id, m.access_level, m.expires_at, m.created_at, m.created_by,
   u.username, u.name, u.state FROM members m JOIN users u ON u.id = m.user_id`;
 
-/** SQL condition: the membership has not expired (expires_at is a date; it ends on that day). */
+/**
+ * SQL condition on a membership `m`: it counts (has not expired: expires_at is a date, it ends on
+ * that day). Every query that asks whether a membership grants access uses it.
+ */
 export const MEMBER_ACTIVE = `(m.expires_at IS NULL OR m.expires_at > strftime('%Y-%m-%d', 'now'))`;
+
+/** SQL: the ids of the groups in which the user `userParam` (e.g. '?1') holds an active membership. */
+export function activeGroupMembershipIds(userParam: string): string {
+  return `SELECT m.source_id FROM members m WHERE m.source_type = 'Namespace' AND m.user_id = ${userParam} AND ${MEMBER_ACTIVE}`;
+}
 
 /** One direct membership, or null. */
 export async function findMember(db: D1Database, sourceType: SourceType, sourceId: number, userId: number): Promise<Member | null> {

@@ -1,3 +1,5 @@
+import { sqlText, sqlValue, type Sql, type SqlValue } from './sql';
+
 export type Visibility = 'private' | 'internal' | 'public';
 export const VISIBILITIES: readonly Visibility[] = ['private', 'internal', 'public'];
 /** Visibility as GitLab's numeric level (private 0, internal 10, public 20), for comparisons. */
@@ -96,14 +98,15 @@ export async function pathTaken(db: D1Database, fullPath: string): Promise<boole
 }
 
 /**
- * Create a group and make its creator an Owner, in one transaction. The traversal path and
- * root id are derived from the parent inside the same batch.
+ * The statements that create a group and make its creator an Owner, for one transaction (with
+ * the audit event); the last one reads the group back (see insertedGroup). The traversal path
+ * and root id are derived from the parent inside the same batch.
  */
-export async function insertGroup(
+export function insertGroupStatements(
   db: D1Database,
   g: { name: string; path: string; fullPath: string; parent: Namespace | null; description: string; visibility: Visibility; creatorId: number; createdAt: string },
-): Promise<Namespace> {
-  const results = await db.batch([
+): D1PreparedStatement[] {
+  return [
     db
       .prepare(
         `INSERT INTO namespaces (kind, name, path, full_path, parent_id, root_id, traversal_path, description, visibility, created_at)
@@ -125,8 +128,21 @@ export async function insertGroup(
       )
       .bind(g.fullPath, g.creatorId, g.createdAt),
     db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE full_path = ?1`).bind(g.fullPath),
-  ]);
-  return toNamespace((results[3].results as NamespaceRow[])[0]);
+  ];
+}
+
+/** The group that insertGroupStatements created, from their results. */
+export function insertedGroup(results: D1Result[]): Namespace {
+  return toNamespace((results[results.length - 1].results as NamespaceRow[])[0]);
+}
+
+/**
+ * A group being created by insertGroupStatements, as the database will give it: its id (by its
+ * unique full path), root id and traversal path, for writes in the same transaction (its audit event).
+ */
+export function newGroupRef(fullPath: string, parent: Namespace | null): { id: SqlValue; fullPath: string; rootId: Sql<number>; traversalPath: Sql<string> } {
+  const id = sqlValue('SELECT id FROM namespaces WHERE full_path = ?', fullPath);
+  return { id, fullPath, rootId: parent ? parent.rootId : id, traversalPath: sqlText`${parent?.traversalPath ?? ''}${id}/` };
 }
 
 /** Direct subgroups of a group, paged, ordered by name as GitLab does. */

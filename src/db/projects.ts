@@ -1,5 +1,6 @@
 import type { Namespace, Visibility } from './namespaces';
 import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
+import { sqlText, sqlValue, type Sql, type SqlValue } from './sql';
 
 /** A project, with the namespace it lives in. */
 export interface Project {
@@ -68,23 +69,41 @@ export async function findProject(db: D1Database, idOrPath: string): Promise<Pro
   return /^\d+$/.test(idOrPath) ? findProjectById(db, Number(idOrPath)) : findProjectByPath(db, idOrPath);
 }
 
-/** Create a project. */
-export async function insertProject(
+/** The statements that create a project, for one transaction (with its audit event); the last one reads it back (see insertedProject). */
+export function insertProjectStatements(
   db: D1Database,
   p: { namespace: Namespace; name: string; path: string; description: string; visibility: Visibility; creatorId: number; createdAt: string },
-): Promise<Project> {
+): D1PreparedStatement[] {
   const fullPath = `${p.namespace.fullPath}/${p.path}`;
-  const row = await db
-    .prepare(
-      `INSERT INTO projects (namespace_id, name, path, full_path, description, visibility, creator_id, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id`,
-    )
-    .bind(p.namespace.id, p.name, p.path, fullPath, p.description, p.visibility, p.creatorId, p.createdAt)
-    .first<{ id: number }>();
-  return (await findProjectById(db, row!.id))!;
+  return [
+    db
+      .prepare(
+        `INSERT INTO projects (namespace_id, name, path, full_path, description, visibility, creator_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+      )
+      .bind(p.namespace.id, p.name, p.path, fullPath, p.description, p.visibility, p.creatorId, p.createdAt),
+    db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath),
+  ];
+}
+
+/** The project that insertProjectStatements created, from their results. */
+export function insertedProject(results: D1Result[]): Project {
+  return toProject((results[results.length - 1].results as (ProjectRow & Record<string, unknown>)[])[0]);
+}
+
+/**
+ * A project being created by insertProjectStatements, as the database will give it (its id by
+ * its unique full path), for writes in the same transaction (its audit event).
+ */
+export function newProjectRef(namespace: Namespace, path: string): { id: SqlValue; fullPath: string; namespace: Namespace } {
+  const fullPath = `${namespace.fullPath}/${path}`;
+  return { id: sqlValue('SELECT id FROM projects WHERE full_path = ?', fullPath), fullPath, namespace };
 }
 
 /** The hierarchy position of a project, matched by namespace filters and group listings. */
-export function projectScopePath(project: Pick<Project, 'id' | 'namespace'>): string {
-  return `${project.namespace.traversalPath}p${project.id}/`;
+export function projectScopePath(project: Pick<Project, 'id' | 'namespace'>): string;
+/** Of a project being created, whose id the database gives: the path is given by the database too. */
+export function projectScopePath(project: { id: Sql<number>; namespace: Pick<Namespace, 'traversalPath'> }): Sql<string>;
+export function projectScopePath(project: { id: Sql<number>; namespace: Pick<Namespace, 'traversalPath'> }): Sql<string> {
+  return sqlText`${project.namespace.traversalPath}p${project.id}/`;
 }

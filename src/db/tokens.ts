@@ -1,3 +1,4 @@
+import { sqlValue, type SqlValue } from './sql';
 import { toUser, userOfTokenDigestStatement, type User, type UserRow } from './users';
 
 /** A personal access token row, mapped (never holds the token itself). */
@@ -57,19 +58,27 @@ export async function findTokenById(db: D1Database, id: number): Promise<Persona
   return row ? toToken(row) : null;
 }
 
-/** Store a new token by its digest. */
-export async function insertToken(
+/** The statement that stores a new token by its digest (see insertedToken). */
+export function insertTokenStatement(
   db: D1Database,
   t: { userId: number; name: string; digest: string; scopes: string[]; expiresAt: string | null; createdAt: string },
-): Promise<PersonalAccessToken> {
-  const row = await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO personal_access_tokens (user_id, name, token_digest, scopes, expires_at, created_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING ${COLUMNS}`,
     )
-    .bind(t.userId, t.name, t.digest, JSON.stringify(t.scopes), t.expiresAt, t.createdAt)
-    .first<TokenRow>();
-  return toToken(row!);
+    .bind(t.userId, t.name, t.digest, JSON.stringify(t.scopes), t.expiresAt, t.createdAt);
+}
+
+/** The token insertTokenStatement stored, from its result. */
+export function insertedToken(result: D1Result): PersonalAccessToken {
+  return toToken((result.results as TokenRow[])[0]);
+}
+
+/** The id of the token with this digest, as the database gives it (e.g. for an audit event written with the insert). */
+export function tokenIdOf(digest: string): SqlValue {
+  return sqlValue('SELECT id FROM personal_access_tokens WHERE token_digest = ?', digest);
 }
 
 /** Tokens, optionally of one user, newest last, paged. */

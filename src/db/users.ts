@@ -1,3 +1,5 @@
+import { sqlValue, type SqlValue } from './sql';
+
 /** A user row, mapped. */
 export interface User {
   id: number;
@@ -68,15 +70,21 @@ export async function userConflicts(db: D1Database, username: string, email: str
   return { username: !!(row?.username_taken || row?.path_taken), email: !!row?.email_taken };
 }
 
+/** The id of the user with this username, as the database gives it (e.g. for an audit event written with the insert). */
+export function userIdOf(username: string): SqlValue {
+  return sqlValue('SELECT id FROM users WHERE username = ?', username);
+}
+
 /**
- * Create a user and their personal namespace (path = username) in one transaction.
+ * The statements that create a user and their personal namespace (path = username), for one
+ * transaction (with the audit event); the last one reads the new user back (see insertedUser).
  * The namespace id is taken from the namespaces sequence; the user row points at it.
  */
-export async function insertUser(
+export function insertUserStatements(
   db: D1Database,
   u: { username: string; name: string; email: string; isAdmin: boolean; createdAt: string },
-): Promise<User> {
-  const results = await db.batch([
+): D1PreparedStatement[] {
+  return [
     db
       .prepare(
         `INSERT INTO users (username, name, email, state, is_admin, created_at) VALUES (?1, ?2, ?3, 'active', ?4, ?5)`,
@@ -94,7 +102,10 @@ export async function insertUser(
       .prepare(`UPDATE users SET namespace_id = (SELECT id FROM namespaces WHERE full_path = ?1 AND kind = 'user') WHERE username = ?1`)
       .bind(u.username),
     db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?1`).bind(u.username),
-  ]);
-  const row = (results[4].results as UserRow[])[0];
-  return toUser(row);
+  ];
+}
+
+/** The user that insertUserStatements created, from their results. */
+export function insertedUser(results: D1Result[]): User {
+  return toUser((results[results.length - 1].results as UserRow[])[0]);
 }

@@ -149,15 +149,21 @@ function selectOperation(document: DocumentNode, operationName: string | null): 
   return ops.length === 1 ? ops[0] : undefined;
 }
 
-/** Mask errors that are not meant for clients; keep GraphQL's own (coercion) errors. */
-function formatResult(result: ExecutionResult): FormattedExecutionResult {
+/**
+ * Mask errors that are not meant for clients; keep GraphQL's own (coercion) errors. `internal`:
+ * some resolver failed unexpectedly (e.g. D1 refused a write), which the request answers as a
+ * whole with GitLab's 500 (GraphqlController's rescue_from StandardError).
+ */
+function formatResult(result: ExecutionResult): { formatted: FormattedExecutionResult; internal: boolean } {
+  let internal = false;
   const errors = result.errors?.map((e) => {
     const original = e.originalError;
     if (!original || original instanceof PublicError || original instanceof GraphQLError) return e.toJSON();
     console.error('GraphQL resolver error', original.stack ?? original.message);
+    internal = true;
     return new GraphQLError('Internal server error', { nodes: e.nodes, path: e.path }).toJSON();
   });
-  return errors?.length ? { data: result.data, errors } : { data: result.data };
+  return { formatted: errors?.length ? { data: result.data, errors } : { data: result.data }, internal };
 }
 
 interface GraphQLParams {
@@ -242,12 +248,18 @@ export async function handleGraphql(request: Request, env: Env, ctx: ExecutionCo
       contextValue,
       fieldResolver,
     });
-    const formatted = formatResult(result as ExecutionResult);
+    const { formatted, internal } = formatResult(result as ExecutionResult);
+    if (internal) return internalError();
     // Variables that fail coercion are request errors (no data at all): 400, as the spec says.
     return respond(formatted, formatted.data === undefined ? 400 : 200);
   } catch (err) {
     if (err instanceof ApiError) return respond({ errors: [{ message: String(err.body.message ?? err.body.error) }] }, err.status);
     console.error('GraphQL request failed', err instanceof Error ? err.stack ?? err.message : err);
-    return respond({ errors: [{ message: 'Internal server error' }] }, 500);
+    return internalError();
   }
+}
+
+/** GitLab's answer to an unexpected failure: 500, one masked error, no data. */
+function internalError(): Response {
+  return respond({ errors: [{ message: 'Internal server error' }] }, 500);
 }

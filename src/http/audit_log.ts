@@ -37,7 +37,7 @@ import { optionalDateTime, optionalEnum, optionalInteger, optionalString, readPa
 import { pagedJson, readPage } from './pagination';
 import { loadReadableGroup } from './groups';
 import { loadReadableProject } from './projects';
-import { requireAdmin } from './users';
+import { requireAllowed } from './users';
 
 /** GitLab's AuditEventFinder::VALID_ENTITY_TYPES (instance listing `entity_type`). */
 export const ENTITY_TYPES = ['User', 'Group', 'Project', 'Gitlab::Audit::InstanceScope'] as const;
@@ -70,8 +70,8 @@ interface Access {
 }
 
 /** The instance log: administrators only (401 anonymous, 403 others). */
-function instanceAccess(app: App): Access {
-  requireAdmin(app);
+async function instanceAccess(app: App): Promise<Access> {
+  await requireAllowed(app, 'read_instance_audit_events');
   return { scope: { kind: 'instance' }, resource: { kind: 'instance' }, entity: instanceEntity(), fileStem: 'audit_events_instance' };
 }
 
@@ -252,10 +252,10 @@ function readOnly(): never {
 
 /** Register the audit log routes (GETs, the .csv variants, and the 405s). */
 export function registerAuditLogRoutes(router: ApiRouter): void {
-  router.get('/audit_events.csv', (request, app) => listing(request, app, instanceAccess(app), true, true));
-  router.get('/audit_events', (request, app) => listing(request, app, instanceAccess(app), true, false));
+  router.get('/audit_events.csv', async (request, app) => listing(request, app, await instanceAccess(app), true, true));
+  router.get('/audit_events', async (request, app) => listing(request, app, await instanceAccess(app), true, false));
   router.get('/audit_events/:id', async (request, app) => {
-    const access = instanceAccess(app);
+    const access = await instanceAccess(app);
     return showOne(app, access.scope, eventId(request, 'id'));
   });
 

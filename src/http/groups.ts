@@ -1,12 +1,15 @@
 import type { ApiRouter } from './router';
-import { accessLevel, AccessLevel, can } from '../auth/policy';
+import { can } from '../auth/policy';
+import { activeGroupMembershipIds } from '../db/members';
 import type { Actor } from '../auth/authenticate';
 import {
   findGroup,
   findNamespaceById,
-  insertGroup,
+  insertedGroup,
+  insertGroupStatements,
   listSubgroups,
   NAMESPACE_COLUMNS,
+  newGroupRef,
   pathTaken,
   toNamespace,
   VISIBILITIES,
@@ -16,7 +19,7 @@ import {
   type Visibility,
 } from '../db/namespaces';
 import { nowIso } from '../db/time';
-import { authorOf, clientIp, groupEntity, recordAuditEvent } from '../audit/record';
+import { authorOf, clientIp, groupEntity, recordChange } from '../audit/record';
 import { param, publicOrigin, type App } from './context';
 import { ApiError, conflict, forbidden, json, notFound, validationError } from './errors';
 import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from './params';
@@ -47,12 +50,12 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const db = app.env.DB;
     const vis = visibleWithoutMembership(app.actor);
-    const admin = !!app.actor?.user.isAdmin;
-    const where = admin
+    const all = await can(db, app.actor, 'read_instance');
+    // Direct members see a private group (and an expired membership is no membership).
+    const where = all
       ? `kind = 'group'`
-      : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')})
-           OR id IN (SELECT source_id FROM members WHERE source_type = 'Namespace' AND user_id = ?1))`;
-    const bind = admin ? [] : [app.actor?.user.id ?? -1];
+      : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')}) OR id IN (${activeGroupMembershipIds('?1')}))`;
+    const bind = all ? [] : [app.actor?.user.id ?? -1];
     const [count, rows] = await db.batch([
       db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE ${where}`).bind(...bind),
       db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE ${where} ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`).bind(...bind),
@@ -90,21 +93,26 @@ export function registerGroupRoutes(router: ApiRouter): void {
     if (pathErr) throw validationError('path', pathErr);
     const fullPath = parent ? `${parent.fullPath}/${path}` : path;
     if (await pathTaken(app.env.DB, fullPath)) throw conflict({ path: ['has already been taken'] });
+    // The group, its Owner and its creation event commit together.
+    const insert = insertGroupStatements(app.env.DB, { name, path, fullPath, parent, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+    const created = newGroupRef(fullPath, parent);
     let group: Namespace;
     try {
-      group = await insertGroup(app.env.DB, { name, path, fullPath, parent, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+      const { results } = await recordChange(app.env, app.ctx, insert, [
+        {
+          eventType: 'group_created',
+          author: authorOf(actor.user),
+          entity: groupEntity(created),
+          target: { id: created.id, type: 'Group', details: fullPath },
+          ipAddress: clientIp(request),
+          details: { add: 'group', custom_message: `Added group ${fullPath}` },
+        },
+      ]);
+      group = insertedGroup(results);
     } catch (err) {
       if (String(err).includes('UNIQUE')) throw conflict({ path: ['has already been taken'] });
       throw err;
     }
-    await recordAuditEvent(app.env, app.ctx, {
-      eventType: 'group_created',
-      author: authorOf(actor.user),
-      entity: groupEntity(group),
-      target: { id: group.id, type: 'Group', details: group.fullPath },
-      ipAddress: clientIp(request),
-      details: { add: 'group', custom_message: `Added group ${group.fullPath}` },
-    });
     return json(groupJson(group, publicOrigin(request, app.env)), 201);
   });
 
@@ -121,8 +129,7 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const origin = publicOrigin(request, app.env);
     // Members of the group (inherited access) see every subgroup; others see them by visibility.
-    const member = (await accessLevel(app.env.DB, app.actor, { kind: 'group', group })) >= AccessLevel.Guest;
-    if (member) {
+    if (await can(app.env.DB, app.actor, 'read_all_subgroups', { kind: 'group', group })) {
       const { total, items } = await listSubgroups(app.env.DB, group.id, page.limit, page.offset);
       return pagedJson(url, page, total, items.map((g) => groupJson(g, origin)));
     }

@@ -1,6 +1,6 @@
 import type { ApiRouter } from './router';
 import type { IRequest } from 'itty-router';
-import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, accessLevel, AccessLevel, can, type Action, type Resource } from '../auth/policy';
+import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, can, type Action } from '../auth/policy';
 import { deleteMemberStatement, findMember, insertMemberStatement, listMembers, updateMemberStatement, type SourceType } from '../db/members';
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
@@ -13,12 +13,14 @@ import { pagedJson, readPage } from './pagination';
 import { requireActor } from './users';
 import { loadReadableGroup } from './groups';
 import { loadReadableProject } from './projects';
+import type { Namespace } from '../db/namespaces';
+import type { Project } from '../db/projects';
 
 /** A group or project whose members are managed, and who may manage them. */
 interface MemberSource {
   sourceType: SourceType;
   sourceId: number;
-  resource: Resource;
+  resource: { kind: 'group'; group: Namespace } | { kind: 'project'; project: Project };
   manage: Action;
   entity: AuditEntity;
 }
@@ -43,8 +45,9 @@ function readAccessLevel(p: Params): number {
  * Maintainer cannot make or change Owners); group Owners and admins can.
  */
 async function checkLevelCeiling(app: App, src: MemberSource, ...levels: number[]): Promise<void> {
-  const own = await accessLevel(app.env.DB, app.actor, src.resource);
-  if (levels.some((l) => l > own)) throw forbidden();
+  for (const accessLevel of levels) {
+    if (!(await can(app.env.DB, app.actor, 'admin_member_at_level', { kind: 'membership', source: src.resource, accessLevel }))) throw forbidden();
+  }
 }
 
 function userIdParam(request: IRequest): number {

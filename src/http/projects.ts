@@ -1,9 +1,9 @@
 import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
 import { findNamespaceById, findNamespaceByPath, pathTaken, VISIBILITIES, VISIBILITY_LEVEL, type Namespace } from '../db/namespaces';
-import { findProject, insertProject, type Project } from '../db/projects';
+import { findProject, insertedProject, insertProjectStatements, newProjectRef, type Project } from '../db/projects';
 import { nowIso } from '../db/time';
-import { authorOf, clientIp, projectEntity, recordAuditEvent } from '../audit/record';
+import { authorOf, clientIp, projectEntity, recordChange } from '../audit/record';
 import { param, publicOrigin, type App } from './context';
 import { badRequest, conflict, forbidden, json, notFound, validationError } from './errors';
 import { optionalEnum, optionalString, readParams } from './params';
@@ -55,25 +55,30 @@ export function registerProjectRoutes(router: ApiRouter): void {
       if (VISIBILITY_LEVEL[visibility] > VISIBILITY_LEVEL[namespace.visibility]) {
         throw validationError('visibility_level', `${visibility} is not allowed in a ${namespace.visibility} group.`);
       }
-    } else if (namespace.ownerId !== actor.user.id && !actor.user.isAdmin) {
-      throw forbidden();
+    } else if (!(await can(app.env.DB, actor, 'create_project', { kind: 'group', group: namespace }))) {
+      throw forbidden(); // someone else's personal namespace
     }
     if (await pathTaken(app.env.DB, `${namespace.fullPath}/${path}`)) throw conflict({ path: ['has already been taken'] });
+    // The project and its creation event commit together.
+    const insert = insertProjectStatements(app.env.DB, { namespace, name, path, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+    const created = newProjectRef(namespace, path);
     let project: Project;
     try {
-      project = await insertProject(app.env.DB, { namespace, name, path, description, visibility, creatorId: actor.user.id, createdAt: nowIso() });
+      const { results } = await recordChange(app.env, app.ctx, insert, [
+        {
+          eventType: 'project_created',
+          author: authorOf(actor.user),
+          entity: projectEntity(created),
+          target: { id: created.id, type: 'Project', details: created.fullPath },
+          ipAddress: clientIp(request),
+          details: { add: 'project', custom_message: `Added project ${created.fullPath}` },
+        },
+      ]);
+      project = insertedProject(results);
     } catch (err) {
       if (String(err).includes('UNIQUE')) throw conflict({ path: ['has already been taken'] });
       throw err;
     }
-    await recordAuditEvent(app.env, app.ctx, {
-      eventType: 'project_created',
-      author: authorOf(actor.user),
-      entity: projectEntity(project),
-      target: { id: project.id, type: 'Project', details: project.fullPath },
-      ipAddress: clientIp(request),
-      details: { add: 'project', custom_message: `Added project ${project.fullPath}` },
-    });
     return json(projectJson(project, publicOrigin(request, app.env)), 201);
   });
 

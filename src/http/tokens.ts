@@ -7,9 +7,10 @@ import { badRequest, json, notFound } from './errors';
 import { pagedJson, readPage } from './pagination';
 import { tokenJson } from './serializers';
 import { requireActor } from './users';
+import { can } from '../auth/policy';
 
-/** The token `:id` (or `self`) if the caller may see it: their own, or any for an admin. */
-async function loadVisibleToken(app: App, raw: string): Promise<PersonalAccessToken> {
+/** The token `:id` (or `self`) if the caller may do `action` to it (their own; any for an admin), else 404. */
+async function loadToken(app: App, raw: string, action: 'read_user_tokens' | 'admin_user_tokens'): Promise<PersonalAccessToken> {
   const actor = requireActor(app);
   if (raw === 'self') {
     if (actor.tokenId === null) throw notFound();
@@ -17,7 +18,7 @@ async function loadVisibleToken(app: App, raw: string): Promise<PersonalAccessTo
   }
   if (!/^\d{1,15}$/.test(raw)) throw notFound();
   const token = await findTokenById(app.env.DB, Number(raw));
-  if (!token || (token.userId !== actor.user.id && !actor.user.isAdmin)) throw notFound();
+  if (!token || !(await can(app.env.DB, actor, action, { kind: 'user', userId: token.userId }))) throw notFound();
   return token;
 }
 
@@ -29,7 +30,7 @@ export function registerTokenRoutes(router: ApiRouter): void {
     const page = readPage(url);
     let userId: number | null = actor.user.id;
     const filter = url.searchParams.get('user_id');
-    if (actor.user.isAdmin) {
+    if (await can(app.env.DB, actor, 'read_instance')) {
       if (filter === null) userId = null;
       else if (/^\d{1,15}$/.test(filter)) userId = Number(filter);
       else throw badRequest('user_id is invalid');
@@ -40,13 +41,13 @@ export function registerTokenRoutes(router: ApiRouter): void {
 
   /** `GET /personal_access_tokens/:id` (or `self`). */
   router.get('/personal_access_tokens/:id', async (request, app) => {
-    return json(tokenJson(await loadVisibleToken(app, param(request, 'id'))));
+    return json(tokenJson(await loadToken(app, param(request, 'id'), 'read_user_tokens')));
   });
 
   /** `DELETE /personal_access_tokens/:id` (or `self`): revoke; 204. */
   router.delete('/personal_access_tokens/:id', async (request, app) => {
     const actor = requireActor(app);
-    const token = await loadVisibleToken(app, param(request, 'id'));
+    const token = await loadToken(app, param(request, 'id'), 'admin_user_tokens');
     if (token.revoked) throw badRequest('Token already revoked');
     const owner = await findUserById(app.env.DB, token.userId);
     // The revocation and its audit event commit together.

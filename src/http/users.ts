@@ -1,11 +1,12 @@
 import type { ApiRouter } from './router';
-import { can } from '../auth/policy';
+import { can, type Action, type Resource } from '../auth/policy';
 import { newPersonalAccessToken, sha256Hex } from '../auth/crypto';
 import { SCOPES } from '../auth/authenticate';
-import { findUserById, findUserByUsername, insertUser, userConflicts, type User } from '../db/users';
-import { insertToken } from '../db/tokens';
+import { findUserById, findUserByUsername, insertedUser, insertUserStatements, userConflicts, userIdOf, type User } from '../db/users';
+import { insertedToken, insertTokenStatement, tokenIdOf } from '../db/tokens';
 import { nowIso } from '../db/time';
-import { authorOf, clientIp, instanceEntity, recordAuditEvent, userEntity } from '../audit/record';
+import { sqlText } from '../db/sql';
+import { authorOf, clientIp, instanceEntity, recordChange, userEntity } from '../audit/record';
 import { param, publicOrigin, type App } from './context';
 import { ApiError, badRequest, conflict, forbidden, json, notFound, unauthorized, validationError } from './errors';
 import { optionalBoolean, optionalDate, readParams, requireString } from './params';
@@ -19,10 +20,10 @@ export function requireActor(app: App) {
   return app.actor;
 }
 
-/** 403 unless the caller is an administrator. */
-export function requireAdmin(app: App) {
+/** The signed-in user if they may do `action` (401 anonymous, 403 otherwise). */
+export async function requireAllowed(app: App, action: Action, resource?: Resource) {
   const actor = requireActor(app);
-  if (!actor.user.isAdmin) throw forbidden();
+  if (!(await can(app.env.DB, actor, action, resource))) throw forbidden();
   return actor;
 }
 
@@ -47,7 +48,7 @@ export function registerUserRoutes(router: ApiRouter): void {
     const page = readPage(url);
     const username = url.searchParams.get('username');
     const origin = publicOrigin(request, app.env);
-    const full = !!app.actor?.user.isAdmin;
+    const full = await can(app.env.DB, app.actor, 'read_instance');
     if (username !== null) {
       const u = await findUserByUsername(app.env.DB, username);
       const items = u ? [userJson(u, origin, full)] : [];
@@ -63,7 +64,7 @@ export function registerUserRoutes(router: ApiRouter): void {
 
   /** `POST /users` (admin): create a user and their personal namespace. */
   router.post('/users', async (request, app) => {
-    const actor = requireAdmin(app);
+    const actor = await requireAllowed(app, 'admin_instance');
     const p = await readParams(request);
     const email = requireString(p, 'email', { max: 255 });
     const username = requireString(p, 'username', { max: 255 });
@@ -78,35 +79,37 @@ export function registerUserRoutes(router: ApiRouter): void {
     const taken = await userConflicts(app.env.DB, username, email);
     if (taken.email) throw conflict('Email has already been taken');
     if (taken.username) throw conflict('Username has already been taken');
+    // The user and their creation event commit together.
     let user: User;
     try {
-      user = await insertUser(app.env.DB, { username, name, email, isAdmin: admin, createdAt: nowIso() });
+      const { results } = await recordChange(app.env, app.ctx, insertUserStatements(app.env.DB, { username, name, email, isAdmin: admin, createdAt: nowIso() }), [
+        {
+          eventType: 'user_created',
+          author: authorOf(actor.user),
+          entity: instanceEntity(),
+          target: { id: userIdOf(username), type: 'User', details: username },
+          ipAddress: clientIp(request),
+          details: { custom_message: `User ${username} created` },
+        },
+      ]);
+      user = insertedUser(results);
     } catch (err) {
       if (String(err).includes('UNIQUE')) throw conflict('Username has already been taken');
       throw err;
     }
-    await recordAuditEvent(app.env, app.ctx, {
-      eventType: 'user_created',
-      author: authorOf(actor.user),
-      entity: instanceEntity(),
-      target: { id: user.id, type: 'User', details: user.username },
-      ipAddress: clientIp(request),
-      details: { custom_message: `User ${user.username} created` },
-    });
     return json(userJson(user, publicOrigin(request, app.env), true), 201);
   });
 
   /** `GET /users/:id`. */
   router.get('/users/:id', async (request, app) => {
     const user = await loadUser(app, param(request, 'id'));
-    const full = !!app.actor && (app.actor.user.isAdmin || app.actor.user.id === user.id);
+    const full = await can(app.env.DB, app.actor, 'read_user_private', { kind: 'user', userId: user.id });
     return json(userJson(user, publicOrigin(request, app.env), full));
   });
 
   /** `POST /users/:id/personal_access_tokens` (admin): the token is returned once, stored hashed. */
   router.post('/users/:id/personal_access_tokens', async (request, app) => {
-    const actor = requireAdmin(app);
-    if (!(await can(app.env.DB, actor, 'admin_instance'))) throw forbidden();
+    const actor = await requireAllowed(app, 'admin_instance');
     const user = await loadUser(app, param(request, 'id'));
     const p = await readParams(request);
     const name = requireString(p, 'name', { max: 255 });
@@ -121,23 +124,21 @@ export function registerUserRoutes(router: ApiRouter): void {
       throw validationError('expires_at', 'must not be in the past');
     }
     const token = newPersonalAccessToken();
-    const pat = await insertToken(app.env.DB, {
-      userId: user.id,
-      name,
-      digest: await sha256Hex(token),
-      scopes: [...new Set(scopes as string[])],
-      expiresAt,
-      createdAt: nowIso(),
-    });
-    await recordAuditEvent(app.env, app.ctx, {
-      eventType: 'personal_access_token_created',
-      author: authorOf(actor.user),
-      entity: userEntity(user),
-      target: { id: pat.id, type: 'PersonalAccessToken', details: pat.name },
-      ipAddress: clientIp(request),
-      details: { custom_message: `Created personal access token with id ${pat.id}` },
-    });
-    return json(tokenJson(pat, token), 201);
+    const digest = await sha256Hex(token);
+    const insert = insertTokenStatement(app.env.DB, { userId: user.id, name, digest, scopes: [...new Set(scopes as string[])], expiresAt, createdAt: nowIso() });
+    // The token and its creation event commit together.
+    const tokenId = tokenIdOf(digest);
+    const { results } = await recordChange(app.env, app.ctx, [insert], [
+      {
+        eventType: 'personal_access_token_created',
+        author: authorOf(actor.user),
+        entity: userEntity(user),
+        target: { id: tokenId, type: 'PersonalAccessToken', details: name },
+        ipAddress: clientIp(request),
+        details: { custom_message: sqlText`Created personal access token with id ${tokenId}` },
+      },
+    ]);
+    return json(tokenJson(insertedToken(results[0]), token), 201);
   });
 }
 

@@ -115,6 +115,25 @@ describe('groups', () => {
     expect((await api('GET', `/api/v4/groups/${internal.id}`, { token: u.token })).status).toBe(200);
   });
 
+  it('lists a private group to its members, and not once their membership has expired', async () => {
+    const group = await createGroup();
+    const member = await createUser();
+    await addMember('groups', group.id, member.id, 30);
+    // The listing (ordered by name) also holds every public and internal group: walk its pages.
+    const listed = async () => {
+      for (let page = 1; ; page++) {
+        const r = await api('GET', `/api/v4/groups?per_page=100&page=${page}`, { token: member.token });
+        expect(r.status).toBe(200);
+        if ((r.body as { id: number }[]).some((g) => g.id === group.id)) return true;
+        if (r.body.length < 100) return false;
+      }
+    };
+    expect(await listed()).toBe(true);
+    await env.DB.prepare(`UPDATE members SET expires_at = '2000-01-01' WHERE source_type = 'Namespace' AND source_id = ?1 AND user_id = ?2`).bind(group.id, member.id).run();
+    expect(await listed()).toBe(false);
+    expect((await api('GET', `/api/v4/groups/${group.id}`, { token: member.token })).status).toBe(404);
+  });
+
   it('paginates subgroups with GitLab headers', async () => {
     const top = await createGroup();
     for (let i = 0; i < 3; i++) await createGroup({ parentId: top.id });

@@ -5,6 +5,8 @@
  * of S at their level; "inheritedOwner" is Owner of T only (so Owner of S and P by inheritance);
  * "admin" is an administrator's own token; "readApi" and "expired" are tokens of the Owner
  * (scope read_api; an expired one). Streaming destinations live on the top-level group T.
+ * "expiredMember" was Owner of T and S until yesterday (issue 14): an expired membership is no
+ * membership, so every one of their cells is nonMember's (the rows list the other callers only).
  *
  * REST cells are status codes. GraphQL cells are: ok (no errors), denied (GitLab's "resource
  * ... does not exist or you don't have permission" top-level error), hidden (the field is null
@@ -16,9 +18,10 @@ import { env } from 'cloudflare:workers';
 import { ADMIN, api, call, createGroup, createProject, createUser, addMember, gql, unique, type TestUser } from '../support/api';
 import { receiverOrigin } from '../support/receiver';
 
-const ROLES = ['anonymous', 'nonMember', 'guest', 'reporter', 'developer', 'maintainer', 'owner', 'inheritedOwner', 'admin', 'readApi', 'expired'] as const;
+const LISTED_ROLES = ['anonymous', 'nonMember', 'guest', 'reporter', 'developer', 'maintainer', 'owner', 'inheritedOwner', 'admin', 'readApi', 'expired'] as const;
+const ROLES = [...LISTED_ROLES, 'expiredMember'] as const;
 type Role = (typeof ROLES)[number];
-type Cell = number | 'ok' | 'denied' | 'hidden' | 'refused' | '401';
+type Cell = number | 'ok' | 'denied' | 'hidden' | 'refused' | '401' | 'listed' | 'unlisted';
 const LEVELS: [Role, number][] = [
   ['guest', 10],
   ['reporter', 20],
@@ -38,10 +41,12 @@ let destGid: string;
 let eventId: number;
 const TAG = 'authz-v1';
 
-/** Expected cells in role order. */
+/** Expected cells in role order (expiredMember: nonMember's cell). */
 function row(...cells: Cell[]): Record<Role, Cell> {
-  expect(cells).toHaveLength(ROLES.length);
-  return Object.fromEntries(ROLES.map((r, i) => [r, cells[i]])) as Record<Role, Cell>;
+  expect(cells).toHaveLength(LISTED_ROLES.length);
+  const expected = Object.fromEntries(LISTED_ROLES.map((r, i) => [r, cells[i]])) as Record<Role, Cell>;
+  expected.expiredMember = expected.nonMember;
+  return expected;
 }
 
 /** Classify a GraphQL answer (see the file comment); `field` is the operation's root field. */
@@ -76,6 +81,13 @@ async function dropDestination(id: string): Promise<void> {
   await gql(DESTROY_DEST, { i: { id } });
 }
 
+/** The id of a fresh token of the spare user (as root). */
+async function freshSpareToken(): Promise<number> {
+  const r = await api('POST', `/api/v4/users/${spare.id}/personal_access_tokens`, { token: ADMIN, body: { name: 'authz', scopes: ['api'] } });
+  if (r.status !== 201) throw new Error(`freshSpareToken: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.id;
+}
+
 /** A fresh release on P (as root). */
 async function freshRelease(): Promise<string> {
   const tag = unique('r');
@@ -88,13 +100,17 @@ beforeAll(async () => {
   T = await createGroup();
   S = await createGroup({ parentId: T.id });
   P = await createProject(S.id);
-  const made = await Promise.all([createUser(), createUser(), createUser(), createUser(), createUser(), createUser(), createUser(), createUser({ admin: true }), createUser()]);
-  [users.nonMember, users.guest, users.reporter, users.developer, users.maintainer, users.owner, users.inheritedOwner, users.admin, spare] = made;
+  const made = await Promise.all([createUser(), createUser(), createUser(), createUser(), createUser(), createUser(), createUser(), createUser({ admin: true }), createUser(), createUser()]);
+  [users.nonMember, users.guest, users.reporter, users.developer, users.maintainer, users.owner, users.inheritedOwner, users.admin, spare, users.expiredMember] = made;
   for (const [role, level] of LEVELS) {
     await addMember('groups', T.id, users[role]!.id, level);
     await addMember('groups', S.id, users[role]!.id, level);
   }
   await addMember('groups', T.id, users.inheritedOwner!.id, 50);
+  // Owner of T and S until yesterday (written directly: the API refuses past dates).
+  await addMember('groups', T.id, users.expiredMember!.id, 50);
+  await addMember('groups', S.id, users.expiredMember!.id, 50);
+  await env.DB.prepare(`UPDATE members SET expires_at = '2000-01-01' WHERE user_id = ?1`).bind(users.expiredMember!.id).run();
   for (const r of ROLES) tokens[r] = users[r]?.token ?? null;
   // The Owner's other tokens: read_api, and one that expired yesterday (written directly: the API refuses past dates).
   const ro = await api('POST', `/api/v4/users/${users.owner!.id}/personal_access_tokens`, { token: ADMIN, body: { name: 'ro', scopes: ['read_api'] } });
@@ -127,6 +143,20 @@ const rest = (method: string, path: () => string, body?: () => unknown) => (toke
 // anonymous, nonMember, guest, reporter, developer, maintainer, owner, inheritedOwner, admin, readApi, expired
 const OPS: Op[] = [
   // --- Groups and projects (S, P) ---
+  {
+    name: 'GET /groups (lists the private group T)',
+    expected: row('unlisted', 'unlisted', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
+    run: async (t) => {
+      // The listing is ordered by name: walk its pages until T shows up.
+      for (let page = 1; ; page++) {
+        const r = await call('GET', `/api/v4/groups?per_page=100&page=${page}`, { token: t });
+        if (r.status !== 200) return status(Promise.resolve(r));
+        const groups = (await r.json()) as { id: number }[];
+        if (groups.some((g) => g.id === T.id)) return 'listed';
+        if (groups.length < 100) return 'unlisted';
+      }
+    },
+  },
   { name: 'GET /groups/:S', expected: row(404, 404, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}`) },
   { name: 'GET /groups/:S/subgroups', expected: row(404, 404, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/subgroups`) },
   { name: 'GET /groups/:S/projects', expected: row(404, 404, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/projects`) },
@@ -192,6 +222,21 @@ const OPS: Op[] = [
     name: 'POST /users/:spare/personal_access_tokens',
     expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
     run: rest('POST', () => `/api/v4/users/${spare.id}/personal_access_tokens`, () => ({ name: 'x', scopes: ['read_api'] })),
+  },
+  {
+    name: "GET /personal_access_tokens/:id (spare's token)",
+    expected: row(401, 404, 404, 404, 404, 404, 404, 404, 200, 404, 401),
+    run: async (t) => status(call('GET', `/api/v4/personal_access_tokens/${await freshSpareToken()}`, { token: t })),
+  },
+  {
+    name: "DELETE /personal_access_tokens/:id (spare's token)",
+    expected: row(401, 404, 404, 404, 404, 404, 404, 404, 204, 403, 401),
+    run: async (t) => status(call('DELETE', `/api/v4/personal_access_tokens/${await freshSpareToken()}`, { token: t })),
+  },
+  {
+    name: "POST /projects (in spare's personal namespace)",
+    expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
+    run: rest('POST', () => '/api/v4/projects', () => ({ name: unique('p'), namespace_id: spare.username })),
   },
   // --- Releases and links (P) ---
   { name: 'GET /projects/:P/releases', expected: row(404, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/releases`) },

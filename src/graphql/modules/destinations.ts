@@ -16,7 +16,6 @@ import { findProjectById, findProjectByPath, projectScopePath, type Project } fr
 import {
   countDestinations,
   countHeaders,
-  deleteDestinationNow,
   deleteDestinationStatements,
   deleteEventTypeFilterStatements,
   deleteHeaderStatement,
@@ -26,7 +25,9 @@ import {
   findHeaderByKey,
   findNamespaceFilter,
   findNamespaceFilterOfDestination,
-  insertDestination,
+  destinationIdOf,
+  insertedDestination,
+  insertDestinationStatement,
   insertEventTypeFilterStatements,
   insertHeaderStatement,
   insertNamespaceFilterStatement,
@@ -52,8 +53,10 @@ import {
   recordAuditEvent,
   recordAuditEventIfChanged,
   recordAuditEvents,
+  recordChangeIfChanged,
   type AuditEventInput,
 } from '../../audit/record';
+import type { Sql } from '../../db/sql';
 import {
   DESTINATION_LIMITS,
   EVENT_TYPE_FILTERS_MUST_BE_PRESENT,
@@ -585,7 +588,10 @@ const EVENT_TYPES = {
  * An audit event about a destination: on its group (or the instance), targeting the
  * destination by name. Only names, URLs, header keys and filter names go into details.
  */
-function auditInput(c: GraphQLContext, owned: Owned, eventType: string, customMessage: string, extra: Record<string, unknown> = {}): AuditEventInput {
+function auditInput(
+  c: GraphQLContext,
+  owned: { destination: Pick<Destination, 'scope' | 'name'> & { id: Sql<number> }; group: Namespace | null },
+  eventType: string, customMessage: string, extra: Record<string, unknown> = {}): AuditEventInput {
   const d = owned.destination;
   return {
     eventType,
@@ -607,7 +613,7 @@ const payload = (input: { clientMutationId?: string | null }, rest: Record<strin
   ...rest,
 });
 
-/** Validate and insert a destination; record its creation (undone if the event cannot be written). */
+/** Validate and insert a destination; it and its creation event commit together. */
 async function createDestination(
   c: GraphQLContext,
   scope: DestinationScope,
@@ -629,31 +635,22 @@ async function createDestination(
   if (taken.name) errors.push('Name has already been taken');
   if (taken.verificationToken) errors.push('Verification token has already been taken');
   if (errors.length) return { destination: null, errors };
+  const created = { scope, namespaceId, name, destinationUrl: args.destinationUrl, verificationToken, signingSecret: generateSigningSecret() };
   let destination: Destination | null;
   try {
-    destination = await insertDestination(
-      c.env.DB,
-      { scope, namespaceId, name, destinationUrl: args.destinationUrl, verificationToken, signingSecret: generateSigningSecret() },
-      limit,
+    const { result } = await recordChangeIfChanged(
+      c.env,
+      c.ctx,
+      insertDestinationStatement(c.env.DB, created, limit),
+      auditInput(c, { destination: { ...created, id: destinationIdOf(created) }, group }, EVENT_TYPES[scope].create, `Create event streaming destination ${created.destinationUrl}`),
     );
+    destination = insertedDestination(result);
   } catch (err) {
     if (isUniqueViolation(err)) return { destination: null, errors: ['Destination url, name or verification token has already been taken'] };
     throw err;
   }
   // Another create took the last place between the count above and the insert.
   if (!destination) return { destination: null, errors: [limitError] };
-  const owned = { destination, group };
-  try {
-    await recordAuditEvent(
-      c.env,
-      c.ctx,
-      auditInput(c, owned, EVENT_TYPES[scope].create, `Create event streaming destination ${destination.destinationUrl}`),
-    );
-  } catch (err) {
-    // A change without its audit event must not stand.
-    await deleteDestinationNow(c.env.DB, destination.id);
-    throw err;
-  }
   return { destination, errors: [] };
 }
 

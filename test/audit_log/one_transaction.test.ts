@@ -1,0 +1,176 @@
+/**
+ * Every change and its audit event commit together (issue 14): for each writer, the event's
+ * insert is made to fail (a temporary trigger on audit_events that RAISEs for that one event,
+ * matched by its target so no other test's writes are touched), and then no row of the change
+ * may exist, the API answering a 5xx in its surface's error shape. Afterwards the same change
+ * succeeds, and its one event describes it exactly as before (ids included).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { ADMIN, api, createGroup, createUser, gql, unique } from '../support/api';
+import { receiverOrigin } from '../support/receiver';
+
+const triggers: string[] = [];
+
+/** Make the insert of the event `eventType` whose target_details is `target` fail, until the test ends. */
+async function refuseEvent(eventType: string, target: string): Promise<void> {
+  const name = `refuse_${unique('t')}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events
+     WHEN NEW.event_type = '${eventType}' AND NEW.target_details = '${target}'
+     BEGIN SELECT RAISE(ABORT, 'audit event refused by the test'); END`,
+  ).run();
+  triggers.push(name);
+}
+
+afterEach(async () => {
+  for (const name of triggers.splice(0)) await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
+});
+
+async function count(sql: string, ...binds: unknown[]): Promise<number> {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${sql}`).bind(...binds).first<{ n: number }>();
+  return row!.n;
+}
+
+/** The one event of this type about this target. */
+async function eventFor(eventType: string, target: string) {
+  const rows = await env.DB.prepare('SELECT * FROM audit_events WHERE event_type = ?1 AND target_details = ?2').bind(eventType, target).all<any>();
+  expect(rows.results).toHaveLength(1);
+  return { ...rows.results[0], details: JSON.parse(rows.results[0].details) };
+}
+
+const REST_500 = { message: '500 Internal Server Error' };
+
+describe('a change without its audit event is not written', () => {
+  it('POST /users: no user, no namespace', async () => {
+    const username = unique('tx');
+    const body = { username, name: username, email: `${username}@example.com`, password: 'secret-password' };
+    await refuseEvent('user_created', username);
+    const r = await api('POST', '/api/v4/users', { token: ADMIN, body });
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual(REST_500);
+    expect(await count('users WHERE username = ?1', username)).toBe(0);
+    expect(await count('namespaces WHERE full_path = ?1', username)).toBe(0);
+
+    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    const ok = await api('POST', '/api/v4/users', { token: ADMIN, body });
+    expect(ok.status).toBe(201);
+    const e = await eventFor('user_created', username);
+    expect(e).toMatchObject({ author_id: 1, entity_type: 'Gitlab::Audit::InstanceScope', entity_id: 1, target_id: ok.body.id, target_type: 'User' });
+    expect(e.details).toEqual({
+      author_name: 'Administrator',
+      author_class: 'User',
+      target_id: ok.body.id,
+      target_type: 'User',
+      target_details: username,
+      custom_message: `User ${username} created`,
+      ip_address: null,
+      entity_path: 'gitlab_instance',
+    });
+    expect(Object.keys(e.details)).toEqual(['author_name', 'author_class', 'target_id', 'target_type', 'target_details', 'custom_message', 'ip_address', 'entity_path']);
+  });
+
+  it('POST /users/:id/personal_access_tokens: no token', async () => {
+    const user = await createUser();
+    const name = unique('pat');
+    await refuseEvent('personal_access_token_created', name);
+    const r = await api('POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: ADMIN, body: { name, scopes: ['api'] } });
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual(REST_500);
+    expect(await count('personal_access_tokens WHERE name = ?1', name)).toBe(0);
+
+    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    const ok = await api('POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: ADMIN, body: { name, scopes: ['api'] } });
+    expect(ok.status).toBe(201);
+    const e = await eventFor('personal_access_token_created', name);
+    expect(e).toMatchObject({ entity_type: 'User', entity_id: user.id, entity_path: user.username, target_id: ok.body.id, target_type: 'PersonalAccessToken' });
+    expect(e.details.target_id).toBe(ok.body.id);
+    expect(e.details.custom_message).toBe(`Created personal access token with id ${ok.body.id}`);
+  });
+
+  it('POST /groups: no group, no Owner membership (top-level and subgroup)', async () => {
+    const parent = await createGroup();
+    for (const parentId of [undefined, parent.id]) {
+      const path = unique('txg');
+      const fullPath = parentId ? `${parent.full_path}/${path}` : path;
+      await refuseEvent('group_created', fullPath);
+      const body = { name: path, path, ...(parentId ? { parent_id: parentId } : {}) };
+      const r = await api('POST', '/api/v4/groups', { token: ADMIN, body });
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual(REST_500);
+      expect(await count('namespaces WHERE full_path = ?1', fullPath)).toBe(0);
+      expect(await count(`members WHERE source_type = 'Namespace' AND source_id NOT IN (SELECT id FROM namespaces)`)).toBe(0);
+
+      await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+      const ok = await api('POST', '/api/v4/groups', { token: ADMIN, body });
+      expect(ok.status).toBe(201);
+      const e = await eventFor('group_created', fullPath);
+      const root = parentId ? parent.id : ok.body.id;
+      const scope = parentId ? `${parent.id}/${ok.body.id}/` : `${ok.body.id}/`;
+      expect(e).toMatchObject({ entity_type: 'Group', entity_id: ok.body.id, entity_path: fullPath, target_id: ok.body.id, root_namespace_id: root, scope_path: scope, project_id: null });
+      expect(e.details).toMatchObject({ target_id: ok.body.id, add: 'group', custom_message: `Added group ${fullPath}` });
+    }
+  });
+
+  it('POST /projects: no project', async () => {
+    const group = await createGroup();
+    const path = unique('txp');
+    const fullPath = `${group.full_path}/${path}`;
+    await refuseEvent('project_created', fullPath);
+    const body = { name: path, path, namespace_id: group.id };
+    const r = await api('POST', '/api/v4/projects', { token: ADMIN, body });
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual(REST_500);
+    expect(await count('projects WHERE full_path = ?1', fullPath)).toBe(0);
+
+    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    const ok = await api('POST', '/api/v4/projects', { token: ADMIN, body });
+    expect(ok.status).toBe(201);
+    const e = await eventFor('project_created', fullPath);
+    expect(e).toMatchObject({
+      entity_type: 'Project',
+      entity_id: ok.body.id,
+      entity_path: fullPath,
+      target_id: ok.body.id,
+      root_namespace_id: group.id,
+      scope_path: `${group.id}/p${ok.body.id}/`,
+      project_id: ok.body.id,
+    });
+    expect(e.details).toMatchObject({ target_id: ok.body.id, add: 'project', custom_message: `Added project ${fullPath}` });
+  });
+
+  const CREATE_GROUP_DEST = `mutation($i: ExternalAuditEventDestinationCreateInput!) {
+    externalAuditEventDestinationCreate(input: $i) { errors externalAuditEventDestination { id name } } }`;
+  const CREATE_INSTANCE_DEST = `mutation($i: InstanceExternalAuditEventDestinationCreateInput!) {
+    instanceExternalAuditEventDestinationCreate(input: $i) { errors instanceExternalAuditEventDestination { id name } } }`;
+
+  for (const scope of ['group', 'instance'] as const) {
+    it(`GraphQL ${scope} destination create: no destination`, async () => {
+      const group = scope === 'group' ? await createGroup() : null;
+      const name = unique('txd');
+      const url = `${receiverOrigin()}/tx/${name}`;
+      const eventType = scope === 'group' ? 'create_event_streaming_destination' : 'create_instance_event_streaming_destination';
+      const [query, field] = scope === 'group' ? [CREATE_GROUP_DEST, 'externalAuditEventDestinationCreate'] : [CREATE_INSTANCE_DEST, 'instanceExternalAuditEventDestinationCreate'];
+      const input = { destinationUrl: url, name, ...(group ? { groupPath: group.full_path } : {}) };
+      await refuseEvent(eventType, name);
+      const r = await gql(query, { i: input });
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual({ errors: [{ message: 'Internal server error' }] });
+      expect(await count('streaming_destinations WHERE name = ?1', name)).toBe(0);
+
+      await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+      const ok = await gql(query, { i: input });
+      expect(ok.status).toBe(200);
+      expect(ok.body.data[field].errors).toEqual([]);
+      const id = Number(String(ok.body.data[field][scope === 'group' ? 'externalAuditEventDestination' : 'instanceExternalAuditEventDestination'].id).split('/').pop());
+      const e = await eventFor(eventType, name);
+      expect(e).toMatchObject({ target_id: id, entity_type: scope === 'group' ? 'Group' : 'Gitlab::Audit::InstanceScope', entity_id: group?.id ?? 1 });
+      expect(e.details).toMatchObject({ target_id: id, custom_message: `Create event streaming destination ${url}` });
+      if (scope === 'instance') {
+        await gql(`mutation($i: InstanceExternalAuditEventDestinationDestroyInput!) { instanceExternalAuditEventDestinationDestroy(input: $i) { errors } }`, {
+          i: { id: ok.body.data[field].instanceExternalAuditEventDestination.id },
+        });
+      }
+    });
+  }
+});
