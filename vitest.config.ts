@@ -1,23 +1,67 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { build } from 'esbuild';
 import { join } from 'node:path';
 
-const migrations = await readD1Migrations(join(import.meta.dirname, 'migrations'));
+const root = import.meta.dirname;
+const migrations = await readD1Migrations(join(root, 'migrations'));
+
+/** What every Worker of the tests gets instead of wrangler.toml's production vars. */
+const testVars = {
+  ADMIN_TOKEN: 'test-admin-token',
+  ALLOW_LOCAL_DESTINATIONS: 'true',
+  // No test delivery ever leaves the machine (fuzzed or example destinations included).
+  DELIVERY_LOOPBACK_ONLY: 'true',
+  DELIVERY_TIMEOUT_MS: '2000',
+  DELIVERY_RETRY_SCHEDULE: '1,1,1',
+};
+
+// The consumer Worker (consumer/wrangler.toml) runs beside the API Worker under test as an
+// auxiliary Worker: the plugin loads one wrangler config, so its entry src/consumer.ts is bundled
+// here (a git-ignored file inside the project: workerd refuses scripts outside the project root)
+// and its bindings (the same D1 database, the "deliveries" consumer, the dead-letter queue) are
+// read from its own wrangler config. Messages the API sends reach this Worker's queue handler.
+const consumerScript = join(root, '.wrangler', 'test', 'consumer.mjs');
+await build({
+  entryPoints: [join(root, 'src', 'consumer.ts')],
+  outfile: consumerScript,
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  external: ['cloudflare:*', 'node:*'],
+  logLevel: 'warning',
+});
+const { workerOptions: consumer } = unstable_getMiniflareWorkerOptions(join(root, 'consumer', 'wrangler.toml'));
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: migrations,
-          ADMIN_TOKEN: 'test-admin-token',
-          ALLOW_LOCAL_DESTINATIONS: 'true',
-          // No test delivery ever leaves the machine (fuzzed or example destinations included).
-          DELIVERY_LOOPBACK_ONLY: 'true',
-          DELIVERY_TIMEOUT_MS: '2000',
-          DELIVERY_RETRY_SCHEDULE: '1,1,1',
-        },
+        bindings: { TEST_MIGRATIONS: migrations, ...testVars },
+        // Tests call the consumer's code directly too (test/delivery/consumer.test.ts): it needs the DLQ.
+        queueProducers: { DELIVERIES_DLQ: { queueName: 'deliveries-dlq' } },
+        workers: [
+          {
+            name: 'audit-events-consumer',
+            rootPath: root,
+            modules: true,
+            scriptPath: consumerScript,
+            compatibilityDate: consumer.compatibilityDate,
+            compatibilityFlags: consumer.compatibilityFlags,
+            bindings: { ...consumer.bindings, ...testVars },
+            d1Databases: consumer.d1Databases,
+            queueProducers: consumer.queueProducers,
+            queueConsumers: consumer.queueConsumers,
+            // The API Worker's objects (EDGE_MODEL_PRIMARY, bench only) are bound by the script_name of
+            // the deployed API Worker, which the test runner does not carry: left out here.
+            durableObjects: Object.fromEntries(
+              Object.entries(consumer.durableObjects ?? {}).filter(([, d]) => !(typeof d === 'object' && d !== null && 'scriptName' in d && d.scriptName)),
+            ),
+          },
+        ],
       },
     }),
   ],

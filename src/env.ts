@@ -1,4 +1,5 @@
 import type { EdgeModelPrimary } from './bench/edge_model';
+import type { DownloadBuffer } from './downloads/buffer';
 
 /** A queue message: deliver one audit event to one streaming destination. */
 export interface DeliveryJob {
@@ -8,16 +9,14 @@ export interface DeliveryJob {
   destinationId: number;
 }
 
-import type { DownloadBuffer } from './downloads/buffer';
-
-/** Bindings, secrets and vars of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
+/** Bindings, secrets and vars of the API Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
 export interface Env {
   /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
   DB: D1Database;
-  /** Queue "deliveries": one message per (event, destination). */
+  /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
-  /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
-  DELIVERIES_DLQ: Queue<DeliveryJob>;
+  /** Queue "deliveries-dlq": bound in the consumer Worker only (see ConsumerEnv). */
+  DELIVERIES_DLQ?: Queue<DeliveryJob>;
   /** Durable Objects buffering the download redirect's audit events near the click (src/downloads/buffer.ts). */
   DOWNLOAD_BUFFER: DurableObjectNamespace<DownloadBuffer>;
   /** Seconds the download redirect may use a cached link, visibility, token or access (default 15; 0: off). */
@@ -40,6 +39,11 @@ export interface Env {
   DELIVERY_RETRY_SCHEDULE?: string;
   /** First circuit-breaker cool-down in seconds (default 60); it doubles per trip up to 10 times this. */
   DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
+  /**
+   * Days a delivery may wait (behind an open breaker or between attempts) before it is
+   * dead-lettered with attempts left (default 7; at least as long as the whole retry schedule).
+   */
+  DELIVERY_MAX_WAIT_DAYS?: string;
   /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
   EXTERNAL_URL?: string;
   /** Most streaming destinations per group (GitLab's default plan limit is 5). */
@@ -57,8 +61,18 @@ export interface Env {
   EDGE_MODEL_PRIMARY?: DurableObjectNamespace<EdgeModelPrimary>;
 }
 
+/**
+ * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1, queue
+ * producer of "deliveries" (it renews messages that waited long) and delivery vars as the API
+ * Worker, plus the dead-letter queue.
+ */
+export interface ConsumerEnv extends Omit<Env, 'DELIVERIES_DLQ'> {
+  /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
+  DELIVERIES_DLQ: Queue<DeliveryJob>;
+}
+
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
-export function allowLocalDestinations(env: Env): boolean {
+export function allowLocalDestinations(env: Pick<Env, 'ALLOW_LOCAL_DESTINATIONS'>): boolean {
   return env.ALLOW_LOCAL_DESTINATIONS === 'true';
 }
 

@@ -1,11 +1,11 @@
 /**
- * The Worker: REST v4 under /api/v4, GraphQL at /api/graphql, the release download redirect,
- * and the queue consumer that delivers audit events to streaming destinations.
+ * The API Worker: REST v4 under /api/v4, GraphQL at /api/graphql, the release download redirect,
+ * pages, and the Cron Trigger's sweeps. It produces delivery messages; the consumer Worker
+ * (src/consumer.ts, consumer/wrangler.toml) delivers them.
  */
-import type { DeliveryJob, Env } from './env';
+import type { Env } from './env';
 import { handleRest } from './http/router';
 import { handleGraphql } from './graphql/handler';
-import { handleDeliveryBatch } from './delivery/consumer';
 import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
 import { handlePage } from './pages';
@@ -52,6 +52,5 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
 
 export default {
   fetch,
-  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx)),
   scheduled: (controller, env, ctx) => runTraced(env, 'scheduled', (traced) => handleScheduled(controller, traced, ctx)),
-} satisfies ExportedHandler<Env, DeliveryJob>;
+} satisfies ExportedHandler<Env>;

@@ -1,10 +1,12 @@
 import type { D1Migration } from 'cloudflare:test';
-import type { Env as WorkerEnv } from '../src/env';
+import type { DeliveryJob, Env as WorkerEnv } from '../src/env';
 
 declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** Bound for the tests (vitest.config.ts): the consumer's code also runs in the runner Worker. */
+      DELIVERIES_DLQ: Queue<DeliveryJob>;
     }
     interface GlobalProps {
       mainModule: typeof import('../src/index');

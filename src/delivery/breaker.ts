@@ -10,24 +10,21 @@
  * wait: the state lives on each destination's row.
  */
 
+import { DEFAULT_BREAKER_COOLDOWN_SECONDS, readDeliveryConfig } from './config';
+
 /**
  * Consecutive failures that open the breaker. High enough that a flaky but living receiver
  * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
  */
 export const BREAKER_THRESHOLD = 10;
 /** First cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
-export const BREAKER_BASE_COOLDOWN_SECONDS = 60;
+export const BREAKER_BASE_COOLDOWN_SECONDS = DEFAULT_BREAKER_COOLDOWN_SECONDS;
 /** The longest cool-down is this many times the first. */
 export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 
 /** The first cool-down in seconds: DELIVERY_BREAKER_COOLDOWN_SECONDS (a whole number from 1 to 3600) or 60. */
 export function breakerBaseCooldownSeconds(env: { DELIVERY_BREAKER_COOLDOWN_SECONDS?: string }): number {
-  const raw = env.DELIVERY_BREAKER_COOLDOWN_SECONDS?.trim();
-  if (!raw) return BREAKER_BASE_COOLDOWN_SECONDS;
-  const n = Number(raw);
-  if (Number.isInteger(n) && n >= 1 && n <= 3600) return n;
-  console.error('DELIVERY_BREAKER_COOLDOWN_SECONDS is not a whole number of seconds from 1 to 3600; using 60');
-  return BREAKER_BASE_COOLDOWN_SECONDS;
+  return readDeliveryConfig(env).breakerCooldownSeconds;
 }
 
 /** Breaker state as stored on streaming_destinations. */

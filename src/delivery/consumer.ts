@@ -1,7 +1,7 @@
 /**
- * The queue consumer: delivers one audit event to one streaming destination per message.
- * Each message is settled on its own (ack or retry with a delay), so one failing destination
- * never re-runs or holds up the others; messages of a batch are delivered concurrently.
+ * One delivery: one audit event to one streaming destination (one queue message). The batch
+ * handler (src/delivery/batch.ts) runs these per destination lane and settles each message as
+ * soon as its own attempt is recorded.
  *
  * Per message: load the event, the destination and its active headers; skip (ack) when the
  * destination is gone or inactive; wait (delayed retry, no request) while the destination's
@@ -9,10 +9,8 @@
  * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
  * or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
-import { allowLocalDestinations, type DeliveryJob, type Env } from '../env';
+import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
-import type { AuditEventRow } from '../audit/record';
-import { toAuditEvent } from '../audit/record';
 import {
   attemptStatements,
   breakerFailureStatement,
@@ -28,33 +26,33 @@ import {
   type DeliveryRow,
 } from '../db/deliveries';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, isHalfOpen } from './breaker';
-import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, retryWindowPassed } from './retry';
+import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
 import { outboundFetch } from '../bench/edge_model';
 
 /**
- * Retries Queues allows a message (wrangler.toml `max_retries`, the platform maximum). Waiting
- * behind an open breaker also spends retries, so before Queues would dead-letter a message on
- * its own, the consumer fails and dead-letters it explicitly (and the delivery log says so).
+ * Retries Queues allows a message (consumer/wrangler.toml `max_retries`, the platform maximum).
+ * Waits behind an open breaker and deferrals behind a slow destination spend retries but no
+ * attempts, so a message about to run out of them is replaced by a fresh one (retryLater): only
+ * the retry schedule and DELIVERY_MAX_WAIT_DAYS decide when a delivery is dead-lettered.
  */
 export const QUEUE_MAX_RETRIES = 100;
-/** Concurrent deliveries per batch: Workers open at most six connections at a time per invocation. */
-export const DELIVERY_CONCURRENCY = 6;
-
 /**
- * How a batch shares its D1 work (see handleDeliveryBatch): contexts loaded for the whole
- * batch, and attempt records written in one batch before any message is settled.
+ * How a batch shares its D1 work (see src/delivery/batch.ts): contexts loaded for the whole
+ * batch, and attempt records grouped with those of other messages that finished meanwhile.
  */
 export interface BatchShare {
   context?: DeliveryContext;
-  /** Collects the statements that record an attempt, instead of writing them at once. */
-  defer?: (statements: D1PreparedStatement[]) => void;
+  /** Writes the statements that record an attempt (resolves once they are committed). */
+  record?: (statements: D1PreparedStatement[]) => Promise<void>;
+  /** Called when the POST has ended (its connection is free), before the attempt is recorded. */
+  onPosted?: () => void;
 }
 /** Characters of a receiver's response kept in the log. */
 export const RESPONSE_EXCERPT_CHARS = 200;
 /** Delay before retrying a message whose processing failed on our side (D1 unavailable, ...). */
-const INTERNAL_ERROR_DELAY_SECONDS = 30;
+export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
 /** What to do with a message. */
 export type DeliveryOutcome =
@@ -174,17 +172,16 @@ async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<v
 /** How early (ms) a message may come before its delivery's next_retry_at and still be its scheduled one. */
 const EARLY_MESSAGE_SLACK_MS = 1000;
 
-function isDeliveryJob(body: unknown): body is DeliveryJob {
+export function isDeliveryJob(body: unknown): body is DeliveryJob {
   const b = body as DeliveryJob | null;
   return !!b && typeof b === 'object' && Number.isSafeInteger(b.eventId) && Number.isSafeInteger(b.destinationId);
 }
 
 /**
- * Deliver one job and decide what happens to its message. `queueAttempts` is the message's
- * delivery count (1 on first receipt); the retry schedule itself counts HTTP attempts in the
- * delivery row, so waits behind an open breaker do not use up attempts.
+ * Deliver one job and decide what happens to its message. The retry schedule counts HTTP
+ * attempts in the delivery row (not queue retries), so waits behind an open breaker use none.
  */
-export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, share: BatchShare = {}): Promise<DeliveryOutcome> {
+export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare = {}): Promise<DeliveryOutcome> {
   const { event, destination, headers, delivery: existing } = share.context ?? (await loadDeliveryContext(env.DB, job.eventId, job.destinationId));
   if (!event) {
     console.warn(`delivery ${job.eventId}→${job.destinationId}: the event no longer exists; dropped`);
@@ -209,22 +206,25 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
     return { action: 'ack', result: 'skipped' };
   }
 
+  // Waited DELIVERY_MAX_WAIT_DAYS since its run began, attempts left or not (a destination that
+  // stays dead, its breaker open, still ends in the DLQ): give up.
+  if (maxWaitPassed(env, delivery.run_started_at ?? delivery.created_at)) {
+    await deadLetter(env, job, 'Gave up: the delivery waited longer than DELIVERY_MAX_WAIT_DAYS');
+    return { action: 'ack', result: 'dead_lettered' };
+  }
+
   const timeoutMs = deliveryTimeoutMs(env);
   const wait = breakerWaitSeconds(destination);
   const probe = wait === 0 && isHalfOpen(destination);
   if (wait > 0 || (probe && !(await claimBreakerProbe(env.DB, destination.id, Math.ceil(timeoutMs / 1000) + 5)))) {
-    // Behind an open breaker: wait, unless this run has outlived its retry window; then give
-    // up as if its attempts had run out, so a dead destination's deliveries end in the DLQ.
-    if (retryWindowPassed(env, delivery.run_started_at ?? delivery.created_at)) {
-      await deadLetter(env, job, 'Gave up: the retry window passed while the destination circuit breaker was open');
-      return { action: 'ack', result: 'dead_lettered' };
-    }
+    // Behind an open breaker: wait. Waiting spends no attempt and does not count against the
+    // retry schedule, so a destination that recovers receives every delivery.
     return breakerDelay(wait > 0 ? wait : Math.ceil(timeoutMs / 1000) + 5);
   }
 
   const record = async (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []): Promise<void> => {
     const statements = [...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra];
-    if (share.defer) share.defer(statements);
+    if (share.record) await share.record(statements);
     else await env.DB.batch(statements);
   };
 
@@ -244,6 +244,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
 
   const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
   const res = await post(env, destination.destination_url, requestHeaders, body, timeoutMs);
+  share.onPosted?.();
   const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
   if (res.ok) {
@@ -258,7 +259,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, queueAttempts = 1, 
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
   const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env))];
-  if (scheduled === null || queueAttempts > QUEUE_MAX_RETRIES) {
+  if (scheduled === null) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });
     return { action: 'ack', result: 'dead_lettered' };
@@ -277,127 +278,42 @@ function breakerDelay(seconds: number): DeliveryOutcome {
   return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
 }
 
-/** Decide one message's fate (not yet applied); never throws. */
-async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare): Promise<() => Promise<void>> {
+/**
+ * Retry a message after `delaySeconds`. One that has used QUEUE_MAX_RETRIES is replaced by a
+ * fresh message of the same job (then acked), so that no amount of waiting exhausts it.
+ */
+export async function retryLater(message: Message<DeliveryJob>, env: Env, delaySeconds: number): Promise<void> {
+  if (message.attempts < QUEUE_MAX_RETRIES) return message.retry({ delaySeconds });
+  try {
+    await env.DELIVERIES.send(message.body, { contentType: 'json', delaySeconds });
+    message.ack();
+  } catch (err) {
+    // Retried as is: should Queues dead-letter it, the delivery stays pending in D1 and the
+    // stale delivery sweep (src/delivery/stale.ts) sends it again.
+    console.error('renewing a delivery message failed', err instanceof Error ? err.message : err);
+    message.retry({ delaySeconds });
+  }
+}
+
+/**
+ * Deliver one message and settle it at once (ack, or retry with its delay): its attempt, if it
+ * made one, is recorded before. Never throws; a failure on our side retries the message.
+ */
+export async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare = {}): Promise<DeliveryOutcome | null> {
   const job = message.body;
   if (!isDeliveryJob(job)) {
     console.error('delivery message without a valid {eventId, destinationId}; dropped');
-    return async () => message.ack();
-  }
-  try {
-    const outcome = await deliverJob(env, job, message.attempts, share);
-    if (outcome.action === 'ack') return async () => message.ack();
-    if (message.attempts > QUEUE_MAX_RETRIES) {
-      // Queues would dead-letter it now anyway; do it explicitly so the log shows it.
-      return async () => {
-        await deadLetter(env, job, 'Gave up waiting for the destination circuit breaker to close');
-        message.ack();
-      };
-    }
-    return async () => message.retry({ delaySeconds: outcome.delaySeconds });
-  } catch (err) {
-    console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
-    return async () => message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
-  }
-}
-
-/**
- * Everything the batch's deliveries need, in ONE D1 round trip: their events, destinations,
- * active headers and delivery rows (instead of one round trip per message). Null when loading
- * failed (each message then loads its own).
- */
-async function loadBatchContexts(env: Env, jobs: DeliveryJob[]): Promise<Map<string, DeliveryContext> | null> {
-  if (jobs.length === 0) return new Map();
-  const eventIds = JSON.stringify([...new Set(jobs.map((j) => j.eventId))]);
-  const destinationIds = JSON.stringify([...new Set(jobs.map((j) => j.destinationId))]);
-  const pairs = JSON.stringify(jobs.map((j) => [j.eventId, j.destinationId]));
-  let results: D1Result[];
-  try {
-    results = await env.DB.batch([
-      env.DB.prepare('SELECT * FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))').bind(eventIds),
-      env.DB
-        .prepare(
-          `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
-                  previous_secret_expires_at, active, consecutive_failures, breaker_open_until
-           FROM streaming_destinations WHERE id IN (SELECT value FROM json_each(?1))`,
-        )
-        .bind(destinationIds),
-      env.DB
-        .prepare('SELECT destination_id, key, value FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) AND active = 1 ORDER BY id')
-        .bind(destinationIds),
-      env.DB
-        .prepare(
-          `SELECT d.* FROM deliveries d JOIN json_each(?1) p
-             ON d.event_id = json_extract(p.value, '$[0]') AND d.destination_id = json_extract(p.value, '$[1]')`,
-        )
-        .bind(pairs),
-    ]);
-  } catch (err) {
-    console.error('loading the batch failed; loading message by message', err instanceof Error ? err.message : err);
+    message.ack();
     return null;
   }
-  const events = new Map((results[0].results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
-  const destinations = new Map((results[1].results as DeliveryDestination[]).map((d) => [d.id, d]));
-  const headers = new Map<number, { key: string; value: string }[]>();
-  for (const h of results[2].results as { destination_id: number; key: string; value: string }[]) {
-    let list = headers.get(h.destination_id);
-    if (!list) headers.set(h.destination_id, (list = []));
-    list.push({ key: h.key, value: h.value });
-  }
-  const deliveries = new Map((results[3].results as DeliveryRow[]).map((d) => [`${d.event_id}:${d.destination_id}`, d]));
-  const contexts = new Map<string, DeliveryContext>();
-  for (const j of jobs) {
-    const key = `${j.eventId}:${j.destinationId}`;
-    contexts.set(key, {
-      event: events.get(j.eventId) ?? null,
-      destination: destinations.get(j.destinationId) ?? null,
-      headers: headers.get(j.destinationId) ?? [],
-      delivery: deliveries.get(key) ?? null,
-    });
-  }
-  return contexts;
-}
-
-/**
- * The queue handler: settle every message of the batch, DELIVERY_CONCURRENCY at a time. The
- * batch shares its D1 work: one round trip loads all contexts, and the attempts are recorded
- * in one D1 batch after the POSTs; only then are messages acked or retried, so an attempt is
- * always logged before its message is settled. If that write fails, the messages whose
- * attempts it carried are retried (a receiver may then see a delivery twice: same webhook-id).
- */
-export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const jobs = batch.messages.map((m) => m.body).filter(isDeliveryJob);
-  const contexts = await loadBatchContexts(env, jobs);
-  const deferred: D1PreparedStatement[] = [];
-  const settlements: { message: Message<DeliveryJob>; settle: () => Promise<void>; deferredWrites: boolean }[] = [];
-  const queue = [...batch.messages];
-  const workers = Array.from({ length: Math.min(DELIVERY_CONCURRENCY, queue.length) }, async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) {
-      const job = m.body;
-      const context = contexts && isDeliveryJob(job) ? contexts.get(`${job.eventId}:${job.destinationId}`) : undefined;
-      let wrote = false;
-      const settle = await processMessage(m, env, {
-        context,
-        defer: (statements) => {
-          wrote = true;
-          deferred.push(...statements);
-        },
-      });
-      settlements.push({ message: m, settle, deferredWrites: wrote });
-    }
-  });
-  await Promise.all(workers);
-  let recorded = true;
-  if (deferred.length > 0) {
-    try {
-      await env.DB.batch(deferred);
-    } catch (err) {
-      recorded = false;
-      console.error('recording the batch\'s attempts failed; its messages will be retried', err instanceof Error ? err.message : err);
-    }
-  }
-  for (const s of settlements) {
-    if (!recorded && s.deferredWrites) s.message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
-    else await s.settle();
+  try {
+    const outcome = await deliverJob(env, job, share);
+    if (outcome.action === 'ack') message.ack();
+    else await retryLater(message, env, outcome.delaySeconds);
+    return outcome;
+  } catch (err) {
+    console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
+    message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
+    return null;
   }
 }

@@ -4,30 +4,18 @@
  * stretched by the receiver's `Retry-After` when it asks for more.
  */
 import type { Env } from '../env';
+import { DEFAULT_RETRY_SCHEDULE, DEFAULT_TIMEOUT_MS, MAX_QUEUE_DELAY_SECONDS, readDeliveryConfig } from './config';
 
-/** Seconds between attempts when DELIVERY_RETRY_SCHEDULE is not set. */
-export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000] as const;
-/** The longest `delaySeconds` Cloudflare Queues accepts (12 hours). */
-export const MAX_QUEUE_DELAY_SECONDS = 43_200;
-/** Milliseconds one attempt may take when DELIVERY_TIMEOUT_MS is not set. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export { DEFAULT_RETRY_SCHEDULE, DEFAULT_TIMEOUT_MS, MAX_QUEUE_DELAY_SECONDS };
 
 /** The retry schedule: DELIVERY_RETRY_SCHEDULE (comma-separated seconds) or the default. */
 export function retrySchedule(env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE'>): number[] {
-  const raw = env.DELIVERY_RETRY_SCHEDULE?.trim();
-  if (!raw) return [...DEFAULT_RETRY_SCHEDULE];
-  const parts = raw.split(',').map((s) => Number(s.trim()));
-  if (parts.length === 0 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
-    console.error('DELIVERY_RETRY_SCHEDULE is not a list of seconds; using the default');
-    return [...DEFAULT_RETRY_SCHEDULE];
-  }
-  return parts.map((n) => Math.min(Math.round(n), MAX_QUEUE_DELAY_SECONDS));
+  return readDeliveryConfig(env).schedule;
 }
 
 /** The per-attempt timeout in milliseconds: DELIVERY_TIMEOUT_MS or 10 s. */
 export function deliveryTimeoutMs(env: Pick<Env, 'DELIVERY_TIMEOUT_MS'>): number {
-  const n = Number(env.DELIVERY_TIMEOUT_MS);
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_TIMEOUT_MS;
+  return readDeliveryConfig(env).timeoutMs;
 }
 
 /**
@@ -60,21 +48,12 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 }
 
 /**
- * How long a delivery may stay undelivered in one run: the whole retry schedule plus one
- * attempt timeout per attempt. A delivery still waiting behind an open circuit breaker when its
- * window has passed is given up (failed and dead-lettered), as one whose attempts ran out.
+ * Whether a delivery's run (from `runStartedAt`, its creation or last redelivery) has waited
+ * longer than DELIVERY_MAX_WAIT_DAYS (default 7, never shorter than the whole retry schedule).
+ * Only then does a delivery that still has scheduled attempts left give up: waiting behind an
+ * open circuit breaker spends no attempt, so a short outage never ends in the dead-letter queue.
  */
-export function retryWindowMs(env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE' | 'DELIVERY_TIMEOUT_MS'>): number {
-  const schedule = retrySchedule(env);
-  return schedule.reduce((sum, s) => sum + s * 1000, 0) + (schedule.length + 1) * deliveryTimeoutMs(env);
-}
-
-/** Whether a delivery's run (from `runStartedAt`) has outlived its retry window. */
-export function retryWindowPassed(
-  env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE' | 'DELIVERY_TIMEOUT_MS'>,
-  runStartedAt: string,
-  now: number = Date.now(),
-): boolean {
+export function maxWaitPassed(env: Pick<Env, 'DELIVERY_RETRY_SCHEDULE' | 'DELIVERY_TIMEOUT_MS' | 'DELIVERY_MAX_WAIT_DAYS'>, runStartedAt: string, now: number = Date.now()): boolean {
   const started = Date.parse(runStartedAt);
-  return !Number.isNaN(started) && now - started > retryWindowMs(env);
+  return !Number.isNaN(started) && now - started > readDeliveryConfig(env).maxWaitMs;
 }

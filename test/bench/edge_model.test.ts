@@ -92,8 +92,8 @@ describe('binding tracer', () => {
     expect({ ...before, rowsWritten: 0 }).toEqual(counts({ d1Primary: 4, d1Replica: 1, d1WriteTransactions: 3 }));
 
     trace.responded = true;
-    await e.DELIVERIES_DLQ.send({ eventId: 0, destinationId: 0 });
-    await e.DELIVERIES_DLQ.sendBatch([1, 2, 3].map((n) => ({ body: { eventId: n, destinationId: 0 } })));
+    await e.DELIVERIES_DLQ!.send({ eventId: 0, destinationId: 0 });
+    await e.DELIVERIES_DLQ!.sendBatch([1, 2, 3].map((n) => ({ body: { eventId: n, destinationId: 0 } })));
     const ns = e.EDGE_MODEL_PRIMARY!;
     expect(ns.idFromString(ns.newUniqueId().toString())).toBeDefined();
     const stub = ns.get(ns.idFromName(`trace-${Date.now()}`), { locationHint: 'weur' });
@@ -132,7 +132,7 @@ describe('edge model: far', () => {
 
   it('charges queue sends and Durable Object calls (10 ms with a locationHint, 100 ms without)', async () => {
     const m = withEdgeModel(bench('far'), undefined, exact);
-    expect(await timed(() => m.DELIVERIES_DLQ.send({ eventId: 0, destinationId: 0 }))).toBeGreaterThanOrEqual(55);
+    expect(await timed(() => m.DELIVERIES_DLQ!.send({ eventId: 0, destinationId: 0 }))).toBeGreaterThanOrEqual(55);
     const ns = m.EDGE_MODEL_PRIMARY!;
     const remote = await timed(() => ns.get(ns.idFromName('far-test')).reserve(0));
     const located = await timed(() => ns.get(ns.idFromName('far-test'), { locationHint: 'enam' }).reserve(0));

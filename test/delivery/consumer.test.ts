@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import type { DeliveryJob, Env } from '../../src/env';
-import { handleDeliveryBatch } from '../../src/delivery/consumer';
+import type { ConsumerEnv as Env, DeliveryJob } from '../../src/env';
+import { handleDeliveryBatch } from '../../src/delivery/batch';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
 import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
@@ -222,34 +222,65 @@ describe('delivery consumer', () => {
     expect(reopened).toBeLessThanOrEqual(121);
   });
 
-  it('behind an open breaker, waits within the retry window and dead-letters once it has passed', async () => {
+  it('behind an open breaker, waits without spending attempts past the retry window, and dead-letters after DELIVERY_MAX_WAIT_DAYS', async () => {
     const { group, path, dest } = await setup('status/500');
     const dlq: DeliveryJob[] = [];
     const testEnv = { ...env, DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) } } as unknown as Env;
     await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?1")
       .bind(dest.id, BREAKER_THRESHOLD).run();
-    // A fresh delivery waits (no request, no DLQ).
-    const fresh = await insertEventQuietly(groupEntityOf(group));
-    const waited = await runBatch([{ eventId: fresh.id, destinationId: dest.id }], { env: testEnv });
-    expect(waited.result.retryMessages).toHaveLength(1);
-    expect(dlq).toEqual([]);
-    // One whose run began long ago (test window: 1+1+1 s of schedule and 4 timeouts of 2 s) is given up.
+    const age = async (eventId: number, ms: number) =>
+      env.DB.prepare('UPDATE deliveries SET created_at = ?3 WHERE event_id = ?1 AND destination_id = ?2')
+        .bind(eventId, dest.id, new Date(Date.now() - ms).toISOString()).run();
+    // A delivery whose run began long past its retry window (test schedule 1,1,1 s with 2 s
+    // timeouts: 11 s) still waits: the wait spends no attempt and no window.
     const old = await insertEventQuietly(groupEntityOf(group));
     const job = { eventId: old.id, destinationId: dest.id };
     await runBatch([job], { env: testEnv }); // creates its delivery row (waits)
-    await env.DB.prepare('UPDATE deliveries SET created_at = ?3 WHERE event_id = ?1 AND destination_id = ?2')
-      .bind(old.id, dest.id, new Date(Date.now() - 60_000).toISOString()).run();
+    await age(old.id, 3600_000);
+    const waited = await runBatch([job], { env: testEnv });
+    expect(waited.result.retryMessages).toHaveLength(1);
+    expect(waited.result.retryMessages[0].delaySeconds).toBeGreaterThanOrEqual(50);
+    expect(dlq).toEqual([]);
+    expect(await deliveryRow(old.id, dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    // After DELIVERY_MAX_WAIT_DAYS (default 7) of waiting it is given up.
+    await age(old.id, 7.01 * 86_400_000);
     const given = await runBatch([job], { env: testEnv });
     expect(given.result.explicitAcks).toEqual(given.ids);
     expect(dlq).toEqual([job]);
     expect(await deliveryRow(old.id, dest.id)).toMatchObject({ status: 'failed', attempts: 0 });
-    expect((await deliveryRow(old.id, dest.id))!.last_error).toMatch(/retry window passed/);
+    expect((await deliveryRow(old.id, dest.id))!.last_error).toMatch(/DELIVERY_MAX_WAIT_DAYS/);
     expect(await receivedRequests(path)).toHaveLength(0);
-    // A redelivery starts a new run: its window counts from then.
+    // A redelivery starts a new run: its wait counts from then.
     const { resetDeliveryForRedelivery } = await import('../../src/db/deliveries');
     expect((await resetDeliveryForRedelivery(env.DB, old.id, dest.id)).run_started_at).not.toBeNull();
     const again = await runBatch([job], { env: testEnv });
     expect(again.result.retryMessages).toHaveLength(1);
+    // DELIVERY_MAX_WAIT_DAYS is read from the env.
+    await env.DB.prepare('UPDATE deliveries SET run_started_at = ?3 WHERE event_id = ?1 AND destination_id = ?2')
+      .bind(old.id, dest.id, new Date(Date.now() - 2 * 86_400_000).toISOString()).run();
+    const short = await runBatch([job], { env: { ...testEnv, DELIVERY_MAX_WAIT_DAYS: '1' } as Env });
+    expect(short.result.explicitAcks).toEqual(short.ids);
+    expect(dlq).toEqual([job, job]);
+  });
+
+  it('replaces a message that used up its queue retries waiting with a fresh one, instead of dead-lettering it', async () => {
+    const { dest, event, job } = await setup('ok');
+    await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?1")
+      .bind(dest.id, BREAKER_THRESHOLD).run();
+    const sent: { body: DeliveryJob; delaySeconds?: number }[] = [];
+    const dlq: DeliveryJob[] = [];
+    const testEnv = {
+      ...env,
+      DELIVERIES: { send: async (body: DeliveryJob, o?: QueueSendOptions) => void sent.push({ body, delaySeconds: o?.delaySeconds }) },
+      DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) },
+    } as unknown as Env;
+    const { result, ids } = await runBatch([job], { env: testEnv, attempts: 100 });
+    expect(result.explicitAcks).toEqual(ids);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].body).toEqual(job);
+    expect(sent[0].delaySeconds).toBeGreaterThanOrEqual(50);
+    expect(dlq).toEqual([]);
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
   it('a failing destination does not hold up a healthy one in the same batch', async () => {

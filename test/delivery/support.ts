@@ -2,6 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { auditEventStatements, toAuditEvent, type AuditEntity, type AuditEvent, type AuditEventRow } from '../../src/audit/record';
 import { unique } from '../support/api';
+import type { DeliveryJob } from '../../src/env';
 
 /** A fresh Standard Webhooks secret. */
 export function newSecret(): string {
@@ -108,4 +109,27 @@ export async function destinationRow(id: number) {
   return env.DB.prepare('SELECT active, consecutive_failures, breaker_open_until FROM streaming_destinations WHERE id = ?1').bind(id).first<{
     active: number; consecutive_failures: number; breaker_open_until: string | null;
   }>();
+}
+
+/** How and when a message of a fakeBatch was settled. */
+export interface Settled {
+  action: 'ack' | 'retry';
+  at: number;
+  delaySeconds?: number;
+}
+
+let fakeSeq = 0;
+/** A MessageBatch of `jobs` whose messages record when and how they were settled. */
+export function fakeBatch(jobs: DeliveryJob[], attempts: number[] = []) {
+  const settled = new Map<string, Settled>();
+  const messages = jobs.map((body, k) => {
+    const id = `fake-${++fakeSeq}`;
+    return {
+      id, timestamp: new Date(), body, attempts: attempts[k] ?? 1,
+      ack: () => void settled.set(id, { action: 'ack', at: Date.now() }),
+      retry: (o?: QueueRetryOptions) => void settled.set(id, { action: 'retry', at: Date.now(), delaySeconds: o?.delaySeconds }),
+    };
+  });
+  const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryJob>;
+  return { batch, settled, ids: messages.map((m) => m.id) };
 }

@@ -7,8 +7,10 @@
  *   /status/CODE/...         always CODE (e.g. 410, 302, 503)
  *   /retry-after/SECS/...    503 with `Retry-After: SECS`
  *   /slow/MS/...             waits MS milliseconds, then 200
+ *   /switch/NAME/...         503 while the switch NAME is down, else 200
  * Inspection (from the tests, inside workerd):
  *   GET  /_requests?path=/ok/x   the requests received on that path, oldest first
+ *   POST /_switch?name=NAME&down=1|0   turns a switch down (503) or up (200)
  *   POST /_verify                {secret, headers, body}: verifies with the official
  *                                `standardwebhooks` package; answers {ok, error?, payload?}
  * Plain JavaScript because the project has no Node type declarations (tests are typed for workerd).
@@ -29,6 +31,8 @@ function readBody(req) {
 export async function startReceiver() {
   /** @type {Map<string, Array<{method: string, path: string, headers: Record<string, string>, body: string, at: number}>>} */
   const received = new Map();
+  /** @type {Map<string, boolean>} switch name → down */
+  const switches = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
@@ -37,6 +41,10 @@ export async function startReceiver() {
       res.end(JSON.stringify(payload));
     };
     if (url.pathname === '/_requests') return send(200, received.get(url.searchParams.get('path') ?? '') ?? []);
+    if (url.pathname === '/_switch') {
+      switches.set(url.searchParams.get('name') ?? '', url.searchParams.get('down') === '1');
+      return send(200);
+    }
     if (url.pathname === '/_verify') {
       const { secret, headers, body: signed } = JSON.parse(body);
       try {
@@ -56,6 +64,7 @@ export async function startReceiver() {
     if (kind === 'status') return send(n, { status: n }, n >= 300 && n < 400 ? { Location: 'http://127.0.0.1:1/elsewhere' } : {});
     if (kind === 'retry-after') return send(503, { error: 'busy' }, { 'Retry-After': arg });
     if (kind === 'slow') return void setTimeout(() => send(200), n);
+    if (kind === 'switch') return switches.get(arg) ? send(503, { error: 'down' }) : send(200);
     return send(200);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,13 @@
+/**
+ * The consumer Worker (consumer/wrangler.toml): consumes the "deliveries" queue and does the
+ * filtered, signed POSTs to streaming destinations. The API Worker (src/index.ts) only produces.
+ * Both share the source, the D1 database and the queues.
+ */
+import type { ConsumerEnv, DeliveryJob } from './env';
+import { handleDeliveryBatch } from './delivery/batch';
+import { runTraced } from './bench/stats';
+
+export default {
+  // Under the benchmarks' edge model (BENCH_ROUTES, EDGE_MODEL) the batch pays Cloudflare's costs.
+  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx)),
+} satisfies ExportedHandler<ConsumerEnv, DeliveryJob>;

@@ -1,0 +1,123 @@
+/**
+ * The delivery settings (DELIVERY_TIMEOUT_MS, DELIVERY_RETRY_SCHEDULE,
+ * DELIVERY_BREAKER_COOLDOWN_SECONDS, DELIVERY_MAX_WAIT_DAYS): parsed and checked in ONE place.
+ * The Workers read them through readDeliveryConfig (an unusable value falls back to its default
+ * and is logged once); `npm start` and `npm run deploy` refuse a configuration with errors
+ * (scripts/check-delivery-config.mjs runs this very file under Node's type stripping, so it
+ * has no imports and uses only erasable TypeScript).
+ */
+
+/** Seconds between attempts when DELIVERY_RETRY_SCHEDULE is not set (Svix's schedule). */
+export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+/** The longest `delaySeconds` Cloudflare Queues accepts (12 hours). */
+export const MAX_QUEUE_DELAY_SECONDS = 43_200;
+/** Milliseconds one attempt may take when DELIVERY_TIMEOUT_MS is not set. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The longest attempt timeout accepted (a consumer invocation has 15 minutes of wall time). */
+export const MAX_TIMEOUT_MS = 300_000;
+/** First breaker cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
+export const DEFAULT_BREAKER_COOLDOWN_SECONDS = 60;
+/** Days a delivery may wait (behind an open breaker, or between attempts) before it is dead-lettered. */
+export const DEFAULT_MAX_WAIT_DAYS = 7;
+
+/** The delivery settings as the variables give them (strings, possibly unset). */
+export interface DeliveryVars {
+  DELIVERY_TIMEOUT_MS?: string;
+  DELIVERY_RETRY_SCHEDULE?: string;
+  DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
+  DELIVERY_MAX_WAIT_DAYS?: string;
+}
+
+/** The delivery settings in use. */
+export interface DeliveryConfig {
+  timeoutMs: number;
+  /** Seconds before each retry; its length is the number of retries. */
+  schedule: number[];
+  breakerCooldownSeconds: number;
+  maxWaitMs: number;
+}
+
+/** The settings and what is wrong with the variables (empty when nothing). */
+export interface CheckedDeliveryConfig {
+  config: DeliveryConfig;
+  errors: string[];
+}
+
+/**
+ * How long the retry schedule takes when every attempt fails, in ms: its delays plus one timeout
+ * per attempt (the first attempt and one per retry).
+ */
+export function scheduleTotalMs(schedule: readonly number[], timeoutMs: number): number {
+  return schedule.reduce((sum, s) => sum + s * 1000, 0) + (schedule.length + 1) * timeoutMs;
+}
+
+/** Parse and check the delivery variables: see the module comment. Pure; never throws. */
+export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
+  const errors: string[] = [];
+  const config: DeliveryConfig = {
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    schedule: [...DEFAULT_RETRY_SCHEDULE],
+    breakerCooldownSeconds: DEFAULT_BREAKER_COOLDOWN_SECONDS,
+    maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
+  };
+
+  const timeout = vars.DELIVERY_TIMEOUT_MS?.trim();
+  if (timeout !== undefined) {
+    const n = Number(timeout);
+    if (timeout !== '' && Number.isInteger(n) && n > 0 && n <= MAX_TIMEOUT_MS) config.timeoutMs = n;
+    else errors.push(`DELIVERY_TIMEOUT_MS must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}; got ${JSON.stringify(vars.DELIVERY_TIMEOUT_MS)}`);
+  }
+
+  const schedule = vars.DELIVERY_RETRY_SCHEDULE;
+  if (schedule !== undefined) {
+    const parts = schedule.split(',').map((s) => s.trim());
+    const delays = parts.map(Number);
+    if (schedule.trim() === '' || parts.some((p, i) => p === '' || !Number.isFinite(delays[i]) || delays[i] < 0 || delays[i] > MAX_QUEUE_DELAY_SECONDS)) {
+      errors.push(
+        `DELIVERY_RETRY_SCHEDULE must be a comma-separated list of seconds from 0 to ${MAX_QUEUE_DELAY_SECONDS} (e.g. "5,300,1800"); got ${JSON.stringify(schedule)}`,
+      );
+    } else config.schedule = delays.map((n) => Math.round(n));
+  }
+
+  const cooldown = vars.DELIVERY_BREAKER_COOLDOWN_SECONDS?.trim();
+  if (cooldown !== undefined) {
+    const n = Number(cooldown);
+    if (cooldown !== '' && Number.isInteger(n) && n >= 1 && n <= 3600) config.breakerCooldownSeconds = n;
+    else errors.push(`DELIVERY_BREAKER_COOLDOWN_SECONDS must be a whole number of seconds from 1 to 3600; got ${JSON.stringify(vars.DELIVERY_BREAKER_COOLDOWN_SECONDS)}`);
+  }
+
+  const wait = vars.DELIVERY_MAX_WAIT_DAYS?.trim();
+  if (wait !== undefined) {
+    const n = Number(wait);
+    if (wait !== '' && Number.isFinite(n) && n > 0 && n <= 365) config.maxWaitMs = Math.round(n * 86_400_000);
+    else errors.push(`DELIVERY_MAX_WAIT_DAYS must be a number of days above 0 and at most 365; got ${JSON.stringify(vars.DELIVERY_MAX_WAIT_DAYS)}`);
+  }
+
+  // Contradictions between valid values: a delivery must be able to make every scheduled attempt
+  // before it has waited too long, or the schedule's last attempts would never run.
+  const total = scheduleTotalMs(config.schedule, config.timeoutMs);
+  if (errors.length === 0 && config.maxWaitMs < total) {
+    errors.push(
+      `DELIVERY_MAX_WAIT_DAYS (${config.maxWaitMs / 86_400_000} days) is shorter than the retry schedule takes when every attempt fails ` +
+        `(${(total / 86_400_000).toFixed(4)} days: DELIVERY_RETRY_SCHEDULE plus one DELIVERY_TIMEOUT_MS per attempt)`,
+    );
+    config.maxWaitMs = total;
+  }
+  return { config, errors };
+}
+
+const logged = new Set<string>();
+
+/**
+ * The delivery settings of a Worker's env. Errors are logged once per isolate and distinct value
+ * (the Worker keeps running on the defaults of the values it cannot use).
+ */
+export function readDeliveryConfig(vars: DeliveryVars): DeliveryConfig {
+  const { config, errors } = checkDeliveryVars(vars);
+  for (const e of errors) {
+    if (logged.has(e)) continue;
+    logged.add(e);
+    console.error(`delivery configuration: ${e}; using the default instead`);
+  }
+  return config;
+}

@@ -1,0 +1,53 @@
+/**
+ * The delivery settings' one validator (src/delivery/config.ts): what the Workers fall back on
+ * and log once, and what `npm start` / `npm run deploy` refuse (scripts/check-delivery-config.mjs
+ * runs the same function).
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { checkDeliveryVars, DEFAULT_MAX_WAIT_DAYS, readDeliveryConfig, scheduleTotalMs } from '../../src/delivery/config';
+
+describe('delivery settings', () => {
+  it('accepts the defaults and sensible values', () => {
+    expect(checkDeliveryVars({})).toEqual({
+      config: { timeoutMs: 10_000, schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], breakerCooldownSeconds: 60, maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000 },
+      errors: [],
+    });
+    const { config, errors } = checkDeliveryVars({
+      DELIVERY_TIMEOUT_MS: '1000', DELIVERY_RETRY_SCHEDULE: ' 1, 1,2,2,3,3,5,5,5,5 ', DELIVERY_BREAKER_COOLDOWN_SECONDS: '5', DELIVERY_MAX_WAIT_DAYS: '0.5',
+    });
+    expect(errors).toEqual([]);
+    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000 });
+    expect(scheduleTotalMs(config.schedule, config.timeoutMs)).toBe(32_000 + 11 * 1000);
+  });
+
+  it.each([
+    [{ DELIVERY_RETRY_SCHEDULE: '' }, /DELIVERY_RETRY_SCHEDULE must be/],
+    [{ DELIVERY_RETRY_SCHEDULE: '5,,300' }, /DELIVERY_RETRY_SCHEDULE must be/],
+    [{ DELIVERY_RETRY_SCHEDULE: '5,-1' }, /DELIVERY_RETRY_SCHEDULE must be/],
+    [{ DELIVERY_RETRY_SCHEDULE: 'soon' }, /DELIVERY_RETRY_SCHEDULE must be/],
+    [{ DELIVERY_RETRY_SCHEDULE: '50000' }, /from 0 to 43200/],
+    [{ DELIVERY_TIMEOUT_MS: '0' }, /DELIVERY_TIMEOUT_MS must be/],
+    [{ DELIVERY_TIMEOUT_MS: '-5' }, /DELIVERY_TIMEOUT_MS must be/],
+    [{ DELIVERY_TIMEOUT_MS: '' }, /DELIVERY_TIMEOUT_MS must be/],
+    [{ DELIVERY_BREAKER_COOLDOWN_SECONDS: '0' }, /DELIVERY_BREAKER_COOLDOWN_SECONDS must be/],
+    [{ DELIVERY_BREAKER_COOLDOWN_SECONDS: '-60' }, /DELIVERY_BREAKER_COOLDOWN_SECONDS must be/],
+    [{ DELIVERY_MAX_WAIT_DAYS: '0' }, /DELIVERY_MAX_WAIT_DAYS must be/],
+    [{ DELIVERY_MAX_WAIT_DAYS: 'week' }, /DELIVERY_MAX_WAIT_DAYS must be/],
+    // Contradictory: the schedule's attempts cannot all run before the delivery is given up.
+    [{ DELIVERY_MAX_WAIT_DAYS: '1' }, /shorter than the retry schedule takes/],
+    [{ DELIVERY_RETRY_SCHEDULE: '43200,43200,43200', DELIVERY_MAX_WAIT_DAYS: '1' }, /shorter than the retry schedule takes/],
+  ])('refuses %j', (vars, message) => {
+    const { errors } = checkDeliveryVars(vars);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+  });
+
+  it('lets the Worker run on the defaults of unusable values, logging each problem once', () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const vars = { DELIVERY_RETRY_SCHEDULE: 'x-config-test', DELIVERY_TIMEOUT_MS: '1500' };
+    for (let i = 0; i < 3; i++) expect(readDeliveryConfig(vars)).toMatchObject({ schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], timeoutMs: 1500 });
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(String(spy.mock.calls[0][0])).toMatch(/DELIVERY_RETRY_SCHEDULE must be .*x-config-test/);
+    spy.mockRestore();
+  });
+});
