@@ -21,7 +21,8 @@
 //          --destinations 1,3,10 --connections 10 --rate N (offer N events/s in all instead of as
 //          many as the worker takes)
 //          isolation: --isolation-rate 40 (events/s per tenant) --isolation-seconds 20 (per phase)
-//          --isolation-destinations 2 (per healthy tenant) --timeout-ms 2000 (DELIVERY_TIMEOUT_MS)
+//          --isolation-destinations 2 (per healthy tenant) --isolation-connections 10 (per tenant)
+//          --timeout-ms 2000 (DELIVERY_TIMEOUT_MS)
 //          far: --far-rate 100 (events/s in all) --far-seconds 5 --far-destinations 10
 //          --far-delay 100 (ms before the receivers answer) --far-connections N (default 2 × rate)
 //          --drain-timeout 120 (seconds per scenario or phase) --tag NAME (sections
@@ -43,6 +44,7 @@ const opt = options({
   isolationRate: 40,
   isolationSeconds: 20,
   isolationDestinations: 2,
+  isolationConnections: 10,
   timeoutMs: 2000,
   farRate: 100,
   farSeconds: 5,
@@ -217,7 +219,7 @@ async function isolationRun(worker, receiver) {
     log(`isolation, ${phase} the hanging destination: ${opt.isolationRate} events/s for ${opt.isolationSeconds} s to each of tenants a, b (${n} destinations each) and c (1 destination${hangs ? `, hanging past DELIVERY_TIMEOUT_MS=${opt.timeoutMs}` : ', answering at once'})`);
     const t0 = Date.now();
     const res = Object.fromEntries(
-      await Promise.all(Object.keys(tenants).map(async (t) => [t, await load({ ...groups[t].ingest, amount, rate: opt.isolationRate, connections: 4 })])),
+      await Promise.all(Object.keys(tenants).map(async (t) => [t, await load({ ...groups[t].ingest, amount, rate: opt.isolationRate, connections: opt.isolationConnections })])),
     );
     const t1 = Date.now();
     const recorded = Object.fromEntries(Object.entries(res).map(([t, r]) => [t, r['2xx']]));
@@ -398,7 +400,7 @@ if (!opt.noWrite) {
       [
         `### Delivery isolation${opt.tag ? ` (${opt.tag})` : ''}: healthy destinations while another tenant's receiver hangs`,
         ...machineLines(info, command),
-        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${opt.isolationRate} events/s per tenant for ${opt.isolationSeconds} s per phase (autocannon, 4 connections per tenant); tenants a and b: ${iso.destinationsPerHealthyTenant} destinations each, answering 200 at once; tenant c: 1 destination, answering at once in phase "without", hanging (no answer) in phase "with"; EDGE_MODEL=off; **DELIVERY_TIMEOUT_MS=${iso.timeoutMs}** (production: 10000)`,
+        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${opt.isolationRate} events/s per tenant for ${opt.isolationSeconds} s per phase (autocannon, ${opt.isolationConnections} connections per tenant); tenants a and b: ${iso.destinationsPerHealthyTenant} destinations each, answering 200 at once; tenant c: 1 destination, answering at once in phase "without", hanging (no answer) in phase "with"; EDGE_MODEL=off; **DELIVERY_TIMEOUT_MS=${iso.timeoutMs}** (production: 10000)`,
         '',
         table(
           ['phase', 'events a / b / c', 'events/s recorded', 'ingest p50/p99 ms', 'healthy deliveries', 'c delivered / hung', 'deliveries/s', 'healthy p50 ms', 'healthy p99 ms', 'healthy max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'consumer batches (POSTs / D1 primary each)'],
