@@ -13,7 +13,8 @@
 //          --warmup 50 --tag NAME (writes section bench:redirect:NAME, e.g. "before") --no-write
 //          --json (the summary as one JSON object on the last line)
 import autocannon from 'autocannon';
-import { api, seedPublicRelease, startWorker, workerWarnings } from './lib/worker.mjs';
+import { api, seedPublicRelease, workerWarnings } from './lib/worker.mjs';
+import { answered, countTotal, edgeStats, resetEdgeStats, sleep, startWorkerUnder } from './lib/edge-stats.mjs';
 import { machineInfo, machineLines, options, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
 const opt = options({ profiles: 'off,far', connections: '4,16', rounds: 2, requests: 400, warmup: 50, tag: '', noWrite: false, json: false });
@@ -24,10 +25,7 @@ const info = machineInfo();
 const busy = warnIfBusy(info);
 const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 
-/** Responses received (any status). */
-const answered = (r) => r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function load(url, amount, connections) {
   return new Promise((resolve, reject) => {
@@ -60,15 +58,9 @@ async function settledEvents(worker, projectId) {
   return last;
 }
 
-async function edgeStats(worker, method = 'GET') {
-  const r = await fetch(`${worker.base}/-/bench/edge-stats${method === 'POST' ? '/reset' : ''}`, { method });
-  if (!r.ok) throw new Error(`edge-stats ${method} answered ${r.status}`);
-  return method === 'POST' ? null : r.json();
-}
-
 /** One (profile × connections) measurement on a running Worker. */
 async function measure(worker, seeded, targets, connections) {
-  await edgeStats(worker, 'POST');
+  await resetEdgeStats(worker);
   const eventsBefore = await storedEvents(worker, seeded.project.id);
   let trackedSent = 0;
   const totals = Object.fromEntries(['bare', 'tracked'].map((n) => [n, { ok: 0, other: 0, errors: 0, seconds: 0, p50: [], p99: [] }]));
@@ -92,7 +84,6 @@ async function measure(worker, seeded, targets, connections) {
   }
   const stored = (await settledEvents(worker, seeded.project.id)) - eventsBefore;
   const stats = await edgeStats(worker);
-  const sum = (half, key) => Object.values(stats[half]).reduce((n, c) => n + c[key], 0);
   const row = (t) => ({ rps: t.ok / t.seconds, p50: median(t.p50), p99: median(t.p99), ok: t.ok, other: t.other, errors: t.errors });
   const bare = row(totals.bare);
   const tracked = row(totals.tracked);
@@ -105,7 +96,7 @@ async function measure(worker, seeded, targets, connections) {
     trackedSent,
     stored,
     d1PrimaryBeforePerRequest: (stats.before.download?.d1Primary ?? 0) / trackedSent,
-    writeTransactionsPerRequest: (sum('before', 'd1WriteTransactions') + sum('after', 'd1WriteTransactions')) / trackedSent,
+    writeTransactionsPerRequest: countTotal(stats, 'd1WriteTransactions') / trackedSent,
     eventsPerRequest: stored / trackedSent,
     requests: stats.requests,
   };
@@ -115,10 +106,8 @@ const runs = [];
 const warnings = [];
 for (const profile of profiles) {
   log(`profile ${profile}: starting the Worker with EDGE_MODEL=${profile}`);
-  const worker = await startWorker({ vars: { EDGE_MODEL: profile } });
+  const worker = await startWorkerUnder(profile);
   try {
-    const stats = await edgeStats(worker);
-    if (stats.profile !== profile) throw new Error(`the Worker reports profile ${stats.profile}, expected ${profile}`);
     const seeded = await seedPublicRelease(worker.base, worker.adminToken, `r${Date.now().toString(36)}`);
     const targets = { bare: `${worker.base}/-/bench/redirect`, tracked: `${worker.base}${seeded.downloadPath}` };
     for (const [name, url] of Object.entries(targets)) {

@@ -8,6 +8,7 @@ import { handleDeliveryBatch } from './delivery/batch';
 import { runTraced } from './bench/stats';
 
 export default {
-  // Under the benchmarks' edge model (BENCH_ROUTES, EDGE_MODEL) the batch pays Cloudflare's costs.
-  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx)),
+  // Under the benchmarks' edge model (BENCH_ROUTES, EDGE_MODEL) the batch pays Cloudflare's costs;
+  // its counts go to the API Worker's GET /-/bench/edge-stats through EdgeModelPrimary (report).
+  queue: (batch, env, ctx) => runTraced(env, 'queue', (traced) => handleDeliveryBatch(batch, traced, ctx), { report: true }),
 } satisfies ExportedHandler<ConsumerEnv, DeliveryJob>;

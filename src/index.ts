@@ -38,7 +38,7 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const { pathname } = new URL(request.url);
   // Bench only (BENCH_ROUTES="true"): the edge model's counters; otherwise null at no cost.
-  const stats = handleEdgeStats(request, env, pathname);
+  const stats = await handleEdgeStats(request, env, pathname);
   if (stats) return stats;
   const answer = () => runTraced(env, requestLabel(pathname), (traced) => route(request, traced, ctx, pathname));
   if (!mayWrite(request, pathname)) return answer();

@@ -13,7 +13,7 @@
  *   - outbound fetch (`outboundFetch(env)`): at most 6 waiting for headers per invocation.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { BindingTrace, traceEnv, type Around } from './trace';
+import { addCounts, BindingTrace, traceEnv, zeroCounts, type Around, type TraceCounts } from './trace';
 
 /** The profiles EDGE_MODEL names. */
 export type EdgeProfileName = 'off' | 'near' | 'far';
@@ -95,6 +95,36 @@ export class EdgeModelPrimary extends DurableObject {
     [this.nextFree, wait] = takeSlot(this.nextFree, ms);
     return wait;
   }
+
+  /**
+   * Add one invocation's counts under `label`: the totals of Workers whose own edge-stats page
+   * is not served (the consumer Worker has no fetch handler; src/bench/stats.ts). Kept in the
+   * object's storage, so an eviction between runs loses nothing.
+   */
+  async addStats(label: string, before: TraceCounts, after: TraceCounts): Promise<void> {
+    const all = await this.stats();
+    const t = (all[label] ??= { requests: 0, before: zeroCounts(), after: zeroCounts() });
+    t.requests++;
+    addCounts(t.before, before);
+    addCounts(t.after, after);
+    await this.ctx.storage.put('stats', all);
+  }
+
+  /** The counts added by addStats since the last reset, by label. */
+  async stats(): Promise<Record<string, ReportedTotals>> {
+    return (await this.ctx.storage.get<Record<string, ReportedTotals>>('stats')) ?? {};
+  }
+
+  async resetStats(): Promise<void> {
+    await this.ctx.storage.delete('stats');
+  }
+}
+
+/** One label's totals as EdgeModelPrimary keeps them. */
+export interface ReportedTotals {
+  requests: number;
+  before: TraceCounts;
+  after: TraceCounts;
 }
 
 /** The writer's next free time in this isolate's memory, when EDGE_MODEL_PRIMARY is not bound. */
