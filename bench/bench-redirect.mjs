@@ -61,7 +61,8 @@ async function settledEvents(worker, projectId) {
 /** One (profile × connections) measurement on a running Worker. */
 async function measure(worker, seeded, targets, connections) {
   await resetEdgeStats(worker);
-  const eventsBefore = await storedEvents(worker, seeded.project.id);
+  // Settled: the probe (and an earlier measurement) may still be in the download buffer.
+  const eventsBefore = await settledEvents(worker, seeded.project.id);
   let trackedSent = 0;
   const totals = Object.fromEntries(['bare', 'tracked'].map((n) => [n, { ok: 0, other: 0, errors: 0, seconds: 0, p50: [], p99: [] }]));
   for (const name of ['bare', 'tracked']) {
