@@ -60,9 +60,9 @@ async function settledEvents(worker, projectId) {
 
 /** One (profile × connections) measurement on a running Worker. */
 async function measure(worker, seeded, targets, connections) {
-  await resetEdgeStats(worker);
-  // Settled: the probe (and an earlier measurement) may still be in the download buffer.
+  // Settled first: the probe (and an earlier measurement) may still be in the download buffer.
   const eventsBefore = await settledEvents(worker, seeded.project.id);
+  await resetEdgeStats(worker);
   let trackedSent = 0;
   const totals = Object.fromEntries(['bare', 'tracked'].map((n) => [n, { ok: 0, other: 0, errors: 0, seconds: 0, p50: [], p99: [] }]));
   for (const name of ['bare', 'tracked']) {
