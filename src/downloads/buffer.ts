@@ -90,7 +90,9 @@ export class DownloadBuffer extends DurableObject<Env> {
       await this.scheduleFlush(delay);
       return;
     }
-    if (this.pending > 0) await this.scheduleFlush(0);
+    // Events that came during the flush wait for their own batch (their append set the alarm),
+    // unless enough are waiting already: a slow D1 must not turn into many small flushes.
+    if (this.pending > 0) await this.scheduleFlush(this.pending >= FLUSH_AT ? 0 : FLUSH_DELAY_MS);
   }
 
   /** Write the oldest buffered events to D1 and forget them; how many it took. */
