@@ -43,6 +43,9 @@ export default defineConfig({
         bindings: { TEST_MIGRATIONS: migrations, ...testVars },
         // Tests call the consumer's code directly too (test/delivery/consumer.test.ts): it needs the DLQ.
         queueProducers: { DELIVERIES_DLQ: { queueName: 'deliveries-dlq' } },
+        // ... and the consumer Worker's lanes (its queue handler hands jobs to them): the objects
+        // run in the consumer Worker (with its env), whichever Worker calls them.
+        durableObjects: { DESTINATION_LANES: { className: 'DestinationLane', scriptName: 'audit-events-consumer' } },
         workers: [
           {
             name: 'audit-events-consumer',

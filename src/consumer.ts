@@ -1,11 +1,15 @@
 /**
  * The consumer Worker (consumer/wrangler.toml): consumes the "deliveries" queue and does the
  * filtered, signed POSTs to streaming destinations. The API Worker (src/index.ts) only produces.
- * Both share the source, the D1 database and the queues.
+ * Both share the source, the D1 database and the queues. The queue handler hands each job to its
+ * destination's lane (DestinationLane, a Durable Object defined here), whose alarm does the POSTs
+ * (src/delivery/lane.ts).
  */
 import type { ConsumerEnv, DeliveryJob } from './env';
 import { handleDeliveryBatch } from './delivery/batch';
 import { runTraced } from './bench/stats';
+
+export { DestinationLane } from './delivery/lane';
 
 export default {
   // Under the benchmarks' edge model (BENCH_ROUTES, EDGE_MODEL) the batch pays Cloudflare's costs;

@@ -1,5 +1,6 @@
 import type { EdgeModelPrimary } from './bench/edge_model';
 import type { DownloadBuffer } from './downloads/buffer';
+import type { DestinationLane } from './delivery/lane';
 
 /** A queue message: deliver one audit event to one streaming destination. */
 export interface DeliveryJob {
@@ -63,12 +64,14 @@ export interface Env {
 
 /**
  * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1, queue
- * producer of "deliveries" (it renews messages that waited long) and delivery vars as the API
- * Worker, plus the dead-letter queue.
+ * producer of "deliveries" (unused by its code; part of the shared Env) and delivery vars as the
+ * API Worker, plus the dead-letter queue and its destination lanes.
  */
 export interface ConsumerEnv extends Omit<Env, 'DELIVERIES_DLQ'> {
   /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
   DELIVERIES_DLQ: Queue<DeliveryJob>;
+  /** One Durable Object per streaming destination: its pending deliveries (src/delivery/lane.ts). */
+  DESTINATION_LANES: DurableObjectNamespace<DestinationLane>;
 }
 
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */

@@ -1,9 +1,9 @@
 /**
- * One delivery: one audit event to one streaming destination (one queue message). The batch
- * handler (src/delivery/batch.ts) runs these per destination lane and settles each message as
- * soon as its own attempt is recorded.
+ * One delivery: one audit event to one streaming destination (one job). The destination's lane
+ * (src/delivery/lane.ts, a Durable Object per destination) runs these on its alarm and keeps or
+ * drops each job by the outcome, once its attempt is recorded.
  *
- * Per message: load the event, the destination and its active headers; skip (ack) when the
+ * Per job: load the event, the destination and its active headers; skip (ack) when the
  * destination is gone or inactive; wait (delayed retry, no request) while the destination's
  * circuit breaker is open; re-check the URL against the SSRF guard; POST the streaming payload
  * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
@@ -32,15 +32,8 @@ import { deliveryUrlError } from './ssrf';
 import { outboundFetch } from '../bench/edge_model';
 
 /**
- * Retries Queues allows a message (consumer/wrangler.toml `max_retries`, the platform maximum).
- * Waits behind an open breaker and deferrals behind a slow destination spend retries but no
- * attempts, so a message about to run out of them is replaced by a fresh one (retryLater): only
- * the retry schedule and DELIVERY_MAX_WAIT_DAYS decide when a delivery is dead-lettered.
- */
-export const QUEUE_MAX_RETRIES = 100;
-/**
- * How a batch shares its D1 work (see src/delivery/batch.ts): contexts loaded for the whole
- * batch, and attempt records grouped with those of other messages that finished meanwhile.
+ * How a lane shares its D1 work (see src/delivery/lane.ts): contexts loaded for several due jobs
+ * at once, and attempt records grouped with those of other jobs that finished meanwhile.
  */
 export interface BatchShare {
   context?: DeliveryContext;
@@ -51,10 +44,10 @@ export interface BatchShare {
 }
 /** Characters of a receiver's response kept in the log. */
 export const RESPONSE_EXCERPT_CHARS = 200;
-/** Delay before retrying a message whose processing failed on our side (D1 unavailable, ...). */
+/** Delay before retrying a job whose processing failed on our side (D1 unavailable, ...). */
 export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
-/** What to do with a message. */
+/** What to do with a job: drop it ('ack'), or run it again after `delaySeconds` ('retry'). */
 export type DeliveryOutcome =
   | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
   | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' };
@@ -178,7 +171,7 @@ export function isDeliveryJob(body: unknown): body is DeliveryJob {
 }
 
 /**
- * Deliver one job and decide what happens to its message. The retry schedule counts HTTP
+ * Deliver one job and decide what happens to it. The retry schedule counts HTTP
  * attempts in the delivery row (not queue retries), so waits behind an open breaker use none.
  */
 export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare = {}): Promise<DeliveryOutcome> {
@@ -276,44 +269,4 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
 function breakerDelay(seconds: number): DeliveryOutcome {
   const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, seconds * 0.1)));
   return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
-}
-
-/**
- * Retry a message after `delaySeconds`. One that has used QUEUE_MAX_RETRIES is replaced by a
- * fresh message of the same job (then acked), so that no amount of waiting exhausts it.
- */
-export async function retryLater(message: Message<DeliveryJob>, env: Env, delaySeconds: number): Promise<void> {
-  if (message.attempts < QUEUE_MAX_RETRIES) return message.retry({ delaySeconds });
-  try {
-    await env.DELIVERIES.send(message.body, { contentType: 'json', delaySeconds });
-    message.ack();
-  } catch (err) {
-    // Retried as is: should Queues dead-letter it, the delivery stays pending in D1 and the
-    // stale delivery sweep (src/delivery/stale.ts) sends it again.
-    console.error('renewing a delivery message failed', err instanceof Error ? err.message : err);
-    message.retry({ delaySeconds });
-  }
-}
-
-/**
- * Deliver one message and settle it at once (ack, or retry with its delay): its attempt, if it
- * made one, is recorded before. Never throws; a failure on our side retries the message.
- */
-export async function processMessage(message: Message<DeliveryJob>, env: Env, share: BatchShare = {}): Promise<DeliveryOutcome | null> {
-  const job = message.body;
-  if (!isDeliveryJob(job)) {
-    console.error('delivery message without a valid {eventId, destinationId}; dropped');
-    message.ack();
-    return null;
-  }
-  try {
-    const outcome = await deliverJob(env, job, share);
-    if (outcome.action === 'ack') message.ack();
-    else await retryLater(message, env, outcome.delaySeconds);
-    return outcome;
-  } catch (err) {
-    console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
-    message.retry({ delaySeconds: INTERNAL_ERROR_DELAY_SECONDS });
-    return null;
-  }
 }

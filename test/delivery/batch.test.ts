@@ -1,94 +1,102 @@
 /**
- * The batch handler (src/delivery/batch.ts): each message is settled as soon as its own attempt
- * is recorded, and a hanging destination can take neither the batch's connections nor its time.
- * Settlement times are read from a fake MessageBatch whose ack() and retry() record Date.now().
+ * The batch handler (src/delivery/batch.ts): each message is settled as soon as its job is in its
+ * destination's lane, without waiting for any POST, and a hanging destination can take neither
+ * the batch's time nor another destination's deliveries. Settlement times are read from a fake
+ * MessageBatch whose ack() and retry() record Date.now(). The lanes run in the consumer Worker
+ * (with its test vars: a 2 s delivery timeout).
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
-import { handleDeliveryBatch, PER_DESTINATION_IN_FLIGHT } from '../../src/delivery/batch';
+import type { ConsumerEnv } from '../../src/env';
+import { ENQUEUE_RETRY_DELAY_SECONDS, handleDeliveryBatch } from '../../src/delivery/batch';
+import { LANE_CONCURRENCY, laneOf } from '../../src/delivery/lane';
 import { createGroup, unique } from '../support/api';
-import { receivedRequests, receiverOrigin } from '../support/receiver';
+import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly } from './support';
 
-/** A group with one hanging destination (answers after 5 s; the test timeout is 2 s) and `healthy` healthy ones. */
+/** A group with one hanging destination (answers after 5 s; the delivery timeout is 2 s) and `healthy` healthy ones. */
 async function setup(healthy: number, events: number) {
   const group = await createGroup();
   const run = unique('b');
   const hangPath = `/slow/5000/${run}`;
   const hang = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${hangPath}` });
-  const ok = await Promise.all(Array.from({ length: healthy }, (_, k) => insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}/ok/${run}-${k}` })));
+  const okPaths = Array.from({ length: healthy }, (_, k) => `/ok/${run}-${k}`);
+  const ok = await Promise.all(okPaths.map((p) => insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${p}` })));
   const evs = await Promise.all(Array.from({ length: events }, () => insertEventQuietly(groupEntityOf(group))));
-  return { hang, hangPath, ok, evs };
+  return { hang, hangPath, ok, okPaths, evs };
+}
+
+/** Poll until the delivery row of (event, destination) has left 'pending' (or 10 s pass). */
+async function settledRow(eventId: number, destinationId: number) {
+  for (let i = 0; i < 100; i++) {
+    const row = await deliveryRow(eventId, destinationId);
+    if (row && row.status !== 'pending') return row;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return deliveryRow(eventId, destinationId);
 }
 
 describe('delivery batch', () => {
-  it('settles each message when its own attempt is recorded: healthy ones before a hanging one times out', async () => {
-    const { hang, ok, evs } = await setup(5, 1);
+  it("settles every message without waiting for any POST: acked once its job is in its destination's lane", async () => {
+    const { hang, hangPath, ok, okPaths, evs } = await setup(5, 1);
     const jobs = [{ eventId: evs[0].id, destinationId: hang.id }, ...ok.map((d) => ({ eventId: evs[0].id, destinationId: d.id }))];
     const { batch, settled, ids } = fakeBatch(jobs);
     const t0 = Date.now();
     await handleDeliveryBatch(batch, env, createExecutionContext());
-    const [hung, ...healthy] = ids.map((id) => settled.get(id)!);
-    for (const s of healthy) {
-      expect(s.action).toBe('ack');
-      expect(s.at - t0).toBeLessThan(1000);
+    const all = ids.map((id) => settled.get(id)!);
+    expect(all.every((s) => s.action === 'ack')).toBe(true);
+    expect(Math.max(...all.map((s) => s.at - t0))).toBeLessThan(1000); // the hanging POST has not even timed out
+    // The lanes deliver: the healthy destinations while the hanging one's POST is still open.
+    for (const [k, d] of ok.entries()) {
+      const [req] = await waitForRequests(okPaths[k], 1);
+      expect(req.at - t0).toBeLessThan(1500);
+      expect(await settledRow(evs[0].id, d.id)).toMatchObject({ status: 'delivered', attempts: 1 });
     }
-    expect(hung.action).toBe('retry');
-    expect(hung.at - t0).toBeGreaterThanOrEqual(1900); // the 2 s timeout, then its attempt is recorded
-    // Every attempt was logged before its message was settled.
-    for (const d of ok) expect(await deliveryRow(evs[0].id, d.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(await receivedRequests(hangPath)).toHaveLength(1);
+    expect((await deliveryRow(evs[0].id, hang.id))?.attempts ?? 0).toBe(0);
+    // The hanging one times out; its attempt is recorded and its job stays in its lane for the retry.
+    for (let i = 0; i < 50 && ((await deliveryRow(evs[0].id, hang.id))?.attempts ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const row = await deliveryRow(evs[0].id, hang.id);
     expect((await attemptRows(row!.id)).map((a) => a.error_class)).toEqual(['timeout']);
+    expect((await laneOf(env, hang.id).pending()).map((j) => j.eventId)).toEqual([evs[0].id]);
   });
 
-  it('gives a hanging destination at most its share: its other messages come back later instead of queueing', async () => {
-    const { hang, hangPath, ok, evs } = await setup(8, 8);
+  it('gives a hanging destination at most LANE_CONCURRENCY POSTs, and other destinations all their deliveries meanwhile', async () => {
+    const { hang, hangPath, ok, okPaths, evs } = await setup(8, 8);
     const hangJobs = evs.map((e) => ({ eventId: e.id, destinationId: hang.id }));
     const okJobs = ok.flatMap((d) => evs.slice(0, 2).map((e) => ({ eventId: e.id, destinationId: d.id })));
     const first = fakeBatch([...hangJobs, ...okJobs]);
     const t0 = Date.now();
     await handleDeliveryBatch(first.batch, env, createExecutionContext());
-    const hangSettled = first.ids.slice(0, hangJobs.length).map((id) => first.settled.get(id)!);
-    const okSettled = first.ids.slice(hangJobs.length).map((id) => first.settled.get(id)!);
-    // The healthy destinations' 16 messages: all delivered and acked before the hanging POSTs' timeout.
-    expect(okSettled.every((s) => s.action === 'ack')).toBe(true);
-    expect(Math.max(...okSettled.map((s) => s.at - t0))).toBeLessThan(1500);
-    // The hanging destination got PER_DESTINATION_IN_FLIGHT requests; the rest of its lane was
-    // retried with a short delay once it turned slow (half the timeout), without an attempt.
-    expect(await receivedRequests(hangPath)).toHaveLength(PER_DESTINATION_IN_FLIGHT);
-    const deferred = hangSettled.filter((s) => s.at - t0 < 1900);
-    expect(deferred).toHaveLength(hangJobs.length - PER_DESTINATION_IN_FLIGHT);
-    expect(deferred.every((s) => s.action === 'retry' && s.delaySeconds === 2)).toBe(true);
-    expect((await deliveryRow(evs[7].id, hang.id))?.attempts ?? 0).toBe(0);
-
-    // Two timeouts in a row opened its breaker (a timeout counts for half the threshold): the
-    // next batch sends it nothing; its messages wait behind the breaker, settled at once.
-    const second = fakeBatch([...hangJobs.slice(2, 6), { eventId: evs[2].id, destinationId: ok[0].id }]);
-    const t1 = Date.now();
-    await handleDeliveryBatch(second.batch, env, createExecutionContext());
-    expect(await receivedRequests(hangPath)).toHaveLength(PER_DESTINATION_IN_FLIGHT);
-    const quick = second.ids.map((id) => second.settled.get(id)!).filter((s) => s.at - t1 < 500);
-    expect(quick.filter((s) => s.action === 'retry')).toHaveLength(4);
-    expect(quick.filter((s) => s.action === 'ack')).toHaveLength(1);
+    const all = first.ids.map((id) => first.settled.get(id)!);
+    expect(all.every((s) => s.action === 'ack')).toBe(true);
+    expect(Math.max(...all.map((s) => s.at - t0))).toBeLessThan(1000);
+    // The healthy destinations' 16 deliveries arrive before the hanging POSTs' timeout.
+    for (const p of okPaths) {
+      const got = await waitForRequests(p, 2);
+      expect(got).toHaveLength(2);
+      expect(Math.max(...got.map((r) => r.at - t0))).toBeLessThan(1900);
+    }
+    // The hanging destination has LANE_CONCURRENCY POSTs open; its other jobs wait in its lane.
+    expect(await receivedRequests(hangPath)).toHaveLength(LANE_CONCURRENCY);
+    expect(await laneOf(env, hang.id).pending()).toHaveLength(hangJobs.length);
   });
 
-  it('remembers a slow destination that still answers: the next batch sends it one POST and defers the rest', async () => {
+  it('acks a message without a valid job, and retries the messages whose lane did not take them', async () => {
     const group = await createGroup();
-    const slowPath = `/slow/1300/${unique('slow')}`; // answers after 1.3 s: slower than half the 2 s timeout
-    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${slowPath}` });
-    const evs = await Promise.all(Array.from({ length: 5 }, () => insertEventQuietly(groupEntityOf(group))));
-    const jobs = evs.map((e) => ({ eventId: e.id, destinationId: dest.id }));
-    await handleDeliveryBatch(fakeBatch(jobs.slice(0, 1)).batch, env, createExecutionContext());
-    expect(await deliveryRow(evs[0].id, dest.id)).toMatchObject({ status: 'delivered' });
-    const next = fakeBatch(jobs.slice(1));
-    const t0 = Date.now();
-    await handleDeliveryBatch(next.batch, env, createExecutionContext());
-    const settled = next.ids.map((id) => next.settled.get(id)!);
-    expect(await receivedRequests(slowPath)).toHaveLength(2);
-    expect(settled.filter((s) => s.action === 'ack')).toHaveLength(1);
-    const deferred = settled.filter((s) => s.action === 'retry');
-    expect(deferred).toHaveLength(3);
-    expect(deferred.every((s) => s.at - t0 < 500 && s.delaySeconds === 2)).toBe(true);
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}/ok/${unique('b')}` });
+    const event = await insertEventQuietly(groupEntityOf(group));
+    const failing = {
+      ...env,
+      DESTINATION_LANES: {
+        idFromName: (name: string) => env.DESTINATION_LANES.idFromName(name),
+        get: () => ({ enqueue: async () => Promise.reject(new Error('lane unavailable')) }),
+      },
+    } as unknown as ConsumerEnv;
+    const { batch, settled, ids } = fakeBatch([{ eventId: event.id, destinationId: dest.id }, { nope: true } as never]);
+    await handleDeliveryBatch(batch, failing, createExecutionContext());
+    expect(settled.get(ids[0])).toMatchObject({ action: 'retry', delaySeconds: ENQUEUE_RETRY_DELAY_SECONDS });
+    expect(settled.get(ids[1])).toMatchObject({ action: 'ack' });
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import type { ConsumerEnv as Env, DeliveryJob } from '../../src/env';
-import { handleDeliveryBatch } from '../../src/delivery/batch';
+import { deliverJob } from '../../src/delivery/consumer';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
 import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
@@ -10,26 +9,19 @@ import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '..
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, newSecret } from './support';
 
 let seq = 0;
-/** Run the consumer over jobs (attempt counts per job) and return the queue result. */
-async function runBatch(jobs: DeliveryJob[], opts: { env?: Env; attempts?: number } = {}) {
-  const batch = createMessageBatch<DeliveryJob>(
-    'deliveries',
-    jobs.map((body) => ({ id: `m${++seq}`, timestamp: new Date(), body, attempts: opts.attempts ?? 1 })),
-  );
-  // getQueueResult reports which messages were retried but not their delay: record it here.
-  const delays = new Map<string, number | undefined>();
-  for (const m of batch.messages) {
-    const retry = m.retry.bind(m);
-    m.retry = (o?: QueueRetryOptions) => {
-      delays.set(m.id, o?.delaySeconds);
-      retry(o);
-    };
-  }
-  const ctx = createExecutionContext();
-  await handleDeliveryBatch(batch, opts.env ?? env, ctx);
-  const queued = await getQueueResult(batch, ctx);
-  const result = { ...queued, retryMessages: queued.retryMessages.map((r) => ({ msgId: r.msgId, delaySeconds: delays.get(r.msgId) })) };
-  return { result, ids: batch.messages.map((m) => m.id) };
+/**
+ * Run deliverJob (what a destination's lane runs for each due job, src/delivery/lane.ts) over
+ * jobs with a test env, and report the outcomes as a queue result: 'ack' (the lane drops the job)
+ * as an explicit ack, 'retry' (the lane keeps it, due after the delay) as a retry with its delay.
+ */
+async function runBatch(jobs: DeliveryJob[], opts: { env?: Env } = {}) {
+  const ids = jobs.map(() => `m${++seq}`);
+  const outcomes = await Promise.all(jobs.map((job) => deliverJob(opts.env ?? (env as unknown as Env), job)));
+  const result = {
+    explicitAcks: ids.filter((_, k) => outcomes[k].action === 'ack'),
+    retryMessages: outcomes.flatMap((o, k) => (o.action === 'retry' ? [{ msgId: ids[k], delaySeconds: o.delaySeconds }] : [])),
+  };
+  return { result, ids };
 }
 
 /** A group, a destination on a fresh receiver path, and one quietly stored event of the group. */
@@ -120,11 +112,11 @@ describe('delivery consumer', () => {
     const dlq: DeliveryJob[] = [];
     const testEnv = { ...env, DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) } } as unknown as Env;
     for (let i = 1; i <= 3; i++) {
-      const { result } = await runBatch([job], { env: testEnv, attempts: i });
+      const { result } = await runBatch([job], { env: testEnv });
       expect(result.retryMessages).toHaveLength(1);
     }
     expect(dlq).toEqual([]);
-    const { result, ids } = await runBatch([job], { env: testEnv, attempts: 4 });
+    const { result, ids } = await runBatch([job], { env: testEnv });
     expect(result.explicitAcks).toEqual(ids);
     expect(result.retryMessages).toEqual([]);
     expect(dlq).toEqual([job]);
@@ -158,7 +150,7 @@ describe('delivery consumer', () => {
 
   it('times out slow receivers', async () => {
     const { dest, event, job } = await setup('slow/3000');
-    const { result } = await runBatch([job], { env: { ...env, DELIVERY_TIMEOUT_MS: '300' } as Env });
+    const { result } = await runBatch([job], { env: { ...env, DELIVERY_TIMEOUT_MS: '300' } as unknown as Env });
     expect(result.retryMessages).toHaveLength(1);
     const d = await deliveryRow(event.id, dest.id);
     expect((await attemptRows(d!.id))[0]).toMatchObject({ http_status: null, error_class: 'timeout' });
@@ -166,7 +158,7 @@ describe('delivery consumer', () => {
 
   it('counts a timeout as half the breaker threshold: two hanging attempts in a row open it', async () => {
     const { dest, job } = await setup('slow/3000');
-    const fast = { ...env, DELIVERY_TIMEOUT_MS: '300' } as Env;
+    const fast = { ...env, DELIVERY_TIMEOUT_MS: '300' } as unknown as Env;
     await runBatch([job], { env: fast });
     expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: BREAKER_THRESHOLD / 2, breaker_open_until: null });
     await env.DB.prepare('UPDATE deliveries SET next_retry_at = NULL WHERE event_id = ?1 AND destination_id = ?2').bind(job.eventId, dest.id).run();
@@ -203,7 +195,7 @@ describe('delivery consumer', () => {
   it('opens the breaker for DELIVERY_BREAKER_COOLDOWN_SECONDS when that is set', async () => {
     const { dest, job } = await setup('status/500');
     await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - 1).run();
-    await runBatch([job], { env: { ...env, DELIVERY_BREAKER_COOLDOWN_SECONDS: '5' } as Env });
+    await runBatch([job], { env: { ...env, DELIVERY_BREAKER_COOLDOWN_SECONDS: '5' } as unknown as Env });
     const openFor = (Date.parse((await destinationRow(dest.id))!.breaker_open_until!) - Date.now()) / 1000;
     expect(openFor).toBeGreaterThan(2);
     expect(openFor).toBeLessThanOrEqual(5.1);
@@ -270,29 +262,9 @@ describe('delivery consumer', () => {
     // DELIVERY_MAX_WAIT_DAYS is read from the env.
     await env.DB.prepare('UPDATE deliveries SET run_started_at = ?3 WHERE event_id = ?1 AND destination_id = ?2')
       .bind(old.id, dest.id, new Date(Date.now() - 2 * 86_400_000).toISOString()).run();
-    const short = await runBatch([job], { env: { ...testEnv, DELIVERY_MAX_WAIT_DAYS: '1' } as Env });
+    const short = await runBatch([job], { env: { ...testEnv, DELIVERY_MAX_WAIT_DAYS: '1' } as unknown as Env });
     expect(short.result.explicitAcks).toEqual(short.ids);
     expect(dlq).toEqual([job, job]);
-  });
-
-  it('replaces a message that used up its queue retries waiting with a fresh one, instead of dead-lettering it', async () => {
-    const { dest, event, job } = await setup('ok');
-    await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?1")
-      .bind(dest.id, BREAKER_THRESHOLD).run();
-    const sent: { body: DeliveryJob; delaySeconds?: number }[] = [];
-    const dlq: DeliveryJob[] = [];
-    const testEnv = {
-      ...env,
-      DELIVERIES: { send: async (body: DeliveryJob, o?: QueueSendOptions) => void sent.push({ body, delaySeconds: o?.delaySeconds }) },
-      DELIVERIES_DLQ: { send: async (b: DeliveryJob) => void dlq.push(b) },
-    } as unknown as Env;
-    const { result, ids } = await runBatch([job], { env: testEnv, attempts: 100 });
-    expect(result.explicitAcks).toEqual(ids);
-    expect(sent).toHaveLength(1);
-    expect(sent[0].body).toEqual(job);
-    expect(sent[0].delaySeconds).toBeGreaterThanOrEqual(50);
-    expect(dlq).toEqual([]);
-    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
   it('a failing destination does not hold up a healthy one in the same batch', async () => {
@@ -315,7 +287,7 @@ describe('delivery consumer', () => {
 
   it('re-checks the URL against the SSRF guard at delivery time', async () => {
     const { path, dest, event, job } = await setup('ok');
-    const { result, ids } = await runBatch([job], { env: { ...env, ALLOW_LOCAL_DESTINATIONS: 'false' } as Env });
+    const { result, ids } = await runBatch([job], { env: { ...env, ALLOW_LOCAL_DESTINATIONS: 'false' } as unknown as Env });
     expect(result.explicitAcks).toEqual(ids);
     expect(await receivedRequests(path)).toHaveLength(0);
     const d = await deliveryRow(event.id, dest.id);

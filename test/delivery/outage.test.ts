@@ -4,21 +4,20 @@
  * longer than that schedule's whole retry window), a receiver that is down for 10 s and then
  * back receives every event, and nothing is dead-lettered.
  *
- * The queue is simulated here (each batch goes through the real handler; a retried message comes
- * back after its delay), and time is driven by the schedule: whenever every message waits longer
+ * A destination's lane is simulated here (due jobs run through deliverJob, as the lane's alarm
+ * runs them; a job whose outcome is 'retry' comes back after its delay), and time is driven by the schedule: whenever every message waits longer
  * than a second, the clock jumps to the next due message — the destination's and deliveries'
  * stored times are moved back by the jump, which is what the consumer's Date.now() reading them
  * later would see. Real time stays around 15 s.
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { createExecutionContext } from 'cloudflare:test';
 import type { ConsumerEnv, DeliveryJob } from '../../src/env';
-import { handleDeliveryBatch } from '../../src/delivery/batch';
+import { deliverJob } from '../../src/delivery/consumer';
 import { BREAKER_THRESHOLD } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin } from '../support/receiver';
-import { deliveryRow, destinationRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly } from './support';
+import { deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly } from './support';
 
 const EVENTS = 30;
 const OUTAGE_MS = 10_000;
@@ -56,7 +55,7 @@ describe('a short outage with a short retry schedule and the default breaker', (
     let offset = 0; // ms the simulated clock is ahead of the real one
     const now = () => Date.now() + offset;
     const t0 = now();
-    let queue = events.map((e) => ({ job: { eventId: e.id, destinationId: dest.id }, attempts: 1, dueAt: t0 }));
+    let queue = events.map((e) => ({ job: { eventId: e.id, destinationId: dest.id }, dueAt: t0 }));
     let down = true;
     let batches = 0;
     let breakerOpened = false;
@@ -75,13 +74,11 @@ describe('a short outage with a short retry schedule and the default breaker', (
         continue;
       }
       queue = queue.filter((m) => !due.includes(m));
-      const { batch, settled, ids } = fakeBatch(due.map((m) => m.job), due.map((m) => m.attempts));
-      await handleDeliveryBatch(batch, testEnv, createExecutionContext());
+      const outcomes = await Promise.all(due.map((m) => deliverJob(testEnv, m.job)));
       batches++;
       breakerOpened ||= ((await destinationRow(dest.id))?.consecutive_failures ?? 0) >= BREAKER_THRESHOLD;
-      ids.forEach((id, k) => {
-        const s = settled.get(id)!;
-        if (s.action === 'retry') queue.push({ job: due[k].job, attempts: due[k].attempts + 1, dueAt: now() + (s.delaySeconds ?? 0) * 1000 });
+      outcomes.forEach((o, k) => {
+        if (o.action === 'retry') queue.push({ job: due[k].job, dueAt: now() + o.delaySeconds * 1000 });
       });
     }
 
