@@ -111,12 +111,12 @@ async function drain(done, seconds) {
   while (!done() && Date.now() < deadline) await sleep(200);
 }
 
-/** D1 writes per delivery: every label (recording the events included) and the consumer's alone (label queue). */
+/** D1 writes per delivery: every label (recording the events included) and the consumer Worker's alone (labels queue and lane). */
 function costs(stats, deliveries) {
   const tx = countTotal(stats, 'd1WriteTransactions');
   const rows = countTotal(stats, 'rowsWritten');
-  const queueTx = countTotal(stats, 'd1WriteTransactions', { labels: ['queue'] });
-  const queueRows = countTotal(stats, 'rowsWritten', { labels: ['queue'] });
+  const queueTx = countTotal(stats, 'd1WriteTransactions', { labels: ['queue', 'lane'] });
+  const queueRows = countTotal(stats, 'rowsWritten', { labels: ['queue', 'lane'] });
   // Where a delivery's time goes: the consumer's batches (queue invocations), the POSTs and D1 primary round trips of each.
   const batches = stats.requests.queue ?? 0;
   const perBatch = (key) => countTotal(stats, key, { labels: ['queue'] }) / batches;
@@ -338,7 +338,7 @@ async function farRun(receiver) {
 const warningText = (w) => `- Worker log lines mentioning warn/error: ${w.length}${w.length ? ` (first: \`${w[0].slice(0, 160)}\`)` : ''}`;
 const batchCell = (c) => `${c.consumerBatches} (${f2(c.postsPerBatch)} / ${f2(c.d1PrimaryPerBatch)})`;
 const batchNote = '- Consumer batches: the consumer Worker\'s queue invocations in the phase, with the POSTs (outbound fetches, failed ones included) and D1 primary round trips of each on average.';
-const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": label `queue` alone), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
+const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker's queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
 
 const receiver = await startBenchReceiver();
 const out = { date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu, load1: info.load1 }, options: opt };

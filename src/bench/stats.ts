@@ -13,7 +13,7 @@ import { edgeModelProfile, withEdgeModel, type ReportedTotals } from './edge_mod
 import { addCounts, BindingTrace, zeroCounts } from './trace';
 
 /** Which kind of invocation counts are kept under. */
-export type EdgeLabel = 'download' | 'api' | 'queue' | 'scheduled' | 'durable-object';
+export type EdgeLabel = 'download' | 'api' | 'queue' | 'scheduled' | 'durable-object' | 'lane';
 
 export const EDGE_STATS_PATH = '/-/bench/edge-stats';
 

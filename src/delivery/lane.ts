@@ -225,7 +225,8 @@ export class DestinationLane extends DurableObject<Env> {
     let started = 0;
     try {
       // Under the benchmarks' edge model the lane pays Cloudflare's costs (off: this.env as is).
-      started = await runTraced(this.env, 'durable-object', (env) => this.runDue(env));
+      // Its counts reach the API Worker's GET /-/bench/edge-stats under 'lane' (report: true).
+      started = await runTraced(this.env, 'lane', (env) => this.runDue(env), { report: true });
     } catch (err) {
       console.error('destination lane: running due jobs failed', err instanceof Error ? err.message : err);
     }
