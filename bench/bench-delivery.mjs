@@ -338,7 +338,7 @@ async function farRun(receiver) {
 const warningText = (w) => `- Worker log lines mentioning warn/error: ${w.length}${w.length ? ` (first: \`${w[0].slice(0, 160)}\`)` : ''}`;
 const batchCell = (c) => `${c.consumerBatches} (${f2(c.postsPerBatch)} / ${f2(c.d1PrimaryPerBatch)})`;
 const batchNote = '- Consumer batches: the consumer Worker\'s queue invocations in the phase, with the POSTs (outbound fetches, failed ones included) and D1 primary round trips of each on average.';
-const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker's queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
+const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker\'s queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
 
 const receiver = await startBenchReceiver();
 const out = { date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu, load1: info.load1 }, options: opt };
