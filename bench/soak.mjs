@@ -29,8 +29,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { freePort, spawnNpmStart, waitForVersion } from '../test/e2e/harness.mjs';
-import { readdirSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHORT = process.argv.includes('--short');
@@ -187,33 +185,6 @@ async function triggerCron() {
   }
 }
 
-/**
- * The outage trips the breakers of the three faulty-but-alive destinations too. Besides the
- * shortened cool-down (DELIVERY_BREAKER_COOLDOWN_SECONDS), the soak closes their open breakers
- * in the local D1 file while they still have deliveries to drain, so that the drain is not
- * spent waiting (waiting behind a breaker costs no attempt and no longer dead-letters anything,
- * but it is slow); never the permanently failing one's. Returns how many breakers were open.
- */
-let breakerCloses = 0;
-function closeHealthyBreakers(ids) {
-  const dbDir = join(persist, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  const file = readdirSync(dbDir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
-  const db = new DatabaseSync(join(dbDir, file));
-  try {
-    db.exec('PRAGMA busy_timeout = 5000');
-    const r = db
-      .prepare(
-        `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL
-         WHERE id IN (${ids.map(() => '?').join(',')}) AND breaker_open_until IS NOT NULL`,
-      )
-      .run(...ids);
-    breakerCloses += Number(r.changes);
-    return Number(r.changes);
-  } finally {
-    db.close();
-  }
-}
-const gidNumber = (gid) => Number(String(gid).split('/').pop());
 
 let groupPath;
 let groupId;
@@ -387,10 +358,6 @@ async function main() {
     if ((healthyDone && deadSettled) || Date.now() > deadline) break;
     // Healthy destinations drained: give the failing one a few cool-downs, not the whole budget.
     if (healthyDone && Date.now() - drainedAt > CONFIG.deadGraceMs) break;
-    if (!healthyDone) {
-      const closed = closeHealthyBreakers(HEALTHY.map((p) => gidNumber(counts[p].id)));
-      if (closed > 0) log(`closed ${closed} open breaker(s) of the healthy destinations (soak-only shortened cool-down)`);
-    }
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       log(`draining: ${HEALTHY.map((p) => `${p} ${uniqueDelivered(p)}/${recorded} (D1 pending ${counts[p].pending})`).join(', ')}; dead: failed ${counts[DEAD].failed}, pending ${counts[DEAD].pending}`);
@@ -433,7 +400,6 @@ async function main() {
     duplicatesAtReceiver: dups,
     deadLettered: deadFailed,
     deadStillPendingBehindBreaker: deadPending,
-    healthyBreakersClosedBySoak: breakerCloses,
     failedOnHealthyDestinations: failedElsewhere,
     deliveredToDeadDestination: deadDelivered,
     lost,
@@ -477,7 +443,6 @@ function writeResults(r) {
     `| dead-lettered (FAILED in the delivery log), permanently failing destination | ${r.deadLettered} |`,
     `| still pending on the permanently failing destination (waiting behind its open circuit breaker) | ${r.deadStillPendingBehindBreaker} |`,
     `| FAILED on the other destinations | ${r.failedOnHealthyDestinations} |`,
-    `| open breakers of the healthy destinations closed by the soak (shortened cool-down) | ${r.healthyBreakersClosedBySoak} |`,
     `| **lost** | **${r.lost}** |`,
     `| tracked downloads answered 302 (before and after the kill) / their events stored in D1 | ${r.downloads.answered302} / ${r.downloads.stored} |`,
     `| **downloads lost** (answered 302, no event) / stored although the client saw no 302 (the kill) / not 302 | **${r.downloads.lost}** / ${r.downloads.storedWithoutA302Seen} / ${r.downloads.refused} |`,
@@ -509,8 +474,8 @@ function writeResults(r) {
     'pushed the cool-down to 10 minutes at once: three healthy destinations stalled for the whole 150 s budget after a 3 s',
     'outage. It now opens after 10 consecutive failures and doubles per trip (`src/delivery/breaker.ts`). The soak shortens',
     `its first cool-down to ${BREAKER_COOLDOWN_SECONDS} s (\`DELIVERY_BREAKER_COOLDOWN_SECONDS\`; doubling up to ten times it) as it shortens the retry`,
-    'schedule, and while draining it also closes the open breakers of the three faulty-but-alive destinations in the local',
-    'D1 file (the table counts how often). The permanently failing destination keeps its breaker: its deliveries wait behind',
+    'schedule. It never touches the database: the three faulty-but-alive destinations recover from their breakers on their',
+    'own and get every event (waits behind a breaker spend no attempt). The permanently failing destination\'s deliveries wait behind',
     'it (pending in D1, one probe per cool-down) and are dead-lettered when their 13 attempts are really spent or after',
     '`DELIVERY_MAX_WAIT_DAYS` (7 days) of waiting: waiting behind a breaker spends no attempt (issue 13; before, a retry window',
     'that counted the waits dead-lettered them after 77 s, and could do so to a destination that had recovered). The soak',
