@@ -9,7 +9,7 @@ import { handleGraphql } from './graphql/handler';
 import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
 import { handlePage } from './pages';
-import { errorResponse, json } from './http/errors';
+import { errorResponse, json } from './web/errors';
 import { downloadWriteSeen } from './downloads/cache';
 import { handleEdgeStats, requestLabel, runTraced } from './bench/stats';
 

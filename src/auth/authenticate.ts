@@ -1,7 +1,7 @@
 import type { Env } from '../env';
 import { findTokenAndUserByDigest } from '../db/tokens';
 import { findUserById, type User } from '../db/users';
-import { unauthorized } from '../http/errors';
+import { unauthorized } from '../web/errors';
 import { sha256Hex, timingSafeEqualStrings } from './crypto';
 
 export type Scope = 'api' | 'read_api';

@@ -19,8 +19,8 @@ import {
 } from 'graphql';
 import { benchRoutesEnabled, type Env } from '../env';
 import { authenticate } from '../auth/authenticate';
-import { ApiError } from '../http/errors';
-import { readBodyText } from '../http/params';
+import { ApiError } from '../web/errors';
+import { readBodyText } from '../web/params';
 import { PublicError } from './errors';
 import { fieldResolver, schema } from './schema';
 import type { GraphQLContext } from './context';

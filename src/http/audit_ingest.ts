@@ -22,8 +22,8 @@ import {
   type AuditEntity,
   type AuditEvent,
 } from '../audit/record';
-import { ApiError, badRequest, forbidden, json, notFound } from './errors';
-import { parseIsoDateTime, readBodyText } from './params';
+import { ApiError, badRequest, forbidden, json, notFound } from '../web/errors';
+import { parseIsoDateTime, readBodyText } from '../web/params';
 import { requireActor } from './users';
 
 /** Largest accepted body: an event with generous details, not a bulk upload. */

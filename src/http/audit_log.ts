@@ -32,8 +32,8 @@ import {
 } from '../audit/query';
 import { auditCsvStream } from '../audit/csv';
 import { param, type App } from './context';
-import { ApiError, badRequest, forbidden, json, notFound, unauthorized } from './errors';
-import { optionalDateTime, optionalEnum, optionalInteger, optionalString, readParams, type Params } from './params';
+import { ApiError, badRequest, forbidden, json, notFound, unauthorized } from '../web/errors';
+import { optionalDateTime, optionalEnum, optionalInteger, optionalString, readParams, type Params } from '../web/params';
 import { pagedJson, readPage } from './pagination';
 import { loadReadableGroup } from './groups';
 import { loadReadableProject } from './projects';

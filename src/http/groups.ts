@@ -20,11 +20,12 @@ import {
 } from '../db/namespaces';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, recordChange } from '../audit/record';
-import { param, publicOrigin, type App } from './context';
-import { ApiError, conflict, forbidden, json, notFound, validationError } from './errors';
-import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from './params';
+import { param, type App } from './context';
+import { publicOrigin } from '../web/origin';
+import { ApiError, conflict, forbidden, json, notFound, validationError } from '../web/errors';
+import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from '../web/params';
 import { nameError, pathError } from './names';
-import { groupJson } from './serializers';
+import { groupJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
 import { requireActor } from './users';
 

@@ -5,10 +5,11 @@ import { deleteMemberStatement, findMember, insertMemberStatement, listMembers, 
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, recordAuditEventIfChanged, type AuditEntity } from '../audit/record';
-import { param, publicOrigin, type App } from './context';
-import { badRequest, conflict, forbidden, json, notFound } from './errors';
-import { optionalDate, readParams, requireInteger, type Params } from './params';
-import { memberJson } from './serializers';
+import { param, type App } from './context';
+import { publicOrigin } from '../web/origin';
+import { badRequest, conflict, forbidden, json, notFound } from '../web/errors';
+import { optionalDate, readParams, requireInteger, type Params } from '../web/params';
+import { memberJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
 import { requireActor } from './users';
 import { loadReadableGroup } from './groups';

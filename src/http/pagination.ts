@@ -1,4 +1,4 @@
-import { badRequest } from './errors';
+import { badRequest } from '../web/errors';
 
 /** Offset pagination as GitLab's API does it: `page` (from 1), `per_page` (default 20, at most 100). */
 export interface Page {

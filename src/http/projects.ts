@@ -4,11 +4,12 @@ import { findNamespaceById, findNamespaceByPath, pathTaken, VISIBILITIES, VISIBI
 import { findProject, insertedProject, insertProjectStatements, newProjectRef, type Project } from '../db/projects';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, projectEntity, recordChange } from '../audit/record';
-import { param, publicOrigin, type App } from './context';
-import { badRequest, conflict, forbidden, json, notFound, validationError } from './errors';
-import { optionalEnum, optionalString, readParams } from './params';
+import { param, type App } from './context';
+import { publicOrigin } from '../web/origin';
+import { badRequest, conflict, forbidden, json, notFound, validationError } from '../web/errors';
+import { optionalEnum, optionalString, readParams } from '../web/params';
 import { nameError, pathError } from './names';
-import { projectJson } from './serializers';
+import { projectJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
 import { requireActor } from './users';
 import { loadReadableGroup } from './groups';

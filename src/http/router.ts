@@ -5,7 +5,7 @@
 import { Router, type IRequest, type RouterType } from 'itty-router';
 import { authenticate } from '../auth/authenticate';
 import type { App } from './context';
-import { ApiError, errorResponse, insufficientScope, json, unauthorized } from './errors';
+import { ApiError, errorResponse, insufficientScope, json, unauthorized } from '../web/errors';
 import { registerVersionRoutes } from './version';
 import { registerUserRoutes } from './users';
 import { registerTokenRoutes } from './tokens';

@@ -3,9 +3,9 @@ import { findTokenById, listTokens, revokeTokenStatement, type PersonalAccessTok
 import { findUserById } from '../db/users';
 import { authorOf, clientIp, recordAuditEvent, userEntity } from '../audit/record';
 import { param, type App } from './context';
-import { badRequest, json, notFound } from './errors';
+import { badRequest, json, notFound } from '../web/errors';
 import { pagedJson, readPage } from './pagination';
-import { tokenJson } from './serializers';
+import { tokenJson } from '../web/serializers';
 import { requireActor } from './users';
 import { can } from '../auth/policy';
 

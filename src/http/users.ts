@@ -7,11 +7,12 @@ import { insertedToken, insertTokenStatement, tokenIdOf } from '../db/tokens';
 import { nowIso } from '../db/time';
 import { sqlText } from '../db/sql';
 import { authorOf, clientIp, instanceEntity, recordChange, userEntity } from '../audit/record';
-import { param, publicOrigin, type App } from './context';
-import { ApiError, badRequest, conflict, forbidden, json, notFound, unauthorized, validationError } from './errors';
-import { optionalBoolean, optionalDate, readParams, requireString } from './params';
+import { param, type App } from './context';
+import { publicOrigin } from '../web/origin';
+import { ApiError, badRequest, conflict, forbidden, json, notFound, unauthorized, validationError } from '../web/errors';
+import { optionalBoolean, optionalDate, readParams, requireString } from '../web/params';
 import { emailValid, pathError } from './names';
-import { tokenJson, userJson } from './serializers';
+import { tokenJson, userJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
 
 /** The signed-in user, or 401. */

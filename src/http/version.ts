@@ -1,5 +1,5 @@
 import type { ApiRouter } from './router';
-import { json } from './errors';
+import { json } from '../web/errors';
 
 /** The version this service reports (GitLab API compatible shape). */
 export const VERSION = '17.5.0-audit-edge';

@@ -1,7 +1,7 @@
 /** REST JSON of releases and links: GitLab's API::Entities::Release and API::Entities::Releases::Link. */
 import type { Project } from '../db/projects';
 import type { Release, ReleaseLink } from '../db/releases';
-import { userBasicJson } from '../http/serializers';
+import { userBasicJson } from '../web/serializers';
 import { directAssetUrl, releasePath } from './urls';
 
 /** Whether a release is still to come (released_at in the future), as GitLab's `upcoming_release`. */

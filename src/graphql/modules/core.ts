@@ -7,7 +7,7 @@ import { findNamespaceByPath } from '../../db/namespaces';
 import { findProjectByPath, type Project } from '../../db/projects';
 import { findUserById, type User } from '../../db/users';
 import { can } from '../../auth/policy';
-import { publicOrigin } from '../../http/context';
+import { publicOrigin } from '../../web/origin';
 import type { GraphQLContext, SchemaModule } from '../context';
 import { parseGid, toGid } from '../gid';
 import { PublicError } from '../errors';

@@ -23,7 +23,7 @@ import {
   type DeliveryStatus,
 } from '../../db/deliveries';
 import { webhookId } from '../../delivery/signing';
-import { parseIsoDateTime } from '../../http/params';
+import { parseIsoDateTime } from '../../web/params';
 import { nowIso } from '../../db/time';
 import { connectionTypes, decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../connection';
 import { PublicError, resourceNotAvailable } from '../errors';

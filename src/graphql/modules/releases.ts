@@ -11,8 +11,8 @@ import { findLinkById, findRelease, listReleases, type Release, type ReleaseLink
 import type { User } from '../../db/users';
 import { can, type Action } from '../../auth/policy';
 import { clientIp } from '../../audit/record';
-import { publicOrigin } from '../../http/context';
-import { parseIsoDateTime } from '../../http/params';
+import { publicOrigin } from '../../web/origin';
+import { parseIsoDateTime } from '../../web/params';
 import { isHistorical, isUpcoming } from '../../releases/serializers';
 import { directAssetUrl, releasePath } from '../../releases/urls';
 import {
