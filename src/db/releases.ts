@@ -3,9 +3,12 @@
  * their links and author; writes are returned as prepared statements so that a change and the
  * audit event describing it commit in one batch (recordAuditEvent's `extra`).
  */
-import type { LinkType } from '../releases/links';
 import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
 import type { Project } from './projects';
+
+/** The link types GitLab knows (Releases::Link `link_type`), the values of links.link_type. */
+export const LINK_TYPES = ['other', 'runbook', 'package', 'image'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
 
 /** An asset link of a release. */
 export interface ReleaseLink {

@@ -5,8 +5,10 @@
  * release; link_type one of other, runbook, package, image.
  */
 
-export const LINK_TYPES = ['other', 'runbook', 'package', 'image'] as const;
-export type LinkType = (typeof LINK_TYPES)[number];
+import { LINK_TYPES, type LinkType } from '../db/releases';
+
+// The stored values of link_type are defined where the rows are (db/ imports nothing above it).
+export { LINK_TYPES, type LinkType };
 
 /** GitLab's Releases::Link::FILEPATH_REGEX (Ruby's \w is ASCII [A-Za-z0-9_]). */
 export const FILEPATH_REGEX = /^\/(?:[-.A-Za-z0-9_]+\/?)*[0-9a-zA-Z]+$/;
