@@ -10,22 +10,16 @@ export interface DeliveryJob {
   destinationId: number;
 }
 
-/** Bindings, secrets and vars of the API Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
-export interface Env {
+/**
+ * Bindings and vars both Workers have: the same D1 database, the "deliveries" producer and the
+ * delivery vars (keep `[vars]` of wrangler.toml and consumer/wrangler.toml the same), and the
+ * bench-only edge model. Code that both Workers run takes this type (or a `Pick` of it).
+ */
+export interface SharedEnv {
   /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
   DB: D1Database;
   /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
-  /** Queue "deliveries-dlq": bound in the consumer Worker only (see ConsumerEnv). */
-  DELIVERIES_DLQ?: Queue<DeliveryJob>;
-  /** Durable Objects buffering the download redirect's audit events near the click (src/downloads/buffer.ts). */
-  DOWNLOAD_BUFFER: DurableObjectNamespace<DownloadBuffer>;
-  /** Seconds the download redirect may use a cached link, visibility, token or access (default 15; 0: off). */
-  DOWNLOAD_CACHE_SECONDS?: string;
-  /** Download buffer objects per region (default 4). */
-  DOWNLOAD_BUFFER_SHARDS?: string;
-  /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
-  ADMIN_TOKEN?: string;
   /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */
   ALLOW_LOCAL_DESTINATIONS?: string;
   /**
@@ -45,12 +39,6 @@ export interface Env {
    * dead-lettered with attempts left (default 7; at least as long as the whole retry schedule).
    */
   DELIVERY_MAX_WAIT_DAYS?: string;
-  /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
-  EXTERNAL_URL?: string;
-  /** Most streaming destinations per group (GitLab's default plan limit is 5). */
-  MAX_DESTINATIONS_PER_GROUP?: string;
-  /** Days audit events are kept; unset or 0 keeps them forever. */
-  AUDIT_RETENTION_DAYS?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**
@@ -62,12 +50,30 @@ export interface Env {
   EDGE_MODEL_PRIMARY?: DurableObjectNamespace<EdgeModelPrimary>;
 }
 
+/** Bindings, secrets and vars of the API Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
+export interface Env extends SharedEnv {
+  /** Durable Objects buffering the download redirect's audit events near the click (src/downloads/buffer.ts). */
+  DOWNLOAD_BUFFER: DurableObjectNamespace<DownloadBuffer>;
+  /** Seconds the download redirect may use a cached link, visibility, token or access (default 15; 0: off). */
+  DOWNLOAD_CACHE_SECONDS?: string;
+  /** Download buffer objects per region (default 4). */
+  DOWNLOAD_BUFFER_SHARDS?: string;
+  /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
+  ADMIN_TOKEN?: string;
+  /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
+  EXTERNAL_URL?: string;
+  /** Most streaming destinations per group (GitLab's default plan limit is 5). */
+  MAX_DESTINATIONS_PER_GROUP?: string;
+  /** Days audit events are kept; unset or 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS?: string;
+}
+
 /**
- * Bindings and vars of the consumer Worker (consumer/wrangler.toml): the same D1, queue
- * producer of "deliveries" (unused by its code; part of the shared Env) and delivery vars as the
- * API Worker, plus the dead-letter queue and its destination lanes.
+ * Bindings and vars of the consumer Worker (consumer/wrangler.toml): what both Workers share
+ * (its "deliveries" producer is unused by its own code), plus the dead-letter queue and its
+ * destination lanes. It has none of the API Worker's own bindings (no DOWNLOAD_BUFFER).
  */
-export interface ConsumerEnv extends Omit<Env, 'DELIVERIES_DLQ'> {
+export interface ConsumerEnv extends SharedEnv {
   /** Queue "deliveries-dlq": deliveries that exhausted their retries. */
   DELIVERIES_DLQ: Queue<DeliveryJob>;
   /** One Durable Object per streaming destination: its pending deliveries (src/delivery/lane.ts). */
@@ -75,11 +81,11 @@ export interface ConsumerEnv extends Omit<Env, 'DELIVERIES_DLQ'> {
 }
 
 /** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
-export function allowLocalDestinations(env: Pick<Env, 'ALLOW_LOCAL_DESTINATIONS'>): boolean {
+export function allowLocalDestinations(env: Pick<SharedEnv, 'ALLOW_LOCAL_DESTINATIONS'>): boolean {
   return env.ALLOW_LOCAL_DESTINATIONS === 'true';
 }
 
 /** True when BENCH_ROUTES is exactly "true" (benchmarks only; off by default). */
-export function benchRoutesEnabled(env: Env): boolean {
+export function benchRoutesEnabled(env: Pick<SharedEnv, 'BENCH_ROUTES'>): boolean {
   return env.BENCH_ROUTES === 'true';
 }

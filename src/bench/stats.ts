@@ -8,7 +8,7 @@
  *   GET  /-/bench/edge-stats        {profile, requests: {label: n}, before: {label: counts}, after: {label: counts}}
  *   POST /-/bench/edge-stats/reset
  */
-import { benchRoutesEnabled, type Env } from '../env';
+import { benchRoutesEnabled, type Env, type SharedEnv } from '../env';
 import { edgeModelProfile, withEdgeModel, type ReportedTotals } from './edge_model';
 import { addCounts, BindingTrace, zeroCounts } from './trace';
 
@@ -32,7 +32,7 @@ function totalFor(label: EdgeLabel): { requests: number; trace: BindingTrace } {
  * EdgeModelPrimary object (when bound) instead of this isolate, once `run` has settled (what it
  * leaves to ctx.waitUntil is not counted then).
  */
-export async function runTraced<E extends Env, R>(env: E, label: EdgeLabel, run: (env: E) => Promise<R>, { report = false } = {}): Promise<R> {
+export async function runTraced<E extends SharedEnv, R>(env: E, label: EdgeLabel, run: (env: E) => Promise<R>, { report = false } = {}): Promise<R> {
   if (!benchRoutesEnabled(env)) return run(env);
   const primary = report ? env.EDGE_MODEL_PRIMARY : undefined;
   const total = primary ? undefined : totalFor(label);

@@ -6,13 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import worker from '../../src/index';
-import type { Env } from '../../src/env';
 import { edgeModelProfile, outboundFetch, withEdgeModel, type EdgeModelOptions } from '../../src/bench/edge_model';
 import { BindingTrace, isWriteSql, traceEnv, zeroCounts, type TraceCounts } from '../../src/bench/trace';
 import { call } from '../support/api';
 
 const TABLE = 'edge_model_test';
-const bench = (model: string, extra: Partial<Env> = {}): Env => ({ ...(env as Env), BENCH_ROUTES: 'true', EDGE_MODEL: model, ...extra });
+/** The runner's env: the API Worker's bindings plus the consumer's (DELIVERIES_DLQ) bound for the tests. */
+type RunnerEnv = typeof env;
+const bench = (model: string, extra: Partial<RunnerEnv> = {}): RunnerEnv => ({ ...env, BENCH_ROUTES: 'true', EDGE_MODEL: model, ...extra });
 const counts = (c: Partial<TraceCounts>): TraceCounts => ({ ...zeroCounts(), ...c });
 
 /** Milliseconds `f` takes. */
@@ -28,7 +29,7 @@ async function scratchTable(): Promise<void> {
 
 describe('edge model: off', () => {
   it('returns env itself unless BENCH_ROUTES is "true", and reads unknown profiles as off', () => {
-    const plain = { ...(env as Env), EDGE_MODEL: 'far' };
+    const plain = { ...env, EDGE_MODEL: 'far' };
     expect(edgeModelProfile(plain)).toBe('off');
     expect(withEdgeModel(plain)).toBe(plain);
     expect(outboundFetch(plain)).toBe(fetch);
@@ -75,7 +76,7 @@ describe('binding tracer', () => {
   it('counts D1 primary, replica and write round trips, rows written, queue sends and Durable Object calls, before and after the response', async () => {
     await scratchTable();
     const trace = new BindingTrace();
-    const e = traceEnv(env as Env, trace);
+    const e = traceEnv(env, trace);
 
     expect(await e.DB.prepare('SELECT 7 AS x').first('x')).toBe(7);
     const ins = await e.DB.prepare(`/* c */ -- x\n INSERT INTO ${TABLE} (v) VALUES (?1)`).bind('a').run();
@@ -106,7 +107,7 @@ describe('binding tracer', () => {
   it('forwards counts to a totals trace, in the half of the call', async () => {
     const totals = new BindingTrace();
     const trace = new BindingTrace(totals);
-    const e = traceEnv(env as Env, trace);
+    const e = traceEnv(env, trace);
     await e.DB.prepare('SELECT 1').first();
     trace.responded = true;
     await e.DB.prepare('SELECT 1').first();
@@ -144,7 +145,7 @@ describe('edge model: far', () => {
   it('serializes write transactions of separate invocations through the one writer', async () => {
     await scratchTable();
     const options: EdgeModelOptions = { jitter: 0, profile: { primaryRttMs: 0, writeMs: 50 } };
-    const write = (e: Env) => e.DB.prepare(`INSERT INTO ${TABLE} (v) VALUES ('w')`).run();
+    const write = (e: RunnerEnv) => e.DB.prepare(`INSERT INTO ${TABLE} (v) VALUES ('w')`).run();
     const one = await timed(() => write(withEdgeModel(bench('far'), undefined, options)));
     expect(one).toBeGreaterThanOrEqual(45);
     // Two invocations (two wrapped envs), each its own stub of EdgeModelPrimary: one after the other.
