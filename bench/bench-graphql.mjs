@@ -10,32 +10,19 @@
 import autocannon from 'autocannon';
 import { gql, must, startWorker, workerWarnings } from './lib/worker.mjs';
 import { machineInfo, machineLines, options, table, warnIfBusy, writeSection } from './lib/results.mjs';
+import referenceExamples from '../test/fixtures/reference_graphql.json' with { type: 'json' };
 
 const opt = options({ connections: 10, rounds: 3, requests: 2000, warmup: 300, tag: '', noWrite: false });
 const info = machineInfo();
 const busy = warnIfBusy(info);
 
-// Verbatim from the reference document (004), with the group path of this run.
-const listQuery = (path) => `query {
-group(fullPath: "${path}") {
-id
-externalAuditEventDestinations {
-nodes {
-destinationUrl
-verificationToken
-id
-headers {
-nodes {
-key
-value
-id
-}
-}
-eventTypeFilters
-}
-}
-}
-}`;
+// The reference document's list query (test/fixtures/reference_graphql.json, verbatim from 004),
+// with the group path of this run.
+const listQuery = (path) => {
+  const query = referenceExamples.list.replace('group(fullPath: "my-group")', `group(fullPath: ${JSON.stringify(path)})`);
+  if (query === referenceExamples.list) throw new Error('the reference list query no longer names group(fullPath: "my-group")');
+  return query;
+};
 
 function run(o, amount) {
   return new Promise((resolve, reject) => {

@@ -7,85 +7,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { api, createUser, gql, ADMIN, type TestUser } from '../support/api';
 import { NOT_AVAILABLE, idOf, ok, topErrors } from './support';
+import examples from '../fixtures/reference_graphql.json';
 
-// Verbatim from 004_39e71149cbf389e1.txt.
-const CREATE = `mutation {
-externalAuditEventDestinationCreate(input: { destinationUrl: "https://mydomain.io/endpoint/ingest", groupPath: "my-group" } ) {
-errors
-externalAuditEventDestination {
-id
-destinationUrl
-verificationToken
-group {
-name
-}
-}
-}
-}`;
-const CREATE_WITH_TOKEN = `mutation {
-externalAuditEventDestinationCreate(input: { destinationUrl: "https://mydomain.io/endpoint/ingest", groupPath: "my-group", verificationToken: "unique-random-verification-token-here" } ) {
-errors
-externalAuditEventDestination {
-id
-destinationUrl
-verificationToken
-group {
-name
-}
-}
-}
-}`;
-const HEADER_CREATE = `mutation {
-auditEventsStreamingHeadersCreate(input: { destinationId: "gid://gitlab/AuditEvents::ExternalAuditEventDestination/24601", key: "foo", value: "bar" }) {
-errors
-}
-}`;
-const LIST = `query {
-group(fullPath: "my-group") {
-id
-externalAuditEventDestinations {
-nodes {
-destinationUrl
-verificationToken
-id
-headers {
-nodes {
-key
-value
-id
-}
-}
-eventTypeFilters
-}
-}
-}
-}`;
-const DESTROY = `mutation {
-externalAuditEventDestinationDestroy(input: { id: destination }) {
-errors
-}
-}`;
-const HEADER_DESTROY = `mutation {
-auditEventsStreamingHeadersDestroy(input: { headerId: "gid://gitlab/AuditEvents::Streaming::Header/1" }) {
-errors
-}
-}`;
-const EVENTS_ADD = `mutation {
-auditEventsStreamingDestinationEventsAdd(input: {
-destinationId: "gid://gitlab/AuditEvents::ExternalAuditEventDestination/1",
-eventTypeFilters: ["list of event type filters"]}){
-errors
-eventTypeFilters
-}
-}`;
-const EVENTS_REMOVE = `mutation {
-auditEventsStreamingDestinationEventsRemove(input: {
-destinationId: "gid://gitlab/AuditEvents::ExternalAuditEventDestination/1",
-eventTypeFilters: ["list of event type filters"]
-}){
-errors
-}
-}`;
+// Verbatim from 004_39e71149cbf389e1.txt (the fixture the GraphQL benchmark shares).
+const {
+  create: CREATE,
+  createWithToken: CREATE_WITH_TOKEN,
+  headerCreate: HEADER_CREATE,
+  list: LIST,
+  destroy: DESTROY,
+  headerDestroy: HEADER_DESTROY,
+  eventsAdd: EVENTS_ADD,
+  eventsRemove: EVENTS_REMOVE,
+} = examples;
 
 let owner: TestUser;
 let groupId: number;
