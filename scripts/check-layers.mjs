@@ -67,9 +67,9 @@ async function importViolations(root) {
     ]);
   };
 
-  // dependency-cruiser reports one cycle per import, the first its depth-first search finds; that
-  // one may pass through env.ts's allowed type imports of Durable Object classes (which the
-  // config's no-circular rule then skips) while another path closes a real cycle. A second run
+  // For each import, dependency-cruiser looks for one path back (the first its depth-first
+  // search meets); that path may pass through env.ts's allowed type imports of Durable Object
+  // classes (which the config's no-circular rule then skips) while another closes a real cycle. A second run
   // on the graph without env.ts finds every cycle that does not go through env.ts (those that do
   // are no-circular-through-env's, which the first run checks on the whole graph).
   const envPath = options.ruleSet.forbidden.find((r) => r.name === 'no-circular-through-env').from.path;
