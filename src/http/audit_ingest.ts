@@ -5,8 +5,7 @@
  * its entity's top-level group. GitLab has no such endpoint; its REST audit event shape is
  * used for the answer.
  */
-import type { ApiRouter } from './router';
-import type { App } from './context';
+import type { ApiRouter, App } from './context';
 import { can } from '../auth/policy';
 import { findNamespaceById, findNamespaceByPath, type Namespace } from '../db/namespaces';
 import { findProjectById, findProjectByPath, type Project } from '../db/projects';
@@ -24,7 +23,7 @@ import {
 } from '../audit/record';
 import { ApiError, badRequest, forbidden, json, notFound } from '../web/errors';
 import { parseIsoDateTime, readBodyText } from '../web/params';
-import { requireActor } from './users';
+import { requireActor } from './access';
 
 /** Largest accepted body: an event with generous details, not a bulk upload. */
 export const MAX_INGEST_BODY_BYTES = 64 * 1024;

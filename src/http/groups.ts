@@ -1,9 +1,7 @@
-import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
 import { activeGroupMembershipIds } from '../db/members';
 import type { Actor } from '../auth/authenticate';
 import {
-  findGroup,
   findNamespaceById,
   insertedGroup,
   insertGroupStatements,
@@ -20,24 +18,17 @@ import {
 } from '../db/namespaces';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, recordChange } from '../audit/record';
-import { param, type App } from './context';
+import { param, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
-import { ApiError, conflict, forbidden, json, notFound, validationError } from '../web/errors';
+import { conflict, forbidden, json, notFound, validationError } from '../web/errors';
 import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from '../web/params';
 import { nameError, pathError } from './names';
 import { groupJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
+import { loadReadableGroup, requireActor } from './access';
 
 /** GitLab's limit on group nesting. */
 export const MAX_GROUP_DEPTH = 20;
-
-/** The group `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */
-export async function loadReadableGroup(app: App, raw: string): Promise<Namespace> {
-  const group = await findGroup(app.env.DB, raw);
-  if (!group || !(await can(app.env.DB, app.actor, 'read_group', { kind: 'group', group }))) throw notFound('Group');
-  return group;
-}
 
 /** Visibilities a caller sees without membership: public always, internal when signed in. */
 function visibleWithoutMembership(actor: Actor | null): Visibility[] {
@@ -148,5 +139,3 @@ export function registerGroupRoutes(router: ApiRouter): void {
     return pagedJson(url, page, (count.results[0] as { n: number }).n, (rows.results as NamespaceRow[]).map((r) => groupJson(toNamespace(r), origin)));
   });
 }
-
-export { ApiError };

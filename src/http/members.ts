@@ -1,19 +1,16 @@
-import type { ApiRouter } from './router';
 import type { IRequest } from 'itty-router';
 import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, can, type Action } from '../auth/policy';
 import { deleteMemberStatement, findMember, insertMemberStatement, listMembers, updateMemberStatement, type SourceType } from '../db/members';
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, recordAuditEventIfChanged, type AuditEntity } from '../audit/record';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
 import { badRequest, conflict, forbidden, json, notFound } from '../web/errors';
 import { optionalDate, readParams, requireInteger, type Params } from '../web/params';
 import { memberJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
-import { loadReadableGroup } from './groups';
-import { loadReadableProject } from './projects';
+import { loadReadableGroup, loadReadableProject, requireActor } from './access';
 import type { Namespace } from '../db/namespaces';
 import type { Project } from '../db/projects';
 

@@ -1,25 +1,16 @@
-import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
 import { findNamespaceById, findNamespaceByPath, pathTaken, VISIBILITIES, VISIBILITY_LEVEL, type Namespace } from '../db/namespaces';
 import { findProject, insertedProject, insertProjectStatements, newProjectRef, type Project } from '../db/projects';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, projectEntity, recordChange } from '../audit/record';
-import { param, type App } from './context';
+import { param, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
 import { badRequest, conflict, forbidden, json, notFound, validationError } from '../web/errors';
 import { optionalEnum, optionalString, readParams } from '../web/params';
 import { nameError, pathError } from './names';
 import { projectJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
-import { loadReadableGroup } from './groups';
-
-/** The project `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */
-export async function loadReadableProject(app: App, raw: string): Promise<Project> {
-  const project = await findProject(app.env.DB, raw);
-  if (!project || !(await can(app.env.DB, app.actor, 'read_project', { kind: 'project', project }))) throw notFound('Project');
-  return project;
-}
+import { loadReadableGroup, loadReadableProject, requireActor } from './access';
 
 export function registerProjectRoutes(router: ApiRouter): void {
   /** `POST /projects`: in a group (Maintainer or above) or in the caller's own namespace. */
