@@ -1,5 +1,7 @@
 import type { Namespace, Visibility } from './namespaces';
-import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
+import { NAMESPACE_COLUMNS, readableCondition, toNamespace, type ListingAccess, type NamespaceRow } from './namespaces';
+import { activeProjectMembershipSql } from './members';
+import { pagedSelect, type PageOf } from './paging';
 import { sqlText, sqlValue, type Sql, type SqlValue } from './sql';
 
 /** A project, with the namespace it lives in. */
@@ -67,6 +69,27 @@ export async function findProjectByPath(db: D1Database, fullPath: string): Promi
 /** A project by numeric id or full path, as GitLab's `:id` accepts. */
 export async function findProject(db: D1Database, idOrPath: string): Promise<Project | null> {
   return /^\d+$/.test(idOrPath) ? findProjectById(db, Number(idOrPath)) : findProjectByPath(db, idOrPath);
+}
+
+/**
+ * The projects of a namespace that the caller can read, paged, newest first: one round trip
+ * whatever their number (visibility, and the caller's active memberships in the namespace, its
+ * ancestors or the project itself, are decided in the query, as can(read_project) decides them).
+ */
+export function listNamespaceProjects(db: D1Database, namespaceId: number, access: ListingAccess, limit: number, offset: number): Promise<PageOf<Project>> {
+  const readable = readableCondition(access, { visibility: 'p.visibility', traversalPath: 'n.traversal_path' }, [activeProjectMembershipSql('p.id')]);
+  return pagedSelect(
+    db,
+    {
+      select: SELECT,
+      from: 'projects p JOIN namespaces n ON n.id = p.namespace_id',
+      where: { sql: `p.namespace_id = ? AND ${readable.sql}`, binds: [namespaceId, ...readable.binds] },
+      orderBy: 'p.id DESC',
+    },
+    limit,
+    offset,
+    toProject,
+  );
 }
 
 /** The statements that create a project, for one transaction (with its audit event); the last one reads it back (see insertedProject). */

@@ -1,4 +1,5 @@
 import { sqlValue, type SqlValue } from './sql';
+import { pagedSelect, type PageOf } from './paging';
 import { toUser, userOfTokenDigestStatement, type User, type UserRow } from './users';
 
 /** A personal access token row, mapped (never holds the token itself). */
@@ -82,24 +83,14 @@ export function tokenIdOf(digest: string): SqlValue {
 }
 
 /** Tokens, optionally of one user, newest last, paged. */
-export async function listTokens(
+export function listTokens(
   db: D1Database,
   userId: number | null,
   limit: number,
   offset: number,
-): Promise<{ total: number; items: PersonalAccessToken[] }> {
-  const where = userId === null ? '' : 'WHERE user_id = ?1';
-  const binds = userId === null ? [] : [userId];
-  const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n FROM personal_access_tokens ${where}`).bind(...binds),
-    db
-      .prepare(`SELECT ${COLUMNS} FROM personal_access_tokens ${where} ORDER BY id LIMIT ${limit} OFFSET ${offset}`)
-      .bind(...binds),
-  ]);
-  return {
-    total: (count.results[0] as { n: number }).n,
-    items: (rows.results as TokenRow[]).map(toToken),
-  };
+): Promise<PageOf<PersonalAccessToken>> {
+  const where = userId === null ? { sql: '1', binds: [] } : { sql: 'user_id = ?', binds: [userId] };
+  return pagedSelect(db, { select: `SELECT ${COLUMNS} FROM personal_access_tokens`, from: 'personal_access_tokens', where, orderBy: 'id' }, limit, offset, toToken);
 }
 
 /** The statement that marks a token revoked (batched with its audit event). */

@@ -3,9 +3,9 @@
  * caller, a `can()` check with REST's 401/403, and the group and project loaders that answer 404
  * for anything the caller may not read. Resource files import this, never each other.
  */
-import { can, type Action, type Resource } from '../auth/policy';
+import { can, visibleWithoutMembership, type Action, type Resource } from '../auth/policy';
 import type { Actor } from '../auth/authenticate';
-import { findGroup, type Namespace } from '../db/namespaces';
+import { findGroup, type ListingAccess, type Namespace } from '../db/namespaces';
 import { findProject, type Project } from '../db/projects';
 import { forbidden, notFound, unauthorized } from '../web/errors';
 import type { App } from './context';
@@ -21,6 +21,18 @@ export async function requireAllowed(app: App, action: Action, resource?: Resour
   const actor = requireActor(app);
   if (!(await can(app.env.DB, actor, action, resource))) throw forbidden();
   return actor;
+}
+
+/**
+ * What a listing shows the caller: everything when they may do `allAction` (to `resource`),
+ * otherwise what visibility and their active memberships show them (decided in the query).
+ */
+export async function listingAccess(app: App, allAction: Action, resource?: Resource): Promise<ListingAccess> {
+  return {
+    all: await can(app.env.DB, app.actor, allAction, resource),
+    visibilities: visibleWithoutMembership(app.actor),
+    userId: app.actor?.user.id ?? null,
+  };
 }
 
 /** The group `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */

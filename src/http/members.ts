@@ -86,7 +86,8 @@ export function registerMemberRoutes(router: ApiRouter): void {
       await checkLevelCeiling(app, src, level);
       const user = await findUserById(app.env.DB, userId);
       if (!user) throw notFound('User');
-      if (await findMember(app.env.DB, src.sourceType, src.sourceId, userId)) throw conflict('Member already exists');
+      if (await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any')) throw conflict('Member already exists');
+      // An expired membership still holds the row: it is renewed with PUT, not added again.
       // The membership and its event in one transaction.
       const insert = insertMemberStatement(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId, accessLevel: level, expiresAt, createdBy: actor.user.id, createdAt: nowIso() });
       try {
@@ -102,7 +103,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
         if (String(err).includes('UNIQUE') || String(err).includes('PRIMARY')) throw conflict('Member already exists');
         throw err;
       }
-      const member = (await findMember(app.env.DB, src.sourceType, src.sourceId, userId))!;
+      const member = (await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any'))!;
       return json(memberJson(member, publicOrigin(request, app.env)), 201);
     });
 
@@ -112,7 +113,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const src = await loadSource(app, kind, param(request, 'id'));
       if (!(await can(app.env.DB, actor, src.manage, src.resource))) throw forbidden();
       const userId = userIdParam(request);
-      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!member) throw notFound('Member');
       const p = await readParams(request);
       const level = readAccessLevel(p);
@@ -135,7 +136,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
           member_id: userId,
         },
       }, change);
-      const updated = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const updated = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!updated) throw notFound('Member'); // removed meanwhile
       if (!event) throw forbidden('A group must keep at least one Owner');
       return json(memberJson(updated, publicOrigin(request, app.env)));
@@ -147,7 +148,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const src = await loadSource(app, kind, param(request, 'id'));
       if (!(await can(app.env.DB, actor, src.manage, src.resource))) throw forbidden();
       const userId = userIdParam(request);
-      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!member) throw notFound('Member');
       await checkLevelCeiling(app, src, member.accessLevel);
       // The removal and its event in one transaction; a group's last Owner is never removed.
@@ -161,7 +162,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
         details: { remove: 'user_access', member_id: userId, custom_message: `Removed ${member.username}` },
       }, change);
       if (!event) {
-        if (!(await findMember(app.env.DB, src.sourceType, src.sourceId, userId))) throw notFound('Member'); // removed meanwhile
+        if (!(await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any'))) throw notFound('Member'); // removed meanwhile
         throw forbidden('A group must keep at least one Owner');
       }
       return new Response(null, { status: 204 });

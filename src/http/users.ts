@@ -1,7 +1,7 @@
 import { can } from '../auth/policy';
 import { newPersonalAccessToken, sha256Hex } from '../auth/crypto';
 import { SCOPES } from '../auth/authenticate';
-import { findUserById, findUserByUsername, insertedUser, insertUserStatements, userConflicts, userIdOf, type User } from '../db/users';
+import { findUserById, findUserByUsername, insertedUser, insertUserStatements, listUsers, userConflicts, userIdOf, type User } from '../db/users';
 import { insertedToken, insertTokenStatement, tokenIdOf } from '../db/tokens';
 import { nowIso } from '../db/time';
 import { sqlText } from '../db/sql';
@@ -42,12 +42,8 @@ export function registerUserRoutes(router: ApiRouter): void {
       const items = u ? [userJson(u, origin, full)] : [];
       return pagedJson(url, page, items.length, items);
     }
-    const [count, rows] = await app.env.DB.batch([
-      app.env.DB.prepare('SELECT COUNT(*) AS n FROM users'),
-      app.env.DB.prepare(`SELECT id FROM users ORDER BY id DESC LIMIT ${page.limit} OFFSET ${page.offset}`),
-    ]);
-    const users = await Promise.all((rows.results as { id: number }[]).map((r) => findUserById(app.env.DB, r.id)));
-    return pagedJson(url, page, (count.results[0] as { n: number }).n, users.filter((u): u is User => !!u).map((u) => userJson(u, origin, full)));
+    const { total, items } = await listUsers(app.env.DB, page.limit, page.offset);
+    return pagedJson(url, page, total, items.map((u) => userJson(u, origin, full)));
   });
 
   /** `POST /users` (admin): create a user and their personal namespace. */
