@@ -62,6 +62,10 @@ interface Rule {
 
 const RULES = {
   // Any user
+  /** Use the API at all (the download route's token check): a token with scope api or read_api. */
+  use_api: { signedIn: true },
+  /** Change anything through the API (the REST router checks it before every write): scope api. */
+  write_api: { signedIn: true, write: true },
   /** Create a top-level group: any user (GitLab's can_create_group, on by default). */
   create_group: { signedIn: true, write: true },
   // Instance

@@ -4,6 +4,7 @@
  */
 import { Router, type IRequest } from 'itty-router';
 import { authenticate } from '../auth/authenticate';
+import { can } from '../auth/policy';
 import type { ApiRouter, App } from './context';
 import { ApiError, errorResponse, insufficientScope, json, unauthorized } from '../web/errors';
 import { registerVersionRoutes } from './version';
@@ -28,8 +29,7 @@ function buildRouter(): ApiRouter {
         if (PUBLIC_ROUTES.has(path)) return;
         app.actor = await authenticate(request, app.env, { queryParam: true });
         const writes = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
-        if (writes && app.actor === null) throw unauthorized();
-        if (writes && !app.actor!.scopes.includes('api')) throw insufficientScope('api');
+        if (writes && !(await can(app.env.DB, app.actor, 'write_api'))) throw app.actor === null ? unauthorized() : insufficientScope('api');
       },
     ],
     catch: (err: unknown) => errorResponse(err),
