@@ -16,6 +16,7 @@ export interface Member {
   state: string;
 }
 
+/** A row of members joined with its user, as D1 returns it. */
 interface MemberRow {
   source_type: SourceType;
   source_id: number;
@@ -29,6 +30,7 @@ interface MemberRow {
   state: string;
 }
 
+/** Row to domain object. */
 function toMember(r: MemberRow): Member {
   return {
     sourceType: r.source_type,

@@ -24,6 +24,7 @@ export interface Namespace {
   createdAt: string;
 }
 
+/** A row of namespaces, as D1 returns it. */
 export interface NamespaceRow {
   id: number;
   kind: 'group' | 'user';

@@ -18,7 +18,8 @@ export interface Project {
   namespace: Namespace;
 }
 
-interface ProjectRow {
+/** A row of projects joined with its namespace (whose columns are prefixed `ns_`), as D1 returns it. */
+type ProjectRow = {
   id: number;
   namespace_id: number;
   name: string;
@@ -28,16 +29,17 @@ interface ProjectRow {
   visibility: Visibility;
   creator_id: number | null;
   created_at: string;
-}
+} & { [K in keyof NamespaceRow as `ns_${K}`]: NamespaceRow[K] };
 
 const COLUMNS = 'p.id, p.namespace_id, p.name, p.path, p.full_path, p.description, p.visibility, p.creator_id, p.created_at';
 const NS_COLUMNS = NAMESPACE_COLUMNS.split(', ')
   .map((c) => `n.${c} AS ns_${c}`)
   .join(', ');
 
-function toProject(r: ProjectRow & Record<string, unknown>): Project {
+/** Row to domain object. */
+function toProject(r: ProjectRow): Project {
   const ns: Record<string, unknown> = {};
-  for (const c of NAMESPACE_COLUMNS.split(', ')) ns[c] = r[`ns_${c}`];
+  for (const c of NAMESPACE_COLUMNS.split(', ')) ns[c] = r[`ns_${c}` as keyof ProjectRow];
   return {
     id: r.id,
     namespaceId: r.namespace_id,
@@ -56,13 +58,13 @@ const SELECT = `SELECT ${COLUMNS}, ${NS_COLUMNS} FROM projects p JOIN namespaces
 
 /** The project with this id, or null. */
 export async function findProjectById(db: D1Database, id: number): Promise<Project | null> {
-  const row = await db.prepare(`${SELECT} WHERE p.id = ?1`).bind(id).first<ProjectRow & Record<string, unknown>>();
+  const row = await db.prepare(`${SELECT} WHERE p.id = ?1`).bind(id).first<ProjectRow>();
   return row ? toProject(row) : null;
 }
 
 /** The project with this full path (case-insensitive), or null. */
 export async function findProjectByPath(db: D1Database, fullPath: string): Promise<Project | null> {
-  const row = await db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath).first<ProjectRow & Record<string, unknown>>();
+  const row = await db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath).first<ProjectRow>();
   return row ? toProject(row) : null;
 }
 
@@ -111,7 +113,7 @@ export function insertProjectStatements(
 
 /** The project that insertProjectStatements created, from their results. */
 export function insertedProject(results: D1Result[]): Project {
-  return toProject((results[results.length - 1].results as (ProjectRow & Record<string, unknown>)[])[0]);
+  return toProject((results[results.length - 1].results as ProjectRow[])[0]);
 }
 
 /**

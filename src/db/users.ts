@@ -1,7 +1,7 @@
 import { sqlValue, type SqlValue } from './sql';
 import { pagedSelect, type PageOf } from './paging';
 
-/** A user row, mapped. */
+/** A user. */
 export interface User {
   id: number;
   username: string;
@@ -13,6 +13,7 @@ export interface User {
   createdAt: string;
 }
 
+/** A row of users, as D1 returns it. */
 export interface UserRow {
   id: number;
   username: string;
