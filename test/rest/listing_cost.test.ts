@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { handleRest } from '../../src/http/router';
-import { ADMIN, BASE, addMember, createGroup, createProject, createUser, type TestUser } from '../support/api';
+import { ADMIN, BASE, addMember, api, createGroup, createProject, createUser, unique, type TestUser } from '../support/api';
 import { countingEnv } from '../support/d1';
 
 let member: TestUser;
@@ -121,5 +121,28 @@ describe('REST listings: D1 round trips do not grow with the rows', () => {
     expect(large.body.map((m: { id: number }) => m.id)).not.toContain(expired.id);
     expect(large.roundTrips).toBe(small.roundTrips);
     expect((await listCost(`/groups/${group.id}/members/${expired.id}`, ADMIN)).status).toBe(404);
+  });
+
+  it('GET /projects/:id/releases and GET /personal_access_tokens: the same round trips for one row as for many', async () => {
+    const project = await createProject((await createGroup()).id);
+    const release = (tag: string) =>
+      api('POST', `/api/v4/projects/${project.id}/releases`, { token: ADMIN, body: { tag_name: tag, assets: { links: [{ name: 'a', url: `https://example.com/${tag}/a` }, { name: 'b', url: `https://example.com/${tag}/b` }] } } });
+    expect((await release(unique('v'))).status).toBe(201);
+    const one = await listCost(`/projects/${project.id}/releases`, ADMIN);
+    for (let i = 0; i < 3; i++) expect((await release(unique('v'))).status).toBe(201);
+    const four = await listCost(`/projects/${project.id}/releases`, ADMIN);
+    expect(one.body).toHaveLength(1);
+    expect(four.body).toHaveLength(4);
+    expect(four.body.every((r: any) => r.assets.links.length === 2)).toBe(true);
+    // The caller's token, the project, the releases with their links in one batch.
+    expect(one.roundTrips).toBe(3);
+    expect(four.roundTrips).toBe(one.roundTrips);
+
+    const tokens1 = await listCost('/personal_access_tokens?per_page=1', ADMIN);
+    const tokens50 = await listCost('/personal_access_tokens?per_page=50', ADMIN);
+    expect(tokens1.body).toHaveLength(1);
+    expect(tokens50.body.length).toBeGreaterThan(1);
+    expect(tokens1.roundTrips).toBe(2);
+    expect(tokens50.roundTrips).toBe(tokens1.roundTrips);
   });
 });
