@@ -4,11 +4,11 @@
  * Maintainer 40, Owner 50; a group membership applies to its subgroups and projects, the
  * highest level wins; administrators may do everything; reading depends on visibility.
  */
-import type { Namespace } from '../db/namespaces';
+import type { Namespace, Visibility } from '../db/namespaces';
 import { ancestorIds } from '../db/namespaces';
 import type { Project } from '../db/projects';
 import { maxAccessLevel } from '../db/members';
-import { canWrite, type Actor } from './authenticate';
+import { canWrite, SCOPES, type Actor } from './authenticate';
 
 export const AccessLevel = {
   NoAccess: 0,
@@ -46,9 +46,11 @@ export type Resource =
  * `visibilityRead` lets visibility grant the action (public: anyone, internal: any signed-in
  * user); `write` actions need a token with scope `api`; `topLevel` groups only; `self`: the
  * user resource is the actor; `levelCeiling`: the actor's own level on the membership's source
- * is at least the membership's level (administrators pass every rule).
+ * is at least the membership's level; `signedIn`: any signed-in user whose token has a scope of
+ * this API (administrators pass every other rule).
  */
 interface Rule {
+  signedIn?: boolean;
   minLevel?: number;
   adminOnly?: boolean;
   visibilityRead?: boolean;
@@ -59,6 +61,13 @@ interface Rule {
 }
 
 const RULES = {
+  // Any user
+  /** Use the API at all (the download route's token check): a token with scope api or read_api. */
+  use_api: { signedIn: true },
+  /** Change anything through the API (the REST router checks it before every write): scope api. */
+  write_api: { signedIn: true, write: true },
+  /** Create a top-level group: any user (GitLab's can_create_group, on by default). */
+  create_group: { signedIn: true, write: true },
   // Instance
   admin_instance: { adminOnly: true, write: true },
   /** See every group and every user's private fields (e-mail, admin flag); list any user's tokens. */
@@ -137,7 +146,15 @@ async function accessLevel(db: D1Database, actor: Actor | null, resource: Resour
   return level;
 }
 
-function visibilityOf(resource: Resource): 'private' | 'internal' | 'public' {
+/**
+ * The visibilities that let this caller read without membership (rules with `visibilityRead`):
+ * public for anyone, internal for any signed-in user. Listings filter by the same list.
+ */
+export function visibleWithoutMembership(actor: Actor | null): Visibility[] {
+  return actor ? ['public', 'internal'] : ['public'];
+}
+
+function visibilityOf(resource: Resource): Visibility {
   if (resource.kind === 'group') return resource.group.visibility;
   if (resource.kind === 'project') return resource.project.visibility;
   return 'private';
@@ -147,14 +164,11 @@ function visibilityOf(resource: Resource): 'private' | 'internal' | 'public' {
 export async function can(db: D1Database, actor: Actor | null, action: Action, resource: Resource = { kind: 'instance' }): Promise<boolean> {
   const rule: Rule = RULES[action];
   if (rule.write && !canWrite(actor)) return false;
+  if (rule.signedIn) return actor !== null && (SCOPES as readonly string[]).some((s) => actor.scopes.includes(s));
   if (rule.topLevel && resource.kind === 'group' && resource.group.parentId !== null) return false;
   if (actor?.user.isAdmin) return true;
   if (rule.adminOnly) return false;
-  if (rule.visibilityRead) {
-    const v = visibilityOf(resource);
-    if (v === 'public') return true;
-    if (v === 'internal' && actor) return true;
-  }
+  if (rule.visibilityRead && visibleWithoutMembership(actor).includes(visibilityOf(resource))) return true;
   if (!actor) return false;
   if (rule.self) return resource.kind === 'user' && resource.userId === actor.user.id;
   if (rule.levelCeiling) return resource.kind === 'membership' && (await accessLevel(db, actor, resource.source)) >= resource.accessLevel;

@@ -1,3 +1,5 @@
+import { pagedSelect, type PageOf } from './paging';
+
 export type SourceType = 'Namespace' | 'Project';
 
 /** A membership with its user, as the members API shows it. */
@@ -14,6 +16,7 @@ export interface Member {
   state: string;
 }
 
+/** A row of members joined with its user, as D1 returns it. */
 interface MemberRow {
   source_type: SourceType;
   source_id: number;
@@ -27,6 +30,7 @@ interface MemberRow {
   state: string;
 }
 
+/** Row to domain object. */
 function toMember(r: MemberRow): Member {
   return {
     sourceType: r.source_type,
@@ -46,40 +50,54 @@ const SELECT = `SELECT m.source_type, m.source_id, m.user_id, m.access_level, m.
   u.username, u.name, u.state FROM members m JOIN users u ON u.id = m.user_id`;
 
 /**
- * SQL condition on a membership `m`: it counts (has not expired: expires_at is a date, it ends on
- * that day). Every query that asks whether a membership grants access uses it.
+ * The membership predicate: SQL condition on a membership `m` that it counts (has not expired:
+ * expires_at is a date, it ends on that day). Every query that asks whether a membership grants
+ * access, or lists memberships, uses it, so listings agree with can().
  */
 export const MEMBER_ACTIVE = `(m.expires_at IS NULL OR m.expires_at > strftime('%Y-%m-%d', 'now'))`;
 
-/** SQL: the ids of the groups in which the user `userParam` (e.g. '?1') holds an active membership. */
-export function activeGroupMembershipIds(userParam: string): string {
-  return `SELECT m.source_id FROM members m WHERE m.source_type = 'Namespace' AND m.user_id = ${userParam} AND ${MEMBER_ACTIVE}`;
+/**
+ * SQL: the user bound to its one `?` holds an active membership in the namespace whose traversal
+ * path is the column `traversalPath`, or in one of its ancestors (GitLab's inherited membership).
+ */
+export function activeNamespaceMembershipSql(traversalPath: string): string {
+  return `EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND m.source_type = 'Namespace' AND ${MEMBER_ACTIVE}
+    AND instr('/' || ${traversalPath}, '/' || m.source_id || '/') > 0)`;
 }
 
-/** One direct membership, or null. */
-export async function findMember(db: D1Database, sourceType: SourceType, sourceId: number, userId: number): Promise<Member | null> {
+/** SQL: the user bound to its one `?` holds an active direct membership in the project whose id is the column `projectId`. */
+export function activeProjectMembershipSql(projectId: string): string {
+  return `EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND m.source_type = 'Project' AND m.source_id = ${projectId} AND ${MEMBER_ACTIVE})`;
+}
+
+/**
+ * One direct membership, or null. `active` (reads) finds it only while it counts; `any` (the
+ * writers) also finds an expired one, so a manager can renew or remove it.
+ */
+export async function findMember(
+  db: D1Database,
+  sourceType: SourceType,
+  sourceId: number,
+  userId: number,
+  which: 'active' | 'any' = 'active',
+): Promise<Member | null> {
   const row = await db
-    .prepare(`${SELECT} WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.user_id = ?3`)
+    .prepare(`${SELECT} WHERE m.source_type = ?1 AND m.source_id = ?2 AND m.user_id = ?3${which === 'active' ? ` AND ${MEMBER_ACTIVE}` : ''}`)
     .bind(sourceType, sourceId, userId)
     .first<MemberRow>();
   return row ? toMember(row) : null;
 }
 
-/** Direct members of a group or project, paged, ordered by user id. */
-export async function listMembers(
+/** Active direct members of a group or project, paged, ordered by user id. */
+export function listMembers(
   db: D1Database,
   sourceType: SourceType,
   sourceId: number,
   limit: number,
   offset: number,
-): Promise<{ total: number; items: Member[] }> {
-  const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n FROM members WHERE source_type = ?1 AND source_id = ?2`).bind(sourceType, sourceId),
-    db
-      .prepare(`${SELECT} WHERE m.source_type = ?1 AND m.source_id = ?2 ORDER BY m.user_id LIMIT ${limit} OFFSET ${offset}`)
-      .bind(sourceType, sourceId),
-  ]);
-  return { total: (count.results[0] as { n: number }).n, items: (rows.results as MemberRow[]).map(toMember) };
+): Promise<PageOf<Member>> {
+  const where = { sql: `m.source_type = ? AND m.source_id = ? AND ${MEMBER_ACTIVE}`, binds: [sourceType, sourceId] };
+  return pagedSelect(db, { select: SELECT, from: 'members m', where, orderBy: 'm.user_id' }, limit, offset, toMember);
 }
 
 /** The statement that adds a membership (for a batch with its audit event). */

@@ -1,4 +1,6 @@
 import { sqlText, sqlValue, type Sql, type SqlValue } from './sql';
+import { activeNamespaceMembershipSql } from './members';
+import { pagedSelect, type Condition, type PageOf } from './paging';
 
 export type Visibility = 'private' | 'internal' | 'public';
 export const VISIBILITIES: readonly Visibility[] = ['private', 'internal', 'public'];
@@ -22,6 +24,7 @@ export interface Namespace {
   createdAt: string;
 }
 
+/** A row of namespaces, as D1 returns it. */
 export interface NamespaceRow {
   id: number;
   kind: 'group' | 'user';
@@ -145,24 +148,65 @@ export function newGroupRef(fullPath: string, parent: Namespace | null): { id: S
   return { id, fullPath, rootId: parent ? parent.rootId : id, traversalPath: sqlText`${parent?.traversalPath ?? ''}${id}/` };
 }
 
-/** Direct subgroups of a group, paged, ordered by name as GitLab does. */
-export async function listSubgroups(
-  db: D1Database,
-  parentId: number,
-  limit: number,
-  offset: number,
-): Promise<{ total: number; items: Namespace[] }> {
-  const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE parent_id = ?1 AND kind = 'group'`).bind(parentId),
-    db
-      .prepare(
-        `SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE parent_id = ?1 AND kind = 'group'
-         ORDER BY name, id LIMIT ${limit} OFFSET ${offset}`,
-      )
-      .bind(parentId),
-  ]);
-  return {
-    total: (count.results[0] as { n: number }).n,
-    items: (rows.results as NamespaceRow[]).map(toNamespace),
-  };
+/**
+ * What a listing shows its caller, as can() decides it: everything (`all`: administrators, or
+ * members of the group listed), or what visibility shows anyone and what the caller's active
+ * memberships give (a group membership reaches the group's descendants and their projects).
+ */
+export interface ListingAccess {
+  all: boolean;
+  /** Visibilities shown without membership (public; internal too when signed in). */
+  visibilities: readonly Visibility[];
+  /** The caller, whose active memberships show private groups and projects; null when anonymous. */
+  userId: number | null;
+}
+
+/**
+ * SQL: the caller may read the row by `access`. `columns` name the row's visibility and the
+ * traversal path of the namespace whose memberships count; `extra` are further memberships that
+ * grant it (a project's own), each with one `?` for the caller.
+ */
+export function readableCondition(access: ListingAccess, columns: { visibility: string; traversalPath: string }, extra: string[] = []): Condition {
+  if (access.all) return { sql: '1', binds: [] };
+  const { visibility, traversalPath } = columns;
+  const parts = access.visibilities.length ? [`${visibility} IN (${access.visibilities.map(() => '?').join(', ')})`] : [];
+  const binds: unknown[] = [...access.visibilities];
+  if (access.userId !== null) {
+    for (const sql of [activeNamespaceMembershipSql(traversalPath), ...extra]) {
+      parts.push(sql);
+      binds.push(access.userId);
+    }
+  }
+  return { sql: parts.length ? `(${parts.join(' OR ')})` : '0', binds };
+}
+
+const GROUP_COLUMNS = { visibility: 'n.visibility', traversalPath: 'n.traversal_path' };
+
+/** Groups (not personal namespaces) the caller can read, paged, ordered by name as GitLab does. */
+export function listGroups(db: D1Database, access: ListingAccess, limit: number, offset: number): Promise<PageOf<Namespace>> {
+  const readable = readableCondition(access, GROUP_COLUMNS);
+  return pagedSelect(
+    db,
+    { select: `SELECT ${NAMESPACE_COLUMNS} FROM namespaces n`, from: 'namespaces n', where: { sql: `n.kind = 'group' AND ${readable.sql}`, binds: readable.binds }, orderBy: 'n.name, n.id' },
+    limit,
+    offset,
+    toNamespace,
+  );
+}
+
+/** Direct subgroups of a group that the caller can read, paged, ordered by name as GitLab does. */
+export function listSubgroups(db: D1Database, parentId: number, access: ListingAccess, limit: number, offset: number): Promise<PageOf<Namespace>> {
+  const readable = readableCondition(access, GROUP_COLUMNS);
+  return pagedSelect(
+    db,
+    {
+      select: `SELECT ${NAMESPACE_COLUMNS} FROM namespaces n`,
+      from: 'namespaces n',
+      where: { sql: `n.parent_id = ? AND n.kind = 'group' AND ${readable.sql}`, binds: [parentId, ...readable.binds] },
+      orderBy: 'n.name, n.id',
+    },
+    limit,
+    offset,
+    toNamespace,
+  );
 }

@@ -1,5 +1,7 @@
 import type { Namespace, Visibility } from './namespaces';
-import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
+import { NAMESPACE_COLUMNS, readableCondition, toNamespace, type ListingAccess, type NamespaceRow } from './namespaces';
+import { activeProjectMembershipSql } from './members';
+import { pagedSelect, type PageOf } from './paging';
 import { sqlText, sqlValue, type Sql, type SqlValue } from './sql';
 
 /** A project, with the namespace it lives in. */
@@ -16,7 +18,8 @@ export interface Project {
   namespace: Namespace;
 }
 
-interface ProjectRow {
+/** A row of projects joined with its namespace (whose columns are prefixed `ns_`), as D1 returns it. */
+type ProjectRow = {
   id: number;
   namespace_id: number;
   name: string;
@@ -26,16 +29,17 @@ interface ProjectRow {
   visibility: Visibility;
   creator_id: number | null;
   created_at: string;
-}
+} & { [K in keyof NamespaceRow as `ns_${K}`]: NamespaceRow[K] };
 
 const COLUMNS = 'p.id, p.namespace_id, p.name, p.path, p.full_path, p.description, p.visibility, p.creator_id, p.created_at';
 const NS_COLUMNS = NAMESPACE_COLUMNS.split(', ')
   .map((c) => `n.${c} AS ns_${c}`)
   .join(', ');
 
-function toProject(r: ProjectRow & Record<string, unknown>): Project {
+/** Row to domain object. */
+function toProject(r: ProjectRow): Project {
   const ns: Record<string, unknown> = {};
-  for (const c of NAMESPACE_COLUMNS.split(', ')) ns[c] = r[`ns_${c}`];
+  for (const c of NAMESPACE_COLUMNS.split(', ')) ns[c] = r[`ns_${c}` as keyof ProjectRow];
   return {
     id: r.id,
     namespaceId: r.namespace_id,
@@ -54,19 +58,40 @@ const SELECT = `SELECT ${COLUMNS}, ${NS_COLUMNS} FROM projects p JOIN namespaces
 
 /** The project with this id, or null. */
 export async function findProjectById(db: D1Database, id: number): Promise<Project | null> {
-  const row = await db.prepare(`${SELECT} WHERE p.id = ?1`).bind(id).first<ProjectRow & Record<string, unknown>>();
+  const row = await db.prepare(`${SELECT} WHERE p.id = ?1`).bind(id).first<ProjectRow>();
   return row ? toProject(row) : null;
 }
 
 /** The project with this full path (case-insensitive), or null. */
 export async function findProjectByPath(db: D1Database, fullPath: string): Promise<Project | null> {
-  const row = await db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath).first<ProjectRow & Record<string, unknown>>();
+  const row = await db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath).first<ProjectRow>();
   return row ? toProject(row) : null;
 }
 
 /** A project by numeric id or full path, as GitLab's `:id` accepts. */
 export async function findProject(db: D1Database, idOrPath: string): Promise<Project | null> {
   return /^\d+$/.test(idOrPath) ? findProjectById(db, Number(idOrPath)) : findProjectByPath(db, idOrPath);
+}
+
+/**
+ * The projects of a namespace that the caller can read, paged, newest first: one round trip
+ * whatever their number (visibility, and the caller's active memberships in the namespace, its
+ * ancestors or the project itself, are decided in the query, as can(read_project) decides them).
+ */
+export function listNamespaceProjects(db: D1Database, namespaceId: number, access: ListingAccess, limit: number, offset: number): Promise<PageOf<Project>> {
+  const readable = readableCondition(access, { visibility: 'p.visibility', traversalPath: 'n.traversal_path' }, [activeProjectMembershipSql('p.id')]);
+  return pagedSelect(
+    db,
+    {
+      select: SELECT,
+      from: 'projects p JOIN namespaces n ON n.id = p.namespace_id',
+      where: { sql: `p.namespace_id = ? AND ${readable.sql}`, binds: [namespaceId, ...readable.binds] },
+      orderBy: 'p.id DESC',
+    },
+    limit,
+    offset,
+    toProject,
+  );
 }
 
 /** The statements that create a project, for one transaction (with its audit event); the last one reads it back (see insertedProject). */
@@ -88,7 +113,7 @@ export function insertProjectStatements(
 
 /** The project that insertProjectStatements created, from their results. */
 export function insertedProject(results: D1Result[]): Project {
-  return toProject((results[results.length - 1].results as (ProjectRow & Record<string, unknown>)[])[0]);
+  return toProject((results[results.length - 1].results as ProjectRow[])[0]);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { sqlValue, type SqlValue } from './sql';
+import { pagedSelect, type PageOf } from './paging';
 import { toUser, userOfTokenDigestStatement, type User, type UserRow } from './users';
 
-/** A personal access token row, mapped (never holds the token itself). */
+/** A personal access token (never holds the token itself, only what is stored about it). */
 export interface PersonalAccessToken {
   id: number;
   userId: number;
@@ -13,7 +14,8 @@ export interface PersonalAccessToken {
   lastUsedAt: string | null;
 }
 
-interface TokenRow {
+/** A row of personal_access_tokens, as D1 returns it. */
+interface PersonalAccessTokenRow {
   id: number;
   user_id: number;
   name: string;
@@ -27,7 +29,7 @@ interface TokenRow {
 const COLUMNS = 'id, user_id, name, scopes, expires_at, revoked, created_at, last_used_at';
 
 /** Row to domain object. */
-export function toToken(r: TokenRow): PersonalAccessToken {
+export function toPersonalAccessToken(r: PersonalAccessTokenRow): PersonalAccessToken {
   return {
     id: r.id,
     userId: r.user_id,
@@ -46,16 +48,16 @@ export async function findTokenAndUserByDigest(db: D1Database, digest: string): 
     db.prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE token_digest = ?1`).bind(digest),
     userOfTokenDigestStatement(db, digest),
   ]);
-  const row = (t.results as TokenRow[])[0];
+  const row = (t.results as PersonalAccessTokenRow[])[0];
   if (!row) return null;
   const userRow = (u.results as UserRow[])[0];
-  return { token: toToken(row), user: userRow ? toUser(userRow) : null };
+  return { token: toPersonalAccessToken(row), user: userRow ? toUser(userRow) : null };
 }
 
 /** The token with this id, or null. */
 export async function findTokenById(db: D1Database, id: number): Promise<PersonalAccessToken | null> {
-  const row = await db.prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE id = ?1`).bind(id).first<TokenRow>();
-  return row ? toToken(row) : null;
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM personal_access_tokens WHERE id = ?1`).bind(id).first<PersonalAccessTokenRow>();
+  return row ? toPersonalAccessToken(row) : null;
 }
 
 /** The statement that stores a new token by its digest (see insertedToken). */
@@ -73,7 +75,7 @@ export function insertTokenStatement(
 
 /** The token insertTokenStatement stored, from its result. */
 export function insertedToken(result: D1Result): PersonalAccessToken {
-  return toToken((result.results as TokenRow[])[0]);
+  return toPersonalAccessToken((result.results as PersonalAccessTokenRow[])[0]);
 }
 
 /** The id of the token with this digest, as the database gives it (e.g. for an audit event written with the insert). */
@@ -82,24 +84,14 @@ export function tokenIdOf(digest: string): SqlValue {
 }
 
 /** Tokens, optionally of one user, newest last, paged. */
-export async function listTokens(
+export function listTokens(
   db: D1Database,
   userId: number | null,
   limit: number,
   offset: number,
-): Promise<{ total: number; items: PersonalAccessToken[] }> {
-  const where = userId === null ? '' : 'WHERE user_id = ?1';
-  const binds = userId === null ? [] : [userId];
-  const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n FROM personal_access_tokens ${where}`).bind(...binds),
-    db
-      .prepare(`SELECT ${COLUMNS} FROM personal_access_tokens ${where} ORDER BY id LIMIT ${limit} OFFSET ${offset}`)
-      .bind(...binds),
-  ]);
-  return {
-    total: (count.results[0] as { n: number }).n,
-    items: (rows.results as TokenRow[]).map(toToken),
-  };
+): Promise<PageOf<PersonalAccessToken>> {
+  const where = userId === null ? { sql: '1', binds: [] } : { sql: 'user_id = ?', binds: [userId] };
+  return pagedSelect(db, { select: `SELECT ${COLUMNS} FROM personal_access_tokens`, from: 'personal_access_tokens', where, orderBy: 'id' }, limit, offset, toPersonalAccessToken);
 }
 
 /** The statement that marks a token revoked (batched with its audit event). */

@@ -1,6 +1,7 @@
 import { sqlValue, type SqlValue } from './sql';
+import { pagedSelect, type PageOf } from './paging';
 
-/** A user row, mapped. */
+/** A user. */
 export interface User {
   id: number;
   username: string;
@@ -12,6 +13,7 @@ export interface User {
   createdAt: string;
 }
 
+/** A row of users, as D1 returns it. */
 export interface UserRow {
   id: number;
   username: string;
@@ -54,6 +56,11 @@ export async function findUserById(db: D1Database, id: number): Promise<User | n
 export async function findUserByUsername(db: D1Database, username: string): Promise<User | null> {
   const row = await db.prepare(`SELECT ${COLUMNS} FROM users WHERE username = ?1`).bind(username).first<UserRow>();
   return row ? toUser(row) : null;
+}
+
+/** Users, newest first, paged: one round trip whatever the page size. */
+export function listUsers(db: D1Database, limit: number, offset: number): Promise<PageOf<User>> {
+  return pagedSelect(db, { select: `SELECT ${COLUMNS} FROM users`, from: 'users', where: { sql: '1', binds: [] }, orderBy: 'id DESC' }, limit, offset, toUser);
 }
 
 /** Whether a username or email is already taken (case-insensitive). */

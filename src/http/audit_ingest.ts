@@ -5,9 +5,7 @@
  * its entity's top-level group. GitLab has no such endpoint; its REST audit event shape is
  * used for the answer.
  */
-import type { ApiRouter } from './router';
-import type { App } from './context';
-import { can } from '../auth/policy';
+import type { ApiRouter, App } from './context';
 import { findNamespaceById, findNamespaceByPath, type Namespace } from '../db/namespaces';
 import { findProjectById, findProjectByPath, type Project } from '../db/projects';
 import { findUserById, findUserByUsername, type User } from '../db/users';
@@ -22,9 +20,9 @@ import {
   type AuditEntity,
   type AuditEvent,
 } from '../audit/record';
-import { ApiError, badRequest, forbidden, json, notFound } from '../web/errors';
+import { ApiError, badRequest, json, notFound } from '../web/errors';
 import { parseIsoDateTime, readBodyText } from '../web/params';
-import { requireActor } from './users';
+import { requireAllowed } from './access';
 
 /** Largest accepted body: an event with generous details, not a bulk upload. */
 export const MAX_INGEST_BODY_BYTES = 64 * 1024;
@@ -119,8 +117,7 @@ async function readIngestBody(request: Request): Promise<Body> {
 export function registerAuditIngestRoutes(router: ApiRouter): void {
   /** `POST /audit_events` (administrators): store an event produced elsewhere and stream it. */
   router.post('/audit_events', async (request, app: App) => {
-    const actor = requireActor(app);
-    if (!(await can(app.env.DB, actor, 'admin_instance'))) throw forbidden();
+    const actor = await requireAllowed(app, 'admin_instance');
     const body = await readIngestBody(request);
     const db = app.env.DB;
 

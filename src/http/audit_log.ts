@@ -9,7 +9,6 @@
  * PUT, PATCH, DELETE (and POST, except ingest's POST /audit_events) answer 405.
  */
 import type { IRequest } from 'itty-router';
-import type { ApiRouter } from './router';
 import { can, type Resource } from '../auth/policy';
 import type { Namespace } from '../db/namespaces';
 import type { Project } from '../db/projects';
@@ -31,13 +30,11 @@ import {
   type AuditScope,
 } from '../audit/query';
 import { auditCsvStream } from '../audit/csv';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { ApiError, badRequest, forbidden, json, notFound, unauthorized } from '../web/errors';
 import { optionalDateTime, optionalEnum, optionalInteger, optionalString, readParams, type Params } from '../web/params';
 import { pagedJson, readPage } from './pagination';
-import { loadReadableGroup } from './groups';
-import { loadReadableProject } from './projects';
-import { requireAllowed } from './users';
+import { loadReadableGroup, loadReadableProject, requireAllowed } from './access';
 
 /** GitLab's AuditEventFinder::VALID_ENTITY_TYPES (instance listing `entity_type`). */
 export const ENTITY_TYPES = ['User', 'Group', 'Project', 'Gitlab::Audit::InstanceScope'] as const;

@@ -1,4 +1,4 @@
-import type { IRequest } from 'itty-router';
+import type { IRequest, RouterType } from 'itty-router';
 import type { Env } from '../env';
 import type { Actor } from '../auth/authenticate';
 
@@ -9,6 +9,9 @@ export interface App {
   /** The authenticated caller, or null when anonymous (set by the router before handlers run). */
   actor: Actor | null;
 }
+
+/** The REST router: every resource file registers its routes on it (see router.ts). */
+export type ApiRouter = RouterType<IRequest, [App]>;
 
 /** A REST route handler. */
 export type Handler = (request: IRequest, app: App) => Promise<Response> | Response;

@@ -148,7 +148,7 @@ async function resolveActor(env: Env, token: string): Promise<Actor | null> {
   const reader = missReader(env);
   let found = await lookupToken(env, token, reader);
   if (found === 'unknown' && reader !== env.DB) found = await lookupToken(env, token, env.DB);
-  if (typeof found === 'string' || !(found.scopes.includes('api') || found.scopes.includes('read_api'))) return null;
+  if (typeof found === 'string' || !(await can(reader, found, 'use_api'))) return null;
   actors.set(key, found, cacheTtlMs(env), readAt);
   return found;
 }

@@ -1,73 +1,46 @@
-import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
-import { activeGroupMembershipIds } from '../db/members';
-import type { Actor } from '../auth/authenticate';
 import {
-  findGroup,
   findNamespaceById,
   insertedGroup,
   insertGroupStatements,
+  listGroups,
   listSubgroups,
-  NAMESPACE_COLUMNS,
   newGroupRef,
   pathTaken,
-  toNamespace,
   VISIBILITIES,
   VISIBILITY_LEVEL,
   type Namespace,
-  type NamespaceRow,
-  type Visibility,
 } from '../db/namespaces';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, recordChange } from '../audit/record';
-import { param, type App } from './context';
+import { param, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
-import { ApiError, conflict, forbidden, json, notFound, validationError } from '../web/errors';
+import { conflict, forbidden, json, notFound, validationError } from '../web/errors';
 import { optionalEnum, optionalInteger, optionalString, readParams, requireString } from '../web/params';
 import { nameError, pathError } from './names';
 import { groupJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
+import { listingAccess, loadReadableGroup, requireAllowed } from './access';
 
 /** GitLab's limit on group nesting. */
 export const MAX_GROUP_DEPTH = 20;
 
-/** The group `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */
-export async function loadReadableGroup(app: App, raw: string): Promise<Namespace> {
-  const group = await findGroup(app.env.DB, raw);
-  if (!group || !(await can(app.env.DB, app.actor, 'read_group', { kind: 'group', group }))) throw notFound('Group');
-  return group;
-}
-
-/** Visibilities a caller sees without membership: public always, internal when signed in. */
-function visibleWithoutMembership(actor: Actor | null): Visibility[] {
-  return actor ? ['public', 'internal'] : ['public'];
-}
-
 export function registerGroupRoutes(router: ApiRouter): void {
-  /** `GET /groups`: groups the caller can see (admins: all), ordered by name. */
+  /**
+   * `GET /groups`: groups the caller can read (admins: all), ordered by name: public ones,
+   * internal ones when signed in, and those their active memberships reach (descendants included).
+   */
   router.get('/groups', async (request, app) => {
     const url = new URL(request.url);
     const page = readPage(url);
-    const db = app.env.DB;
-    const vis = visibleWithoutMembership(app.actor);
-    const all = await can(db, app.actor, 'read_instance');
-    // Direct members see a private group (and an expired membership is no membership).
-    const where = all
-      ? `kind = 'group'`
-      : `kind = 'group' AND (visibility IN (${vis.map((v) => `'${v}'`).join(', ')}) OR id IN (${activeGroupMembershipIds('?1')}))`;
-    const bind = all ? [] : [app.actor?.user.id ?? -1];
-    const [count, rows] = await db.batch([
-      db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE ${where}`).bind(...bind),
-      db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE ${where} ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`).bind(...bind),
-    ]);
+    const { total, items } = await listGroups(app.env.DB, await listingAccess(app, 'read_instance'), page.limit, page.offset);
     const origin = publicOrigin(request, app.env);
-    return pagedJson(url, page, (count.results[0] as { n: number }).n, (rows.results as NamespaceRow[]).map((r) => groupJson(toNamespace(r), origin)));
+    return pagedJson(url, page, total, items.map((g) => groupJson(g, origin)));
   });
 
   /** `POST /groups`: a top-level group (any user) or a subgroup (Owner of the parent). */
   router.post('/groups', async (request, app) => {
-    const actor = requireActor(app);
+    const actor = await requireAllowed(app, 'create_group');
     const p = await readParams(request);
     const name = requireString(p, 'name');
     const path = requireString(p, 'path');
@@ -129,24 +102,10 @@ export function registerGroupRoutes(router: ApiRouter): void {
     const url = new URL(request.url);
     const page = readPage(url);
     const origin = publicOrigin(request, app.env);
-    // Members of the group (inherited access) see every subgroup; others see them by visibility.
-    if (await can(app.env.DB, app.actor, 'read_all_subgroups', { kind: 'group', group })) {
-      const { total, items } = await listSubgroups(app.env.DB, group.id, page.limit, page.offset);
-      return pagedJson(url, page, total, items.map((g) => groupJson(g, origin)));
-    }
-    const vis = visibleWithoutMembership(app.actor).map((v) => `'${v}'`).join(', ');
-    const db = app.env.DB;
-    const [count, rows] = await db.batch([
-      db.prepare(`SELECT COUNT(*) AS n FROM namespaces WHERE parent_id = ?1 AND kind = 'group' AND visibility IN (${vis})`).bind(group.id),
-      db
-        .prepare(
-          `SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE parent_id = ?1 AND kind = 'group' AND visibility IN (${vis})
-           ORDER BY name, id LIMIT ${page.limit} OFFSET ${page.offset}`,
-        )
-        .bind(group.id),
-    ]);
-    return pagedJson(url, page, (count.results[0] as { n: number }).n, (rows.results as NamespaceRow[]).map((r) => groupJson(toNamespace(r), origin)));
+    // Members of the group (inherited access) see every subgroup; others see them by visibility
+    // and by their own memberships in them.
+    const access = await listingAccess(app, 'read_all_subgroups', { kind: 'group', group });
+    const { total, items } = await listSubgroups(app.env.DB, group.id, access, page.limit, page.offset);
+    return pagedJson(url, page, total, items.map((g) => groupJson(g, origin)));
   });
 }
-
-export { ApiError };

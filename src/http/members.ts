@@ -1,19 +1,16 @@
-import type { ApiRouter } from './router';
 import type { IRequest } from 'itty-router';
 import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, can, type Action } from '../auth/policy';
 import { deleteMemberStatement, findMember, insertMemberStatement, listMembers, updateMemberStatement, type SourceType } from '../db/members';
 import { findUserById } from '../db/users';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, groupEntity, projectEntity, recordAuditEvent, recordAuditEventIfChanged, type AuditEntity } from '../audit/record';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
 import { badRequest, conflict, forbidden, json, notFound } from '../web/errors';
 import { optionalDate, readParams, requireInteger, type Params } from '../web/params';
 import { memberJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
-import { loadReadableGroup } from './groups';
-import { loadReadableProject } from './projects';
+import { loadReadableGroup, loadReadableProject, requireActor } from './access';
 import type { Namespace } from '../db/namespaces';
 import type { Project } from '../db/projects';
 
@@ -89,7 +86,8 @@ export function registerMemberRoutes(router: ApiRouter): void {
       await checkLevelCeiling(app, src, level);
       const user = await findUserById(app.env.DB, userId);
       if (!user) throw notFound('User');
-      if (await findMember(app.env.DB, src.sourceType, src.sourceId, userId)) throw conflict('Member already exists');
+      if (await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any')) throw conflict('Member already exists');
+      // An expired membership still holds the row: it is renewed with PUT, not added again.
       // The membership and its event in one transaction.
       const insert = insertMemberStatement(app.env.DB, { sourceType: src.sourceType, sourceId: src.sourceId, userId, accessLevel: level, expiresAt, createdBy: actor.user.id, createdAt: nowIso() });
       try {
@@ -105,7 +103,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
         if (String(err).includes('UNIQUE') || String(err).includes('PRIMARY')) throw conflict('Member already exists');
         throw err;
       }
-      const member = (await findMember(app.env.DB, src.sourceType, src.sourceId, userId))!;
+      const member = (await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any'))!;
       return json(memberJson(member, publicOrigin(request, app.env)), 201);
     });
 
@@ -115,7 +113,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const src = await loadSource(app, kind, param(request, 'id'));
       if (!(await can(app.env.DB, actor, src.manage, src.resource))) throw forbidden();
       const userId = userIdParam(request);
-      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!member) throw notFound('Member');
       const p = await readParams(request);
       const level = readAccessLevel(p);
@@ -138,7 +136,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
           member_id: userId,
         },
       }, change);
-      const updated = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const updated = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!updated) throw notFound('Member'); // removed meanwhile
       if (!event) throw forbidden('A group must keep at least one Owner');
       return json(memberJson(updated, publicOrigin(request, app.env)));
@@ -150,7 +148,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
       const src = await loadSource(app, kind, param(request, 'id'));
       if (!(await can(app.env.DB, actor, src.manage, src.resource))) throw forbidden();
       const userId = userIdParam(request);
-      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId);
+      const member = await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any');
       if (!member) throw notFound('Member');
       await checkLevelCeiling(app, src, member.accessLevel);
       // The removal and its event in one transaction; a group's last Owner is never removed.
@@ -164,7 +162,7 @@ export function registerMemberRoutes(router: ApiRouter): void {
         details: { remove: 'user_access', member_id: userId, custom_message: `Removed ${member.username}` },
       }, change);
       if (!event) {
-        if (!(await findMember(app.env.DB, src.sourceType, src.sourceId, userId))) throw notFound('Member'); // removed meanwhile
+        if (!(await findMember(app.env.DB, src.sourceType, src.sourceId, userId, 'any'))) throw notFound('Member'); // removed meanwhile
         throw forbidden('A group must keep at least one Owner');
       }
       return new Response(null, { status: 204 });

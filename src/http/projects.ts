@@ -1,25 +1,16 @@
-import type { ApiRouter } from './router';
 import { can } from '../auth/policy';
 import { findNamespaceById, findNamespaceByPath, pathTaken, VISIBILITIES, VISIBILITY_LEVEL, type Namespace } from '../db/namespaces';
-import { findProject, insertedProject, insertProjectStatements, newProjectRef, type Project } from '../db/projects';
+import { insertedProject, insertProjectStatements, listNamespaceProjects, newProjectRef, type Project } from '../db/projects';
 import { nowIso } from '../db/time';
 import { authorOf, clientIp, projectEntity, recordChange } from '../audit/record';
-import { param, type App } from './context';
+import { param, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
 import { badRequest, conflict, forbidden, json, notFound, validationError } from '../web/errors';
 import { optionalEnum, optionalString, readParams } from '../web/params';
 import { nameError, pathError } from './names';
 import { projectJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-import { requireActor } from './users';
-import { loadReadableGroup } from './groups';
-
-/** The project `:id` (number or URL-encoded full path) if the caller may read it; otherwise 404. */
-export async function loadReadableProject(app: App, raw: string): Promise<Project> {
-  const project = await findProject(app.env.DB, raw);
-  if (!project || !(await can(app.env.DB, app.actor, 'read_project', { kind: 'project', project }))) throw notFound('Project');
-  return project;
-}
+import { listingAccess, loadReadableGroup, loadReadableProject, requireActor } from './access';
 
 export function registerProjectRoutes(router: ApiRouter): void {
   /** `POST /projects`: in a group (Maintainer or above) or in the caller's own namespace. */
@@ -89,18 +80,13 @@ export function registerProjectRoutes(router: ApiRouter): void {
     return json(projectJson(project, publicOrigin(request, app.env)));
   });
 
-  /** `GET /groups/:id/projects`: the group's projects the caller can read. */
+  /** `GET /groups/:id/projects`: the group's projects the caller can read, newest first, one page per query. */
   router.get('/groups/:id/projects', async (request, app) => {
     const group = await loadReadableGroup(app, param(request, 'id'));
     const url = new URL(request.url);
     const page = readPage(url);
-    const rows = await app.env.DB.prepare('SELECT id FROM projects WHERE namespace_id = ?1 ORDER BY id DESC').bind(group.id).all<{ id: number }>();
-    const readable: Project[] = [];
-    for (const r of rows.results) {
-      const project = await findProject(app.env.DB, String(r.id));
-      if (project && (await can(app.env.DB, app.actor, 'read_project', { kind: 'project', project }))) readable.push(project);
-    }
+    const { total, items } = await listNamespaceProjects(app.env.DB, group.id, await listingAccess(app, 'read_instance'), page.limit, page.offset);
     const origin = publicOrigin(request, app.env);
-    return pagedJson(url, page, readable.length, readable.slice(page.offset, page.offset + page.limit).map((x) => projectJson(x, origin)));
+    return pagedJson(url, page, total, items.map((x) => projectJson(x, origin)));
   });
 }

@@ -7,18 +7,16 @@
  * ignored. Milestones do not exist either, so naming any is GitLab's "Milestone(s) not found".
  */
 import type { IRequest } from 'itty-router';
-import type { ApiRouter } from './router';
 import { can, type Action } from '../auth/policy';
 import type { Project } from '../db/projects';
 import { findRelease, listReleases, type Release, type ReleaseLink } from '../db/releases';
 import { clientIp } from '../audit/record';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
 import { ApiError, badRequest, forbidden, json, notFound } from '../web/errors';
 import { optionalDateTime, optionalEnum, optionalString, readParams, requireString, type Params } from '../web/params';
 import { pagedJson, readPage } from './pagination';
-import { loadReadableProject } from './projects';
-import { requireActor } from './users';
+import { loadReadableProject, requireActor } from './access';
 import { LINK_TYPES } from '../releases/links';
 import { linkJson, releaseJson } from '../releases/serializers';
 import {

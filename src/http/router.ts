@@ -2,9 +2,10 @@
  * The REST v4 API: one router, authentication and the token-scope check done once here,
  * one file per resource. Unknown routes answer GitLab's 404; unexpected errors are masked.
  */
-import { Router, type IRequest, type RouterType } from 'itty-router';
+import { Router, type IRequest } from 'itty-router';
 import { authenticate } from '../auth/authenticate';
-import type { App } from './context';
+import { can } from '../auth/policy';
+import type { ApiRouter, App } from './context';
 import { ApiError, errorResponse, insufficientScope, json, unauthorized } from '../web/errors';
 import { registerVersionRoutes } from './version';
 import { registerUserRoutes } from './users';
@@ -15,8 +16,6 @@ import { registerMemberRoutes } from './members';
 import { registerAuditIngestRoutes } from './audit_ingest';
 import { registerAuditLogRoutes } from './audit_log';
 import { registerReleaseRoutes } from './releases';
-
-export type ApiRouter = RouterType<IRequest, [App]>;
 
 /** Routes that answer without authentication even when no token is sent. */
 const PUBLIC_ROUTES = new Set(['/api/v4/version']);
@@ -30,8 +29,7 @@ function buildRouter(): ApiRouter {
         if (PUBLIC_ROUTES.has(path)) return;
         app.actor = await authenticate(request, app.env, { queryParam: true });
         const writes = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
-        if (writes && app.actor === null) throw unauthorized();
-        if (writes && !app.actor!.scopes.includes('api')) throw insufficientScope('api');
+        if (writes && !(await can(app.env.DB, app.actor, 'write_api'))) throw app.actor === null ? unauthorized() : insufficientScope('api');
       },
     ],
     catch: (err: unknown) => errorResponse(err),

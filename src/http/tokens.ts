@@ -1,12 +1,11 @@
-import type { ApiRouter } from './router';
 import { findTokenById, listTokens, revokeTokenStatement, type PersonalAccessToken } from '../db/tokens';
 import { findUserById } from '../db/users';
 import { authorOf, clientIp, recordAuditEvent, userEntity } from '../audit/record';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { badRequest, json, notFound } from '../web/errors';
 import { pagedJson, readPage } from './pagination';
 import { tokenJson } from '../web/serializers';
-import { requireActor } from './users';
+import { requireActor } from './access';
 import { can } from '../auth/policy';
 
 /** The token `:id` (or `self`) if the caller may do `action` to it (their own; any for an admin), else 404. */

@@ -1,32 +1,19 @@
-import type { ApiRouter } from './router';
-import { can, type Action, type Resource } from '../auth/policy';
+import { can } from '../auth/policy';
 import { newPersonalAccessToken, sha256Hex } from '../auth/crypto';
 import { SCOPES } from '../auth/authenticate';
-import { findUserById, findUserByUsername, insertedUser, insertUserStatements, userConflicts, userIdOf, type User } from '../db/users';
+import { findUserById, findUserByUsername, insertedUser, insertUserStatements, listUsers, userConflicts, userIdOf, type User } from '../db/users';
 import { insertedToken, insertTokenStatement, tokenIdOf } from '../db/tokens';
 import { nowIso } from '../db/time';
 import { sqlText } from '../db/sql';
 import { authorOf, clientIp, instanceEntity, recordChange, userEntity } from '../audit/record';
-import { param, type App } from './context';
+import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
-import { ApiError, badRequest, conflict, forbidden, json, notFound, unauthorized, validationError } from '../web/errors';
+import { badRequest, conflict, json, notFound, validationError } from '../web/errors';
 import { optionalBoolean, optionalDate, readParams, requireString } from '../web/params';
 import { emailValid, pathError } from './names';
 import { tokenJson, userJson } from '../web/serializers';
 import { pagedJson, readPage } from './pagination';
-
-/** The signed-in user, or 401. */
-export function requireActor(app: App) {
-  if (!app.actor) throw unauthorized();
-  return app.actor;
-}
-
-/** The signed-in user if they may do `action` (401 anonymous, 403 otherwise). */
-export async function requireAllowed(app: App, action: Action, resource?: Resource) {
-  const actor = requireActor(app);
-  if (!(await can(app.env.DB, actor, action, resource))) throw forbidden();
-  return actor;
-}
+import { requireActor, requireAllowed } from './access';
 
 /** A user by `:id` (numeric), or 404. */
 async function loadUser(app: App, raw: string): Promise<User> {
@@ -55,12 +42,8 @@ export function registerUserRoutes(router: ApiRouter): void {
       const items = u ? [userJson(u, origin, full)] : [];
       return pagedJson(url, page, items.length, items);
     }
-    const [count, rows] = await app.env.DB.batch([
-      app.env.DB.prepare('SELECT COUNT(*) AS n FROM users'),
-      app.env.DB.prepare(`SELECT id FROM users ORDER BY id DESC LIMIT ${page.limit} OFFSET ${page.offset}`),
-    ]);
-    const users = await Promise.all((rows.results as { id: number }[]).map((r) => findUserById(app.env.DB, r.id)));
-    return pagedJson(url, page, (count.results[0] as { n: number }).n, users.filter((u): u is User => !!u).map((u) => userJson(u, origin, full)));
+    const { total, items } = await listUsers(app.env.DB, page.limit, page.offset);
+    return pagedJson(url, page, total, items.map((u) => userJson(u, origin, full)));
   });
 
   /** `POST /users` (admin): create a user and their personal namespace. */
@@ -142,5 +125,3 @@ export function registerUserRoutes(router: ApiRouter): void {
     return json(tokenJson(insertedToken(results[0]), token), 201);
   });
 }
-
-export { ApiError };

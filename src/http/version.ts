@@ -1,4 +1,4 @@
-import type { ApiRouter } from './router';
+import type { ApiRouter } from './context';
 import { json } from '../web/errors';
 
 /** The version this service reports (GitLab API compatible shape). */

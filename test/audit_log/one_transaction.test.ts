@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { ADMIN, api, createGroup, createUser, gql, unique } from '../support/api';
+import { ADMIN, addMember, api, createGroup, createProject, createUser, gql, unique } from '../support/api';
 import { receiverOrigin } from '../support/receiver';
 
 const triggers: string[] = [];
@@ -173,4 +173,152 @@ describe('a change without its audit event is not written', () => {
       }
     });
   }
+
+  /**
+   * A REST writer whose event `eventType` about `target` is refused: it answers 500 in REST's
+   * shape and `unchanged` finds nothing changed; once allowed, it answers `okStatus` and records
+   * exactly one such event.
+   */
+  async function refusedThenWritten(
+    eventType: string,
+    target: string,
+    write: () => Promise<{ status: number; body: any }>,
+    okStatus: number,
+    unchanged: () => Promise<void>,
+  ) {
+    await refuseEvent(eventType, target);
+    const r = await write();
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual(REST_500);
+    await unchanged();
+    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    const ok = await write();
+    expect(ok.status).toBe(okStatus);
+    return { ok, event: await eventFor(eventType, target) };
+  }
+
+  /** A private project (as root) with a release named `name` that has one link `linkName`. */
+  async function projectWithRelease(name: string, linkName = unique('lk')) {
+    const group = await createGroup();
+    const project = await createProject(group.id);
+    const tag = unique('v');
+    const rel = await api('POST', `/api/v4/projects/${project.id}/releases`, {
+      token: ADMIN,
+      body: { tag_name: tag, name, assets: { links: [{ name: linkName, url: `https://example.com/${linkName}` }] } },
+    });
+    expect(rel.status).toBe(201);
+    const base = `/api/v4/projects/${project.id}/releases/${tag}`;
+    return { project, tag, base, link: rel.body.assets.links[0] as { id: number; name: string } };
+  }
+
+  const releaseRow = (projectId: number, tag: string) =>
+    env.DB.prepare('SELECT * FROM releases WHERE project_id = ?1 AND tag_name = ?2').bind(projectId, tag).first<any>();
+  const linkRow = (id: number) => env.DB.prepare('SELECT * FROM release_links WHERE id = ?1').bind(id).first<any>();
+
+  it('POST /projects/:id/releases: no release, no links', async () => {
+    const project = await createProject((await createGroup()).id);
+    const tag = unique('v');
+    const name = unique('rel');
+    const body = { tag_name: tag, name, assets: { links: [{ name: 'bin', url: `https://example.com/${tag}` }] } };
+    const { ok, event } = await refusedThenWritten('release_created', name, () => api('POST', `/api/v4/projects/${project.id}/releases`, { token: ADMIN, body }), 201, async () => {
+      expect(await releaseRow(project.id, tag)).toBeNull();
+      expect(await count('release_links WHERE url = ?1', `https://example.com/${tag}`)).toBe(0);
+    });
+    expect(ok.body.assets.links).toHaveLength(1);
+    expect(event).toMatchObject({ entity_type: 'Project', entity_id: project.id, target_type: 'Release' });
+  });
+
+  it('PUT /projects/:id/releases/:tag: the release keeps its name', async () => {
+    const before = unique('rel');
+    const after = unique('rel');
+    const { project, tag, base } = await projectWithRelease(before);
+    const { ok } = await refusedThenWritten('release_updated', after, () => api('PUT', base, { token: ADMIN, body: { name: after } }), 200, async () => {
+      expect((await releaseRow(project.id, tag)).name).toBe(before);
+    });
+    expect(ok.body.name).toBe(after);
+  });
+
+  it('DELETE /projects/:id/releases/:tag: the release and its link stay', async () => {
+    const name = unique('rel');
+    const { project, tag, base, link } = await projectWithRelease(name);
+    await refusedThenWritten('release_deleted_audit_event', name, () => api('DELETE', base, { token: ADMIN }), 200, async () => {
+      expect(await releaseRow(project.id, tag)).not.toBeNull();
+      expect(await linkRow(link.id)).not.toBeNull();
+    });
+    expect(await releaseRow(project.id, tag)).toBeNull();
+  });
+
+  it('POST release link: no link', async () => {
+    const { base } = await projectWithRelease(unique('rel'));
+    const name = unique('lk');
+    const url = `https://example.com/${name}`;
+    const { ok } = await refusedThenWritten('release_asset_link_created', name, () => api('POST', `${base}/assets/links`, { token: ADMIN, body: { name, url } }), 201, async () => {
+      expect(await count('release_links WHERE url = ?1', url)).toBe(0);
+    });
+    expect(await linkRow(ok.body.id)).toMatchObject({ name, url });
+  });
+
+  it('PUT release link: the link keeps its name', async () => {
+    const { base, link } = await projectWithRelease(unique('rel'));
+    const after = unique('lk');
+    await refusedThenWritten('release_asset_link_updated', after, () => api('PUT', `${base}/assets/links/${link.id}`, { token: ADMIN, body: { name: after } }), 200, async () => {
+      expect((await linkRow(link.id)).name).toBe(link.name);
+    });
+    expect((await linkRow(link.id)).name).toBe(after);
+  });
+
+  it('DELETE release link: the link stays', async () => {
+    const { base, link } = await projectWithRelease(unique('rel'));
+    await refusedThenWritten('release_asset_link_deleted', link.name, () => api('DELETE', `${base}/assets/links/${link.id}`, { token: ADMIN }), 200, async () => {
+      expect(await linkRow(link.id)).not.toBeNull();
+    });
+    expect(await linkRow(link.id)).toBeNull();
+  });
+
+  const memberRow = (groupId: number, userId: number) =>
+    env.DB.prepare(`SELECT * FROM members WHERE source_type = 'Namespace' AND source_id = ?1 AND user_id = ?2`).bind(groupId, userId).first<any>();
+
+  it('POST /groups/:id/members: no membership', async () => {
+    const group = await createGroup();
+    const user = await createUser();
+    const { event } = await refusedThenWritten(
+      'member_created',
+      user.username,
+      () => api('POST', `/api/v4/groups/${group.id}/members`, { token: ADMIN, body: { user_id: user.id, access_level: 30 } }),
+      201,
+      async () => expect(await memberRow(group.id, user.id)).toBeNull(),
+    );
+    expect(event).toMatchObject({ entity_type: 'Group', entity_id: group.id, target_id: user.id, target_type: 'User' });
+  });
+
+  it('PUT /groups/:id/members/:user_id: the level stays', async () => {
+    const group = await createGroup();
+    const user = await createUser();
+    await addMember('groups', group.id, user.id, 10);
+    const put = () => api('PUT', `/api/v4/groups/${group.id}/members/${user.id}`, { token: ADMIN, body: { access_level: 20 } });
+    await refusedThenWritten('member_updated', user.username, put, 200, async () => expect((await memberRow(group.id, user.id)).access_level).toBe(10));
+    expect((await memberRow(group.id, user.id)).access_level).toBe(20);
+  });
+
+  it('DELETE /groups/:id/members/:user_id: the membership stays', async () => {
+    const group = await createGroup();
+    const user = await createUser();
+    await addMember('groups', group.id, user.id, 10);
+    const del = () => api('DELETE', `/api/v4/groups/${group.id}/members/${user.id}`, { token: ADMIN });
+    await refusedThenWritten('member_destroyed', user.username, del, 204, async () => expect(await memberRow(group.id, user.id)).not.toBeNull());
+    expect(await memberRow(group.id, user.id)).toBeNull();
+  });
+
+  it('DELETE /personal_access_tokens/:id: the token stays usable', async () => {
+    const user = await createUser();
+    const name = unique('pat');
+    const t = await api('POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: ADMIN, body: { name, scopes: ['api'] } });
+    expect(t.status).toBe(201);
+    const revoked = async () => (await env.DB.prepare('SELECT revoked FROM personal_access_tokens WHERE id = ?1').bind(t.body.id).first<{ revoked: number }>())!.revoked;
+    await refusedThenWritten('personal_access_token_revoked', name, () => api('DELETE', `/api/v4/personal_access_tokens/${t.body.id}`, { token: ADMIN }), 204, async () => {
+      expect(await revoked()).toBe(0);
+      expect((await api('GET', '/api/v4/user', { token: t.body.token })).status).toBe(200);
+    });
+    expect(await revoked()).toBe(1);
+  });
 });

@@ -217,6 +217,21 @@ describe('projects', () => {
 });
 
 describe('members', () => {
+  it('leaves an expired membership out of the members API; its managers can renew it (PUT) but not add it again', async () => {
+    const g = await createGroup();
+    const u = await createUser();
+    await addMember('groups', g.id, u.id, 30);
+    await env.DB.prepare(`UPDATE members SET expires_at = '2000-01-01' WHERE source_type = 'Namespace' AND source_id = ?1 AND user_id = ?2`).bind(g.id, u.id).run();
+    const ids = async () => ((await api('GET', `/api/v4/groups/${g.id}/members`, { token: ADMIN })).body as { id: number }[]).map((m) => m.id);
+    expect(await ids()).toEqual([1]);
+    expect((await api('GET', `/api/v4/groups/${g.id}/members/${u.id}`, { token: ADMIN })).status).toBe(404);
+    expect(await api('POST', `/api/v4/groups/${g.id}/members`, { token: ADMIN, body: { user_id: u.id, access_level: 30 } })).toMatchObject({ status: 409, body: { message: 'Member already exists' } });
+    const renewed = await api('PUT', `/api/v4/groups/${g.id}/members/${u.id}`, { token: ADMIN, body: { access_level: 30, expires_at: '2999-01-01' } });
+    expect(renewed).toMatchObject({ status: 200, body: { id: u.id, access_level: 30, expires_at: '2999-01-01' } });
+    expect(await ids()).toEqual([1, u.id]);
+    expect((await api('GET', `/api/v4/groups/${g.id}`, { token: u.token })).status).toBe(200);
+  });
+
   it('lets group Owners manage group members, nobody below', async () => {
     const g = await createGroup();
     const maint = await createUser();

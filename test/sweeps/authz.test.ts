@@ -140,22 +140,60 @@ const status = async (p: Promise<Response>): Promise<Cell> => {
 const rest = (method: string, path: () => string, body?: () => unknown) => (token: string | null) =>
   status(call(method, path(), { token, body: body?.() }));
 
+/** A listing cell: 'listed' when the row `id()` shows up on some page of `path()`, else 'unlisted' (or the status when not 200). */
+const lists = (path: () => string, id: () => number) => async (token: string | null): Promise<Cell> => {
+  for (let page = 1; ; page++) {
+    const r = await call('GET', `${path()}?per_page=100&page=${page}`, { token });
+    if (r.status !== 200) return status(Promise.resolve(r));
+    const rows = (await r.json()) as { id: number }[];
+    if (rows.some((g) => g.id === id())) return 'listed';
+    if (rows.length < 100) return 'unlisted';
+  }
+};
+
 // anonymous, nonMember, guest, reporter, developer, maintainer, owner, inheritedOwner, admin, readApi, expired
 const OPS: Op[] = [
   // --- Groups and projects (S, P) ---
   {
     name: 'GET /groups (lists the private group T)',
     expected: row('unlisted', 'unlisted', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
-    run: async (t) => {
-      // The listing is ordered by name: walk its pages until T shows up.
-      for (let page = 1; ; page++) {
-        const r = await call('GET', `/api/v4/groups?per_page=100&page=${page}`, { token: t });
-        if (r.status !== 200) return status(Promise.resolve(r));
-        const groups = (await r.json()) as { id: number }[];
-        if (groups.some((g) => g.id === T.id)) return 'listed';
-        if (groups.length < 100) return 'unlisted';
-      }
-    },
+    // The listing is ordered by name: walk its pages until T shows up.
+    run: lists(() => '/api/v4/groups', () => T.id),
+  },
+  {
+    // A membership of T reaches its subgroups (inheritedOwner), as can(read_group) decides.
+    name: 'GET /groups (lists the private subgroup S)',
+    expected: row('unlisted', 'unlisted', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
+    run: lists(() => '/api/v4/groups', () => S.id),
+  },
+  {
+    name: 'GET /groups/:T/subgroups (lists S)',
+    expected: row(404, 404, 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
+    run: lists(() => `/api/v4/groups/${T.id}/subgroups`, () => S.id),
+  },
+  {
+    name: 'GET /groups/:S/projects (lists P)',
+    expected: row(404, 404, 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
+    run: lists(() => `/api/v4/groups/${S.id}/projects`, () => P.id),
+  },
+  {
+    // An expired membership is no membership: the members listing leaves it out for everyone.
+    name: 'GET /groups/:S/members (lists expiredMember)',
+    expected: row(404, 404, 'unlisted', 'unlisted', 'unlisted', 'unlisted', 'unlisted', 'unlisted', 'unlisted', 'unlisted', 401),
+    run: lists(() => `/api/v4/groups/${S.id}/members`, () => users.expiredMember!.id),
+  },
+  {
+    name: 'GET /groups/:S/members (lists owner)',
+    expected: row(404, 404, 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 'listed', 401),
+    run: lists(() => `/api/v4/groups/${S.id}/members`, () => users.owner!.id),
+  },
+  {
+    name: 'POST /groups (top-level)',
+    expected: row(401, 201, 201, 201, 201, 201, 201, 201, 201, 403, 401),
+    run: rest('POST', () => '/api/v4/groups', () => {
+      const n = unique('top');
+      return { name: n, path: n };
+    }),
   },
   { name: 'GET /groups/:S', expected: row(404, 404, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}`) },
   { name: 'GET /groups/:S/subgroups', expected: row(404, 404, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/subgroups`) },
