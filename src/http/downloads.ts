@@ -30,6 +30,7 @@ import { lookupToken, presentedToken, type Actor } from '../auth/authenticate';
 import { sha256Hex } from '../auth/crypto';
 import { can } from '../auth/policy';
 import { findDownloadTarget, type DownloadSelector, type DownloadTarget } from '../db/releases';
+import { readReplicaFirst } from '../db/replica';
 import { authorOf, clientIp, projectEntity, type AuditEventInput } from '../audit/record';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 import { cacheTtlMs, downloadCache, recentlyWritten, writeGeneration } from '../downloads/cache';
@@ -111,16 +112,6 @@ const targets = downloadCache<DownloadTarget>();
 const actors = downloadCache<Actor>();
 const readers = downloadCache<true>();
 
-/**
- * Where a cache miss reads: a D1 replica through the Sessions API (any replica will do), or the
- * primary while a write made in this isolate may not have reached the replicas yet.
- */
-function missReader(env: Env): D1Database {
-  if (recentlyWritten()) return env.DB;
-  // A session offers the prepare/batch that the lookups use; its reads may go to a replica.
-  return env.DB.withSession('first-unconstrained') as unknown as D1Database;
-}
-
 function targetKey(projectPath: string, sel: DownloadSelector): string {
   if (sel.kind === 'latest') return JSON.stringify([projectPath, 'latest', sel.filepath]);
   return JSON.stringify([projectPath, sel.kind, sel.tagName, sel.kind === 'link' ? sel.linkId : sel.filepath]);
@@ -132,9 +123,12 @@ async function resolveTarget(env: Env, route: DownloadRoute): Promise<DownloadTa
   const cached = targets.get(key);
   if (cached) return cached;
   const readAt = writeGeneration();
-  const reader = missReader(env);
-  let target = await findDownloadTarget(reader, route.projectPath, route.selector);
-  if (!target && reader !== env.DB) target = await findDownloadTarget(env.DB, route.projectPath, route.selector);
+  const target = await readReplicaFirst(
+    env.DB,
+    recentlyWritten(),
+    (db) => findDownloadTarget(db, route.projectPath, route.selector),
+    (found) => !found,
+  );
   if (target) targets.set(key, target, cacheTtlMs(env), readAt);
   return target;
 }
@@ -145,10 +139,14 @@ async function resolveActor(env: Env, token: string): Promise<Actor | null> {
   const cached = actors.get(key);
   if (cached) return cached;
   const readAt = writeGeneration();
-  const reader = missReader(env);
-  let found = await lookupToken(env, token, reader);
-  if (found === 'unknown' && reader !== env.DB) found = await lookupToken(env, token, env.DB);
-  if (typeof found === 'string' || !(await can(reader, found, 'use_api'))) return null;
+  const found = await readReplicaFirst(
+    env.DB,
+    recentlyWritten(),
+    (db) => lookupToken(env, token, db),
+    (answer) => answer === 'unknown',
+  );
+  // use_api is decided from the token's own scopes: no read.
+  if (typeof found === 'string' || !(await can(env.DB, found, 'use_api'))) return null;
   actors.set(key, found, cacheTtlMs(env), readAt);
   return found;
 }
@@ -159,11 +157,14 @@ async function mayReadReleases(env: Env, actor: Actor | null, target: DownloadTa
   const key = actor ? `${actor.user.id}:${target.project.id}` : null;
   if (key && readers.get(key)) return true;
   const readAt = writeGeneration();
-  const reader = missReader(env);
-  // Public projects need no lookup: can() grants read_release from visibility alone.
-  let allowed = await can(reader, actor, 'read_release', resource);
-  // A fresh actor object: can() memoises access levels per actor, and this must read anew.
-  if (!allowed && actor && reader !== env.DB) allowed = await can(env.DB, { ...actor }, 'read_release', resource);
+  // Public projects need no lookup: can() grants read_release from visibility alone. A replica's
+  // "no" asks the primary with a fresh actor object (can() memoises access levels per actor).
+  const allowed = await readReplicaFirst(
+    env.DB,
+    recentlyWritten(),
+    (db, onPrimary) => can(db, onPrimary && actor ? { ...actor } : actor, 'read_release', resource),
+    (granted) => !granted && actor !== null,
+  );
   if (allowed && key) readers.set(key, true, cacheTtlMs(env), readAt);
   return allowed;
 }
