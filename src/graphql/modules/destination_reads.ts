@@ -9,8 +9,8 @@ import { connectionFromArray, type ConnectionArgs } from '../connection';
 import { resourceNotAvailable } from '../errors';
 import { toGid } from '../gid';
 import { can } from '../../auth/policy';
-import { findNamespaceById, type Namespace } from '../../db/namespaces';
-import { findProjectById } from '../../db/projects';
+import { findNamespaceById, findNamespacesByIds, type Namespace } from '../../db/namespaces';
+import { findProjectsByIds, type Project } from '../../db/projects';
 import {
   findDestination,
   findNamespaceFilterOfDestination,
@@ -38,13 +38,23 @@ interface RequestMemo {
   /** The listed group destinations, by id (the destination of their namespace filters). */
   destinations: Map<number, Destination>;
   secrets: Map<string, Promise<boolean>>;
+  /** The listed namespace filters' namespaces, read once for all of them, by filter id. */
+  filterNamespaces: Map<number, () => Promise<Map<number, FilterNamespace | null>>>;
 }
 const requestMemos = new WeakMap<GraphQLContext, RequestMemo>();
 
 function memoOf(c: GraphQLContext): RequestMemo {
   let m = requestMemos.get(c);
   if (!m) {
-    m = { headers: new Map(), filters: new Map(), namespaceFilters: new Map(), groups: new Map(), destinations: new Map(), secrets: new Map() };
+    m = {
+      headers: new Map(),
+      filters: new Map(),
+      namespaceFilters: new Map(),
+      groups: new Map(),
+      destinations: new Map(),
+      secrets: new Map(),
+      filterNamespaces: new Map(),
+    };
     requestMemos.set(c, m);
   }
   return m;
@@ -60,6 +70,10 @@ async function listWithDetails(c: GraphQLContext, scope: DestinationScope, group
   for (const [id, headers] of listing.headers) memo.headers.set(id, headers);
   for (const [id, filters] of listing.filters) memo.filters.set(id, filters);
   for (const [id, filter] of listing.namespaceFilters) memo.namespaceFilters.set(id, filter);
+  const filters = [...listing.namespaceFilters.values()].filter((f): f is NamespaceFilter => f !== null);
+  let namespaces: Promise<Map<number, FilterNamespace | null>> | null = null;
+  const readOnce = () => (namespaces ??= namespacesOfFilters(c.env.DB, filters));
+  for (const f of filters) memo.filterNamespaces.set(f.id, readOnce);
   for (const d of listing.destinations) {
     if (group) memo.groups.set(d.id, group);
     if (scope === 'group') memo.destinations.set(d.id, d);
@@ -90,11 +104,27 @@ function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
 }
 
 /** The `Namespace` object a filter points at: a group, or a project as GitLab's project namespace. */
-async function filterNamespace(c: GraphQLContext, f: NamespaceFilter) {
-  if (f.namespaceKind === 'group') return findNamespaceById(c.env.DB, f.namespaceId);
-  const p = await findProjectById(c.env.DB, f.namespaceId);
-  if (!p) return null;
-  return { id: p.id, kind: 'project', name: p.name, path: p.path, fullPath: p.fullPath, visibility: p.visibility };
+type FilterNamespace = Namespace | { id: number; kind: 'project'; name: string; path: string; fullPath: string; visibility: string };
+
+const asProjectNamespace = (p: Project): FilterNamespace => ({ id: p.id, kind: 'project', name: p.name, path: p.path, fullPath: p.fullPath, visibility: p.visibility });
+
+/** The namespaces of these filters, by filter id: two queries (groups, projects) for all of them. */
+async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): Promise<Map<number, FilterNamespace | null>> {
+  const ids = (kind: NamespaceFilter['namespaceKind']) => filters.filter((f) => f.namespaceKind === kind).map((f) => f.namespaceId);
+  const [groups, projects] = await Promise.all([findNamespacesByIds(db, ids('group')), findProjectsByIds(db, ids('project'))]);
+  return new Map(
+    filters.map((f) => {
+      const project = f.namespaceKind === 'project' ? projects.get(f.namespaceId) : undefined;
+      return [f.id, f.namespaceKind === 'group' ? (groups.get(f.namespaceId) ?? null) : project ? asProjectNamespace(project) : null];
+    }),
+  );
+}
+
+/** The namespace of a filter: from its list's one read of all its filters' namespaces, or read now. */
+function filterNamespace(c: GraphQLContext, f: NamespaceFilter): Promise<FilterNamespace | null> {
+  const ofListing = memoOf(c).filterNamespaces.get(f.id);
+  if (ofListing) return ofListing().then((m) => m.get(f.id) ?? null);
+  return namespacesOfFilters(c.env.DB, [f]).then((m) => m.get(f.id) ?? null);
 }
 
 const connectionArgs = (a: ConnectionArgs): ConnectionArgs => ({ first: a.first, after: a.after, last: a.last, before: a.before });
