@@ -9,25 +9,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createGroup, gql, unique } from '../support/api';
+import { allowAllEvents, allowEvent, refuseEvent } from '../support/refuse_event';
 import { idOf, ok } from './support';
 
-const triggers: string[] = [];
 const instanceDestinations: string[] = [];
 
-/** Make the insert of an `eventType` event about the destination named `target` fail, until dropped. */
-async function refuseEvent(eventType: string, target: string): Promise<string> {
-  const name = `refuse_${unique('t')}`;
-  await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events
-     WHEN NEW.event_type = '${eventType}' AND NEW.target_details = '${target}'
-     BEGIN SELECT RAISE(ABORT, 'audit event refused by the test'); END`,
-  ).run();
-  triggers.push(name);
-  return name;
-}
-
 afterEach(async () => {
-  for (const name of triggers.splice(0)) await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
+  await allowAllEvents();
   // Instance destinations count against one instance-wide limit: leave none behind.
   for (const id of instanceDestinations.splice(0)) {
     await gql(`mutation($i: InstanceExternalAuditEventDestinationDestroyInput!) { instanceExternalAuditEventDestinationDestroy(input: $i) { errors } }`, { i: { id } });
@@ -99,6 +87,12 @@ async function newDestination(scope: Scope): Promise<Destination> {
 async function headerGid(d: Destination, scope: Scope): Promise<string> {
   const row = await env.DB.prepare('SELECT id FROM streaming_headers WHERE destination_id = ?1').bind(d.id).first<{ id: number }>();
   return `gid://gitlab/${scope === 'group' ? 'AuditEvents::Streaming::Header' : 'AuditEvents::Streaming::InstanceHeader'}/${row!.id}`;
+}
+
+/** A new subgroup of a group destination's group (for a namespace filter); its full path. */
+async function newSubgroup(d: Destination): Promise<string> {
+  const root = await env.DB.prepare('SELECT id FROM namespaces WHERE full_path = ?1').bind(d.groupPath).first<{ id: number }>();
+  return (await createGroup({ parentId: root!.id })).full_path;
 }
 
 /** One writer: its mutation (field and input type per scope), its event type, and its input. */
@@ -177,11 +171,7 @@ const WRITERS: Writer[] = [
     scopes: ['group'],
     field: both('auditEventsStreamingHttpNamespaceFiltersAdd', ''),
     eventType: both('created_namespace_filter', ''),
-    input: async (d) => {
-      const root = await env.DB.prepare('SELECT id FROM namespaces WHERE full_path = ?1').bind(d.groupPath).first<{ id: number }>();
-      const sub = await createGroup({ parentId: root!.id });
-      return { destinationId: d.gid, groupPath: sub.full_path };
-    },
+    input: async (d) => ({ destinationId: d.gid, groupPath: await newSubgroup(d) }),
   },
   {
     name: 'namespace filter delete',
@@ -189,12 +179,10 @@ const WRITERS: Writer[] = [
     field: both('auditEventsStreamingHttpNamespaceFiltersDelete', ''),
     eventType: both('deleted_namespace_filter', ''),
     before: async (d) => {
-      const root = await env.DB.prepare('SELECT id FROM namespaces WHERE full_path = ?1').bind(d.groupPath).first<{ id: number }>();
-      const sub = await createGroup({ parentId: root!.id });
       const r = await ok(
         `mutation($i: AuditEventsStreamingHTTPNamespaceFiltersAddInput!) { auditEventsStreamingHttpNamespaceFiltersAdd(input: $i) { errors namespaceFilter { id } } }`,
         'test-admin-token',
-        { i: { destinationId: d.gid, groupPath: sub.full_path } },
+        { i: { destinationId: d.gid, groupPath: await newSubgroup(d) } },
       );
       expect(r.auditEventsStreamingHttpNamespaceFiltersAdd.errors).toEqual([]);
     },
@@ -224,7 +212,7 @@ describe('a destination change without its audit event is not written', () => {
         expect(await snapshot(d.id)).toEqual(before);
         expect(await eventsAbout(w.eventType[scope], d.id)).toEqual(eventsBefore);
 
-        await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+        await allowEvent(trigger);
         const done = await gql(query, { i: input });
         expect(done.body.errors, JSON.stringify(done.body.errors)).toBeUndefined();
         expect(done.body.data[field].errors).toEqual([]);
