@@ -11,7 +11,7 @@
  */
 import type { GraphQLContext, SchemaModule } from '../context';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../connection';
-import { PublicError, resourceNotAvailable } from '../errors';
+import { PublicError, resourceNotAvailable, withServiceErrors } from '../errors';
 import { parseGid, toGid } from '../gid';
 import { deliveryTypeDefs } from '../schema/deliveries';
 import type { Destination } from '../../db/destinations';
@@ -21,7 +21,6 @@ import { webhookId } from '../../delivery/signing';
 import { parseIsoDateTime } from '../../web/params';
 import { loadDestination, mayAccessDestination } from '../../destinations/access';
 import { DESTINATION_MODELS } from '../../destinations/audit';
-import { DestinationNotAvailable } from '../../destinations/errors';
 import { redeliverEvent, redeliverFailedSince } from '../../destinations/redelivery';
 
 /** GID model of a delivery (ours). */
@@ -36,17 +35,12 @@ function mayRead(c: GraphQLContext, d: Destination): Promise<boolean> {
   return mayAccessDestination({ db: c.env.DB, actor: c.actor }, d, false);
 }
 
-/** The destination a GID of either destination model names, if the caller may manage it. */
+/** The destination a GID of either destination model names, if the caller may manage it (else DestinationNotAvailable). */
 async function loadManagedDestination(c: GraphQLContext, gid: unknown): Promise<Destination> {
   const groupId = parseGid(gid, DESTINATION_MODELS.destination);
   const instanceId = groupId === null ? parseGid(gid, DESTINATION_MODELS.instanceDestination) : null;
   if (groupId === null && instanceId === null) throw resourceNotAvailable();
-  try {
-    return (await loadDestination({ db: c.env.DB, actor: c.actor }, groupId !== null ? 'group' : 'instance', groupId ?? instanceId)).destination;
-  } catch (err) {
-    if (err instanceof DestinationNotAvailable) throw resourceNotAvailable();
-    throw err;
-  }
+  return (await loadDestination({ db: c.env.DB, actor: c.actor }, groupId !== null ? 'group' : 'instance', groupId ?? instanceId)).destination;
 }
 
 /** An audit event id: the payload's numeric id, or gid://gitlab/AuditEvent/<id>. */
@@ -142,13 +136,13 @@ export const deliveries: SchemaModule = {
         })),
     },
     Mutation: {
-      auditEventsStreamingDeliveryRedeliver: async (_p: unknown, { input }: Input<{ destinationId: string; eventId: string }>, c: GraphQLContext) => {
+      auditEventsStreamingDeliveryRedeliver: withServiceErrors(async (_p: unknown, { input }: Input<{ destinationId: string; eventId: string }>, c: GraphQLContext) => {
         const d = await loadManagedDestination(c, input.destinationId);
         const res = await redeliverEvent(c.env, d, parseEventId(input.eventId));
         const delivery = res.delivery && deliveryNode(res.delivery, pageAttempts(c.env.DB, [res.delivery.id]));
         return { clientMutationId: input.clientMutationId ?? null, errors: res.errors, delivery };
-      },
-      auditEventsStreamingDeliveriesRedeliverFailed: async (
+      }),
+      auditEventsStreamingDeliveriesRedeliverFailed: withServiceErrors(async (
         _p: unknown,
         { input }: Input<{ destinationId: string; since: unknown }>,
         c: GraphQLContext,
@@ -158,7 +152,7 @@ export const deliveries: SchemaModule = {
         const since = typeof input.since === 'string' ? parseIsoDateTime(input.since) : undefined;
         if (!since) return { ...base, errors: ['since is not a valid ISO 8601 time'], redeliveredCount: 0 };
         return { ...base, ...(await redeliverFailedSince(c.env, d, since)) };
-      },
+      }),
     },
   },
 };

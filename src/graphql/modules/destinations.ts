@@ -8,7 +8,7 @@
  * GitLab's errors, and builds the group and instance mutations from one table.
  */
 import type { GraphQLContext, Resolver, SchemaModule } from '../context';
-import { PublicError, resourceNotAvailable } from '../errors';
+import { PublicError, withServiceErrors } from '../errors';
 import { parseGid } from '../gid';
 import { destinationTypeDefs } from '../schema/destination_types';
 import { destinationMutationTypeDefs } from '../schema/destination_mutations';
@@ -26,12 +26,10 @@ import {
   type Caller,
 } from '../../destinations/access';
 import { DESTINATION_MODELS, type ChangeContext } from '../../destinations/audit';
-import { DestinationArgumentError, DestinationNotAvailable } from '../../destinations/errors';
 import { createDestination, destroyDestination, rotateSigningSecret, updateDestination } from '../../destinations/service';
 import { createHeader, destroyHeader, updateHeader } from '../../destinations/headers';
 import { addEventTypeFilters, addNamespaceFilter, deleteNamespaceFilter, removeEventTypeFilters } from '../../destinations/filters';
 import type { Namespace } from '../../db/namespaces';
-
 
 type Input<T> = { input: T & { clientMutationId?: string | null } };
 
@@ -43,19 +41,6 @@ const payload = (input: { clientMutationId?: string | null }, rest: Record<strin
 
 const caller = (c: GraphQLContext): Caller => ({ db: c.env.DB, actor: c.actor });
 const changeContext = (c: GraphQLContext): ChangeContext => ({ env: c.env, ctx: c.ctx, actor: c.actor, ip: clientIp(c.request) });
-
-/** The service's refusals as GitLab answers them: "resource not available", or a top-level error. */
-function withServiceErrors(resolve: Resolver): Resolver {
-  return async (parent, args, context, info) => {
-    try {
-      return await resolve(parent, args, context, info);
-    } catch (err) {
-      if (err instanceof DestinationNotAvailable) throw resourceNotAvailable();
-      if (err instanceof DestinationArgumentError) throw new PublicError(err.message);
-      throw err;
-    }
-  };
-}
 
 /** What differs between the group and the instance mutations. */
 interface ScopeTable {
