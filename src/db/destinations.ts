@@ -103,6 +103,8 @@ interface NamespaceFilterRow {
   created_at: string;
 }
 
+const NF_COLUMNS = 'id, destination_id, namespace_kind, namespace_id, scope_path, created_at';
+
 function toNamespaceFilter(r: NamespaceFilterRow): NamespaceFilter {
   return {
     id: r.id,
@@ -130,15 +132,18 @@ export interface DestinationListing {
   headers: Map<number, StreamingHeader[]>;
   /** Event type filters by destination id, sorted by name (every listed destination has an entry). */
   filters: Map<number, string[]>;
+  /** Namespace filter by destination id (null: none; every listed destination has an entry). */
+  namespaceFilters: Map<number, NamespaceFilter | null>;
 }
 
 /**
  * The destinations of a group (namespaceId) or of the instance (null), oldest first, with all
- * their headers and event type filters: three statements in ONE D1 batch (one round trip).
+ * their headers, event type filters and namespace filters: four statements in ONE D1 batch (one
+ * round trip).
  */
 export async function listDestinationsWithDetails(db: D1Database, scope: DestinationScope, namespaceId: number | null): Promise<DestinationListing> {
   const ids = 'SELECT id FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2';
-  const [dests, headers, filters] = await db.batch([
+  const [dests, headers, filters, namespaceFilters] = await db.batch([
     db.prepare(`SELECT ${DESTINATION_COLUMNS} FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2 ORDER BY id`).bind(scope, namespaceId),
     db
       .prepare(`SELECT id, destination_id, key, value, active, created_at FROM streaming_headers WHERE destination_id IN (${ids}) ORDER BY id`)
@@ -146,11 +151,21 @@ export async function listDestinationsWithDetails(db: D1Database, scope: Destina
     db
       .prepare(`SELECT destination_id, audit_event_type FROM streaming_event_type_filters WHERE destination_id IN (${ids}) ORDER BY audit_event_type`)
       .bind(scope, namespaceId),
+    db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE destination_id IN (${ids})`).bind(scope, namespaceId),
   ]);
-  const listing: DestinationListing = { destinations: (dests.results as DestinationRow[]).map(toDestination), headers: new Map(), filters: new Map() };
+  const listing: DestinationListing = {
+    destinations: (dests.results as DestinationRow[]).map(toDestination),
+    headers: new Map(),
+    filters: new Map(),
+    namespaceFilters: new Map(),
+  };
   for (const d of listing.destinations) {
     listing.headers.set(d.id, []);
     listing.filters.set(d.id, []);
+    listing.namespaceFilters.set(d.id, null);
+  }
+  for (const row of namespaceFilters.results as NamespaceFilterRow[]) {
+    if (listing.namespaceFilters.has(row.destination_id)) listing.namespaceFilters.set(row.destination_id, toNamespaceFilter(row));
   }
   for (const row of headers.results as HeaderRow[]) listing.headers.get(row.destination_id)?.push(toHeader(row));
   for (const row of filters.results as { destination_id: number; audit_event_type: string }[]) listing.filters.get(row.destination_id)?.push(row.audit_event_type);
@@ -343,8 +358,6 @@ export function deleteEventTypeFilterStatements(db: D1Database, destinationId: n
 }
 
 // Namespace filters --------------------------------------------------------------------------
-
-const NF_COLUMNS = 'id, destination_id, namespace_kind, namespace_id, scope_path, created_at';
 
 /** A destination's namespace filter, or null. */
 export async function findNamespaceFilterOfDestination(db: D1Database, destinationId: number): Promise<NamespaceFilter | null> {

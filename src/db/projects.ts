@@ -62,6 +62,13 @@ export async function findProjectById(db: D1Database, id: number): Promise<Proje
   return row ? toProject(row) : null;
 }
 
+/** The projects with these ids (one query; ids as one JSON array), by id. */
+export async function findProjectsByIds(db: D1Database, ids: number[]): Promise<Map<number, Project>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.prepare(`${SELECT} WHERE p.id IN (SELECT value FROM json_each(?1))`).bind(JSON.stringify(ids)).all<ProjectRow & Record<string, unknown>>();
+  return new Map(rows.results.map((r) => [r.id, toProject(r)]));
+}
+
 /** The project with this full path (case-insensitive), or null. */
 export async function findProjectByPath(db: D1Database, fullPath: string): Promise<Project | null> {
   const row = await db.prepare(`${SELECT} WHERE p.full_path = ?1`).bind(fullPath).first<ProjectRow>();

@@ -1,4 +1,6 @@
 import { GraphQLError } from 'graphql';
+import type { Resolver } from './context';
+import { DestinationArgumentError, DestinationNotAvailable } from '../destinations/errors';
 
 /** GitLab's text for anything the caller may not see or do, or that does not exist. */
 export const RESOURCE_NOT_AVAILABLE =
@@ -17,4 +19,17 @@ export class PublicError extends GraphQLError {
 /** GitLab's top-level "resource not available" error. */
 export function resourceNotAvailable(): PublicError {
   return new PublicError(RESOURCE_NOT_AVAILABLE);
+}
+
+/** A resolver whose domain service refusals are answered as GitLab does: "resource not available", or a top-level error. */
+export function withServiceErrors(resolve: Resolver): Resolver {
+  return async (parent, args, context, info) => {
+    try {
+      return await resolve(parent, args, context, info);
+    } catch (err) {
+      if (err instanceof DestinationNotAvailable) throw resourceNotAvailable();
+      if (err instanceof DestinationArgumentError) throw new PublicError(err.message);
+      throw err;
+    }
+  };
 }

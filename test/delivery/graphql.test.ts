@@ -1,7 +1,10 @@
 /** The delivery log and replay over GraphQL, with destinations made through GitLab's mutations. */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { ADMIN, addMember, api, createGroup, createUser, gql, unique } from '../support/api';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { handleGraphql } from '../../src/graphql/handler';
+import type { Env } from '../../src/env';
+import { ADMIN, BASE, addMember, api, createGroup, createUser, gql, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { deliveryRow } from './support';
 
@@ -150,6 +153,54 @@ describe('delivery log and replay (GraphQL)', () => {
     expect(badSince.body.data.auditEventsStreamingDeliveriesRedeliverFailed).toEqual({ errors: ['since is not a valid ISO 8601 time'], redeliveredCount: 0 });
     const badGid = await gql(REDELIVER, { d: 'gid://gitlab/Project/1', e: '1' }, owner.token);
     expect(badGid.body.errors![0].message).toMatch(/does not exist or you don't have permission/);
+  });
+
+  it('puts deliveries back to failed when their redelivery cannot be queued', async () => {
+    const owner = await createUser();
+    const group = await createGroup({ token: owner.token });
+    // Nothing listens on port 9; the rows below are written straight to D1.
+    const created = await gql(CREATE, { url: `http://127.0.0.1:9/${unique('down')}`, group: group.full_path }, owner.token);
+    const destId: string = created.body.data.externalAuditEventDestinationCreate.externalAuditEventDestination.id;
+    const numericDest = Number(destId.split('/').pop());
+    // The group's creation event, recorded before the destination existed, and two made-up ids.
+    const groupEvent = await env.DB.prepare("SELECT id FROM audit_events WHERE entity_type = 'Group' AND entity_id = ?1 ORDER BY id LIMIT 1")
+      .bind(group.id)
+      .first<{ id: number }>();
+    const eventIds = [groupEvent!.id, 2_000_000_000 + numericDest * 10 + 1, 2_000_000_000 + numericDest * 10 + 2];
+    const since = new Date().toISOString();
+    for (const eventId of eventIds) {
+      await env.DB.prepare(
+        `INSERT INTO deliveries (event_id, destination_id, status, attempts, last_error, created_at, updated_at) VALUES (?1, ?2, 'failed', 4, 'http_500', ?3, ?3)`,
+      )
+        .bind(eventId, numericDest, since)
+        .run();
+    }
+    // The queue refuses every send.
+    const queueDown = { ...(env as Env), DELIVERIES: { send: async () => Promise.reject(new Error('queue down')), sendBatch: async () => Promise.reject(new Error('queue down')) } };
+    const run = async (query: string, variables: Record<string, unknown>) => {
+      const ctx = createExecutionContext();
+      const res = await handleGraphql(
+        new Request(`${BASE}/api/graphql`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'PRIVATE-TOKEN': owner.token }, body: JSON.stringify({ query, variables }) }),
+        queueDown as unknown as Env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return (await res.json()) as any;
+    };
+    const rows = async () =>
+      (await env.DB.prepare(`SELECT event_id, status, last_error FROM deliveries WHERE destination_id = ?1 AND event_id IN (?2, ?3, ?4) ORDER BY event_id`)
+        .bind(numericDest, ...eventIds)
+        .all()).results;
+    const failedAgain = eventIds.map((event_id) => ({ event_id, status: 'failed', last_error: 'Redelivery could not be enqueued' }));
+
+    const all = await run(REDELIVER_FAILED, { d: destId, since });
+    expect(all.data.auditEventsStreamingDeliveriesRedeliverFailed).toEqual({ errors: ['The redeliveries could not be queued; try again'], redeliveredCount: 0 });
+    expect(await rows()).toEqual(failedAgain);
+
+    await env.DB.prepare(`UPDATE deliveries SET last_error = 'http_500' WHERE destination_id = ?1`).bind(numericDest).run();
+    const one = await run(REDELIVER, { d: destId, e: String(groupEvent!.id) });
+    expect(one.data.auditEventsStreamingDeliveryRedeliver).toEqual({ errors: ['The redelivery could not be queued; try again'], delivery: null });
+    expect(await rows()).toEqual([failedAgain[0], ...eventIds.slice(1).map((event_id) => ({ event_id, status: 'failed', last_error: 'http_500' }))]);
   });
 
   it('lists instance destination deliveries for administrators', async () => {

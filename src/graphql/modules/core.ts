@@ -2,10 +2,9 @@
  * The core of the GraphQL schema: scalars, PageInfo, the current user, and `group` /
  * `project` lookups by full path. Other modules extend Query, Mutation, Group and Project.
  */
-import type { Namespace } from '../../db/namespaces';
-import { findNamespaceByPath } from '../../db/namespaces';
+import { findNamespaceById, findNamespaceByPath, type Namespace } from '../../db/namespaces';
 import { findProjectByPath, type Project } from '../../db/projects';
-import { findUserById, type User } from '../../db/users';
+import { findUserById, findUserByUsername, type User } from '../../db/users';
 import { can } from '../../auth/policy';
 import { publicOrigin } from '../../web/origin';
 import type { GraphQLContext, SchemaModule } from '../context';
@@ -135,8 +134,7 @@ type Mutation {
           return findUserById(c.env.DB, id);
         }
         if (args.username) {
-          const row = await c.env.DB.prepare('SELECT id FROM users WHERE username = ?1').bind(args.username).first<{ id: number }>();
-          return row ? findUserById(c.env.DB, row.id) : null;
+          return findUserByUsername(c.env.DB, args.username);
         }
         return null;
       },
@@ -159,8 +157,7 @@ type Mutation {
       webUrl: (g: Namespace, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/groups/${g.fullPath}`,
       parent: async (g: Namespace, _a, c: GraphQLContext) => {
         if (g.parentId === null) return null;
-        const row = await c.env.DB.prepare('SELECT full_path FROM namespaces WHERE id = ?1').bind(g.parentId).first<{ full_path: string }>();
-        return row ? findNamespaceByPath(c.env.DB, row.full_path) : null;
+        return findNamespaceById(c.env.DB, g.parentId);
       },
     },
     Namespace: {

@@ -26,10 +26,11 @@ import {
   type ChangeContext,
   type LinkInput,
 } from '../../releases/service';
-import { connectionTypes, decodeCursor, encodeCursor, MAX_PAGE_SIZE, type ConnectionArgs } from '../connection';
+import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, type ConnectionArgs } from '../connection';
 import type { GraphQLContext, SchemaModule } from '../context';
 import { PublicError, resourceNotAvailable } from '../errors';
 import { parseGid, toGid } from '../gid';
+import { releaseTypeDefs } from '../schema/releases';
 
 /** A release as resolvers see it: with its project (for URLs). */
 type GqlRelease = Release & { project: Project };
@@ -38,196 +39,6 @@ type GqlLink = ReleaseLink & { project: Project; tagName: string };
 
 const LINK_TYPE_ENUM: Record<string, string> = { OTHER: 'other', RUNBOOK: 'runbook', PACKAGE: 'package', IMAGE: 'image' };
 
-const typeDefs = /* GraphQL */ `
-"A \`ReleaseID\` is a global ID. It is encoded as a string, for example \`gid://gitlab/Release/1\`."
-scalar ReleaseID
-"A \`ReleasesLinkID\` is a global ID. It is encoded as a string, for example \`gid://gitlab/Releases::Link/1\`."
-scalar ReleasesLinkID
-
-"Type of the link: \`other\`, \`runbook\`, \`image\`, \`package\`."
-enum ReleaseAssetLinkType {
-  OTHER
-  RUNBOOK
-  PACKAGE
-  IMAGE
-}
-
-"Values for sorting releases."
-enum ReleaseSort {
-  CREATED_DESC
-  CREATED_ASC
-  RELEASED_AT_DESC
-  RELEASED_AT_ASC
-}
-
-"Represents an asset link associated with a release."
-type ReleaseLink {
-  id: ReleasesLinkID!
-  name: String
-  url: String
-  linkType: ReleaseAssetLinkType
-  "Tracked URL of this service: every download through it is recorded in the audit log."
-  directAssetUrl: String
-  directAssetPath: String
-  external: Boolean
-}
-${connectionTypes('ReleaseLink')}
-
-"Represents the source code attached to a release in a particular format (none here: no git repository)."
-type ReleaseSource {
-  format: String
-  url: String
-}
-${connectionTypes('ReleaseSource')}
-
-"A container for all assets associated with a release."
-type ReleaseAssets {
-  count: Int
-  links(first: Int, after: String, last: Int, before: String): ReleaseLinkConnection
-  sources(first: Int, after: String, last: Int, before: String): ReleaseSourceConnection
-}
-
-type ReleaseLinks {
-  selfUrl: String
-  editUrl: String
-}
-
-"Represents a release."
-type Release {
-  id: ReleaseID!
-  tagName: String
-  tagPath: String
-  name: String
-  description: String
-  releasedAt: Time
-  createdAt: Time
-  upcomingRelease: Boolean
-  historicalRelease: Boolean
-  author: UserCore
-  assets: ReleaseAssets
-  links: ReleaseLinks
-}
-${connectionTypes('Release')}
-
-extend type Project {
-  "Releases of the project."
-  releases(sort: ReleaseSort = RELEASED_AT_DESC, first: Int, after: String, last: Int, before: String): ReleaseConnection
-  "A single release of the project."
-  release(tagName: String!): Release
-}
-
-"Fields that are available when modifying a release asset link."
-input ReleaseAssetLinkInput {
-  name: String!
-  url: String!
-  directAssetPath: String
-  linkType: ReleaseAssetLinkType = OTHER
-}
-
-"Fields that are available when modifying release assets."
-input ReleaseAssetsInput {
-  links: [ReleaseAssetLinkInput!]
-}
-
-input ReleaseCreateInput {
-  clientMutationId: String
-  projectPath: ID!
-  tagName: String!
-  "Accepted and ignored: this service holds no git repository, so no tag is created."
-  ref: String
-  tagMessage: String
-  name: String
-  description: String
-  releasedAt: Time
-  milestones: [String!]
-  assets: ReleaseAssetsInput
-}
-
-type ReleaseCreatePayload {
-  clientMutationId: String
-  errors: [String!]!
-  release: Release
-}
-
-input ReleaseUpdateInput {
-  clientMutationId: String
-  projectPath: ID!
-  tagName: String!
-  name: String
-  description: String
-  releasedAt: Time
-  milestones: [String!]
-}
-
-type ReleaseUpdatePayload {
-  clientMutationId: String
-  errors: [String!]!
-  release: Release
-}
-
-input ReleaseDeleteInput {
-  clientMutationId: String
-  projectPath: ID!
-  tagName: String!
-}
-
-type ReleaseDeletePayload {
-  clientMutationId: String
-  errors: [String!]!
-  release: Release
-}
-
-input ReleaseAssetLinkCreateInput {
-  clientMutationId: String
-  name: String!
-  url: String!
-  directAssetPath: String
-  linkType: ReleaseAssetLinkType = OTHER
-  projectPath: ID!
-  tagName: String!
-}
-
-type ReleaseAssetLinkCreatePayload {
-  clientMutationId: String
-  errors: [String!]!
-  link: ReleaseLink
-}
-
-input ReleaseAssetLinkUpdateInput {
-  clientMutationId: String
-  id: ReleasesLinkID!
-  name: String
-  url: String
-  directAssetPath: String
-  linkType: ReleaseAssetLinkType
-}
-
-type ReleaseAssetLinkUpdatePayload {
-  clientMutationId: String
-  errors: [String!]!
-  link: ReleaseLink
-}
-
-input ReleaseAssetLinkDeleteInput {
-  clientMutationId: String
-  id: ReleasesLinkID!
-}
-
-type ReleaseAssetLinkDeletePayload {
-  clientMutationId: String
-  errors: [String!]!
-  link: ReleaseLink
-}
-
-extend type Mutation {
-  releaseCreate(input: ReleaseCreateInput!): ReleaseCreatePayload
-  releaseUpdate(input: ReleaseUpdateInput!): ReleaseUpdatePayload
-  releaseDelete(input: ReleaseDeleteInput!): ReleaseDeletePayload
-  releaseAssetLinkCreate(input: ReleaseAssetLinkCreateInput!): ReleaseAssetLinkCreatePayload
-  releaseAssetLinkUpdate(input: ReleaseAssetLinkUpdateInput!): ReleaseAssetLinkUpdatePayload
-  releaseAssetLinkDelete(input: ReleaseAssetLinkDeleteInput!): ReleaseAssetLinkDeletePayload
-}
-`;
 
 /** A Relay connection over items in the order given (cursors name item ids). */
 function orderedConnection<T extends { id: number }>(items: T[], args: ConnectionArgs) {
@@ -337,7 +148,7 @@ function milestonesError(m: unknown): string[] {
 const withProject = (r: Release, project: Project): GqlRelease => ({ ...r, project });
 
 export const releases: SchemaModule = {
-  typeDefs,
+  typeDefs: releaseTypeDefs,
   resolvers: {
     Project: {
       releases: async (p: Project, args: ConnectionArgs & { sort?: string }, c: GraphQLContext) => {
