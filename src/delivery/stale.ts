@@ -1,6 +1,6 @@
 /**
  * The stale-delivery sweep: re-enqueue deliveries that are still 'pending' in D1 but whose queue
- * message is gone. The outbox sweep (src/delivery/fanout.ts) only covers events whose messages
+ * message is gone. The outbox sweep (src/audit/outbox.ts) only covers events whose messages
  * were never sent; once a delivery row exists and its message was sent, the queue alone carried
  * it. A queue that loses messages (local queues in `wrangler dev` live in memory and die with
  * the process; a consumer killed between settling and recording) would leave such a delivery
