@@ -201,3 +201,45 @@ export async function claimOverdueOutbox(
     deliveries: pending.results as RoutedDelivery[],
   };
 }
+
+/** The oldest events past retention, as one chunk (see src/audit/retention.ts). */
+export interface ExpiredChunk {
+  n: number;
+  max_id: number;
+  first_at: string | null;
+  last_at: string | null;
+}
+
+/**
+ * The oldest events created before `cutoff`, at most `chunkSize`: how many, the highest id and
+ * their first and last creation times; null when there are none. A cheap probe on
+ * audit_events_created first: most runs find nothing and stop there. Ids only grow, so
+ * "created_at < cutoff AND id <= max_id" names exactly these rows.
+ */
+export async function expiredEventsChunk(db: D1Database, cutoff: string, chunkSize: number): Promise<ExpiredChunk | null> {
+  const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
+  if (!any) return null;
+  const stats = await db
+    .prepare(
+      `SELECT COUNT(*) AS n, MAX(id) AS max_id, MIN(created_at) AS first_at, MAX(created_at) AS last_at
+       FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
+    )
+    .bind(cutoff, chunkSize)
+    .first<Omit<ExpiredChunk, 'max_id'> & { max_id: number | null }>();
+  if (!stats || stats.n === 0 || stats.max_id === null) return null;
+  return { ...stats, max_id: stats.max_id };
+}
+
+/**
+ * The removal of a chunk (for ONE transaction with its retention event): the database rejects
+ * DELETE on audit_events (migration 0006) unless the guard row exists, so the guard row is
+ * inserted, the events' outbox rows and the events deleted, and the guard removed again.
+ */
+export function expiredEventsRemovalStatements(db: D1Database, cutoff: string, maxId: number): D1PreparedStatement[] {
+  return [
+    db.prepare('INSERT OR REPLACE INTO audit_retention_guard (id) VALUES (1)'),
+    db.prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT id FROM audit_events WHERE created_at < ?1 AND id <= ?2)').bind(cutoff, maxId),
+    db.prepare('DELETE FROM audit_events WHERE created_at < ?1 AND id <= ?2').bind(cutoff, maxId),
+    db.prepare('DELETE FROM audit_retention_guard'),
+  ];
+}
