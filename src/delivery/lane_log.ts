@@ -60,8 +60,8 @@ export class AttemptLog {
   }
 
   /**
-   * Write every waiting attempt to D1, LOG_FLUSH_MAX per transaction, oldest first, and forget
-   * each group once D1 has it. One write at a time (a call during a write joins it). Never
+   * Write every attempt waiting when called to D1, LOG_FLUSH_MAX per transaction, oldest first,
+   * and forget each group once D1 has it. One write at a time (a call during a write joins it). Never
    * rejects: a failure is logged and the rest waits for the retry.
    */
   flush(db: D1Database): Promise<void> {
@@ -70,8 +70,13 @@ export class AttemptLog {
   }
 
   private async writeAll(db: D1Database): Promise<void> {
+    // Only what waits now: attempts logged during the write wait for their own group (else a
+    // slow D1 would turn one flush into a stream of small ones).
+    const last = this.sql.exec<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM attempt_log').one().seq ?? 0;
     for (;;) {
-      const rows = this.sql.exec<{ seq: number; attempt: string }>('SELECT seq, attempt FROM attempt_log ORDER BY seq LIMIT ?', LOG_FLUSH_MAX).toArray();
+      const rows = this.sql
+        .exec<{ seq: number; attempt: string }>('SELECT seq, attempt FROM attempt_log WHERE seq <= ? ORDER BY seq LIMIT ?', last, LOG_FLUSH_MAX)
+        .toArray();
       if (rows.length === 0) return;
       try {
         await db.batch(attemptLogStatements(db, rows.map((r) => JSON.parse(r.attempt) as LoggedAttempt)));
