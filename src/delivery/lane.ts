@@ -132,7 +132,9 @@ export class DestinationLane extends DurableObject<Env> {
     try {
       // Under the benchmarks' edge model the lane pays Cloudflare's costs (off: this.env as is).
       // Its counts reach the API Worker's GET /-/bench/edge-stats under 'lane' (report: true).
-      started = await runTraced(this.env, 'lane', (env) => this.runDue(traceEnv(env, this.d1)), { report: true });
+      // this.d1 counts this instance's own D1 use (the stats RPC); the model wraps outside it, so
+      // the env runDue gets is the model's own (its outbound fetch limit applies to the POSTs).
+      started = await runTraced(traceEnv(this.env, this.d1), 'lane', (env) => this.runDue(env), { report: true });
     } catch (err) {
       console.error('destination lane: running due jobs failed', err instanceof Error ? err.message : err);
     }
