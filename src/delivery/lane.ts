@@ -45,8 +45,11 @@ import { AttemptLog } from './lane_log';
 import { runTraced } from '../bench/stats';
 import { BindingTrace, traceEnv } from '../bench/trace';
 
-/** POSTs in flight per destination at most (each lane's alarm is its own invocation). */
-export const LANE_CONCURRENCY = 4;
+/**
+ * POSTs in flight per destination at most (each lane's alarm is its own invocation, and an
+ * invocation has 6 outbound connections).
+ */
+export const LANE_CONCURRENCY = 6;
 /** Due jobs whose contexts one D1 round trip loads. */
 export const LANE_LOAD_MAX = 50;
 /** Jobs one alarm starts at most before it hands over to the next alarm. */
@@ -188,7 +191,9 @@ export class DestinationLane extends DurableObject<Env> {
 
     for (;;) {
       this.flushIfDue(env);
-      if (ready.length === 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS) {
+      // The next due jobs' contexts are loaded as soon as none is ready, also while every
+      // connection is busy, so that a freed connection never waits for a D1 round trip.
+      if (ready.length === 0 && started < ALARM_MAX_JOBS) {
         const rows = this.sql
           .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + inFlight.size)
           .toArray()
