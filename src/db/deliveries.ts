@@ -198,10 +198,17 @@ export interface LoggedAttempt extends AttemptRecord {
 }
 
 /**
+ * SQL: the delivery was redelivered (a new run began) after the last attempt of the group was
+ * made; the attempts still count, but the new run's state is kept.
+ */
+const SUPERSEDED = '(deliveries.run_started_at IS NOT NULL AND deliveries.run_started_at > last.at)';
+
+/**
  * Statements writing attempts (in the order made) to the delivery log and their deliveries'
  * state, with their effects on the destinations, as ONE transaction whatever their number: one
  * insert of every attempt row (numbered after the delivery's earlier attempts), one update of
- * every delivery (its counters by its attempts here, its state from its last one), then one
+ * every delivery (its counters by its attempts here, its state from its last one, unless a
+ * redelivery started a new run after that attempt: the log reaches D1 up to a second late), then one
  * statement per failure or deactivation, and one breaker reset per run of successes.
  */
 export function attemptLogStatements(db: D1Database, attempts: LoggedAttempt[]): D1PreparedStatement[] {
@@ -228,9 +235,14 @@ export function attemptLogStatements(db: D1Database, attempts: LoggedAttempt[]):
                     FROM json_each(?1)),
               last AS (SELECT r.*, (SELECT count(*) FROM r r2 WHERE r2.delivery_id = r.delivery_id) AS n FROM r
                        WHERE r.k = (SELECT max(r2.k) FROM r r2 WHERE r2.delivery_id = r.delivery_id))
-         UPDATE deliveries SET attempts = attempts + last.n, run_attempts = run_attempts + last.n, status = last.status,
-           last_http_status = last.http_status, last_error = last.error, updated_at = last.at,
-           delivered_at = CASE WHEN last.status = 'delivered' THEN last.at ELSE delivered_at END, next_retry_at = last.next_retry_at
+         UPDATE deliveries SET attempts = deliveries.attempts + last.n,
+           run_attempts = CASE WHEN ${SUPERSEDED} THEN deliveries.run_attempts ELSE deliveries.run_attempts + last.n END,
+           status = CASE WHEN ${SUPERSEDED} THEN deliveries.status ELSE last.status END,
+           last_http_status = CASE WHEN ${SUPERSEDED} THEN deliveries.last_http_status ELSE last.http_status END,
+           last_error = CASE WHEN ${SUPERSEDED} THEN deliveries.last_error ELSE last.error END,
+           updated_at = CASE WHEN ${SUPERSEDED} THEN deliveries.updated_at ELSE last.at END,
+           delivered_at = CASE WHEN NOT ${SUPERSEDED} AND last.status = 'delivered' THEN last.at ELSE deliveries.delivered_at END,
+           next_retry_at = CASE WHEN ${SUPERSEDED} THEN deliveries.next_retry_at ELSE last.next_retry_at END
          FROM last WHERE deliveries.id = last.delivery_id`,
       )
       .bind(rows),

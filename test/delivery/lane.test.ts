@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { laneOf } from '../../src/delivery/lane';
 import { auditEventStatements } from '../../src/audit/record';
+import { attemptLogStatements, ensureDelivery, resetDeliveryForRedelivery, type LoggedAttempt } from '../../src/db/deliveries';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, groupEntityOf, insertDestination, insertEventQuietly } from './support';
@@ -126,5 +127,26 @@ describe('destination lane', () => {
     expect(after).toMatchObject({ status: 'delivered', attempts: 1 });
     expect((await attemptRows(after!.id)).map((a) => a.status)).toEqual(['delivered']);
     expect(await receivedRequests(path)).toHaveLength(1);
+  });
+
+  it('a group of attempts that reaches D1 after a redelivery counts its attempts but keeps the new run pending', async () => {
+    const group = await createGroup();
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}/ok/${unique('lane-redeliver')}` });
+    const event = await insertEventQuietly(groupEntityOf(group));
+    const delivery = await ensureDelivery(env.DB, event.id, dest.id);
+    const attempt = (at: string): LoggedAttempt => ({
+      deliveryId: delivery.id, destinationId: dest.id, at, effect: { kind: 'success' }, status: 'delivered', httpStatus: 200, durationMs: 3,
+      errorClass: null, responseExcerpt: 'ok', error: null, deliveryStatus: 'delivered', nextRetryAt: null,
+    });
+    // Delivered (logged in the lane at `made`), then redelivered before the lane's group reached D1.
+    const made = new Date(Date.now() - 500).toISOString();
+    await resetDeliveryForRedelivery(env.DB, event.id, dest.id);
+    await env.DB.batch(attemptLogStatements(env.DB, [attempt(made)]));
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 1, run_attempts: 0, delivered_at: null });
+    expect((await attemptRows(delivery.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'delivered']]);
+    // The new run's own attempt then settles it.
+    await env.DB.batch(attemptLogStatements(env.DB, [attempt(new Date(Date.now() + 10).toISOString())]));
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'delivered', attempts: 2, run_attempts: 1 });
+    expect((await attemptRows(delivery.id)).map((a) => a.attempt)).toEqual([1, 2]);
   });
 });
