@@ -1,5 +1,5 @@
 import type { Env } from './env';
-import { sweepOutbox } from './delivery/fanout';
+import { sweepOutbox } from './audit/outbox';
 import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';

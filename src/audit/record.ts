@@ -1,16 +1,16 @@
 /**
  * recordAuditEvent: the one writer of audit events, for every surface (GraphQL, REST, the
- * download redirect, ingest). An event is written to D1 together with its outbox row in one
- * transaction; only then does the caller answer. Its deliveries are enqueued afterwards
- * (ctx.waitUntil); if that fails, the outbox row stays and the scheduled sweep enqueues it,
- * so an accepted event is never lost between D1 and the queue.
+ * download redirect, ingest). An event is written to D1 together with its outbox row and its
+ * deliveries rows (one per destination that should receive it) in ONE transaction; only then
+ * does the caller answer. Its messages are sent afterwards (ctx.waitUntil, src/audit/outbox.ts);
+ * if that fails, the outbox row stays and the scheduled sweep sends the event's pending
+ * deliveries, so an accepted event is never lost between D1 and the queue.
  *
  * The outbox row is written only when a destination could receive the event (an active
  * instance destination, or an active destination of the event's top-level group), checked in
- * the same transaction. An event with no such destination has nowhere to go, so neither the
- * fan-out's lookups nor its outbox delete run: the common case of the download redirect costs
- * one D1 batch instead of three round trips. A destination created after the event's
- * transaction does not receive it (it did not exist when the event happened).
+ * the same transaction. An event with no such destination has nowhere to go: the common case
+ * of the download redirect costs one D1 batch and nothing after it. A destination created after
+ * the event's transaction does not receive it (it did not exist when the event happened).
  */
 import type { Env } from '../env';
 import type { Namespace } from '../db/namespaces';
@@ -18,8 +18,19 @@ import type { Project } from '../db/projects';
 import { projectScopePath } from '../db/projects';
 import type { User } from '../db/users';
 import { nowIso } from '../db/time';
-import { isSqlValue, type Sql, type SqlValue } from '../db/sql';
-import { dispatchEvents } from '../delivery/fanout';
+import { isSqlValue, type Sql } from '../db/sql';
+import {
+  bufferedEventStatements,
+  eventInsertStatement,
+  routeStatements,
+  toAuditEvent,
+  type AuditEvent,
+  type AuditEventRow,
+  type RoutedDelivery,
+} from '../db/audit_events';
+import { dispatchRecorded } from './outbox';
+
+export { toAuditEvent, type AuditEvent, type AuditEventRow } from '../db/audit_events';
 
 /** The author GitLab shows for unauthenticated actions (author_id -1). */
 export const UNAUTHENTICATED_AUTHOR = { id: -1, name: 'An unauthenticated user' } as const;
@@ -53,35 +64,6 @@ export interface AuditEventInput {
   createdAt?: string;
   /** author_class in details (User, DeployKey, DeployToken, ...). */
   authorClass?: string;
-}
-
-/** A stored audit event: the streaming payload fields, plus where it belongs. */
-export interface AuditEvent {
-  id: number;
-  author_id: number;
-  author_name: string;
-  entity_id: number;
-  entity_type: string;
-  entity_path: string | null;
-  event_type: string;
-  target_id: number | null;
-  target_type: string | null;
-  target_details: string | null;
-  ip_address: string | null;
-  details: Record<string, unknown>;
-  created_at: string;
-  root_namespace_id: number | null;
-  scope_path: string | null;
-  project_id: number | null;
-}
-
-/** The row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
-export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string; uuid?: string | null };
-
-/** Row to domain object (the buffer's `uuid` is internal: it never leaves the database). */
-export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  const { uuid: _uuid, ...rest } = row;
-  return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
 }
 
 /** The entity of an event about a group (one being created: ids given by the database, see db/namespaces newGroupRef). */
@@ -128,43 +110,6 @@ export function clientIp(request: Request): string | null {
   return request.headers.get('CF-Connecting-IP');
 }
 
-const EVENT_COLUMNS = `author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
-   ip_address, details, created_at, root_namespace_id, scope_path, project_id`;
-const EVENT_PARAMS = '?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15';
-const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (${EVENT_PARAMS}) RETURNING *`;
-/** INSERT_EVENT only when the statement before it changed a row. */
-const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${EVENT_PARAMS} WHERE changes() > 0 RETURNING *`;
-/** SQL: an active destination could receive the event `e` (an instance one, or one of its top-level group). */
-const ROUTABLE = `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
-      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id AND active = 1))`;
-/**
- * The outbox row of the event that the statement before it inserted (every event writer puts it
- * right after its event insert): only when that statement did insert a row (otherwise
- * last_insert_rowid() is not the event's) and an active destination could receive the event,
- * an instance destination or one of the event's top-level group. ?1: created_at.
- */
-const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)
-  SELECT e.id, ?1 FROM audit_events e
-  WHERE e.id = last_insert_rowid() AND changes() = 1 AND ${ROUTABLE}`;
-/**
- * Buffered events (?1: a JSON array of [uuid, ...EVENT_COLUMNS values] rows), inserted in the
- * buffer's order so ids increase in commit order; one already stored (same uuid: a repeated
- * flush) is skipped. RETURNING gives the rows this statement inserted.
- */
-const INSERT_BUFFERED = `INSERT OR IGNORE INTO audit_events (uuid, ${EVENT_COLUMNS})
-  SELECT ${Array.from({ length: 16 }, (_, i) => `json_extract(value, '$[${i}]')`).join(', ')}
-  FROM json_each(?1) ORDER BY key RETURNING *`;
-/**
- * The outbox rows of buffered events (?1: their uuids, ?2: created_at) that have none yet, no
- * deliveries yet (a repeated flush of an event already dispatched adds nothing) and a
- * destination that could receive them.
- */
-const INSERT_BUFFERED_OUTBOX = `INSERT OR IGNORE INTO audit_event_outbox (event_id, created_at)
-  SELECT e.id, ?2 FROM audit_events e
-  WHERE e.uuid IN (SELECT value FROM json_each(?1))
-    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) AND ${ROUTABLE}
-  RETURNING event_id`;
-
 /**
  * The values of an event row in EVENT_COLUMNS order; `details` (index 10) as an object in
  * GitLab's key order, which repeats the main fields (see the streaming payload examples).
@@ -189,40 +134,16 @@ function eventRow(input: AuditEventInput): unknown[] {
 }
 
 /**
- * The statements that store one event and its outbox row (for callers that batch more writes
- * with it). `ifChanged`: only when the statement before them changed a row.
+ * The statements that store one event, its outbox row and its deliveries (for callers that
+ * batch more writes with it). `ifChanged`: only when the statement before them changed a row.
  */
 export function auditEventStatements(db: D1Database, input: AuditEventInput, ifChanged = false): D1PreparedStatement[] {
   const row = eventRow(input);
-  const createdAt = row[11];
-  return [eventInsertStatement(db, row, ifChanged), db.prepare(INSERT_OUTBOX).bind(createdAt)];
+  return [eventInsertStatement(db, row, ifChanged), ...routeStatements(db, row[11])];
 }
 
-/**
- * The insert of one event row (see eventRow). Values the database gives (SqlValue: in a column,
- * or as a top-level key of `details`) become SQL expressions in the statement, evaluated in the
- * same transaction as the change before it; `details` keeps its key order (json_set replaces
- * a placeholder in place).
- */
-function eventInsertStatement(db: D1Database, row: unknown[], ifChanged: boolean): D1PreparedStatement {
-  const details = row[10] as Record<string, unknown>;
-  const given = Object.entries(details).filter((entry): entry is [string, SqlValue] => isSqlValue(entry[1]));
-  if (given.length === 0 && !row.some(isSqlValue)) {
-    return db.prepare(ifChanged ? INSERT_EVENT_IF_CHANGED : INSERT_EVENT).bind(...row.map((v, i) => (i === 10 ? JSON.stringify(v) : v)));
-  }
-  const binds: unknown[] = [];
-  const param = (v: unknown): string => `?${binds.push(v)}`;
-  const expression = (v: SqlValue): string => {
-    let next = 0;
-    return v.sql.replace(/\?/g, () => param(v.binds[next++]));
-  };
-  const template = JSON.stringify({ ...details, ...Object.fromEntries(given.map(([key]) => [key, null])) });
-  const detailsSql = `json_set(${param(template)}${given.map(([key, v]) => `, ${param(`$."${key}"`)}, ${expression(v)}`).join('')})`;
-  const values = row.map((v, i) => (i === 10 ? detailsSql : isSqlValue(v) ? expression(v) : param(v)));
-  return db
-    .prepare(`INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${values.join(', ')}${ifChanged ? ' WHERE changes() > 0' : ''} RETURNING *`)
-    .bind(...binds);
-}
+/** Statements per event in auditEventStatements (event, outbox, deliveries). */
+const STATEMENTS_PER_EVENT = 3;
 
 /**
  * Record events durably, then enqueue their deliveries. Resolves once the events are in D1;
@@ -286,30 +207,22 @@ export async function recordChangeIfChanged(
 }
 
 /**
- * The events of (event insert, outbox insert) result pairs; enqueue the deliveries of those
- * that got an outbox row (in waitUntil when there is a ctx).
+ * The events of (event, outbox, deliveries) result triples; send the deliveries of those that
+ * got an outbox row (in waitUntil when there is a ctx).
  */
-async function afterRecorded(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, pairs: D1Result[]): Promise<AuditEvent[]> {
+async function afterRecorded(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, results: D1Result[]): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
-  const routable: AuditEvent[] = [];
-  for (let i = 0; i < pairs.length; i += 2) {
-    const event = toAuditEvent((pairs[i].results as AuditEventRow[])[0]);
+  const routable: number[] = [];
+  const deliveries: RoutedDelivery[] = [];
+  for (let i = 0; i < results.length; i += STATEMENTS_PER_EVENT) {
+    const event = toAuditEvent((results[i].results as AuditEventRow[])[0]);
     events.push(event);
     // No outbox row: no destination could receive it, nothing to dispatch.
-    if (pairs[i + 1].meta.changes > 0) routable.push(event);
+    if (results[i + 1].meta.changes > 0) routable.push(event.id);
+    deliveries.push(...(results[i + 2].results as RoutedDelivery[]));
   }
-  await dispatchOrLeaveToSweep(env, ctx, routable);
+  await dispatchRecorded(env, ctx, routable, deliveries);
   return events;
-}
-
-/** Enqueue the deliveries of routable events (in waitUntil when there is a ctx); on failure their outbox rows stay for the sweep. */
-async function dispatchOrLeaveToSweep(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, routable: AuditEvent[]): Promise<void> {
-  if (routable.length === 0) return;
-  const dispatch = dispatchEvents(env, routable).catch((err) => {
-    console.error('enqueueing deliveries failed; the sweep will retry', err instanceof Error ? err.message : err);
-  });
-  if (ctx) ctx.waitUntil(dispatch);
-  else await dispatch;
 }
 
 /**
@@ -322,12 +235,17 @@ export interface BufferedAuditEvent extends AuditEventInput {
 }
 
 /**
- * Write buffered events to D1 in ONE transaction (with the outbox rows of those a destination
- * could receive), exactly once by their uuids, then enqueue their deliveries (a failure there
- * leaves the outbox rows for the sweep). Returns the events this call stored; events a previous
- * flush already stored are skipped. Rejects when D1 did not take them (the buffer keeps them).
+ * Write buffered events to D1 in ONE transaction (with the outbox rows and deliveries of those
+ * a destination could receive), exactly once by their uuids, then send their deliveries (a
+ * failure there leaves the outbox rows for the sweep; in waitUntil when there is a ctx).
+ * Returns the events this call stored; events a previous flush already stored are skipped.
+ * Rejects when D1 did not take them (the buffer keeps them).
  */
-export async function recordBufferedAuditEvents(env: Env, inputs: BufferedAuditEvent[]): Promise<AuditEvent[]> {
+export async function recordBufferedAuditEvents(
+  env: Env,
+  inputs: BufferedAuditEvent[],
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null = null,
+): Promise<AuditEvent[]> {
   if (inputs.length === 0) return [];
   const rows = inputs.map((input) => {
     const row = eventRow(input);
@@ -335,14 +253,10 @@ export async function recordBufferedAuditEvents(env: Env, inputs: BufferedAuditE
     row[10] = JSON.stringify(row[10]);
     return [input.uuid, ...row];
   });
-  const [inserted, outbox] = await env.DB.batch([
-    env.DB.prepare(INSERT_BUFFERED).bind(JSON.stringify(rows)),
-    env.DB.prepare(INSERT_BUFFERED_OUTBOX).bind(JSON.stringify(inputs.map((i) => i.uuid)), nowIso()),
-  ]);
-  const events = (inserted.results as AuditEventRow[]).map(toAuditEvent);
-  const routableIds = new Set((outbox.results as { event_id: number }[]).map((r) => r.event_id));
-  await dispatchOrLeaveToSweep(env, null, events.filter((e) => routableIds.has(e.id)));
-  return events;
+  const [inserted, outbox, routed] = await env.DB.batch(bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
+  const routable = (outbox.results as { event_id: number }[]).map((r) => r.event_id);
+  await dispatchRecorded(env, ctx, routable, routed.results as RoutedDelivery[]);
+  return (inserted.results as AuditEventRow[]).map(toAuditEvent);
 }
 
 /** Record one event (see recordAuditEvents). */

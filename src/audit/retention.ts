@@ -17,6 +17,7 @@
  * by the following runs.
  */
 import type { Env } from '../env';
+import { expiredEventsChunk, expiredEventsRemovalStatements } from '../db/audit_events';
 import { instanceEntity, recordAuditEvent } from './record';
 
 /** Events deleted per transaction. */
@@ -55,13 +56,6 @@ export interface RetentionResult {
   recorded: number;
 }
 
-interface ChunkStats {
-  n: number;
-  max_id: number | null;
-  first_at: string | null;
-  last_at: string | null;
-}
-
 /**
  * Apply retention once. Never throws for a malformed AUDIT_RETENTION_DAYS (it is logged and
  * nothing is deleted); database errors propagate to the scheduled handler.
@@ -85,27 +79,9 @@ export async function applyAuditRetention(
   let deleted = 0;
   let recorded = 0;
   for (let chunk = 0; chunk < maxChunks; chunk++) {
-    // Cheap probe on audit_events_created: most runs find nothing and stop here.
-    const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
-    if (!any) break;
-    // The chunk: the oldest ids past retention. Ids only grow, so "created_at < cutoff AND
-    // id <= max_id" names exactly these rows, and the count recorded below is exact.
-    const stats = await db
-      .prepare(
-        `SELECT COUNT(*) AS n, MAX(id) AS max_id, MIN(created_at) AS first_at, MAX(created_at) AS last_at
-         FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
-      )
-      .bind(cutoff, chunkSize)
-      .first<ChunkStats>();
-    if (!stats || stats.n === 0 || stats.max_id === null) break;
-    const removal = [
-      db.prepare('INSERT OR REPLACE INTO audit_retention_guard (id) VALUES (1)'),
-      db
-        .prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT id FROM audit_events WHERE created_at < ?1 AND id <= ?2)')
-        .bind(cutoff, stats.max_id),
-      db.prepare('DELETE FROM audit_events WHERE created_at < ?1 AND id <= ?2').bind(cutoff, stats.max_id),
-      db.prepare('DELETE FROM audit_retention_guard'),
-    ];
+    const stats = await expiredEventsChunk(db, cutoff, chunkSize);
+    if (!stats) break;
+    const removal = expiredEventsRemovalStatements(db, cutoff, stats.max_id);
     const firstDay = stats.first_at?.slice(0, 10) ?? null;
     const lastDay = stats.last_at?.slice(0, 10) ?? null;
     await recordAuditEvent(

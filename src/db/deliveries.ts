@@ -3,10 +3,17 @@
  * row per HTTP attempt, plus the destination-side state the consumer keeps (circuit breaker,
  * deactivation on 410 Gone).
  */
-import type { AuditEvent, AuditEventRow } from '../audit/record';
-import { toAuditEvent } from '../audit/record';
-import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD } from '../delivery/breaker';
+import { toAuditEvent, type AuditEvent, type AuditEventRow } from './audit_events';
 import { nowIso } from './time';
+
+/**
+ * Consecutive failures that open a destination's circuit breaker (the rule is
+ * src/delivery/breaker.ts; the statements below apply it in SQL). High enough that a flaky but
+ * living receiver (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
+ */
+export const BREAKER_THRESHOLD = 10;
+/** The longest cool-down is this many times the first. */
+export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
@@ -65,27 +72,64 @@ export interface DeliveryContext {
   delivery: DeliveryRow | null;
 }
 
-/** Load the event, the destination, its active custom headers and the delivery row. */
-export async function loadDeliveryContext(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryContext> {
-  const [ev, dest, headers, delivery] = await db.batch([
-    db.prepare('SELECT * FROM audit_events WHERE id = ?1').bind(eventId),
+/** The key of a (event, destination) pair in the map loadDeliveryContexts returns. */
+export function deliveryKey(eventId: number, destinationId: number): string {
+  return `${eventId}:${destinationId}`;
+}
+
+/**
+ * Everything the given deliveries need, in ONE D1 round trip: their events, destinations,
+ * active headers and delivery rows. Keyed by deliveryKey.
+ */
+export async function loadDeliveryContexts(db: D1Database, jobs: { eventId: number; destinationId: number }[]): Promise<Map<string, DeliveryContext>> {
+  const contexts = new Map<string, DeliveryContext>();
+  if (jobs.length === 0) return contexts;
+  const eventIds = JSON.stringify([...new Set(jobs.map((j) => j.eventId))]);
+  const destinationIds = JSON.stringify([...new Set(jobs.map((j) => j.destinationId))]);
+  const pairs = JSON.stringify(jobs.map((j) => [j.eventId, j.destinationId]));
+  const [ev, dest, hdr, del] = await db.batch([
+    db.prepare('SELECT * FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))').bind(eventIds),
     db
       .prepare(
         `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
                 previous_secret_expires_at, active, consecutive_failures, breaker_open_until
-         FROM streaming_destinations WHERE id = ?1`,
+         FROM streaming_destinations WHERE id IN (SELECT value FROM json_each(?1))`,
       )
-      .bind(destinationId),
-    db.prepare('SELECT key, value FROM streaming_headers WHERE destination_id = ?1 AND active = 1 ORDER BY id').bind(destinationId),
-    db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
+      .bind(destinationIds),
+    db
+      .prepare('SELECT destination_id, key, value FROM streaming_headers WHERE destination_id IN (SELECT value FROM json_each(?1)) AND active = 1 ORDER BY id')
+      .bind(destinationIds),
+    db
+      .prepare(
+        `SELECT d.* FROM deliveries d JOIN json_each(?1) p
+           ON d.event_id = json_extract(p.value, '$[0]') AND d.destination_id = json_extract(p.value, '$[1]')`,
+      )
+      .bind(pairs),
   ]);
-  const evRow = (ev.results as AuditEventRow[])[0];
-  return {
-    event: evRow ? toAuditEvent(evRow) : null,
-    destination: (dest.results as DeliveryDestination[])[0] ?? null,
-    headers: headers.results as { key: string; value: string }[],
-    delivery: (delivery.results as DeliveryRow[])[0] ?? null,
-  };
+  const events = new Map((ev.results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
+  const destinations = new Map((dest.results as DeliveryDestination[]).map((d) => [d.id, d]));
+  const headers = new Map<number, { key: string; value: string }[]>();
+  for (const h of hdr.results as { destination_id: number; key: string; value: string }[]) {
+    let list = headers.get(h.destination_id);
+    if (!list) headers.set(h.destination_id, (list = []));
+    list.push({ key: h.key, value: h.value });
+  }
+  const deliveries = new Map((del.results as DeliveryRow[]).map((d) => [deliveryKey(d.event_id, d.destination_id), d]));
+  for (const j of jobs) {
+    const key = deliveryKey(j.eventId, j.destinationId);
+    contexts.set(key, {
+      event: events.get(j.eventId) ?? null,
+      destination: destinations.get(j.destinationId) ?? null,
+      headers: headers.get(j.destinationId) ?? [],
+      delivery: deliveries.get(key) ?? null,
+    });
+  }
+  return contexts;
+}
+
+/** Load the event, the destination, its active custom headers and the delivery row (loadDeliveryContexts for one). */
+export async function loadDeliveryContext(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryContext> {
+  return (await loadDeliveryContexts(db, [{ eventId, destinationId }])).get(deliveryKey(eventId, destinationId))!;
 }
 
 /** The delivery row of (event, destination), created pending when missing. */
@@ -111,6 +155,17 @@ export async function failDeliveryWithoutAttempt(db: D1Database, eventId: number
     .run();
 }
 
+/** Mark a pending delivery failed because it was dead-lettered (keeps its last error when `reason` is null). */
+export async function deadLetterDelivery(db: D1Database, eventId: number, destinationId: number, reason: string | null): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = COALESCE(?3, last_error), next_retry_at = NULL, updated_at = ?4
+       WHERE event_id = ?1 AND destination_id = ?2 AND status = 'pending'`,
+    )
+    .bind(eventId, destinationId, reason, nowIso())
+    .run();
+}
+
 /** The result of one attempt, as recorded. */
 export interface AttemptRecord {
   deliveryId: number;
@@ -127,25 +182,80 @@ export interface AttemptRecord {
   nextRetryAt: string | null;
 }
 
-/** Statements recording one attempt and updating its delivery (one transaction). */
-export function attemptStatements(db: D1Database, a: AttemptRecord): D1PreparedStatement[] {
-  const now = nowIso();
-  return [
+/** What an attempt does to its destination's row besides the log (see src/delivery/breaker.ts). */
+export type DestinationEffect =
+  | { kind: 'none' }
+  | { kind: 'success' }
+  | { kind: 'failure'; probe: boolean; baseCooldown: number; weight: number }
+  | { kind: 'deactivate' };
+
+/** An attempt as a lane keeps it until D1 has it: the record, when it was made, and its effect on the destination. */
+export interface LoggedAttempt extends AttemptRecord {
+  destinationId: number;
+  /** When the attempt ended (ISO 8601): the attempt row's created_at and the delivery's updated_at. */
+  at: string;
+  effect: DestinationEffect;
+}
+
+/**
+ * SQL: the delivery was redelivered (a new run began) after the last attempt of the group was
+ * made; the attempts still count, but the new run's state is kept.
+ */
+const SUPERSEDED = '(deliveries.run_started_at IS NOT NULL AND deliveries.run_started_at > last.at)';
+
+/**
+ * Statements writing attempts (in the order made) to the delivery log and their deliveries'
+ * state, with their effects on the destinations, as ONE transaction whatever their number: one
+ * insert of every attempt row (numbered after the delivery's earlier attempts), one update of
+ * every delivery (its counters by its attempts here, its state from its last one, unless a
+ * redelivery started a new run after that attempt: the log reaches D1 up to a second late), then one
+ * statement per failure or deactivation, and one breaker reset per run of successes.
+ */
+export function attemptLogStatements(db: D1Database, attempts: LoggedAttempt[]): D1PreparedStatement[] {
+  if (attempts.length === 0) return [];
+  const rows = JSON.stringify(
+    attempts.map((a) => [a.deliveryId, a.status, a.httpStatus, a.durationMs, a.errorClass, a.responseExcerpt, a.error, a.deliveryStatus, a.nextRetryAt, a.at]),
+  );
+  const statements = [
     db
       .prepare(
         `INSERT INTO delivery_attempts (delivery_id, attempt, status, http_status, duration_ms, error_class, response_excerpt, created_at)
-         SELECT id, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM deliveries WHERE id = ?1`,
+         SELECT d.id, d.attempts + row_number() OVER (PARTITION BY d.id ORDER BY r.key), json_extract(r.value, '$[1]'),
+                json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'), json_extract(r.value, '$[4]'), json_extract(r.value, '$[5]'),
+                json_extract(r.value, '$[9]')
+         FROM json_each(?1) r JOIN deliveries d ON d.id = json_extract(r.value, '$[0]')
+         ORDER BY r.key`,
       )
-      .bind(a.deliveryId, a.status, a.httpStatus, a.durationMs, a.errorClass, a.responseExcerpt, now),
+      .bind(rows),
     db
       .prepare(
-        `UPDATE deliveries SET attempts = attempts + 1, run_attempts = run_attempts + 1, status = ?2, last_http_status = ?3,
-           last_error = ?4, updated_at = ?5, delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END,
-           next_retry_at = ?6
-         WHERE id = ?1`,
+        `WITH r AS (SELECT key AS k, json_extract(value, '$[0]') AS delivery_id, json_extract(value, '$[2]') AS http_status,
+                           json_extract(value, '$[6]') AS error, json_extract(value, '$[7]') AS status,
+                           json_extract(value, '$[8]') AS next_retry_at, json_extract(value, '$[9]') AS at
+                    FROM json_each(?1)),
+              last AS (SELECT r.*, (SELECT count(*) FROM r r2 WHERE r2.delivery_id = r.delivery_id) AS n FROM r
+                       WHERE r.k = (SELECT max(r2.k) FROM r r2 WHERE r2.delivery_id = r.delivery_id))
+         UPDATE deliveries SET attempts = deliveries.attempts + last.n,
+           run_attempts = CASE WHEN ${SUPERSEDED} THEN deliveries.run_attempts ELSE deliveries.run_attempts + last.n END,
+           status = CASE WHEN ${SUPERSEDED} THEN deliveries.status ELSE last.status END,
+           last_http_status = CASE WHEN ${SUPERSEDED} THEN deliveries.last_http_status ELSE last.http_status END,
+           last_error = CASE WHEN ${SUPERSEDED} THEN deliveries.last_error ELSE last.error END,
+           updated_at = CASE WHEN ${SUPERSEDED} THEN deliveries.updated_at ELSE last.at END,
+           delivered_at = CASE WHEN NOT ${SUPERSEDED} AND last.status = 'delivered' THEN last.at ELSE deliveries.delivered_at END,
+           next_retry_at = CASE WHEN ${SUPERSEDED} THEN deliveries.next_retry_at ELSE last.next_retry_at END
+         FROM last WHERE deliveries.id = last.delivery_id`,
       )
-      .bind(a.deliveryId, a.deliveryStatus, a.httpStatus, a.error, now, a.nextRetryAt),
+      .bind(rows),
   ];
+  attempts.forEach((a, i) => {
+    const e = a.effect;
+    if (e.kind === 'success') {
+      const next = attempts[i + 1];
+      if (!next || next.destinationId !== a.destinationId || next.effect.kind !== 'success') statements.push(breakerSuccessStatement(db, a.destinationId));
+    } else if (e.kind === 'failure') statements.push(breakerFailureStatement(db, a.destinationId, e.probe, e.baseCooldown, e.weight));
+    else if (e.kind === 'deactivate') statements.push(deactivateDestinationStatement(db, a.destinationId));
+  });
+  return statements;
 }
 
 /** Statement: a successful attempt closes the destination's breaker. */

@@ -13,11 +13,10 @@
 
 import { DEFAULT_BREAKER_COOLDOWN_SECONDS, readDeliveryConfig } from './config';
 
-/**
- * Consecutive failures that open the breaker. High enough that a flaky but living receiver
- * (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
- */
-export const BREAKER_THRESHOLD = 10;
+import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD } from '../db/deliveries';
+
+/** Consecutive failures that open the breaker, and the longest cool-down's factor (defined with the SQL that applies them). */
+export { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD };
 /**
  * How many failures an attempt that timed out counts for: a hanging receiver holds a connection
  * and its consumer invocation for a whole timeout per attempt, so two timeouts in a row open the
@@ -32,8 +31,6 @@ export function failureWeight(errorClass: string | null): number {
 
 /** First cool-down, in seconds, when DELIVERY_BREAKER_COOLDOWN_SECONDS is not set. */
 export const BREAKER_BASE_COOLDOWN_SECONDS = DEFAULT_BREAKER_COOLDOWN_SECONDS;
-/** The longest cool-down is this many times the first. */
-export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 
 /** The first cool-down in seconds: DELIVERY_BREAKER_COOLDOWN_SECONDS (a whole number from 1 to 3600) or 60. */
 export function breakerBaseCooldownSeconds(env: { DELIVERY_BREAKER_COOLDOWN_SECONDS?: string }): number {

@@ -12,11 +12,9 @@
 import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
 import {
-  attemptStatements,
-  breakerFailureStatement,
-  breakerSuccessStatement,
+  attemptLogStatements,
   claimBreakerProbe,
-  deactivateDestinationStatement,
+  deadLetterDelivery,
   ensureDelivery,
   failDeliveryWithoutAttempt,
   loadDeliveryContext,
@@ -24,6 +22,8 @@ import {
   type DeliveryContext,
   type DeliveryDestination,
   type DeliveryRow,
+  type DestinationEffect,
+  type LoggedAttempt,
 } from '../db/deliveries';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
@@ -37,8 +37,11 @@ import { outboundFetch } from '../bench/edge_model';
  */
 export interface BatchShare {
   context?: DeliveryContext;
-  /** Writes the statements that record an attempt (resolves once they are committed). */
-  record?: (statements: D1PreparedStatement[]) => Promise<void>;
+  /**
+   * Records an attempt durably (resolves once it is: the lane's own storage, which passes it on
+   * to D1). Without it, the attempt is written to D1 before deliverJob goes on.
+   */
+  record?: (attempt: LoggedAttempt) => Promise<void>;
   /** Called when the POST has ended (its connection is free), before the attempt is recorded. */
   onPosted?: () => void;
 }
@@ -153,13 +156,7 @@ async function post(env: Env, url: string, headers: Headers, body: string, timeo
 /** Dead-letter a job and mark its delivery failed. */
 async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<void> {
   await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });
-  await env.DB
-    .prepare(
-      `UPDATE deliveries SET status = 'failed', last_error = COALESCE(?3, last_error), next_retry_at = NULL, updated_at = ?4
-       WHERE event_id = ?1 AND destination_id = ?2 AND status = 'pending'`,
-    )
-    .bind(job.eventId, job.destinationId, reason, new Date().toISOString())
-    .run();
+  await deadLetterDelivery(env.DB, job.eventId, job.destinationId, reason);
 }
 
 /** How early (ms) a message may come before its delivery's next_retry_at and still be its scheduled one. */
@@ -215,10 +212,10 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     return breakerDelay(wait > 0 ? wait : Math.ceil(timeoutMs / 1000) + 5);
   }
 
-  const record = async (r: Omit<AttemptRecord, 'deliveryId'>, extra: D1PreparedStatement[] = []): Promise<void> => {
-    const statements = [...attemptStatements(env.DB, { deliveryId: delivery.id, ...r }), ...extra];
-    if (share.record) await share.record(statements);
-    else await env.DB.batch(statements);
+  const record = async (r: Omit<AttemptRecord, 'deliveryId'>, effect: DestinationEffect = { kind: 'none' }): Promise<void> => {
+    const attempt: LoggedAttempt = { deliveryId: delivery.id, destinationId: destination.id, at: new Date().toISOString(), effect, ...r };
+    if (share.record) await share.record(attempt);
+    else await env.DB.batch(attemptLogStatements(env.DB, [attempt]));
   };
 
   const blocked = deliveryUrlError(destination.destination_url, {
@@ -241,17 +238,17 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
   if (res.ok) {
-    await record({ ...base, status: 'delivered', deliveryStatus: 'delivered', nextRetryAt: null }, [breakerSuccessStatement(env.DB, destination.id)]);
+    await record({ ...base, status: 'delivered', deliveryStatus: 'delivered', nextRetryAt: null }, { kind: 'success' });
     return { action: 'ack', result: 'delivered' };
   }
   if (res.httpStatus === 410) {
     // 410 Gone: the receiver says the endpoint is gone for good (as Stripe and Svix treat it).
-    await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, [deactivateDestinationStatement(env.DB, destination.id)]);
+    await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, { kind: 'deactivate' });
     console.warn(`destination ${destination.id} answered 410 Gone: deactivated`);
     return { action: 'ack', result: 'failed' };
   }
   const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
-  const breaker = [breakerFailureStatement(env.DB, destination.id, probe, breakerBaseCooldownSeconds(env), failureWeight(res.errorClass))];
+  const breaker: DestinationEffect = { kind: 'failure', probe, baseCooldown: breakerBaseCooldownSeconds(env), weight: failureWeight(res.errorClass) };
   if (scheduled === null) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);
     await env.DELIVERIES_DLQ.send(job, { contentType: 'json' });

@@ -1,6 +1,6 @@
 /**
  * The stale-delivery sweep: re-enqueue deliveries that are still 'pending' in D1 but whose queue
- * message is gone. The outbox sweep (src/delivery/fanout.ts) only covers events whose messages
+ * message is gone. The outbox sweep (src/audit/outbox.ts) only covers events whose messages
  * were never sent; once a delivery row exists and its message was sent, the queue alone carried
  * it. A queue that loses messages (local queues in `wrangler dev` live in memory and die with
  * the process; a consumer killed between settling and recording) would leave such a delivery
@@ -16,12 +16,12 @@
  * of one delivery back off: the next one waits at least half the delivery's age (the first
  * fault soak, without this, re-sent 8 messages per delivery while a 15,000-delivery backlog drained).
  */
-import type { DeliveryJob, Env } from '../env';
+import type { Env } from '../env';
 import { nowIso } from '../db/time';
+import { markDeliveriesResent, overdueDeliveries } from '../db/stale_deliveries';
+import { sendDeliveries } from '../audit/outbox';
 import { deliveryTimeoutMs } from './retry';
 
-/** Queues accept at most 100 messages per sendBatch. */
-const SEND_BATCH_LIMIT = 100;
 /** Deliveries re-sent per sweep at most (the cron runs every minute). */
 export const STALE_SWEEP_LIMIT = 500;
 
@@ -41,38 +41,10 @@ export function staleAfterSeconds(env: Pick<Env, 'DELIVERY_TIMEOUT_MS'>): number
  */
 export async function sweepStaleDeliveries(env: Env, now: number = Date.now(), limit = STALE_SWEEP_LIMIT): Promise<number> {
   const cutoff = new Date(now - staleAfterSeconds(env) * 1000).toISOString();
-  const rows = await env.DB
-    .prepare(
-      `SELECT d.id, d.event_id, d.destination_id FROM deliveries d
-       JOIN streaming_destinations s ON s.id = d.destination_id
-       WHERE d.status = 'pending'
-         AND d.updated_at <= ?1
-         AND COALESCE(d.next_retry_at, d.updated_at) <= ?1
-         AND (julianday(?3) - julianday(d.updated_at)) * 2 >= julianday(?3) - julianday(d.created_at)
-         AND s.active = 1
-         AND (s.breaker_open_until IS NULL OR s.breaker_open_until <= ?1)
-       ORDER BY d.id
-       LIMIT ?2`,
-    )
-    .bind(cutoff, limit, new Date(now).toISOString())
-    .all<{ id: number; event_id: number; destination_id: number }>();
-  if (rows.results.length === 0) return 0;
-  const jobs: DeliveryJob[] = rows.results.map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
-  for (let i = 0; i < jobs.length; i += SEND_BATCH_LIMIT) {
-    await env.DELIVERIES.sendBatch(jobs.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const })));
-  }
+  const rows = await overdueDeliveries(env.DB, cutoff, new Date(now).toISOString(), limit);
+  if (rows.length === 0) return 0;
+  await sendDeliveries(env, rows);
   // Marked only after the messages are sent: a failed send leaves them overdue for the next sweep.
-  const stamp = nowIso();
-  const ids = rows.results.map((r) => r.id);
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
-    await env.DB
-      .prepare(
-        `UPDATE deliveries SET next_retry_at = ?1, updated_at = ?1
-         WHERE status = 'pending' AND id IN (${chunk.map((_, k) => `?${k + 2}`).join(', ')})`,
-      )
-      .bind(stamp, ...chunk)
-      .run();
-  }
-  return jobs.length;
+  await markDeliveriesResent(env.DB, rows.map((r) => r.id), nowIso());
+  return rows.length;
 }

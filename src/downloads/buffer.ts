@@ -101,7 +101,7 @@ export class DownloadBuffer extends DurableObject<Env> {
     if (rows.length === 0) return 0;
     const events = rows.map((r) => JSON.parse(r.event) as BufferedAuditEvent);
     // Under the benchmarks' edge model the flush pays D1's and the queue's costs (off: this.env as is).
-    await runTraced(this.env, 'durable-object', (env) => recordBufferedAuditEvents(env, events));
+    await runTraced(this.env, 'durable-object', (env) => recordBufferedAuditEvents(env, events, this.ctx));
     this.sql.exec('DELETE FROM buffered WHERE seq <= ?', rows[rows.length - 1].seq);
     this.pending = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM buffered').one().n;
     return rows.length;

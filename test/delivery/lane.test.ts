@@ -7,14 +7,18 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { laneOf } from '../../src/delivery/lane';
+import { auditEventStatements } from '../../src/audit/record';
+import { attemptLogStatements, ensureDelivery, resetDeliveryForRedelivery, type LoggedAttempt } from '../../src/db/deliveries';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, groupEntityOf, insertDestination, insertEventQuietly } from './support';
 
-/** Poll until the lane holds no job (or 10 s pass). */
+/** Poll until the lane holds no job and its attempt log no attempt that D1 does not have yet (or 10 s pass). */
 async function drained(destinationId: number) {
-  for (let i = 0; i < 100 && (await laneOf(env, destinationId).pending()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  return laneOf(env, destinationId).pending();
+  const lane = laneOf(env, destinationId);
+  const busy = async () => (await lane.pending()).length > 0 || (await lane.stats()).logged > 0;
+  for (let i = 0; i < 100 && (await busy()); i++) await new Promise((r) => setTimeout(r, 100));
+  return lane.pending();
 }
 
 async function setup(kind: string) {
@@ -60,5 +64,89 @@ describe('destination lane', () => {
     const row = await deliveryRow(event.id, dest.id);
     expect(row).toMatchObject({ status: 'delivered', attempts: 2 });
     expect((await attemptRows(row!.id)).map((a) => a.status)).toEqual(['failed', 'delivered']);
+  });
+
+  it('under load writes at most 0.1 D1 write transactions per delivery (attempts reach D1 in groups)', async () => {
+    const group = await createGroup();
+    const path = `/ok/${unique('lane-budget')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    const n = 200;
+    // The events and their deliveries rows, in one batch (as recording writes them), not dispatched.
+    const entity = groupEntityOf(group);
+    const input = (i: number) => ({ eventType: 'lane_budget_probe', author: { id: 1, name: 'Administrator' }, entity, details: { i } });
+    const results = await env.DB.batch(Array.from({ length: n }, (_, i) => auditEventStatements(env.DB, input(i))).flat());
+    const ids = results.filter((_, i) => i % 3 === 0).map((r) => (r.results as { id: number }[])[0].id);
+    await env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ids)).run();
+    const lane = laneOf(env, dest.id);
+    await lane.enqueue(ids.map((eventId) => ({ eventId, destinationId: dest.id })));
+    expect(await drained(dest.id)).toEqual([]);
+    expect(await receivedRequests(path)).toHaveLength(n);
+    const stats = await lane.stats();
+    expect(stats).toMatchObject({ finished: n, logged: 0 });
+    expect(stats.d1WriteTransactions).toBeGreaterThan(0);
+    expect(stats.d1WriteTransactions / n).toBeLessThanOrEqual(0.1);
+    // ... and the log in D1 is complete: every delivery delivered with its one attempt.
+    const log = await env.DB
+      .prepare(`SELECT d.status, d.attempts, count(a.id) AS logged FROM deliveries d LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
+                WHERE d.destination_id = ?1 GROUP BY d.id`)
+      .bind(dest.id)
+      .all<{ status: string; attempts: number; logged: number }>();
+    expect(log.results).toHaveLength(n);
+    expect(log.results.every((r) => r.status === 'delivered' && r.attempts === 1 && r.logged === 1)).toBe(true);
+  });
+
+  it('keeps attempts in its own storage while D1 refuses them, and writes them once D1 takes them', async () => {
+    const { path, dest, event, job } = await setup('ok');
+    // D1 refuses this destination's attempt rows (the whole write of the log fails).
+    const trigger = `lane_refuses_${dest.id}`;
+    await env.DB
+      .prepare(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON delivery_attempts
+         WHEN NEW.delivery_id IN (SELECT id FROM deliveries WHERE destination_id = ${dest.id}) BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+      )
+      .run();
+    const lane = laneOf(env, dest.id);
+    try {
+      await lane.enqueue([job]);
+      await waitForRequests(path, 1);
+      // POSTed once and settled in the lane, but D1 has nothing: the attempt waits in the lane's log.
+      for (let i = 0; i < 50 && (await lane.pending()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1500)); // past the flush interval: at least one write was refused
+      expect(await lane.pending()).toEqual([]);
+      expect((await lane.stats()).logged).toBe(1);
+      expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      // A duplicate of the job waits behind its logged attempt: no second POST.
+      await lane.enqueue([job]);
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+    }
+    // D1 takes it again: the retry writes the kept attempt, and the duplicate is then skipped.
+    expect(await drained(dest.id)).toEqual([]);
+    expect((await lane.stats()).logged).toBe(0);
+    const after = await deliveryRow(event.id, dest.id);
+    expect(after).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect((await attemptRows(after!.id)).map((a) => a.status)).toEqual(['delivered']);
+    expect(await receivedRequests(path)).toHaveLength(1);
+  });
+
+  it('a group of attempts that reaches D1 after a redelivery counts its attempts but keeps the new run pending', async () => {
+    const group = await createGroup();
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}/ok/${unique('lane-redeliver')}` });
+    const event = await insertEventQuietly(groupEntityOf(group));
+    const delivery = await ensureDelivery(env.DB, event.id, dest.id);
+    const attempt = (at: string): LoggedAttempt => ({
+      deliveryId: delivery.id, destinationId: dest.id, at, effect: { kind: 'success' }, status: 'delivered', httpStatus: 200, durationMs: 3,
+      errorClass: null, responseExcerpt: 'ok', error: null, deliveryStatus: 'delivered', nextRetryAt: null,
+    });
+    // Delivered (logged in the lane at `made`), then redelivered before the lane's group reached D1.
+    const made = new Date(Date.now() - 500).toISOString();
+    await resetDeliveryForRedelivery(env.DB, event.id, dest.id);
+    await env.DB.batch(attemptLogStatements(env.DB, [attempt(made)]));
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 1, run_attempts: 0, delivered_at: null });
+    expect((await attemptRows(delivery.id)).map((a) => [a.attempt, a.status])).toEqual([[1, 'delivered']]);
+    // The new run's own attempt then settles it.
+    await env.DB.batch(attemptLogStatements(env.DB, [attempt(new Date(Date.now() + 10).toISOString())]));
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'delivered', attempts: 2, run_attempts: 1 });
+    expect((await attemptRows(delivery.id)).map((a) => a.attempt)).toEqual([1, 2]);
   });
 });

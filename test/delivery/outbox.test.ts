@@ -5,20 +5,22 @@
  * Other test files may hold active instance destinations at any moment, so every expectation
  * here reads that state in the same D1 batch (one transaction) as the insert it judges.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { auditEventStatements, recordAuditEvent, type AuditEntity } from '../../src/audit/record';
-import type { Env } from '../../src/env';
+import type { DeliveryJob, Env } from '../../src/env';
+import { sweepOutbox } from '../../src/audit/outbox';
 import { createGroup, unique } from '../support/api';
 import { groupEntityOf, insertDestination } from './support';
-import { countingEnv } from '../support/d1';
+import { countingEnv, tracingEnv } from '../support/d1';
 
 const INSTANCE_ACTIVE = `SELECT EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1) AS any`;
 
 /** Insert one event as recordAuditEvent does; report whether it got an outbox row and whether an instance destination was active. */
 async function insertProbe(entity: AuditEntity): Promise<{ outbox: boolean; instanceActive: boolean }> {
   const input = { eventType: unique('outbox_probe_').toLowerCase(), author: { id: 1, name: 'Administrator' }, entity };
-  const [, outbox, instance] = await env.DB.batch([...auditEventStatements(env.DB, input), env.DB.prepare(INSTANCE_ACTIVE)]);
+  const [, outbox, , instance] = await env.DB.batch([...auditEventStatements(env.DB, input), env.DB.prepare(INSTANCE_ACTIVE)]);
   return { outbox: outbox.meta.changes === 1, instanceActive: (instance.results[0] as { any: number }).any === 1 };
 }
 
@@ -65,15 +67,73 @@ describe('outbox rows only for events a destination could receive', () => {
     };
     // Without a group destination: fan-out only if an instance destination happened to be active.
     if (!(await record())) {
-      expect(d1.counts.prepared).toBe(2); // the event and its (empty) outbox insert: no lookup, no delete
+      expect(d1.counts.prepared).toBe(3); // the event, its (empty) outbox and deliveries inserts: no lookup, no delete
       expect(d1.counts.batches).toHaveLength(1);
       expect(sent).toBe(0);
     }
     // With one (that takes no event type of this test, so nothing is enqueued for it): the fan-out runs.
     const dest = await insertDestination({ namespaceId: group.id, url: 'http://127.0.0.1:9/outbox', eventTypes: ['not_this_test'] });
     expect(await record()).toBe(true);
-    expect(d1.counts.prepared).toBeGreaterThan(2);
-    expect(d1.counts.batches.length).toBeGreaterThan(1); // the destinations lookup
+    expect(d1.counts.prepared).toBeGreaterThan(3);
+    // No destinations lookup: the deliveries were routed in the event's own transaction (none for this filter).
+    expect(d1.counts.batches).toHaveLength(1);
+    expect(d1.counts.batches[0][2].results).toEqual([]);
     await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(dest.id).run();
+  });
+
+  it('records an event with its deliveries in ONE write transaction; if the queue refuses, the sweep sends them later', async () => {
+    const root = await createGroup();
+    const sub = await createGroup({ parentId: root.id });
+    const eventType = unique('outbox_tx_').toLowerCase();
+    const all = await insertDestination({ namespaceId: root.id, url: 'http://127.0.0.1:9/outbox-all' });
+    const typed = await insertDestination({ namespaceId: root.id, url: 'http://127.0.0.1:9/outbox-typed', eventTypes: [eventType] });
+    const otherType = await insertDestination({ namespaceId: root.id, url: 'http://127.0.0.1:9/outbox-other', eventTypes: ['not_this_test'] });
+    const subOnly = await insertDestination({
+      namespaceId: root.id, url: 'http://127.0.0.1:9/outbox-sub', namespaceFilter: { kind: 'group', id: sub.id, scopePath: `${root.id}/${sub.id}/` },
+    });
+    const mine = [all.id, typed.id, otherType.id, subOnly.id];
+    const rowsOf = async (eventId: number) =>
+      (await env.DB.prepare('SELECT destination_id, status FROM deliveries WHERE event_id = ?1 ORDER BY destination_id').bind(eventId).all<{ destination_id: number; status: string }>())
+        .results.filter((r) => mine.includes(r.destination_id));
+    const outboxOf = (eventId: number) => env.DB.prepare('SELECT 1 FROM audit_event_outbox WHERE event_id = ?1').bind(eventId).first();
+
+    // A queue that refuses: the event and its deliveries are stored in one transaction, the outbox row stays.
+    const traced = tracingEnv();
+    const refuse = () => Promise.reject(new Error('queue down'));
+    const broken = { ...traced.env, DELIVERIES: { send: refuse, sendBatch: refuse } } as unknown as Env;
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const event = await recordAuditEvent(broken, null, { eventType, author: { id: 1, name: 'Administrator' }, entity: groupEntityOf(root) });
+    spy.mockRestore();
+    expect(traced.trace.before.d1WriteTransactions).toBe(1);
+    // Routed by type filter and namespace filter in SQL: the root-level event skips the other type and the subgroup-only destination.
+    expect(await rowsOf(event.id)).toEqual([all.id, typed.id].map((id) => ({ destination_id: id, status: 'pending' })));
+    expect(await outboxOf(event.id)).not.toBeNull();
+    // An event in the subgroup reaches the subgroup-only destination too.
+    const subEvent = await recordAuditEvent(broken, null, {
+      eventType, author: { id: 1, name: 'Administrator' }, entity: { ...groupEntityOf(root), id: sub.id, path: sub.full_path, scopePath: `${root.id}/${sub.id}/` },
+    });
+    expect((await rowsOf(subEvent.id)).map((r) => r.destination_id)).toEqual([all.id, typed.id, subOnly.id]);
+
+    // The sweep sends every pending delivery of overdue outbox rows, then removes the rows.
+    const sent: DeliveryJob[] = [];
+    const queue = { send: async () => {}, sendBatch: async (m: { body: DeliveryJob }[]) => void sent.push(...m.map((x) => x.body)) };
+    await env.DB.prepare('UPDATE audit_event_outbox SET created_at = ?1 WHERE event_id IN (?2, ?3)').bind(new Date(Date.now() - 120_000).toISOString(), event.id, subEvent.id).run();
+    expect(await sweepOutbox({ ...env, DELIVERIES: queue } as unknown as Env)).toBeGreaterThanOrEqual(2);
+    expect(sent.filter((j) => j.eventId === event.id).map((j) => j.destinationId)).toEqual([all.id, typed.id]);
+    expect(sent.filter((j) => j.eventId === subEvent.id).map((j) => j.destinationId)).toEqual([all.id, typed.id, subOnly.id]);
+    expect(await outboxOf(event.id)).toBeNull();
+
+    // With a working queue and a ctx: one transaction before the answer; the outbox row goes in waitUntil.
+    const ok = tracingEnv();
+    const ctx = createExecutionContext();
+    const delivered: DeliveryJob[] = [];
+    const working = { ...ok.env, DELIVERIES: { ...queue, sendBatch: async (m: { body: DeliveryJob }[]) => void delivered.push(...m.map((x) => x.body)) } } as unknown as Env;
+    const third = await recordAuditEvent(working, ctx, { eventType, author: { id: 1, name: 'Administrator' }, entity: groupEntityOf(root) });
+    expect(ok.trace.before.d1WriteTransactions).toBe(1);
+    await waitOnExecutionContext(ctx);
+    expect(delivered.map((j) => j.destinationId)).toEqual([all.id, typed.id]);
+    for (let i = 0; i < 40 && (await outboxOf(third.id)) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await outboxOf(third.id)).toBeNull();
+    await env.DB.prepare(`UPDATE streaming_destinations SET active = 0 WHERE id IN (${mine.join(',')})`).run();
   });
 });

@@ -70,8 +70,8 @@ export function groupEntityOf(group: { id: number; full_path: string }): AuditEn
 }
 
 /**
- * Store an event WITHOUT dispatching it (its outbox row is removed too), so a unit test decides
- * which messages the consumer sees.
+ * Store an event WITHOUT dispatching it (its outbox row and the deliveries rows recording gave it
+ * are removed too), so a unit test decides which deliveries exist and which messages the consumer sees.
  */
 export async function insertEventQuietly(entity: AuditEntity, eventType = 'audit_operation'): Promise<AuditEvent> {
   const [ev] = await env.DB.batch(
@@ -85,7 +85,10 @@ export async function insertEventQuietly(entity: AuditEntity, eventType = 'audit
     }),
   );
   const event = toAuditEvent((ev.results as AuditEventRow[])[0]);
-  await env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id = ?1').bind(event.id).run();
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id = ?1').bind(event.id),
+    env.DB.prepare('DELETE FROM deliveries WHERE event_id = ?1').bind(event.id),
+  ]);
   return event;
 }
 

@@ -1,0 +1,49 @@
+/**
+ * The SQL of the stale-delivery sweep (src/delivery/stale.ts): pending deliveries that nothing
+ * touched for a grace period after they were due, and marking them re-sent.
+ */
+
+/** A delivery the sweep re-sends. */
+export interface OverdueDelivery {
+  id: number;
+  event_id: number;
+  destination_id: number;
+}
+
+/**
+ * Pending deliveries (at most `limit`, oldest first) of active destinations whose breaker is not
+ * open, untouched since `cutoff` and due by then (their retry time, or before a first attempt
+ * their last update), and whose last re-send is at least half their age ago (re-sends back off).
+ */
+export async function overdueDeliveries(db: D1Database, cutoff: string, now: string, limit: number): Promise<OverdueDelivery[]> {
+  const rows = await db
+    .prepare(
+      `SELECT d.id, d.event_id, d.destination_id FROM deliveries d
+       JOIN streaming_destinations s ON s.id = d.destination_id
+       WHERE d.status = 'pending'
+         AND d.updated_at <= ?1
+         AND COALESCE(d.next_retry_at, d.updated_at) <= ?1
+         AND (julianday(?3) - julianday(d.updated_at)) * 2 >= julianday(?3) - julianday(d.created_at)
+         AND s.active = 1
+         AND (s.breaker_open_until IS NULL OR s.breaker_open_until <= ?1)
+       ORDER BY d.id
+       LIMIT ?2`,
+    )
+    .bind(cutoff, limit, now)
+    .all<OverdueDelivery>();
+  return rows.results;
+}
+
+/** Mark still-pending deliveries re-sent at `stamp` (next_retry_at and updated_at), 90 ids per statement. */
+export async function markDeliveriesResent(db: D1Database, ids: number[], stamp: string): Promise<void> {
+  for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    await db
+      .prepare(
+        `UPDATE deliveries SET next_retry_at = ?1, updated_at = ?1
+         WHERE status = 'pending' AND id IN (${chunk.map((_, k) => `?${k + 2}`).join(', ')})`,
+      )
+      .bind(stamp, ...chunk)
+      .run();
+  }
+}
