@@ -4,7 +4,7 @@
  * - the import rules of .dependency-cruiser.cjs (layer order, no cycles, src/ never imports
  *   tests, benchmarks or scripts);
  * - D1 only in src/db/: no call on a D1 database, session or prepared statement elsewhere (a
- *   Durable Object's own `ctx.storage.sql` is used inside its class only);
+ *   Durable Object's own `ctx.storage.sql` is used only in the module that defines its class);
  * - no file in src/ over 400 lines.
  * Violations listed in the baseline file (layers-known-violations.json, while it exists) are
  * reported as known and do not fail the check; any other violation does (exit code 1).
@@ -89,17 +89,14 @@ function typeNames(type) {
   return parts.map((t) => (t.aliasSymbol ?? t.getSymbol())?.getName()).filter(Boolean);
 }
 
-/** True when `node` is inside a class that extends DurableObject (its own storage SQL). */
-function insideDurableObjectClass(node) {
-  for (let n = node.parent; n; n = n.parent) {
-    if (ts.isClassLike(n)) {
-      return (n.heritageClauses ?? []).some((h) => h.types.some((t) => /\bDurableObject\b/.test(t.expression.getText())));
-    }
-  }
-  return false;
+/** True when the module defines a class that extends DurableObject (storage SQL is that object's own). */
+function definesDurableObjectClass(source) {
+  return source.statements.some(
+    (s) => ts.isClassDeclaration(s) && (s.heritageClauses ?? []).some((h) => h.types.some((t) => /\bDurableObject\b/.test(t.expression.getText()))),
+  );
 }
 
-/** D1 calls outside src/db/ and Durable Object storage SQL outside its class, by the type checker. */
+/** D1 calls outside src/db/ and Durable Object storage SQL outside its class's module, by the type checker. */
 function sqlViolations(root, files) {
   const require = createRequire(import.meta.url);
   const workersTypes = require.resolve('@cloudflare/workers-types/index.d.ts');
@@ -134,7 +131,7 @@ function sqlViolations(root, files) {
         const names = typeNames(checker.getApparentType(checker.getTypeAtLocation(node.expression.expression)));
         const call = node.expression.getText().replace(/\s+/g, ' ');
         if (names.some((n) => D1_TYPES.has(n)) && !D1_FORWARDERS.has(file)) report('d1-sql-only-in-db', file, node, call);
-        if (names.includes('SqlStorage') && !insideDurableObjectClass(node)) report('durable-object-sql-in-its-class', file, node, call);
+        if (names.includes('SqlStorage') && !definesDurableObjectClass(source)) report('durable-object-sql-in-its-module', file, node, call);
       }
       ts.forEachChild(node, visit);
     };

@@ -18,7 +18,7 @@ import type { Project } from '../db/projects';
 import { projectScopePath } from '../db/projects';
 import type { User } from '../db/users';
 import { nowIso } from '../db/time';
-import { isSqlValue, type Sql } from '../db/sql';
+import { commitTransaction, isSqlValue, type Sql } from '../db/sql';
 import {
   bufferedEventStatements,
   eventInsertStatement,
@@ -172,7 +172,7 @@ export async function recordChange(
   change: D1PreparedStatement[],
   inputs: AuditEventInput[],
 ): Promise<{ results: D1Result[]; events: AuditEvent[] }> {
-  const results = await env.DB.batch([...change, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))]);
+  const results = await commitTransaction(env.DB, [...change, ...inputs.flatMap((i) => auditEventStatements(env.DB, i))]);
   return { results: results.slice(0, change.length), events: await afterRecorded(env, ctx, results.slice(change.length)) };
 }
 
@@ -201,7 +201,7 @@ export async function recordChangeIfChanged(
   change: D1PreparedStatement,
   input: AuditEventInput,
 ): Promise<{ result: D1Result; event: AuditEvent | null }> {
-  const results = await env.DB.batch([change, ...auditEventStatements(env.DB, input, true)]);
+  const results = await commitTransaction(env.DB, [change, ...auditEventStatements(env.DB, input, true)]);
   if (results[0].meta.changes === 0) return { result: results[0], event: null };
   return { result: results[0], event: (await afterRecorded(env, ctx, results.slice(1)))[0] };
 }
@@ -253,7 +253,7 @@ export async function recordBufferedAuditEvents(
     row[10] = JSON.stringify(row[10]);
     return [input.uuid, ...row];
   });
-  const [inserted, outbox, routed] = await env.DB.batch(bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
+  const [inserted, outbox, routed] = await commitTransaction(env.DB, bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
   const routable = (outbox.results as { event_id: number }[]).map((r) => r.event_id);
   await dispatchRecorded(env, ctx, routable, routed.results as RoutedDelivery[]);
   return (inserted.results as AuditEventRow[]).map(toAuditEvent);

@@ -48,3 +48,11 @@ export function sqlText(strings: TemplateStringsArray, ...values: Sql<string | n
   });
   return { sql: `(${parts.join(' || ')})`, binds };
 }
+
+/**
+ * Run statements as ONE D1 transaction (a batch: all are written or none), in order. The audit
+ * event writer (src/audit/record.ts) commits every change together with its events through this.
+ */
+export function commitTransaction(db: D1Database, statements: D1PreparedStatement[]): Promise<D1Result[]> {
+  return db.batch(statements);
+}

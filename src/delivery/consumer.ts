@@ -12,19 +12,15 @@
 import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
 import {
-  attemptLogStatements,
-  claimBreakerProbe,
   deadLetterDelivery,
   ensureDelivery,
   failDeliveryWithoutAttempt,
   loadDeliveryContext,
-  type AttemptRecord,
   type DeliveryContext,
   type DeliveryDestination,
   type DeliveryRow,
-  type DestinationEffect,
-  type LoggedAttempt,
 } from '../db/deliveries';
+import { claimBreakerProbe, writeAttemptLog, type AttemptRecord, type DestinationEffect, type LoggedAttempt } from '../db/attempt_log';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
 import { signPayload, webhookId } from './signing';
@@ -215,7 +211,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   const record = async (r: Omit<AttemptRecord, 'deliveryId'>, effect: DestinationEffect = { kind: 'none' }): Promise<void> => {
     const attempt: LoggedAttempt = { deliveryId: delivery.id, destinationId: destination.id, at: new Date().toISOString(), effect, ...r };
     if (share.record) await share.record(attempt);
-    else await env.DB.batch(attemptLogStatements(env.DB, [attempt]));
+    else await writeAttemptLog(env.DB, [attempt]);
   };
 
   const blocked = deliveryUrlError(destination.destination_url, {

@@ -213,7 +213,7 @@ describe('delivery consumer', () => {
     expect(opened / 1000).toBeLessThanOrEqual(61);
     // An attempt that was in flight when it opened fails: count goes up, cool-down stays.
     const row = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number }>();
-    const { breakerFailureStatement } = await import('../../src/db/deliveries');
+    const { breakerFailureStatement } = await import('../../src/db/attempt_log');
     await breakerFailureStatement(env.DB, dest.id, false, 60).run();
     const after = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t, consecutive_failures AS f FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number; f: number }>();
     expect(after).toMatchObject({ u: row!.u, t: 1, f: BREAKER_THRESHOLD + 1 });

@@ -36,7 +36,7 @@ export function traced(db: D1Database, sql: string): D1PreparedStatement { retur
   'src/audit/record.ts': `import { insertEvent } from '../db/events';
 export async function recordEvent(db: D1Database, type: string): Promise<void> { await insertEvent(db, type); }
 `,
-  // A Durable Object's own storage SQL, inside its class.
+  // A Durable Object's own storage SQL, in its class's module.
   'src/downloads/buffer.ts': `import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { recordEvent } from '../audit/record';
@@ -102,7 +102,7 @@ export class DownloadBuffer extends DurableObject<Env> {
   async flush(): Promise<void> { await recordEvent(this.env.DB, 'download'); void bufferShard; }
 }
 `,
-  // Storage SQL of a Durable Object outside its class.
+  // Storage SQL of a Durable Object outside its class's module.
   'src/downloads/sweep.ts': `export function sweep(sql: SqlStorage): void { sql.exec('DELETE FROM buffered'); }
 `,
   // A value import of a Durable Object class and an upward import, from env.ts (which closes a
@@ -147,7 +147,7 @@ export type Keys = keyof Env;
 /** The expected violations of VIOLATING, as the check names them. */
 const EXPECTED = [
   'd1-sql-only-in-db: src/http/users.ts',
-  'durable-object-sql-in-its-class: src/downloads/sweep.ts',
+  'durable-object-sql-in-its-module: src/downloads/sweep.ts',
   'env-names-durable-objects-type-only: src/env.ts → src/downloads/buffer.ts',
   'layer-audit: src/audit/record.ts → src/delivery/fanout.ts',
   'layer-base: src/env.ts → src/releases/links.ts',
@@ -207,7 +207,7 @@ test('every kind of violation is reported, where it is', async (t) => {
     'line 8: env.DB.batch',
     'line 10: stmt.all',
   ]);
-  assert.deepEqual(details('durable-object-sql-in-its-class: src/downloads/sweep.ts'), ['line 1: sql.exec']);
+  assert.deepEqual(details('durable-object-sql-in-its-module: src/downloads/sweep.ts'), ['line 1: sql.exec']);
   assert.deepEqual(details('max-400-lines: src/graphql/modules/destinations.ts'), [`${MAX_LINES + 1} lines`]);
 });
 
