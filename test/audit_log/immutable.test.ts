@@ -82,6 +82,22 @@ describe('retention (AUDIT_RETENTION_DAYS)', () => {
     expect(bad.deleted).toBe(0);
   });
 
+  it('deletes nothing when its record cannot be written (the removal and its event are one transaction)', async () => {
+    await env.DB.prepare(
+      `CREATE TRIGGER refuse_retention_record BEFORE INSERT ON audit_events WHEN NEW.event_type = 'audit_events_retention_applied'
+       BEGIN SELECT RAISE(ABORT, 'audit event refused by the test'); END`,
+    ).run();
+    try {
+      await expect(applyAuditRetention({ ...env, AUDIT_RETENTION_DAYS: '3' }, null, NOW, { chunkSize: 3 })).rejects.toThrow(/refused by the test/);
+    } finally {
+      await env.DB.prepare('DROP TRIGGER refuse_retention_record').run();
+    }
+    const left = await env.DB.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE id IN (${old.join(',')})`).first<{ n: number }>();
+    expect(left!.n).toBe(old.length);
+    const guard = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_retention_guard').first<{ n: number }>();
+    expect(guard!.n).toBe(0);
+  });
+
   it('deletes whole UTC days past retention, with their outbox rows, and records that it did', async () => {
     // Fresh outbox rows (the sweep in the previous test may have dispatched the first ones).
     const entity = await groupEntityOf(groupId);
