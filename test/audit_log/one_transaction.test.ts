@@ -9,23 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { ADMIN, addMember, api, createGroup, createProject, createUser, gql, unique } from '../support/api';
 import { receiverOrigin } from '../support/receiver';
+import { allowAllEvents, allowEvent, refuseEvent } from '../support/refuse_event';
 
-const triggers: string[] = [];
-
-/** Make the insert of the event `eventType` whose target_details is `target` fail, until the test ends. */
-async function refuseEvent(eventType: string, target: string): Promise<void> {
-  const name = `refuse_${unique('t')}`;
-  await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events
-     WHEN NEW.event_type = '${eventType}' AND NEW.target_details = '${target}'
-     BEGIN SELECT RAISE(ABORT, 'audit event refused by the test'); END`,
-  ).run();
-  triggers.push(name);
-}
-
-afterEach(async () => {
-  for (const name of triggers.splice(0)) await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
-});
+afterEach(allowAllEvents);
 
 async function count(sql: string, ...binds: unknown[]): Promise<number> {
   const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${sql}`).bind(...binds).first<{ n: number }>();
@@ -45,14 +31,14 @@ describe('a change without its audit event is not written', () => {
   it('POST /users: no user, no namespace', async () => {
     const username = unique('tx');
     const body = { username, name: username, email: `${username}@example.com`, password: 'secret-password' };
-    await refuseEvent('user_created', username);
+    const refusal = await refuseEvent('user_created', username);
     const r = await api('POST', '/api/v4/users', { token: ADMIN, body });
     expect(r.status).toBe(500);
     expect(r.body).toEqual(REST_500);
     expect(await count('users WHERE username = ?1', username)).toBe(0);
     expect(await count('namespaces WHERE full_path = ?1', username)).toBe(0);
 
-    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    await allowEvent(refusal);
     const ok = await api('POST', '/api/v4/users', { token: ADMIN, body });
     expect(ok.status).toBe(201);
     const e = await eventFor('user_created', username);
@@ -73,13 +59,13 @@ describe('a change without its audit event is not written', () => {
   it('POST /users/:id/personal_access_tokens: no token', async () => {
     const user = await createUser();
     const name = unique('pat');
-    await refuseEvent('personal_access_token_created', name);
+    const refusal = await refuseEvent('personal_access_token_created', name);
     const r = await api('POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: ADMIN, body: { name, scopes: ['api'] } });
     expect(r.status).toBe(500);
     expect(r.body).toEqual(REST_500);
     expect(await count('personal_access_tokens WHERE name = ?1', name)).toBe(0);
 
-    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    await allowEvent(refusal);
     const ok = await api('POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: ADMIN, body: { name, scopes: ['api'] } });
     expect(ok.status).toBe(201);
     const e = await eventFor('personal_access_token_created', name);
@@ -93,7 +79,7 @@ describe('a change without its audit event is not written', () => {
     for (const parentId of [undefined, parent.id]) {
       const path = unique('txg');
       const fullPath = parentId ? `${parent.full_path}/${path}` : path;
-      await refuseEvent('group_created', fullPath);
+      const refusal = await refuseEvent('group_created', fullPath);
       const body = { name: path, path, ...(parentId ? { parent_id: parentId } : {}) };
       const r = await api('POST', '/api/v4/groups', { token: ADMIN, body });
       expect(r.status).toBe(500);
@@ -101,7 +87,7 @@ describe('a change without its audit event is not written', () => {
       expect(await count('namespaces WHERE full_path = ?1', fullPath)).toBe(0);
       expect(await count(`members WHERE source_type = 'Namespace' AND source_id NOT IN (SELECT id FROM namespaces)`)).toBe(0);
 
-      await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+      await allowEvent(refusal);
       const ok = await api('POST', '/api/v4/groups', { token: ADMIN, body });
       expect(ok.status).toBe(201);
       const e = await eventFor('group_created', fullPath);
@@ -116,14 +102,14 @@ describe('a change without its audit event is not written', () => {
     const group = await createGroup();
     const path = unique('txp');
     const fullPath = `${group.full_path}/${path}`;
-    await refuseEvent('project_created', fullPath);
+    const refusal = await refuseEvent('project_created', fullPath);
     const body = { name: path, path, namespace_id: group.id };
     const r = await api('POST', '/api/v4/projects', { token: ADMIN, body });
     expect(r.status).toBe(500);
     expect(r.body).toEqual(REST_500);
     expect(await count('projects WHERE full_path = ?1', fullPath)).toBe(0);
 
-    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    await allowEvent(refusal);
     const ok = await api('POST', '/api/v4/projects', { token: ADMIN, body });
     expect(ok.status).toBe(201);
     const e = await eventFor('project_created', fullPath);
@@ -152,13 +138,13 @@ describe('a change without its audit event is not written', () => {
       const eventType = scope === 'group' ? 'create_event_streaming_destination' : 'create_instance_event_streaming_destination';
       const [query, field] = scope === 'group' ? [CREATE_GROUP_DEST, 'externalAuditEventDestinationCreate'] : [CREATE_INSTANCE_DEST, 'instanceExternalAuditEventDestinationCreate'];
       const input = { destinationUrl: url, name, ...(group ? { groupPath: group.full_path } : {}) };
-      await refuseEvent(eventType, name);
+      const refusal = await refuseEvent(eventType, name);
       const r = await gql(query, { i: input });
       expect(r.status).toBe(500);
       expect(r.body).toEqual({ errors: [{ message: 'Internal server error' }] });
       expect(await count('streaming_destinations WHERE name = ?1', name)).toBe(0);
 
-      await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+      await allowEvent(refusal);
       const ok = await gql(query, { i: input });
       expect(ok.status).toBe(200);
       expect(ok.body.data[field].errors).toEqual([]);
@@ -186,12 +172,12 @@ describe('a change without its audit event is not written', () => {
     okStatus: number,
     unchanged: () => Promise<void>,
   ) {
-    await refuseEvent(eventType, target);
+    const refusal = await refuseEvent(eventType, target);
     const r = await write();
     expect(r.status).toBe(500);
     expect(r.body).toEqual(REST_500);
     await unchanged();
-    await env.DB.prepare(`DROP TRIGGER ${triggers.pop()}`).run();
+    await allowEvent(refusal);
     const ok = await write();
     expect(ok.status).toBe(okStatus);
     return { ok, event: await eventFor(eventType, target) };
