@@ -41,10 +41,20 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
   return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
 }
 
+/** The events a statement returned (`RETURNING *` of an insert into audit_events). */
+export function toAuditEvents(result: D1Result): AuditEvent[] {
+  return (result.results as AuditEventRow[]).map(toAuditEvent);
+}
+
 /** One delivery to make: an (event, destination) pair, as a queue message carries it. */
 export interface RoutedDelivery {
-  event_id: number;
-  destination_id: number;
+  eventId: number;
+  destinationId: number;
+}
+
+/** The (event, destination) pairs a statement returned (`RETURNING event_id, destination_id` or the same columns selected). */
+export function toRoutedDeliveries(result: D1Result): RoutedDelivery[] {
+  return (result.results as { event_id: number; destination_id: number }[]).map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
 }
 
 export const EVENT_COLUMNS = `author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
@@ -198,7 +208,7 @@ export async function claimOverdueOutbox(
   ]);
   return {
     eventIds: (claimed.results as { event_id: number }[]).map((r) => r.event_id).sort((a, b) => a - b),
-    deliveries: pending.results as RoutedDelivery[],
+    deliveries: toRoutedDeliveries(pending),
   };
 }
 

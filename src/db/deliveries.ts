@@ -3,7 +3,7 @@
  * row per HTTP attempt, plus the destination-side state the consumer keeps (circuit breaker,
  * deactivation on 410 Gone).
  */
-import { toAuditEvent, type AuditEvent, type AuditEventRow } from './audit_events';
+import { toAuditEvents, type AuditEvent } from './audit_events';
 import { DESTINATION_COLUMNS, toDestination, type Destination, type DestinationRow } from './destinations';
 import { nowIso } from './time';
 
@@ -169,7 +169,7 @@ export async function loadDeliveryContexts(db: D1Database, jobs: { eventId: numb
       )
       .bind(pairs),
   ]);
-  const events = new Map((ev.results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
+  const events = new Map(toAuditEvents(ev).map((e) => [e.id, e]));
   const destinations = new Map((dest.results as DeliveryDestinationRow[]).map((d) => [d.id, toDeliveryDestination(d)]));
   const headers = new Map<number, { key: string; value: string }[]>();
   for (const h of hdr.results as { destination_id: number; key: string; value: string }[]) {
