@@ -214,17 +214,20 @@ export async function claimOverdueOutbox(
 
 /** The oldest events past retention, as one chunk (see src/audit/retention.ts). */
 export interface ExpiredChunk {
+  /** How many events. */
   n: number;
-  max_id: number;
-  first_at: string | null;
-  last_at: string | null;
+  /** The highest id among them. */
+  maxId: number;
+  /** The first and last creation times among them. */
+  firstAt: string | null;
+  lastAt: string | null;
 }
 
 /**
  * The oldest events created before `cutoff`, at most `chunkSize`: how many, the highest id and
  * their first and last creation times; null when there are none. A cheap probe on
  * audit_events_created first: most runs find nothing and stop there. Ids only grow, so
- * "created_at < cutoff AND id <= max_id" names exactly these rows.
+ * "created_at < cutoff AND id <= maxId" names exactly these rows.
  */
 export async function expiredEventsChunk(db: D1Database, cutoff: string, chunkSize: number): Promise<ExpiredChunk | null> {
   const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
@@ -235,9 +238,9 @@ export async function expiredEventsChunk(db: D1Database, cutoff: string, chunkSi
        FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
     )
     .bind(cutoff, chunkSize)
-    .first<Omit<ExpiredChunk, 'max_id'> & { max_id: number | null }>();
+    .first<{ n: number; max_id: number | null; first_at: string | null; last_at: string | null }>();
   if (!stats || stats.n === 0 || stats.max_id === null) return null;
-  return { ...stats, max_id: stats.max_id };
+  return { n: stats.n, maxId: stats.max_id, firstAt: stats.first_at, lastAt: stats.last_at };
 }
 
 /**
