@@ -274,17 +274,17 @@ export async function recordAuditEvent(
 export function streamingPayload(e: AuditEvent): Record<string, unknown> {
   return {
     id: String(e.id),
-    author_id: e.author_id,
-    author_name: e.author_name,
-    entity_id: e.entity_id,
-    entity_type: e.entity_type,
-    entity_path: e.entity_path,
-    event_type: e.event_type,
-    target_id: e.target_id,
-    target_type: e.target_type,
-    target_details: e.target_details,
-    ip_address: e.ip_address,
+    author_id: e.authorId,
+    author_name: e.authorName,
+    entity_id: e.entityId,
+    entity_type: e.entityType,
+    entity_path: e.entityPath,
+    event_type: e.eventType,
+    target_id: e.targetId,
+    target_type: e.targetType,
+    target_details: e.targetDetails,
+    ip_address: e.ipAddress,
     details: e.details,
-    created_at: e.created_at,
+    created_at: e.createdAt,
   };
 }

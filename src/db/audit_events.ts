@@ -12,8 +12,31 @@
  */
 import { isSqlValue, type SqlValue } from './sql';
 
-/** A stored audit event: the streaming payload fields, plus where it belongs. */
+/**
+ * A stored audit event: the streaming payload's fields (GitLab's snake_case names are the
+ * serializers' business: see streamingPayload in src/audit/record.ts), plus where it belongs.
+ */
 export interface AuditEvent {
+  id: number;
+  authorId: number;
+  authorName: string;
+  entityId: number;
+  entityType: string;
+  entityPath: string | null;
+  eventType: string;
+  targetId: number | null;
+  targetType: string | null;
+  targetDetails: string | null;
+  ipAddress: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+  rootNamespaceId: number | null;
+  scopePath: string | null;
+  projectId: number | null;
+}
+
+/** An audit_events row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
+export interface AuditEventRow {
   id: number;
   author_id: number;
   author_name: string;
@@ -25,20 +48,34 @@ export interface AuditEvent {
   target_type: string | null;
   target_details: string | null;
   ip_address: string | null;
-  details: Record<string, unknown>;
+  details: string;
   created_at: string;
   root_namespace_id: number | null;
   scope_path: string | null;
   project_id: number | null;
+  uuid?: string | null;
 }
 
-/** The row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
-export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string; uuid?: string | null };
-
 /** Row to domain object (the buffer's `uuid` is internal: it never leaves the database). */
-export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  const { uuid: _uuid, ...rest } = row;
-  return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
+export function toAuditEvent(r: AuditEventRow): AuditEvent {
+  return {
+    id: r.id,
+    authorId: r.author_id,
+    authorName: r.author_name,
+    entityId: r.entity_id,
+    entityType: r.entity_type,
+    entityPath: r.entity_path,
+    eventType: r.event_type,
+    targetId: r.target_id,
+    targetType: r.target_type,
+    targetDetails: r.target_details,
+    ipAddress: r.ip_address,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    createdAt: r.created_at,
+    rootNamespaceId: r.root_namespace_id,
+    scopePath: r.scope_path,
+    projectId: r.project_id,
+  };
 }
 
 /** The events a statement returned (`RETURNING *` of an insert into audit_events). */

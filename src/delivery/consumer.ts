@@ -75,7 +75,7 @@ export async function buildDeliveryRequest(
   }
   // Set last so custom headers cannot forge them.
   headers.set('X-Gitlab-Event-Streaming-Token', destination.verificationToken);
-  headers.set('X-Gitlab-Audit-Event-Type', event.event_type);
+  headers.set('X-Gitlab-Audit-Event-Type', event.eventType);
   headers.set('webhook-id', msgId);
   headers.set('webhook-timestamp', String(timestamp));
   headers.set('webhook-signature', await signPayload(secrets, msgId, timestamp, body));
