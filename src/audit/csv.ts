@@ -39,7 +39,7 @@ function changeText(change: unknown, from: unknown, to: unknown): string {
  * The "Action" of an event as GitLab's audit page words it: the custom message; or the change
  * text; or "Added <x>" / "Removed <x>"; otherwise the event type.
  */
-export function actionText(event: Pick<AuditEvent, 'details' | 'event_type'>): string {
+export function actionText(event: Pick<AuditEvent, 'details' | 'eventType'>): string {
   const d = event.details ?? {};
   if (present(d.custom_message)) return String(d.custom_message);
   if (present(d.change)) return changeText(d.change, d.from, d.to);
@@ -51,7 +51,7 @@ export function actionText(event: Pick<AuditEvent, 'details' | 'event_type'>): s
   }
   if (present(d.add)) return `Added ${String(d.add)}${present(d.as) ? ` as ${String(d.as)}` : ''}`;
   if (present(d.remove)) return `Removed ${String(d.remove)}`;
-  return event.event_type;
+  return event.eventType;
 }
 
 /** created_at as UTC ISO 8601 (stored values already are; anything else is normalised if it parses). */
@@ -62,8 +62,8 @@ function utc(createdAt: string): string {
 
 /** The CSV cells of one event. */
 export function csvRow(e: AuditEvent): string[] {
-  const target = e.target_details ?? (e.target_type ? `${e.target_type}${e.target_id !== null ? ` ${e.target_id}` : ''}` : '');
-  return [e.author_name, actionText(e), target, e.entity_path ?? '', e.event_type, e.ip_address ?? '', utc(e.created_at)];
+  const target = e.targetDetails ?? (e.targetType ? `${e.targetType}${e.targetId !== null ? ` ${e.targetId}` : ''}` : '');
+  return [e.authorName, actionText(e), target, e.entityPath ?? '', e.eventType, e.ipAddress ?? '', utc(e.createdAt)];
 }
 
 /** Reads one page of events after a cursor (the id of the last event already written). */

@@ -29,7 +29,7 @@ type WaitUntil = Pick<ExecutionContext, 'waitUntil'>;
 
 /** Send one message per delivery (Queues take 100 per call; the calls run together). */
 export async function sendDeliveries(env: Pick<Env, 'DELIVERIES'>, deliveries: RoutedDelivery[]): Promise<void> {
-  const jobs: DeliveryJob[] = deliveries.map((d) => ({ eventId: d.event_id, destinationId: d.destination_id }));
+  const jobs: DeliveryJob[] = deliveries.map((d) => ({ eventId: d.eventId, destinationId: d.destinationId }));
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < jobs.length; i += SEND_BATCH_LIMIT) {
     sends.push(env.DELIVERIES.sendBatch(jobs.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const }))));

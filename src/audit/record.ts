@@ -23,14 +23,14 @@ import {
   bufferedEventStatements,
   eventInsertStatement,
   routeStatements,
-  toAuditEvent,
+  toAuditEvents,
+  toRoutedDeliveries,
   type AuditEvent,
-  type AuditEventRow,
   type RoutedDelivery,
 } from '../db/audit_events';
 import { dispatchRecorded } from './outbox';
 
-export { toAuditEvent, type AuditEvent, type AuditEventRow } from '../db/audit_events';
+export type { AuditEvent } from '../db/audit_events';
 
 /** The author GitLab shows for unauthenticated actions (author_id -1). */
 export const UNAUTHENTICATED_AUTHOR = { id: -1, name: 'An unauthenticated user' } as const;
@@ -215,11 +215,11 @@ async function afterRecorded(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> 
   const routable: number[] = [];
   const deliveries: RoutedDelivery[] = [];
   for (let i = 0; i < results.length; i += STATEMENTS_PER_EVENT) {
-    const event = toAuditEvent((results[i].results as AuditEventRow[])[0]);
+    const event = toAuditEvents(results[i])[0];
     events.push(event);
     // No outbox row: no destination could receive it, nothing to dispatch.
     if (results[i + 1].meta.changes > 0) routable.push(event.id);
-    deliveries.push(...(results[i + 2].results as RoutedDelivery[]));
+    deliveries.push(...toRoutedDeliveries(results[i + 2]));
   }
   await dispatchRecorded(env, ctx, routable, deliveries);
   return events;
@@ -255,8 +255,8 @@ export async function recordBufferedAuditEvents(
   });
   const [inserted, outbox, routed] = await commitTransaction(env.DB, bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
   const routable = (outbox.results as { event_id: number }[]).map((r) => r.event_id);
-  await dispatchRecorded(env, ctx, routable, routed.results as RoutedDelivery[]);
-  return (inserted.results as AuditEventRow[]).map(toAuditEvent);
+  await dispatchRecorded(env, ctx, routable, toRoutedDeliveries(routed));
+  return toAuditEvents(inserted);
 }
 
 /** Record one event (see recordAuditEvents). */
@@ -274,17 +274,17 @@ export async function recordAuditEvent(
 export function streamingPayload(e: AuditEvent): Record<string, unknown> {
   return {
     id: String(e.id),
-    author_id: e.author_id,
-    author_name: e.author_name,
-    entity_id: e.entity_id,
-    entity_type: e.entity_type,
-    entity_path: e.entity_path,
-    event_type: e.event_type,
-    target_id: e.target_id,
-    target_type: e.target_type,
-    target_details: e.target_details,
-    ip_address: e.ip_address,
+    author_id: e.authorId,
+    author_name: e.authorName,
+    entity_id: e.entityId,
+    entity_type: e.entityType,
+    entity_path: e.entityPath,
+    event_type: e.eventType,
+    target_id: e.targetId,
+    target_type: e.targetType,
+    target_details: e.targetDetails,
+    ip_address: e.ipAddress,
     details: e.details,
-    created_at: e.created_at,
+    created_at: e.createdAt,
   };
 }

@@ -81,9 +81,9 @@ export async function applyAuditRetention(
   for (let chunk = 0; chunk < maxChunks; chunk++) {
     const stats = await expiredEventsChunk(db, cutoff, chunkSize);
     if (!stats) break;
-    const removal = expiredEventsRemovalStatements(db, cutoff, stats.max_id);
-    const firstDay = stats.first_at?.slice(0, 10) ?? null;
-    const lastDay = stats.last_at?.slice(0, 10) ?? null;
+    const removal = expiredEventsRemovalStatements(db, cutoff, stats.maxId);
+    const firstDay = stats.firstAt?.slice(0, 10) ?? null;
+    const lastDay = stats.lastAt?.slice(0, 10) ?? null;
     await recordAuditEvent(
       env,
       ctx,

@@ -12,8 +12,31 @@
  */
 import { isSqlValue, type SqlValue } from './sql';
 
-/** A stored audit event: the streaming payload fields, plus where it belongs. */
+/**
+ * A stored audit event: the streaming payload's fields (GitLab's snake_case names are the
+ * serializers' business: see streamingPayload in src/audit/record.ts), plus where it belongs.
+ */
 export interface AuditEvent {
+  id: number;
+  authorId: number;
+  authorName: string;
+  entityId: number;
+  entityType: string;
+  entityPath: string | null;
+  eventType: string;
+  targetId: number | null;
+  targetType: string | null;
+  targetDetails: string | null;
+  ipAddress: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+  rootNamespaceId: number | null;
+  scopePath: string | null;
+  projectId: number | null;
+}
+
+/** An audit_events row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
+export interface AuditEventRow {
   id: number;
   author_id: number;
   author_name: string;
@@ -25,26 +48,50 @@ export interface AuditEvent {
   target_type: string | null;
   target_details: string | null;
   ip_address: string | null;
-  details: Record<string, unknown>;
+  details: string;
   created_at: string;
   root_namespace_id: number | null;
   scope_path: string | null;
   project_id: number | null;
+  uuid?: string | null;
 }
 
-/** The row as D1 returns it (details as JSON text; `uuid` only on buffered events). */
-export type AuditEventRow = Omit<AuditEvent, 'details'> & { details: string; uuid?: string | null };
-
 /** Row to domain object (the buffer's `uuid` is internal: it never leaves the database). */
-export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  const { uuid: _uuid, ...rest } = row;
-  return { ...rest, details: JSON.parse(row.details) as Record<string, unknown> };
+export function toAuditEvent(r: AuditEventRow): AuditEvent {
+  return {
+    id: r.id,
+    authorId: r.author_id,
+    authorName: r.author_name,
+    entityId: r.entity_id,
+    entityType: r.entity_type,
+    entityPath: r.entity_path,
+    eventType: r.event_type,
+    targetId: r.target_id,
+    targetType: r.target_type,
+    targetDetails: r.target_details,
+    ipAddress: r.ip_address,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    createdAt: r.created_at,
+    rootNamespaceId: r.root_namespace_id,
+    scopePath: r.scope_path,
+    projectId: r.project_id,
+  };
+}
+
+/** The events a statement returned (`RETURNING *` of an insert into audit_events). */
+export function toAuditEvents(result: D1Result): AuditEvent[] {
+  return (result.results as AuditEventRow[]).map(toAuditEvent);
 }
 
 /** One delivery to make: an (event, destination) pair, as a queue message carries it. */
 export interface RoutedDelivery {
-  event_id: number;
-  destination_id: number;
+  eventId: number;
+  destinationId: number;
+}
+
+/** The (event, destination) pairs a statement returned (`RETURNING event_id, destination_id` or the same columns selected). */
+export function toRoutedDeliveries(result: D1Result): RoutedDelivery[] {
+  return (result.results as { event_id: number; destination_id: number }[]).map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
 }
 
 export const EVENT_COLUMNS = `author_id, author_name, entity_id, entity_type, entity_path, event_type, target_id, target_type, target_details,
@@ -198,23 +245,26 @@ export async function claimOverdueOutbox(
   ]);
   return {
     eventIds: (claimed.results as { event_id: number }[]).map((r) => r.event_id).sort((a, b) => a - b),
-    deliveries: pending.results as RoutedDelivery[],
+    deliveries: toRoutedDeliveries(pending),
   };
 }
 
 /** The oldest events past retention, as one chunk (see src/audit/retention.ts). */
 export interface ExpiredChunk {
+  /** How many events. */
   n: number;
-  max_id: number;
-  first_at: string | null;
-  last_at: string | null;
+  /** The highest id among them. */
+  maxId: number;
+  /** The first and last creation times among them. */
+  firstAt: string | null;
+  lastAt: string | null;
 }
 
 /**
  * The oldest events created before `cutoff`, at most `chunkSize`: how many, the highest id and
  * their first and last creation times; null when there are none. A cheap probe on
  * audit_events_created first: most runs find nothing and stop there. Ids only grow, so
- * "created_at < cutoff AND id <= max_id" names exactly these rows.
+ * "created_at < cutoff AND id <= maxId" names exactly these rows.
  */
 export async function expiredEventsChunk(db: D1Database, cutoff: string, chunkSize: number): Promise<ExpiredChunk | null> {
   const any = await db.prepare('SELECT 1 AS x FROM audit_events WHERE created_at < ?1 LIMIT 1').bind(cutoff).first();
@@ -225,9 +275,9 @@ export async function expiredEventsChunk(db: D1Database, cutoff: string, chunkSi
        FROM (SELECT id, created_at FROM audit_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)`,
     )
     .bind(cutoff, chunkSize)
-    .first<Omit<ExpiredChunk, 'max_id'> & { max_id: number | null }>();
+    .first<{ n: number; max_id: number | null; first_at: string | null; last_at: string | null }>();
   if (!stats || stats.n === 0 || stats.max_id === null) return null;
-  return { ...stats, max_id: stats.max_id };
+  return { n: stats.n, maxId: stats.max_id, firstAt: stats.first_at, lastAt: stats.last_at };
 }
 
 /**

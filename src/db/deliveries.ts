@@ -3,7 +3,8 @@
  * row per HTTP attempt, plus the destination-side state the consumer keeps (circuit breaker,
  * deactivation on 410 Gone).
  */
-import { toAuditEvent, type AuditEvent, type AuditEventRow } from './audit_events';
+import { toAuditEvents, type AuditEvent } from './audit_events';
+import { DESTINATION_COLUMNS, toDestination, type Destination, type DestinationRow } from './destinations';
 import { nowIso } from './time';
 
 /**
@@ -18,8 +19,28 @@ export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
-/** A deliveries row. */
-export interface DeliveryRow {
+/** A delivery: one (event, destination) pair and the state of its attempts. */
+export interface Delivery {
+  id: number;
+  eventId: number;
+  destinationId: number;
+  status: DeliveryStatus;
+  /** Attempts over every run. */
+  attempts: number;
+  /** Attempts of the current run (since the last redelivery): what the retry schedule counts. */
+  runAttempts: number;
+  lastHttpStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  nextRetryAt: string | null;
+  /** When the current run began (its last redelivery); null: at createdAt. */
+  runStartedAt: string | null;
+}
+
+/** A deliveries row as D1 returns it. */
+interface DeliveryRow {
   id: number;
   event_id: number;
   destination_id: number;
@@ -32,11 +53,42 @@ export interface DeliveryRow {
   updated_at: string;
   delivered_at: string | null;
   next_retry_at: string | null;
-  /** When the current run began (its last redelivery); null: at created_at. */
   run_started_at: string | null;
 }
 
-/** A delivery_attempts row. */
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    destinationId: r.destination_id,
+    status: r.status,
+    attempts: r.attempts,
+    runAttempts: r.run_attempts,
+    lastHttpStatus: r.last_http_status,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    deliveredAt: r.delivered_at,
+    nextRetryAt: r.next_retry_at,
+    runStartedAt: r.run_started_at,
+  };
+}
+
+/** One HTTP attempt of a delivery. */
+export interface DeliveryAttempt {
+  id: number;
+  deliveryId: number;
+  /** 1 for the delivery's first attempt, over every run. */
+  attempt: number;
+  status: 'delivered' | 'failed';
+  httpStatus: number | null;
+  durationMs: number;
+  errorClass: string | null;
+  responseExcerpt: string | null;
+  createdAt: string;
+}
+
+/** A delivery_attempts row as D1 returns it (db/ only: delivery_log.ts reads them too). */
 export interface DeliveryAttemptRow {
   id: number;
   delivery_id: number;
@@ -49,19 +101,31 @@ export interface DeliveryAttemptRow {
   created_at: string;
 }
 
-/** What the consumer needs of a destination. */
-export interface DeliveryDestination {
-  id: number;
-  scope: 'group' | 'instance';
-  namespace_id: number | null;
-  destination_url: string;
-  verification_token: string;
-  signing_secret: string;
-  previous_signing_secret: string | null;
-  previous_secret_expires_at: string | null;
-  active: number;
-  consecutive_failures: number;
-  breaker_open_until: string | null;
+/** Row to domain object (db/ only). */
+export function toDeliveryAttempt(r: DeliveryAttemptRow): DeliveryAttempt {
+  return {
+    id: r.id,
+    deliveryId: r.delivery_id,
+    attempt: r.attempt,
+    status: r.status,
+    httpStatus: r.http_status,
+    durationMs: r.duration_ms,
+    errorClass: r.error_class,
+    responseExcerpt: r.response_excerpt,
+    createdAt: r.created_at,
+  };
+}
+
+/** A destination as the consumer needs it: with its circuit breaker's state. */
+export interface DeliveryDestination extends Destination {
+  consecutiveFailures: number;
+  breakerOpenUntil: string | null;
+}
+
+type DeliveryDestinationRow = DestinationRow & { consecutive_failures: number; breaker_open_until: string | null };
+
+function toDeliveryDestination(r: DeliveryDestinationRow): DeliveryDestination {
+  return { ...toDestination(r), consecutiveFailures: r.consecutive_failures, breakerOpenUntil: r.breaker_open_until };
 }
 
 /** Everything one delivery attempt needs, loaded in one round trip. */
@@ -69,7 +133,7 @@ export interface DeliveryContext {
   event: AuditEvent | null;
   destination: DeliveryDestination | null;
   headers: { key: string; value: string }[];
-  delivery: DeliveryRow | null;
+  delivery: Delivery | null;
 }
 
 /** The key of a (event, destination) pair in the map loadDeliveryContexts returns. */
@@ -91,8 +155,7 @@ export async function loadDeliveryContexts(db: D1Database, jobs: { eventId: numb
     db.prepare('SELECT * FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))').bind(eventIds),
     db
       .prepare(
-        `SELECT id, scope, namespace_id, destination_url, verification_token, signing_secret, previous_signing_secret,
-                previous_secret_expires_at, active, consecutive_failures, breaker_open_until
+        `SELECT ${DESTINATION_COLUMNS}, consecutive_failures, breaker_open_until
          FROM streaming_destinations WHERE id IN (SELECT value FROM json_each(?1))`,
       )
       .bind(destinationIds),
@@ -106,15 +169,15 @@ export async function loadDeliveryContexts(db: D1Database, jobs: { eventId: numb
       )
       .bind(pairs),
   ]);
-  const events = new Map((ev.results as AuditEventRow[]).map((r) => [r.id, toAuditEvent(r)]));
-  const destinations = new Map((dest.results as DeliveryDestination[]).map((d) => [d.id, d]));
+  const events = new Map(toAuditEvents(ev).map((e) => [e.id, e]));
+  const destinations = new Map((dest.results as DeliveryDestinationRow[]).map((d) => [d.id, toDeliveryDestination(d)]));
   const headers = new Map<number, { key: string; value: string }[]>();
   for (const h of hdr.results as { destination_id: number; key: string; value: string }[]) {
     let list = headers.get(h.destination_id);
     if (!list) headers.set(h.destination_id, (list = []));
     list.push({ key: h.key, value: h.value });
   }
-  const deliveries = new Map((del.results as DeliveryRow[]).map((d) => [deliveryKey(d.event_id, d.destination_id), d]));
+  const deliveries = new Map((del.results as DeliveryRow[]).map((d) => [deliveryKey(d.event_id, d.destination_id), toDelivery(d)]));
   for (const j of jobs) {
     const key = deliveryKey(j.eventId, j.destinationId);
     contexts.set(key, {
@@ -133,7 +196,7 @@ export async function loadDeliveryContext(db: D1Database, eventId: number, desti
 }
 
 /** The delivery row of (event, destination), created pending when missing. */
-export async function ensureDelivery(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryRow> {
+export async function ensureDelivery(db: D1Database, eventId: number, destinationId: number): Promise<Delivery> {
   const now = nowIso();
   const [, row] = await db.batch([
     db
@@ -141,7 +204,7 @@ export async function ensureDelivery(db: D1Database, eventId: number, destinatio
       .bind(eventId, destinationId, now),
     db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
   ]);
-  return (row.results as DeliveryRow[])[0];
+  return toDelivery((row.results as DeliveryRow[])[0]);
 }
 
 /** Mark a delivery failed without an attempt (destination gone or inactive, event gone). */
@@ -182,7 +245,7 @@ export async function listDeliveries(
   db: D1Database,
   destinationId: number,
   opts: { status?: DeliveryStatus | null; beforeId?: number | null; limit: number },
-): Promise<DeliveryRow[]> {
+): Promise<Delivery[]> {
   const rows = await db
     .prepare(
       `SELECT * FROM deliveries WHERE destination_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
@@ -190,7 +253,7 @@ export async function listDeliveries(
     )
     .bind(destinationId, opts.status ?? null, opts.beforeId ?? null, opts.limit)
     .all<DeliveryRow>();
-  return rows.results;
+  return rows.results.map(toDelivery);
 }
 
 /** How many deliveries of a destination are in each status. */
@@ -205,16 +268,16 @@ export async function countDeliveries(db: D1Database, destinationId: number, sta
 }
 
 /** The attempts of a delivery, oldest first (at most `limit`, newest kept). */
-export async function listAttempts(db: D1Database, deliveryId: number, limit = 100): Promise<DeliveryAttemptRow[]> {
+export async function listAttempts(db: D1Database, deliveryId: number, limit = 100): Promise<DeliveryAttempt[]> {
   const rows = await db
     .prepare(`SELECT * FROM (SELECT * FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id`)
     .bind(deliveryId, limit)
     .all<DeliveryAttemptRow>();
-  return rows.results;
+  return rows.results.map(toDeliveryAttempt);
 }
 
 /** Reset a delivery to pending for a new run (redelivery); creates it if the event never had one. */
-export async function resetDeliveryForRedelivery(db: D1Database, eventId: number, destinationId: number): Promise<DeliveryRow> {
+export async function resetDeliveryForRedelivery(db: D1Database, eventId: number, destinationId: number): Promise<Delivery> {
   const now = nowIso();
   const [, , row] = await db.batch([
     db
@@ -228,7 +291,7 @@ export async function resetDeliveryForRedelivery(db: D1Database, eventId: number
       .bind(eventId, destinationId, now),
     db.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId),
   ]);
-  return (row.results as DeliveryRow[])[0];
+  return toDelivery((row.results as DeliveryRow[])[0]);
 }
 
 /**

@@ -3,15 +3,15 @@
  * (ids passed as one JSON array, so a page of 100 stays within D1's 100 bound parameters), and
  * the one write a failed redelivery makes.
  */
-import type { DeliveryAttemptRow } from './deliveries';
+import { toDeliveryAttempt, type DeliveryAttempt, type DeliveryAttemptRow } from './deliveries';
 import { nowIso } from './time';
 
 /** Most attempts listed per delivery (the newest are kept). */
 export const MAX_ATTEMPTS_LISTED = 100;
 
 /** The attempts of these deliveries, oldest first per delivery (at most MAX_ATTEMPTS_LISTED each, newest kept). */
-export async function listAttemptsOfDeliveries(db: D1Database, deliveryIds: number[]): Promise<Map<number, DeliveryAttemptRow[]>> {
-  const byDelivery = new Map<number, DeliveryAttemptRow[]>(deliveryIds.map((id) => [id, []]));
+export async function listAttemptsOfDeliveries(db: D1Database, deliveryIds: number[]): Promise<Map<number, DeliveryAttempt[]>> {
+  const byDelivery = new Map<number, DeliveryAttempt[]>(deliveryIds.map((id) => [id, []]));
   if (deliveryIds.length === 0) return byDelivery;
   const rows = await db
     .prepare(
@@ -22,7 +22,7 @@ export async function listAttemptsOfDeliveries(db: D1Database, deliveryIds: numb
     )
     .bind(JSON.stringify(deliveryIds), MAX_ATTEMPTS_LISTED)
     .all<DeliveryAttemptRow>();
-  for (const row of rows.results) byDelivery.get(row.delivery_id)?.push(row);
+  for (const row of rows.results) byDelivery.get(row.delivery_id)?.push(toDeliveryAttempt(row));
   return byDelivery;
 }
 

@@ -25,7 +25,8 @@ export interface Destination {
   updatedAt: string;
 }
 
-interface DestinationRow {
+/** A streaming_destinations row as D1 returns it (the columns of DESTINATION_COLUMNS). */
+export interface DestinationRow {
   id: number;
   scope: DestinationScope;
   namespace_id: number | null;
@@ -40,10 +41,10 @@ interface DestinationRow {
   updated_at: string;
 }
 
-const DESTINATION_COLUMNS =
+export const DESTINATION_COLUMNS =
   'id, scope, namespace_id, name, destination_url, verification_token, signing_secret, previous_signing_secret, previous_secret_expires_at, active, created_at, updated_at';
 
-function toDestination(r: DestinationRow): Destination {
+export function toDestination(r: DestinationRow): Destination {
   return {
     id: r.id,
     scope: r.scope,

@@ -3,11 +3,11 @@
  * touched for a grace period after they were due, and marking them re-sent.
  */
 
+import type { RoutedDelivery } from './audit_events';
+
 /** A delivery the sweep re-sends. */
-export interface OverdueDelivery {
+export interface OverdueDelivery extends RoutedDelivery {
   id: number;
-  event_id: number;
-  destination_id: number;
 }
 
 /**
@@ -30,8 +30,8 @@ export async function overdueDeliveries(db: D1Database, cutoff: string, now: str
        LIMIT ?2`,
     )
     .bind(cutoff, limit, now)
-    .all<OverdueDelivery>();
-  return rows.results;
+    .all<{ id: number; event_id: number; destination_id: number }>();
+  return rows.results.map((r) => ({ id: r.id, eventId: r.event_id, destinationId: r.destination_id }));
 }
 
 /** Mark still-pending deliveries re-sent at `stamp` (next_retry_at and updated_at), 90 ids per statement. */

@@ -37,10 +37,10 @@ export function breakerBaseCooldownSeconds(env: { DELIVERY_BREAKER_COOLDOWN_SECO
   return readDeliveryConfig(env).breakerCooldownSeconds;
 }
 
-/** Breaker state as stored on streaming_destinations. */
+/** Breaker state of a destination (stored on its streaming_destinations row). */
 export interface BreakerState {
-  consecutive_failures: number;
-  breaker_open_until: string | null;
+  consecutiveFailures: number;
+  breakerOpenUntil: string | null;
 }
 
 /** Cool-down of the breaker's `trips`-th opening in a row (1: first opening), from the first cool-down `base`. */
@@ -51,13 +51,13 @@ export function cooldownSeconds(trips: number, base: number = BREAKER_BASE_COOLD
 
 /** Seconds until an open breaker closes (rounded up), or 0 when it is closed. */
 export function breakerWaitSeconds(state: BreakerState, now: number = Date.now()): number {
-  if (!state.breaker_open_until) return 0;
-  const until = Date.parse(state.breaker_open_until);
+  if (!state.breakerOpenUntil) return 0;
+  const until = Date.parse(state.breakerOpenUntil);
   if (Number.isNaN(until) || until <= now) return 0;
   return Math.ceil((until - now) / 1000);
 }
 
 /** Whether the destination is half-open: the cool-down is over but the last attempts failed. */
 export function isHalfOpen(state: BreakerState, now: number = Date.now()): boolean {
-  return state.consecutive_failures >= BREAKER_THRESHOLD && breakerWaitSeconds(state, now) === 0;
+  return state.consecutiveFailures >= BREAKER_THRESHOLD && breakerWaitSeconds(state, now) === 0;
 }

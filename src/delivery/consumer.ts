@@ -18,7 +18,7 @@ import {
   loadDeliveryContext,
   type DeliveryContext,
   type DeliveryDestination,
-  type DeliveryRow,
+  type Delivery,
 } from '../db/deliveries';
 import { claimBreakerProbe, writeAttemptLog, type AttemptRecord, type DestinationEffect, type LoggedAttempt } from '../db/attempt_log';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
@@ -54,16 +54,16 @@ export type DeliveryOutcome =
 /** The headers and body of one delivery request (exported for tests and for the README's recipe). */
 export async function buildDeliveryRequest(
   event: AuditEvent,
-  destination: Pick<DeliveryDestination, 'id' | 'verification_token' | 'signing_secret' | 'previous_signing_secret' | 'previous_secret_expires_at'>,
+  destination: Pick<DeliveryDestination, 'id' | 'verificationToken' | 'signingSecret' | 'previousSigningSecret' | 'previousSecretExpiresAt'>,
   customHeaders: { key: string; value: string }[],
   now: number = Date.now(),
 ): Promise<{ headers: Headers; body: string; msgId: string }> {
   const body = JSON.stringify(streamingPayload(event));
   const msgId = webhookId(event.id, destination.id);
   const timestamp = Math.floor(now / 1000);
-  const secrets = [destination.signing_secret];
-  if (destination.previous_signing_secret && destination.previous_secret_expires_at && Date.parse(destination.previous_secret_expires_at) > now) {
-    secrets.push(destination.previous_signing_secret);
+  const secrets = [destination.signingSecret];
+  if (destination.previousSigningSecret && destination.previousSecretExpiresAt && Date.parse(destination.previousSecretExpiresAt) > now) {
+    secrets.push(destination.previousSigningSecret);
   }
   const headers = new Headers({ 'Content-Type': 'application/json' });
   for (const h of customHeaders) {
@@ -74,8 +74,8 @@ export async function buildDeliveryRequest(
     }
   }
   // Set last so custom headers cannot forge them.
-  headers.set('X-Gitlab-Event-Streaming-Token', destination.verification_token);
-  headers.set('X-Gitlab-Audit-Event-Type', event.event_type);
+  headers.set('X-Gitlab-Event-Streaming-Token', destination.verificationToken);
+  headers.set('X-Gitlab-Audit-Event-Type', event.eventType);
   headers.set('webhook-id', msgId);
   headers.set('webhook-timestamp', String(timestamp));
   headers.set('webhook-signature', await signPayload(secrets, msgId, timestamp, body));
@@ -180,7 +180,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, reason);
     return { action: 'ack', result: 'skipped' };
   }
-  const delivery: DeliveryRow = existing ?? (await ensureDelivery(env.DB, job.eventId, job.destinationId));
+  const delivery: Delivery = existing ?? (await ensureDelivery(env.DB, job.eventId, job.destinationId));
   // Duplicate message (at-least-once queues) or a stale one after the delivery was settled:
   // a redelivery resets the row to pending before it sends its message.
   if (delivery.status !== 'pending') return { action: 'ack', result: 'skipped' };
@@ -188,13 +188,13 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   // re-send, or an outbox re-dispatch, racing the original): the scheduled message carries the
   // delivery. Attempting now would spend its retries early and send receivers duplicates; if
   // the scheduled message is ever lost, the stale delivery sweep re-sends it.
-  if (delivery.next_retry_at !== null && Date.parse(delivery.next_retry_at) > Date.now() + EARLY_MESSAGE_SLACK_MS) {
+  if (delivery.nextRetryAt !== null && Date.parse(delivery.nextRetryAt) > Date.now() + EARLY_MESSAGE_SLACK_MS) {
     return { action: 'ack', result: 'skipped' };
   }
 
   // Waited DELIVERY_MAX_WAIT_DAYS since its run began, attempts left or not (a destination that
   // stays dead, its breaker open, still ends in the DLQ): give up.
-  if (maxWaitPassed(env, delivery.run_started_at ?? delivery.created_at)) {
+  if (maxWaitPassed(env, delivery.runStartedAt ?? delivery.createdAt)) {
     await deadLetter(env, job, 'Gave up: the delivery waited longer than DELIVERY_MAX_WAIT_DAYS');
     return { action: 'ack', result: 'dead_lettered' };
   }
@@ -214,7 +214,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     else await writeAttemptLog(env.DB, [attempt]);
   };
 
-  const blocked = deliveryUrlError(destination.destination_url, {
+  const blocked = deliveryUrlError(destination.destinationUrl, {
     allowLocal: allowLocalDestinations(env),
     loopbackOnly: env.DELIVERY_LOOPBACK_ONLY === 'true',
   });
@@ -229,7 +229,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   }
 
   const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
-  const res = await post(env, destination.destination_url, requestHeaders, body, timeoutMs);
+  const res = await post(env, destination.destinationUrl, requestHeaders, body, timeoutMs);
   share.onPosted?.();
   const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
@@ -243,7 +243,7 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     console.warn(`destination ${destination.id} answered 410 Gone: deactivated`);
     return { action: 'ack', result: 'failed' };
   }
-  const scheduled = retryDelaySeconds(retrySchedule(env), delivery.run_attempts + 1);
+  const scheduled = retryDelaySeconds(retrySchedule(env), delivery.runAttempts + 1);
   const breaker: DestinationEffect = { kind: 'failure', probe, baseCooldown: breakerBaseCooldownSeconds(env), weight: failureWeight(res.errorClass) };
   if (scheduled === null) {
     await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null }, breaker);

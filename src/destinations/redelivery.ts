@@ -6,7 +6,7 @@
  */
 import type { DeliveryJob, Env } from '../env';
 import type { Destination } from '../db/destinations';
-import { resetDeliveryForRedelivery, resetFailedDeliveriesSince, type DeliveryRow } from '../db/deliveries';
+import { resetDeliveryForRedelivery, resetFailedDeliveriesSince, type Delivery } from '../db/deliveries';
 import { markRedeliveriesNotEnqueued, routedEventType } from '../db/delivery_log';
 
 /** Most deliveries one "redeliver failed" call re-sends. */
@@ -42,13 +42,13 @@ export async function redeliverEvent(
   env: Env,
   d: Destination,
   eventId: number | null,
-): Promise<{ delivery: (DeliveryRow & { event_type: string }) | null; errors: string[] }> {
+): Promise<{ delivery: (Delivery & { eventType: string }) | null; errors: string[] }> {
   const eventType = eventId === null ? null : await routedEventType(env.DB, eventId, d.id);
   if (eventId === null || eventType === null) return { delivery: null, errors: ['Audit event was never delivered to this destination'] };
   if (!d.active) return { delivery: null, errors: [NOT_ACTIVE] };
   const row = await resetDeliveryForRedelivery(env.DB, eventId, d.id);
   if (!(await enqueueOrRevert(env, d, [eventId], 'redelivery'))) return { delivery: null, errors: ['The redelivery could not be queued; try again'] };
-  return { delivery: { ...row, event_type: eventType }, errors: [] };
+  return { delivery: { ...row, eventType }, errors: [] };
 }
 
 /** Send every failed delivery of a destination created since `since` again (at most MAX_REDELIVER_FAILED). */

@@ -46,12 +46,12 @@ export const CSV_PAGE_SIZE = 500;
 export function auditEventJson(e: AuditEvent): Record<string, unknown> {
   return {
     id: e.id,
-    author_id: e.author_id,
-    entity_id: e.entity_id,
-    entity_type: e.entity_type,
-    event_type: e.event_type,
+    author_id: e.authorId,
+    entity_id: e.entityId,
+    entity_type: e.entityType,
+    event_type: e.eventType,
     details: e.details,
-    created_at: e.created_at,
+    created_at: e.createdAt,
   };
 }
 
@@ -211,7 +211,7 @@ async function listCsv(request: IRequest, app: App, access: Access, filters: Aud
   const stream = auditCsvStream((afterId) =>
     listAuditEventsKeyset(db, access.scope, filters, { sort, afterId, maxId: exported.id - 1 }, CSV_PAGE_SIZE),
   );
-  const stamp = exported.created_at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = exported.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return new Response(stream, {
     status: 200,
     headers: {

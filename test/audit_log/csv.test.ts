@@ -30,7 +30,7 @@ describe('CSV cells (RFC 4180, formula injection)', () => {
   });
 
   it('words the action as GitLab does', () => {
-    const a = (details: Record<string, unknown>) => actionText({ details, event_type: 'some_type' });
+    const a = (details: Record<string, unknown>) => actionText({ details, eventType: 'some_type' });
     expect(a({ custom_message: 'Released v1' })).toBe('Released v1');
     expect(a({ change: 'name', from: 'v1', to: 'v2' })).toBe('Changed name from v1 to v2');
     expect(a({ change: 'description', from: '', to: 'new' })).toBe('Changed description to new');

@@ -256,7 +256,7 @@ describe('delivery consumer', () => {
     expect(await receivedRequests(path)).toHaveLength(0);
     // A redelivery starts a new run: its wait counts from then.
     const { resetDeliveryForRedelivery } = await import('../../src/db/deliveries');
-    expect((await resetDeliveryForRedelivery(env.DB, old.id, dest.id)).run_started_at).not.toBeNull();
+    expect((await resetDeliveryForRedelivery(env.DB, old.id, dest.id)).runStartedAt).not.toBeNull();
     const again = await runBatch([job], { env: testEnv });
     expect(again.result.retryMessages).toHaveLength(1);
     // DELIVERY_MAX_WAIT_DAYS is read from the env.

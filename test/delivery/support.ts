@@ -1,6 +1,7 @@
 /** Helpers of the delivery tests: destinations and events written straight to D1. */
 import { env } from 'cloudflare:workers';
-import { auditEventStatements, toAuditEvent, type AuditEntity, type AuditEvent, type AuditEventRow } from '../../src/audit/record';
+import { auditEventStatements, type AuditEntity, type AuditEvent } from '../../src/audit/record';
+import { toAuditEvents } from '../../src/db/audit_events';
 import { unique } from '../support/api';
 import type { DeliveryJob } from '../../src/env';
 
@@ -84,7 +85,7 @@ export async function insertEventQuietly(entity: AuditEntity, eventType = 'audit
       details: { custom_message: 'delivery test' },
     }),
   );
-  const event = toAuditEvent((ev.results as AuditEventRow[])[0]);
+  const event = toAuditEvents(ev)[0];
   await env.DB.batch([
     env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id = ?1').bind(event.id),
     env.DB.prepare('DELETE FROM deliveries WHERE event_id = ?1').bind(event.id),

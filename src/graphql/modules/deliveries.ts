@@ -15,7 +15,7 @@ import { PublicError, resourceNotAvailable, withServiceErrors } from '../errors'
 import { parseGid, toGid } from '../gid';
 import { deliveryTypeDefs } from '../schema/deliveries';
 import type { Destination } from '../../db/destinations';
-import { countDeliveries, listDeliveries, type DeliveryAttemptRow, type DeliveryRow, type DeliveryStatus } from '../../db/deliveries';
+import { countDeliveries, listDeliveries, type Delivery, type DeliveryAttempt, type DeliveryStatus } from '../../db/deliveries';
 import { eventTypesOf, listAttemptsOfDeliveries } from '../../db/delivery_log';
 import { webhookId } from '../../delivery/signing';
 import { parseIsoDateTime } from '../../web/params';
@@ -50,29 +50,29 @@ function parseEventId(v: unknown): number | null {
 }
 
 /** The attempts of every delivery of a page, read once (on the first `attempts` field asked). */
-type PageAttempts = () => Promise<Map<number, DeliveryAttemptRow[]>>;
+type PageAttempts = () => Promise<Map<number, DeliveryAttempt[]>>;
 
 function pageAttempts(db: D1Database, deliveryIds: number[]): PageAttempts {
-  let loaded: Promise<Map<number, DeliveryAttemptRow[]>> | null = null;
+  let loaded: Promise<Map<number, DeliveryAttempt[]>> | null = null;
   return () => (loaded ??= listAttemptsOfDeliveries(db, deliveryIds));
 }
 
 /** A delivery as the schema shows it. */
-function deliveryNode(row: DeliveryRow & { event_type?: string | null }, attemptsOfPage: PageAttempts) {
+function deliveryNode(delivery: Delivery & { eventType?: string | null }, attemptsOfPage: PageAttempts) {
   return {
-    id: toGid(DELIVERY_GID_MODEL, row.id),
-    rowId: row.id,
-    eventId: String(row.event_id),
-    eventType: row.event_type ?? null,
-    webhookId: webhookId(row.event_id, row.destination_id),
-    status: statusOut(row.status),
-    attemptsCount: row.attempts,
-    lastHttpStatus: row.last_http_status,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    deliveredAt: row.delivered_at,
-    nextRetryAt: row.status === 'pending' ? row.next_retry_at : null,
+    id: toGid(DELIVERY_GID_MODEL, delivery.id),
+    rowId: delivery.id,
+    eventId: String(delivery.eventId),
+    eventType: delivery.eventType ?? null,
+    webhookId: webhookId(delivery.eventId, delivery.destinationId),
+    status: statusOut(delivery.status),
+    attemptsCount: delivery.attempts,
+    lastHttpStatus: delivery.lastHttpStatus,
+    lastError: delivery.lastError,
+    createdAt: delivery.createdAt,
+    updatedAt: delivery.updatedAt,
+    deliveredAt: delivery.deliveredAt,
+    nextRetryAt: delivery.status === 'pending' ? delivery.nextRetryAt : null,
     attemptsOfPage,
   };
 }
@@ -91,9 +91,9 @@ async function deliveriesField(d: Destination, a: { status?: keyof typeof STATUS
     countDeliveries(c.env.DB, d.id, status),
   ]);
   const page = rows.slice(0, first);
-  const types = await eventTypesOf(c.env.DB, page.map((r) => r.event_id));
+  const types = await eventTypesOf(c.env.DB, page.map((r) => r.eventId));
   const attemptsOfPage = pageAttempts(c.env.DB, page.map((r) => r.id));
-  const nodes = page.map((r) => deliveryNode({ ...r, event_type: types.get(r.event_id) ?? null }, attemptsOfPage));
+  const nodes = page.map((r) => deliveryNode({ ...r, eventType: types.get(r.eventId) ?? null }, attemptsOfPage));
   return {
     nodes,
     edges: nodes.map((node) => ({ cursor: encodeCursor(node.rowId), node })),
@@ -125,14 +125,14 @@ export const deliveries: SchemaModule = {
     InstanceExternalAuditEventDestination: destinationFields,
     AuditEventStreamingDelivery: {
       attempts: async (n: DeliveryNode) =>
-        ((await n.attemptsOfPage()).get(n.rowId) ?? []).map((a: DeliveryAttemptRow) => ({
+        ((await n.attemptsOfPage()).get(n.rowId) ?? []).map((a: DeliveryAttempt) => ({
           attempt: a.attempt,
           status: statusOut(a.status),
-          httpStatus: a.http_status,
-          durationMs: a.duration_ms,
-          errorClass: a.error_class,
-          responseExcerpt: a.response_excerpt,
-          createdAt: a.created_at,
+          httpStatus: a.httpStatus,
+          durationMs: a.durationMs,
+          errorClass: a.errorClass,
+          responseExcerpt: a.responseExcerpt,
+          createdAt: a.createdAt,
         })),
     },
     Mutation: {
