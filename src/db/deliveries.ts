@@ -267,15 +267,6 @@ export async function countDeliveries(db: D1Database, destinationId: number, sta
   return counts;
 }
 
-/** The attempts of a delivery, oldest first (at most `limit`, newest kept). */
-export async function listAttempts(db: D1Database, deliveryId: number, limit = 100): Promise<DeliveryAttempt[]> {
-  const rows = await db
-    .prepare(`SELECT * FROM (SELECT * FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id`)
-    .bind(deliveryId, limit)
-    .all<DeliveryAttemptRow>();
-  return rows.results.map(toDeliveryAttempt);
-}
-
 /** Reset a delivery to pending for a new run (redelivery); creates it if the event never had one. */
 export async function resetDeliveryForRedelivery(db: D1Database, eventId: number, destinationId: number): Promise<Delivery> {
   const now = nowIso();
