@@ -25,6 +25,8 @@
 //          --timeout-ms 2000 (DELIVERY_TIMEOUT_MS)
 //          far: --far-rate 100 (events/s in all) --far-seconds 5 --far-destinations 10
 //          --far-delay 100 (ms before the receivers answer) --far-connections N (default 2 × rate)
+//          --profile (throughput: CPU profile of every workerd isolate while the events are recorded,
+//          the busiest functions printed per isolate; slows the Worker, so its figures are not comparable)
 //          --drain-timeout 120 (seconds per scenario or phase) --tag NAME (sections
 //          bench:delivery:NAME, bench:delivery-isolation:NAME, bench:delivery-far:NAME) --no-write
 //          --json (every figure as one JSON object on the last line)
@@ -32,6 +34,7 @@ import autocannon from 'autocannon';
 import { gql, must, seedPublicRelease, workerWarnings } from './lib/worker.mjs';
 import { answered, countTotal, resetEdgeStats, settledEdgeStats, sleep, startWorkerUnder } from './lib/edge-stats.mjs';
 import { startBenchReceiver } from './lib/receiver.mjs';
+import { profileWhile, workerdInspector } from './lib/profile.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
 const opt = options({
@@ -52,6 +55,7 @@ const opt = options({
   farDelay: 100,
   farConnections: 0,
   drainTimeout: 120,
+  profile: false,
   tag: '',
   noWrite: false,
   json: false,
@@ -139,6 +143,16 @@ const costText = (c) =>
 /** A note when the Worker recorded less than 90% of the offered rate: latencies then include queueing before the events exist. */
 const keptUp = (recordedPerSecond, offered) => (recordedPerSecond >= 0.9 * offered ? '' : ` (the Worker recorded ${f0(recordedPerSecond)} of ${f0(offered)} events/s offered: saturated)`);
 
+/** Run `work` while every isolate of the worker's workerd is CPU-profiled (--profile); print each busy isolate's top functions. */
+async function profiled(worker, work) {
+  const { result, isolates } = await profileWhile(await workerdInspector(undefined, { under: worker.pid }), work, { top: 15 });
+  for (const i of isolates.filter((x) => x.busyMs > 0).sort((a, b) => b.busyMs - a.busyMs)) {
+    log(`  profile ${i.id}: busy ${f0(i.busyMs)} ms`);
+    for (const r of i.rows) log(`    ${r}`);
+  }
+  return result;
+}
+
 /** Throughput: 1, 3 and 10 destinations, half downloads and half ingest, as fast as the worker takes (or --rate). */
 async function throughputRun(worker, receiver) {
   const rows = [];
@@ -159,7 +173,8 @@ async function throughputRun(worker, receiver) {
     // --rate: each of the two generators offers half of it.
     const each = { connections: Math.floor(opt.connections / 2), rate: opt.rate / 2 };
     const t0 = Date.now();
-    const [dl, ing] = await Promise.all([load({ ...each, url: `${worker.base}${seeded.downloadPath}`, amount: half }), load({ ...each, ...seeded.ingest, amount: events - half })]);
+    const record = () => Promise.all([load({ ...each, url: `${worker.base}${seeded.downloadPath}`, amount: half }), load({ ...each, ...seeded.ingest, amount: events - half })]);
+    const [dl, ing] = opt.profile ? await profiled(worker, record) : await record();
     const t1 = Date.now();
     const recorded = dl['3xx'] + ing['2xx'];
     const failed = answered(dl) - dl['3xx'] + answered(ing) - ing['2xx'] + dl.errors + ing.errors;

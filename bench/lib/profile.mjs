@@ -2,6 +2,7 @@
 // run `work`, stop, and summarise self time by function per isolate. For finding where a
 // benchmark's time goes (see bench/RESULTS.md). Uses `ws` (a dependency of miniflare) rather
 // than Node's WebSocket, which the inspector refuses.
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 async function connect(url) {
@@ -13,7 +14,14 @@ async function connect(url) {
     const msg = JSON.parse(String(data));
     if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
   });
-  const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  // An isolate that never answers (some of workerd's internal ones) must not hang the caller.
+  const send = (method, params = {}, timeoutMs = 5000) =>
+    new Promise((r, j) => {
+      const i = ++id;
+      const timer = setTimeout(() => { pending.delete(i); j(new Error(`inspector ${url}: no answer to ${method}`)); }, timeoutMs);
+      pending.set(i, (msg) => { clearTimeout(timer); r(msg); });
+      ws.send(JSON.stringify({ id: i, method, params }));
+    });
   return { ws, send };
 }
 
@@ -42,15 +50,20 @@ export async function profileWhile(address, work, { top = 20, pick = () => true,
   const sessions = [];
   for (const t of targets) {
     const s = await connect(t.webSocketDebuggerUrl.replace('localhost', '127.0.0.1'));
-    await s.send('Profiler.enable');
-    await s.send('Profiler.setSamplingInterval', { interval: intervalUs });
-    await s.send('Profiler.start');
-    sessions.push({ id: t.id, ...s });
+    try {
+      await s.send('Profiler.enable');
+      await s.send('Profiler.setSamplingInterval', { interval: intervalUs });
+      await s.send('Profiler.start');
+      sessions.push({ id: t.id, ...s });
+    } catch (err) {
+      console.error(`not profiled: ${t.id} (${err.message})`);
+      s.ws.close();
+    }
   }
   const result = await work();
   const isolates = [];
   for (const s of sessions) {
-    const { result: r } = await s.send('Profiler.stop');
+    const { result: r } = await s.send('Profiler.stop', {}, 60_000);
     s.ws.close();
     const { rows, total, busy } = summarise(r.profile, top);
     isolates.push({ id: s.id, busyMs: (busy * intervalUs) / 1000, samples: total, rows });
@@ -58,13 +71,31 @@ export async function profileWhile(address, work, { top = 20, pick = () => true,
   return { result, isolates };
 }
 
-/** The raw workerd inspector address of a `wrangler dev` whose user worker is `name` (every isolate, not only the user worker). */
-export async function workerdInspector(name = 'core:user:audit-events-edge') {
+/** Whether process `pid` descends from process `ancestor` (Linux /proc). */
+function descendsFrom(pid, ancestor) {
+  for (let p = pid; p > 1; ) {
+    if (p === ancestor) return true;
+    try {
+      p = Number(readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * The raw workerd inspector address of a `wrangler dev` whose user worker is `name` (every
+ * isolate, not only the user worker); with `under`, only a workerd started by that process
+ * (another `wrangler dev` on the machine runs the same worker names).
+ */
+export async function workerdInspector(name = 'core:user:audit-events-edge', { under = null } = {}) {
   const { execFileSync } = await import('node:child_process');
   const lines = execFileSync('ss', ['-ltnp'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('"workerd"'));
   for (const l of lines) {
     const m = l.match(/127\.0\.0\.1:(\d+)/);
     if (!m) continue;
+    if (under !== null && !descendsFrom(Number(l.match(/pid=(\d+)/)?.[1]), under)) continue;
     try {
       const res = await fetch(`http://127.0.0.1:${m[1]}/json`, { signal: AbortSignal.timeout(1000) });
       const list = await res.json();

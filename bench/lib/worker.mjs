@@ -21,7 +21,7 @@ export { api, freePort, must };
  * Start `npm start` on a free port with its own state directory. `vars` are extra
  * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and BENCH_ROUTES are set).
  * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs).
- * Returns { base, adminToken, persist, inspectorPort, log(), stop(), removeState() }.
+ * Returns { base, adminToken, persist, inspectorPort, pid (npm's), log(), stop(), removeState() }.
  */
 export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
@@ -30,6 +30,12 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
   const port = await freePort();
   const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
+  // wrangler dev's local trace collector (X_LOCAL_OBSERVABILITY, on by default with
+  // [observability] enabled) stores a span for every invocation, D1 call and queue send in its
+  // own SQLite on the same workerd thread: about as much CPU as the Worker's own work under load
+  // (bench:delivery --profile). It is dev tooling, not part of what the benchmarks measure, so it
+  // is off unless the caller's environment sets it.
+  process.env.X_LOCAL_OBSERVABILITY ??= 'false';
   const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
   if (inspectorPort) args.push('--inspector-port', String(inspectorPort));
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
@@ -46,6 +52,7 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
     adminToken,
     persist,
     inspectorPort,
+    pid: child.pid,
     log: () => log,
     /** Stop npm, start.mjs, wrangler and workerd (the process group); the state stays until removeState(). */
     async stop() {

@@ -156,7 +156,8 @@ export function registerAuditIngestRoutes(router: ApiRouter): void {
     if (authorId !== undefined) {
       if (authorId === UNAUTHENTICATED_AUTHOR.id) authorName ??= UNAUTHENTICATED_AUTHOR.name;
       else if (authorName === undefined) {
-        const u = authorId === 0 ? null : await findUserById(db, authorId);
+        // The caller's own id: its user row was read to authenticate this request (no second read).
+        const u = authorId === 0 ? null : authorId === actor.user.id ? actor.user : await findUserById(db, authorId);
         if (!u) throw badRequest('author_name is missing');
         authorName = u.name;
       }

@@ -47,6 +47,18 @@ describe('POST /api/v4/audit_events (ingest)', () => {
     expect(b.body).toMatchObject({ entity_type: 'User', entity_path: u.username, author_id: 999999, author_name: 'External bot' });
   });
 
+  it("takes a known author's name from the users table, the caller's own and another user's alike", async () => {
+    const g = await createGroup();
+    const u = await createUser();
+    const other = await post({ event_type: 'ci_pipeline_custom_9', entity_type: 'Group', entity_id: g.id, author_id: u.id });
+    expect(other.status).toBe(201);
+    expect(other.body).toMatchObject({ author_id: u.id, author_name: u.name });
+    const admin = await createUser({ admin: true });
+    const self = await post({ event_type: 'ci_pipeline_custom_9', entity_type: 'Group', entity_id: g.id, author_id: admin.id }, admin.token);
+    expect(self.status).toBe(201);
+    expect(self.body).toMatchObject({ author_id: admin.id, author_name: admin.name });
+  });
+
   it.each([
     [{ entity_type: 'Group', entity_id: 1 }, 'event_type is missing'],
     [{ event_type: 'Bad-Type', entity_type: 'Group', entity_id: 1 }, 'event_type is invalid'],
