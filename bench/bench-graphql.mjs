@@ -7,12 +7,14 @@
 //
 // Options: --connections 10 --rounds 3 --requests 2000 (per variant per round) --warmup 300
 //          --tag NAME (writes section bench:graphql:NAME) --no-write
+//          --json (every figure as one JSON object on the last line of stdout; progress goes to stderr)
 import autocannon from 'autocannon';
 import { gql, must, startWorker, workerWarnings } from './lib/worker.mjs';
 import { machineInfo, machineLines, options, table, warnIfBusy, writeSection } from './lib/results.mjs';
 import referenceExamples from '../test/fixtures/reference_graphql.json' with { type: 'json' };
 
-const opt = options({ connections: 10, rounds: 3, requests: 2000, warmup: 300, tag: '', noWrite: false });
+const opt = options({ connections: 10, rounds: 3, requests: 2000, warmup: 300, tag: '', noWrite: false, json: false });
+const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const info = machineInfo();
 const busy = warnIfBusy(info);
 
@@ -77,7 +79,7 @@ try {
       t.seconds += res.wallSeconds;
       t.p50.push(res.latency.p50);
       t.p99.push(res.latency.p99);
-      console.log(`round ${round + 1} ${name.padEnd(24)} ${(res['2xx'] / res.wallSeconds).toFixed(0)} req/s  p50 ${res.latency.p50} ms  p99 ${res.latency.p99} ms  non-2xx ${res.non2xx} errors ${res.errors}`);
+      log(`round ${round + 1} ${name.padEnd(24)} ${(res['2xx'] / res.wallSeconds).toFixed(0)} req/s  p50 ${res.latency.p50} ms  p99 ${res.latency.p99} ms  non-2xx ${res.non2xx} errors ${res.errors}`);
     }
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -85,8 +87,11 @@ try {
   const ratio = r['destinations (cache)'].rps / r['typename (cache)'].rps;
   const ratioNoCache = r['destinations (no cache)'].rps / r['typename (no cache)'].rps;
   const cacheGain = r['destinations (cache)'].rps / r['destinations (no cache)'].rps;
-  console.log(`\nratio destinations/typename with cache ${ratio.toFixed(2)} (target >= 0.8); without cache ${ratioNoCache.toFixed(2)}; cache speeds the destinations query up ${cacheGain.toFixed(2)}x`);
+  log(`\nratio destinations/typename with cache ${ratio.toFixed(2)} (target >= 0.8); without cache ${ratioNoCache.toFixed(2)}; cache speeds the destinations query up ${cacheGain.toFixed(2)}x`);
   const warnings = workerWarnings(worker.log());
+  if (opt.json) {
+    console.log(JSON.stringify({ date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu }, options: opt, variants: r, ratio, ratioNoCache, cacheGain, warnings: warnings.length }));
+  }
   if (!opt.noWrite) {
     writeSection(
       opt.tag ? `bench:graphql:${opt.tag}` : 'bench:graphql',
