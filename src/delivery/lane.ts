@@ -169,8 +169,6 @@ export class DestinationLane extends DurableObject<Env> {
     const inFlight = new Set<number>();
     const ready: { job: DeliveryJob; context?: DeliveryContext }[] = [];
     let started = 0;
-    /** A job found the breaker open and deferred the backlog: drop the jobs loaded before. */
-    let deferred = false;
 
     const run = async (job: DeliveryJob, context: DeliveryContext | undefined): Promise<void> => {
       const record = async (attempt: LoggedAttempt): Promise<void> => {
@@ -181,13 +179,7 @@ export class DestinationLane extends DurableObject<Env> {
         const outcome = await deliverJob(env, job, { context, record });
         // Its attempt is recorded (deliverJob records before it returns): the job may go.
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
-        else if (outcome.result === 'breaker_open') {
-          // The destination's breaker is open: the whole backlog waits with this job, in one
-          // step, instead of each job being loaded and deferred on its own (CPU and D1 reads
-          // spent on a dead receiver, beside other destinations' lanes).
-          this.sql.exec('UPDATE jobs SET due_at = MAX(due_at, ?) WHERE due_at <= ? OR event_id = ?', Date.now() + outcome.delaySeconds * 1000, Date.now() + outcome.delaySeconds * 1000, job.eventId);
-          deferred = true;
-        } else this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + outcome.delaySeconds * 1000, job.eventId);
+        else this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + outcome.delaySeconds * 1000, job.eventId);
       } catch (err) {
         console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
         this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + INTERNAL_ERROR_DELAY_SECONDS * 1000, job.eventId);
@@ -199,10 +191,6 @@ export class DestinationLane extends DurableObject<Env> {
 
     for (;;) {
       this.flushIfDue(env);
-      if (deferred) {
-        ready.length = 0;
-        deferred = false;
-      }
       // The next due jobs' contexts are loaded as soon as none is ready, also while every
       // connection is busy, so that a freed connection never waits for a D1 round trip.
       if (ready.length === 0 && started < ALARM_MAX_JOBS) {
