@@ -9,6 +9,23 @@ import { sqlValue, type SqlValue } from './sql';
 
 export type DestinationScope = 'group' | 'instance';
 
+/** What a destination is (GitLab 18's `category`): an HTTP endpoint, an S3 bucket or a Cloud Logging log. */
+export type DestinationCategory = 'http' | 'aws' | 'gcp';
+
+/** `config` of an `aws` destination (GitLab's names); the secret access key is `secretToken`. */
+export interface AwsConfig {
+  accessKeyXid: string;
+  bucketName: string;
+  awsRegion: string;
+}
+
+/** `config` of a `gcp` destination (GitLab's names); the private key (PEM) is `secretToken`. */
+export interface GcpConfig {
+  googleProjectIdName: string;
+  clientEmail: string;
+  logIdName: string;
+}
+
 /** A streaming destination (secrets included: callers decide who sees them). */
 export interface Destination {
   id: number;
@@ -21,6 +38,11 @@ export interface Destination {
   previousSigningSecret: string | null;
   previousSecretExpiresAt: string | null;
   active: boolean;
+  category: DestinationCategory;
+  /** The cloud category's config (`aws` or `gcp`), null for `http` (url and headers have their own columns). */
+  cloudConfig: AwsConfig | GcpConfig | null;
+  /** The cloud category's secret (AWS secret access key, GCP private key PEM), null for `http`. */
+  secretToken: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -37,12 +59,15 @@ export interface DestinationRow {
   previous_signing_secret: string | null;
   previous_secret_expires_at: string | null;
   active: number;
+  category: DestinationCategory;
+  config: string | null;
+  secret_token: string | null;
   created_at: string;
   updated_at: string;
 }
 
 export const DESTINATION_COLUMNS =
-  'id, scope, namespace_id, name, destination_url, verification_token, signing_secret, previous_signing_secret, previous_secret_expires_at, active, created_at, updated_at';
+  'id, scope, namespace_id, name, destination_url, verification_token, signing_secret, previous_signing_secret, previous_secret_expires_at, active, category, config, secret_token, created_at, updated_at';
 
 export function toDestination(r: DestinationRow): Destination {
   return {
@@ -56,6 +81,9 @@ export function toDestination(r: DestinationRow): Destination {
     previousSigningSecret: r.previous_signing_secret,
     previousSecretExpiresAt: r.previous_secret_expires_at,
     active: r.active === 1,
+    category: r.category,
+    cloudConfig: r.config === null ? null : (JSON.parse(r.config) as AwsConfig | GcpConfig),
+    secretToken: r.secret_token,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
