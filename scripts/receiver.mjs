@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// A tiny streaming destination for trying the service locally: listens on 127.0.0.1:<port>,
+// prints each delivery (its headers of note and the audit event), checks its Standard Webhooks
+// signature with the `standardwebhooks` package when given the destination's signing secret,
+// and answers 200 (401 when the signature does not verify, so the delivery log shows it).
+//
+//   node scripts/receiver.mjs --port 8799 [--secret whsec_...] [--exit-after N]
+//
+// --exit-after N: exit (status 0) once N deliveries verified (or, without a secret, arrived).
+// Runs on any Node from 18 on (plain ESM), so also before npm ci brought a newer one.
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import standardwebhooks from 'standardwebhooks';
+
+const usage = 'usage: node scripts/receiver.mjs --port <port> [--secret whsec_...] [--exit-after <n>]';
+let options;
+try {
+  options = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, 'exit-after': { type: 'string' } } }).values;
+} catch (e) {
+  console.error(`${e.message}\n${usage}`);
+  process.exit(2);
+}
+const port = Number(options.port);
+const exitAfter = options['exit-after'] === undefined ? Infinity : Number(options['exit-after']);
+if (!Number.isInteger(port) || port < 1 || port > 65535 || !(exitAfter >= 1)) {
+  console.error(usage);
+  process.exit(2);
+}
+let webhook = null;
+if (options.secret !== undefined) {
+  try {
+    webhook = new standardwebhooks.Webhook(options.secret);
+  } catch (e) {
+    console.error(`--secret is not a Standard Webhooks secret (whsec_<base64>): ${e.message}`);
+    process.exit(2);
+  }
+}
+
+let accepted = 0;
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const header = (name) => req.headers[name] ?? '-';
+    let event = null;
+    try {
+      event = JSON.parse(body);
+    } catch {
+      /* printed raw below */
+    }
+    let verdict = 'signature not checked (no --secret)';
+    let ok = true;
+    if (webhook) {
+      try {
+        webhook.verify(body, { 'webhook-id': header('webhook-id'), 'webhook-timestamp': header('webhook-timestamp'), 'webhook-signature': header('webhook-signature') });
+        verdict = 'signature verified (standardwebhooks)';
+      } catch (e) {
+        verdict = `signature NOT verified: ${e.message}`;
+        ok = false;
+      }
+    }
+    console.log(`receiver: ${req.method} ${req.url} webhook-id ${header('webhook-id')} X-Gitlab-Audit-Event-Type ${header('x-gitlab-audit-event-type')}: ${verdict}`);
+    console.log(`  ${event ? JSON.stringify(event) : body.slice(0, 2000)}`);
+    res.writeHead(ok ? 200 : 401, { 'Content-Type': 'text/plain' });
+    const done = ok && ++accepted >= exitAfter;
+    res.end(ok ? 'ok' : 'bad signature', () => {
+      if (!done) return;
+      console.log(`receiver: ${accepted} deliveries ${webhook ? 'verified' : 'received'}, exiting`);
+      process.exit(0);
+    });
+  });
+});
+server.on('error', (e) => {
+  console.error(`receiver: cannot listen on 127.0.0.1:${port}: ${e.message}`);
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => console.log(`receiver: listening on http://127.0.0.1:${port}/`));
