@@ -26,6 +26,8 @@ const NOISE = [
   /^Using (secrets|vars) defined in /,
   /^Service bindings, Durable Object bindings, and Tail consumers connect/,
   /^⎔ Starting local server/,
+  // The addresses wrangler lists under "Ready on" for --ip 0.0.0.0: npm start prints its own.
+  /^\[wrangler:info\] - https?:\/\//,
   /^\s*$/,
 ];
 

@@ -28,6 +28,10 @@ if (!Number.isInteger(port) || port < 1 || port > 65535 || !(exitAfter >= 1)) {
 }
 let webhook = null;
 if (options.secret !== undefined) {
+  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(options.secret)) {
+    console.error('--secret must be the destination\'s signingSecret (whsec_<base64>)');
+    process.exit(2);
+  }
   try {
     webhook = new standardwebhooks.Webhook(options.secret);
   } catch (e) {

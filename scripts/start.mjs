@@ -122,7 +122,7 @@ function onReady(url) {
     '',
     `Both Workers run in one wrangler dev (API Worker audit-events-edge, consumer audit-events-consumer), with local D1, queues and Durable Objects.`,
     crons.length ? `Cron Triggers (${crons.map((c) => `"${c}"`).join(', ')}) fire at the start of each matching minute while this runs. Ctrl-C stops everything.` : 'Ctrl-C stops everything.',
-    listening.origin !== origin ? `Listening on ${listening.origin} (every interface); from this machine:` : '',
+    listening.origin !== origin ? `Listening on every interface (${listening.host}): other machines use this machine's address; from this one:` : '',
     '',
     `  ADMIN_TOKEN  ${token ?? '(none: add ADMIN_TOKEN to .dev.vars)'}   (authenticates as root; from ${Object.fromEntries(cliVars).ADMIN_TOKEN ? '--var' : '.dev.vars'})`,
     `  Web pages    ${origin}/`,
