@@ -2,11 +2,13 @@
 // A tiny streaming destination for trying the service locally: listens on 127.0.0.1:<port>,
 // prints each delivery (its headers of note and the audit event), checks its Standard Webhooks
 // signature with the `standardwebhooks` package when given the destination's signing secret,
-// and answers 200 (401 when the signature does not verify, so the delivery log shows it).
+// and answers 200 (401 when the signature does not verify, so the delivery log shows it). Other
+// methods get 200 and are not counted (a probe that it listens).
 //
 //   node scripts/receiver.mjs --port 8799 [--secret whsec_...] [--exit-after N]
 //
-// --exit-after N: exit (status 0) once N deliveries verified (or, without a secret, arrived).
+// --exit-after N: exit (status 0) once N deliveries verified (or, without a secret, arrived),
+// counted by webhook-id, so a repeated delivery does not count twice.
 // Runs on any Node from 18 on (plain ESM), so also before npm ci brought a newer one.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -40,8 +42,16 @@ if (options.secret !== undefined) {
   }
 }
 
-let accepted = 0;
+/** webhook-ids of the deliveries accepted: a repeat (delivery is at least once) is not counted again. */
+const accepted = new Set();
 const server = createServer((req, res) => {
+  // Anything but a POST (`curl http://127.0.0.1:<port>/` to see that it listens): 200, not counted.
+  if (req.method !== 'POST') {
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('receiver: POST deliveries here\n');
+    return;
+  }
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -67,10 +77,12 @@ const server = createServer((req, res) => {
     console.log(`receiver: ${req.method} ${req.url} webhook-id ${header('webhook-id')} X-Gitlab-Audit-Event-Type ${header('x-gitlab-audit-event-type')}: ${verdict}`);
     console.log(`  ${event ? JSON.stringify(event) : body.slice(0, 2000)}`);
     res.writeHead(ok ? 200 : 401, { 'Content-Type': 'text/plain' });
-    const done = ok && ++accepted >= exitAfter;
+    if (ok && accepted.has(header('webhook-id'))) console.log('  (a repeat of an earlier delivery: same webhook-id)');
+    if (ok) accepted.add(header('webhook-id'));
+    const done = ok && accepted.size >= exitAfter;
     res.end(ok ? 'ok' : 'bad signature', () => {
       if (!done) return;
-      console.log(`receiver: ${accepted} deliveries ${webhook ? 'verified' : 'received'}, exiting`);
+      console.log(`receiver: ${accepted.size} deliveries ${webhook ? 'verified' : 'received'}, exiting`);
       process.exit(0);
     });
   });
