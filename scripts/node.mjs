@@ -10,8 +10,9 @@
 //
 // `node scripts/node.mjs <command> [args...]` runs <command> (a shell command line: npm scripts
 // chain several with &&) followed by the arguments (each quoted), with that Node's folder first
-// on PATH, so `node`, the `#!/usr/bin/env node` of wrangler, vitest and tsc, and every process
-// they start use it. The running Node is used when it is new enough; otherwise the one in .node/.
+// on PATH (and node_modules/.bin after it), so `node`, the `#!/usr/bin/env node` of wrangler,
+// vitest and tsc, and every process they start use it. The running Node is used when it is new
+// enough; otherwise the one in .node/.
 //
 // This file runs under the machine's Node, however old: plain ESM, no newer APIs.
 import { spawn, spawnSync } from 'node:child_process';
@@ -76,7 +77,8 @@ function run([command, ...args]) {
     return process.exit(1);
   }
   const pathKey = Object.keys(process.env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH';
-  const env = { ...process.env, [pathKey]: [dirname(binary), process.env[pathKey]].filter(Boolean).join(delimiter) };
+  // The project's tools too (as in an npm script), so `node scripts/node.mjs vitest run` works from a shell.
+  const env = { ...process.env, [pathKey]: [dirname(binary), join(root, 'node_modules', '.bin'), process.env[pathKey]].filter(Boolean).join(delimiter) };
   const child = spawn([command, ...args.map(quote)].join(' '), { cwd: process.cwd(), env, stdio: 'inherit', shell: true });
   // Ctrl-C reaches the whole process group; a SIGTERM sent to this process alone is passed on.
   process.on('SIGINT', () => {});
