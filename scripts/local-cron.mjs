@@ -53,28 +53,38 @@ function get(url) {
 }
 
 /**
+ * Send each of `crons` that matches `minute` to the local server at `origin` (the trigger route,
+ * with that minute as the scheduled time); a failure is reported on one line through `warn`.
+ * Resolves once every request is answered, to the crons sent.
+ */
+export async function fireDueCrons(origin, crons, minute, warn) {
+  const due = crons.filter((c) => cronMatches(c, minute));
+  await Promise.all(due.map(async (cron) => {
+    const url = new URL('/cdn-cgi/local/scheduled', origin);
+    url.searchParams.set('cron', cron);
+    url.searchParams.set('time', String(minute.getTime()));
+    try {
+      const status = await get(url);
+      if (status !== 200) warn(`cron "${cron}": the scheduled handler answered ${status}`);
+    } catch (e) {
+      warn(`cron "${cron}": ${e.message}`);
+    }
+  }));
+  return due;
+}
+
+/**
  * Fire `crons` against the local server at `origin` at the start of every minute, as Cloudflare
- * does; a failure is reported on one line through `warn`. Returns a function that stops it.
+ * does. Returns a function that stops it.
  */
 export function runCronsLocally(origin, crons, warn) {
   for (const cron of crons) cronMatches(cron, new Date()); // an expression this cannot read fails now, not in a minute
   let timer;
-  const tick = () => {
-    const now = new Date();
-    const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
-    for (const cron of crons.filter((c) => cronMatches(c, minute))) {
-      const url = new URL('/cdn-cgi/local/scheduled', origin);
-      url.searchParams.set('cron', cron);
-      url.searchParams.set('time', String(minute.getTime()));
-      get(url).then(
-        (status) => status !== 200 && warn(`cron "${cron}": the scheduled handler answered ${status}`),
-        (e) => warn(`cron "${cron}": ${e.message}`),
-      );
-    }
-    schedule();
-  };
   const schedule = () => {
-    timer = setTimeout(tick, 60_000 - (Date.now() % 60_000));
+    timer = setTimeout(() => {
+      fireDueCrons(origin, crons, new Date(Math.floor(Date.now() / 60_000) * 60_000), warn);
+      schedule();
+    }, 60_000 - (Date.now() % 60_000));
   };
   schedule();
   return () => clearTimeout(timer);
