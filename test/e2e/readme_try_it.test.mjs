@@ -56,7 +56,8 @@ describe("README's Try it, on a real npm start", { concurrency: false }, () => {
       '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true',
     ];
     npmStart = spawnNpmStart(args, (d) => (startLog += d));
-    await waitForVersion(npmStart, `http://127.0.0.1:${port}`, () => startLog);
+    // Up to 4 minutes: on a loaded machine (2 cores shared) wrangler dev has taken over 2 to be ready.
+    await waitForVersion(npmStart, `http://127.0.0.1:${port}`, () => startLog, 240_000);
     // The ready block is printed right after wrangler says it is ready; give it a moment.
     for (let i = 0; i < 50 && !startLog.includes('GraphQL'); i++) await new Promise((r) => setTimeout(r, 100));
   });
