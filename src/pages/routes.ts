@@ -51,3 +51,24 @@ export function matchPageRoute(pathname: string): PageRoute | null {
   }
   return null;
 }
+
+/** The page's title (also its h1). */
+export function titleOf(route: PageRoute): string {
+  switch (route.kind) {
+    case 'sign_in':
+      return 'Sign in';
+    case 'group_audit_events':
+      return `Audit events · ${route.fullPath}`;
+    case 'project_audit_events':
+      return `Audit events · ${route.fullPath}`;
+    case 'admin_audit_events':
+      return 'Audit events · Admin area';
+    case 'project_releases':
+      return `Releases · ${route.fullPath}`;
+  }
+}
+
+/** The `data-*` attributes the client reads from the page's body (besides `data-page`). */
+export function pageData(route: PageRoute): Record<string, string> {
+  return { 'full-path': 'fullPath' in route ? route.fullPath : '' };
+}
