@@ -7,6 +7,7 @@
  */
 import type { Env } from '../env';
 import { pageHeaders } from './headers';
+import { resolvePage } from './resolve';
 import { matchPageRoute } from './routes';
 import { renderNotFound, renderShell } from './shell';
 
@@ -28,12 +29,14 @@ export async function handlePage(request: Request, env: Env, _ctx: ExecutionCont
   }
   const route = matchPageRoute(pathname);
   if (!route) return htmlNotFound(request);
+  const resolved = await resolvePage(env, route);
+  if (!resolved) return htmlNotFound(request);
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     const headers = pageHeaders('text/plain; charset=utf-8');
     headers.set('Allow', 'GET, HEAD');
     return new Response('405 Method Not Allowed\n', { status: 405, headers });
   }
-  const body = request.method === 'HEAD' ? null : renderShell(route);
+  const body = request.method === 'HEAD' ? null : renderShell(route, resolved);
   return new Response(body, { status: 200, headers: pageHeaders('text/html; charset=utf-8') });
 }
 

@@ -42,9 +42,9 @@ ${tail}</body>
 }
 
 /** The full HTML document for a page route. */
-export function renderShell(route: PageRoute): string {
+export function renderShell(route: PageRoute, extra: Record<string, string> = {}): string {
   const title = titleOf(route);
-  const data = Object.entries(pageData(route))
+  const data = Object.entries({ ...pageData(route), ...extra })
     .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
     .join('');
   const options = AUDIT_EVENT_TYPES.map((t) => `<option value="${escapeHtml(t.name)}"></option>`).join('');

@@ -1,6 +1,6 @@
 /** The web pages: every page route answers HTML with the strict CSP; assets; unknown paths 404. */
-import { describe, expect, it } from 'vitest';
-import { call } from '../support/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, api, call, createGroup, createProject } from '../support/api';
 import { matchPageRoute } from '../../src/pages/routes';
 
 const CSP =
@@ -13,7 +13,29 @@ function expectHardened(res: Response) {
   expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
 }
 
+/** The group at this full path, created (with its parents) when missing: the page routes below name them. */
+async function ensureGroup(fullPath: string): Promise<number> {
+  const found = await api('GET', `/api/v4/groups/${encodeURIComponent(fullPath)}`, { token: ADMIN });
+  if (found.status === 200) return found.body.id;
+  const at = fullPath.lastIndexOf('/');
+  const parentId = at < 0 ? undefined : await ensureGroup(fullPath.slice(0, at));
+  return (await createGroup({ path: fullPath.slice(at + 1), parentId })).id;
+}
+
+async function ensureProject(fullPath: string): Promise<void> {
+  const found = await api('GET', `/api/v4/projects/${encodeURIComponent(fullPath)}`, { token: ADMIN });
+  if (found.status === 200) return;
+  const at = fullPath.lastIndexOf('/');
+  await createProject(await ensureGroup(fullPath.slice(0, at)), { path: fullPath.slice(at + 1) });
+}
+
 describe('page routes', () => {
+  // Each page of a group or project answers 200 only when the group or project exists.
+  beforeAll(async () => {
+    for (const g of ['acme/sub/team', 'a.b_c-d']) await ensureGroup(g);
+    for (const p of ['acme/widget', 'acme/sub/widget']) await ensureProject(p);
+  });
+
   const pages: Array<[string, string]> = [
     ['/-/sign_in', 'sign_in'],
     ['/', 'sign_in'],
@@ -73,7 +95,8 @@ describe('page routes', () => {
   });
 
   it('unknown paths, the download route and non-GET methods are not pages', async () => {
-    for (const path of ['/nope', '/groups/acme', '/acme/-/audit_events', '/acme/widget/-/issues', '/-/ui/other.js', '/groups/-/audit_events']) {
+    // '/groups/no-such-group' was '/groups/acme' (no page then; now the group page, 200 when the group exists).
+    for (const path of ['/nope', '/groups/no-such-group', '/acme/-/audit_events', '/acme/widget/-/issues', '/-/ui/other.js', '/groups/-/audit_events']) {
       const res = await call('GET', path);
       expect(res.status, path).toBe(404);
     }
