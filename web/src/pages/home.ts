@@ -1,25 +1,37 @@
-/** The landing page of a signed-in user: who they are and the groups they can see. */
+/** The landing page of a signed-in user: who they are, and the groups and projects they can see. */
 import { signedInUser } from '../account';
 import { rest } from '../api';
 import { h, messageOfError, region, say } from '../dom';
-import type { Group } from '../types';
+import type { Group, Project } from '../types';
+
+/** A list filled from an API listing: one link per item, or `empty`. */
+function listing<T>(heading: string, path: string, empty: string, item: (x: T) => HTMLElement): HTMLElement[] {
+  const list = h('ul', { class: 'links', 'aria-label': heading });
+  const err = region('error');
+  rest<T[]>(path).then(
+    (r) => {
+      for (const x of r.body || []) list.appendChild(h('li', {}, [item(x)]));
+      if (!list.firstChild) list.appendChild(h('li', { text: empty }));
+    },
+    (e) => say(err, messageOfError(e)),
+  );
+  return [h('h2', { text: heading }), err, list];
+}
 
 export function renderHome(app: HTMLElement): void {
   const user = signedInUser();
-  const list = h('ul', { class: 'links' });
-  const err = region('error');
   app.appendChild(h('p', { text: user ? `Signed in as ${user.name} (@${user.username}).` : 'Signed in.' }));
-  app.appendChild(h('h2', { text: 'Your groups' }));
-  app.appendChild(err);
-  app.appendChild(list);
   if (user?.is_admin) {
-    app.appendChild(h('p', {}, [h('a', { href: '/admin/audit_events' }, ['Instance audit events (Admin area)'])]));
+    app.appendChild(
+      h('p', {}, [h('a', { href: '/admin/audit_events' }, ['Instance audit events (Admin area)']), ' · ', h('a', { href: '/admin' }, ['Admin area'])]),
+    );
   }
-  rest<Group[]>('/api/v4/groups?per_page=100').then(
-    (r) => {
-      for (const g of r.body || []) list.appendChild(h('li', {}, [h('a', { href: `/groups/${g.full_path}/-/audit_events` }, [g.full_path])]));
-      if (!list.firstChild) list.appendChild(h('li', { text: 'No groups yet.' }));
-    },
-    (e) => say(err, messageOfError(e)),
+  app.append(
+    ...listing<Group>('Your groups', '/api/v4/groups?per_page=100', 'No groups yet.', (g) =>
+      h('a', { href: `/groups/${g.full_path}` }, [g.full_path]),
+    ),
+    ...listing<Project>('Projects', '/api/v4/projects?per_page=100', 'No projects yet.', (p) =>
+      h('a', { href: `/${p.path_with_namespace}` }, [p.path_with_namespace]),
+    ),
   );
 }

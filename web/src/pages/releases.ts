@@ -1,8 +1,11 @@
-/** A project's releases (`/:namespace/:project/-/releases`): each release with its tracked asset links. */
-import { signInNotice } from '../account';
+/** A project's releases (`/:namespace/:project/-/releases`, and the project page's tab): each release with its tracked links, and "New release". */
 import { getToken, rest } from '../api';
+import { pathCrumbs, renderBreadcrumbs } from '../breadcrumbs';
 import { enc, h, messageOfError, region, safeHref, say, timeEl } from '../dom';
+import { gatedButton, mayReadReleases, releasesNeedRole, Role } from '../roles';
 import type { Project, Release, ReleaseLink } from '../types';
+import { loadProject } from './project_load';
+import { newReleaseForm } from './release_new';
 
 /**
  * The tracked URL of a link. Links of non-public projects need the token; navigation cannot send
@@ -15,7 +18,7 @@ export function trackedHref(link: ReleaseLink, project: Project | null): string 
   return href;
 }
 
-/** The list of a release's links, each its tracked URL. */
+/** The list of a release's links, each its tracked URL (with its download count when the API gives one). */
 export function linkList(links: ReleaseLink[], project: Project | null): HTMLElement {
   if (!links.length) return h('p', { class: 'hint', text: 'No asset links.' });
   return h(
@@ -26,6 +29,7 @@ export function linkList(links: ReleaseLink[], project: Project | null): HTMLEle
       return h('li', {}, [
         href ? h('a', { href, rel: 'noreferrer' }, [l.name || href]) : h('span', { text: l.name || '' }),
         l.link_type ? h('span', { class: 'badge', text: l.link_type }) : null,
+        typeof l.download_count === 'number' ? h('span', { class: 'hint', text: ` ${l.download_count} downloads` }) : null,
       ]);
     }),
   );
@@ -42,35 +46,52 @@ export function releaseMeta(rel: Release): HTMLElement {
   ]);
 }
 
-export function renderReleases(app: HTMLElement, path: string): void {
+/** The releases of a project into `host`, with "New release" for Developers and above (disabled, with the role it needs, below). */
+export function renderReleaseList(host: HTMLElement, project: Project, level: number): void {
   const err = region('error');
   const list = h('div');
-  app.append(err, list);
-  const signedIn = !!getToken();
-  const project = rest<Project>(`/api/v4/projects/${enc(path)}`).then((r) => r.body, () => null);
-  rest<Release[]>(`/api/v4/projects/${enc(path)}/releases`).then(
-    async (r) => {
-      const p = await project;
+  const formHost = h('div');
+  if (getToken()) {
+    const { button, el } = gatedButton('New release', Role.Developer, level);
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      const form = newReleaseForm(project, () => {
+        formHost.replaceChildren();
+        button.disabled = false;
+        button.focus();
+      });
+      formHost.replaceChildren(form);
+      form.querySelector('input')?.focus();
+    });
+    host.appendChild(h('div', { class: 'toolbar' }, [el]));
+  }
+  host.append(formHost, err, list);
+  if (!mayReadReleases(project, level)) {
+    list.appendChild(releasesNeedRole(level));
+    return;
+  }
+  rest<Release[]>(`/api/v4/projects/${enc(String(project.id))}/releases`).then(
+    (r) => {
       const releases = Array.isArray(r.body) ? r.body : [];
-      if (!releases.length) {
-        list.appendChild(h('p', { class: 'hint', text: 'No releases yet.' }));
-        return;
-      }
+      if (!releases.length) list.appendChild(h('p', { class: 'hint', text: 'No releases yet.' }));
       for (const rel of releases) {
         list.appendChild(
           h('article', { class: 'card', 'aria-labelledby': `release-${rel.tag_name}` }, [
-            h('h2', { id: `release-${rel.tag_name}`, text: rel.name || rel.tag_name }),
+            h('h2', { id: `release-${rel.tag_name}` }, [h('a', { href: new URL(rel._links.self).pathname }, [rel.name || rel.tag_name])]),
             releaseMeta(rel),
             rel.description ? h('p', { class: 'description', text: rel.description }) : null,
             h('h3', { text: 'Assets' }),
-            linkList(rel.assets?.links || [], p),
+            linkList(rel.assets?.links || [], project),
           ]),
         );
       }
     },
-    (e) => {
-      say(err, messageOfError(e));
-      if (!signedIn) app.appendChild(signInNotice('This project'));
-    },
+    (e) => say(err, messageOfError(e)),
   );
+}
+
+export async function renderReleases(app: HTMLElement, fullPath: string, namespaceKind: string): Promise<void> {
+  renderBreadcrumbs([...pathCrumbs(fullPath, namespaceKind, true), { label: 'Releases' }]);
+  const loaded = await loadProject(app, fullPath);
+  if (loaded) renderReleaseList(app, loaded.project, loaded.level);
 }
