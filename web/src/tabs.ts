@@ -8,8 +8,9 @@ export interface Tab {
   render: (panel: HTMLElement) => void;
 }
 
-export function renderTabs(app: HTMLElement, tabs: Tab[]): void {
-  const tablist = h('div', { role: 'tablist', 'aria-label': 'Audit events' });
+/** Tabs into `app`; `label` names the tab list for screen readers. */
+export function renderTabs(app: HTMLElement, tabs: Tab[], label = 'Audit events'): void {
+  const tablist = h('div', { role: 'tablist', 'aria-label': label });
   const buttons: HTMLButtonElement[] = [];
   const panels: HTMLElement[] = [];
   const rendered = new Set<string>();

@@ -66,5 +66,5 @@ export async function renderGroup(app: HTMLElement, fullPath: string): Promise<v
         else needsRole(p, 'Streams', Role.Owner, level);
       },
     },
-  ]);
+  ], 'Group');
 }

@@ -1,7 +1,7 @@
 /** The landing page of a signed-in user: who they are, and the groups and projects they can see. */
 import { signedInUser } from '../account';
 import { rest } from '../api';
-import { h, messageOfError, region, say } from '../dom';
+import { byId, h, messageOfError, region, say } from '../dom';
 import type { Group, Project } from '../types';
 
 /** A list filled from an API listing: one link per item, or `empty`. */
@@ -20,6 +20,9 @@ function listing<T>(heading: string, path: string, empty: string, item: (x: T) =
 
 export function renderHome(app: HTMLElement): void {
   const user = signedInUser();
+  // The shell of `/` is the sign-in page's; signed in, it is the start page.
+  byId('page-title').textContent = 'Start';
+  document.title = 'Start';
   app.appendChild(h('p', { text: user ? `Signed in as ${user.name} (@${user.username}).` : 'Signed in.' }));
   if (user?.is_admin) {
     app.appendChild(

@@ -24,5 +24,5 @@ export async function renderProject(app: HTMLElement, fullPath: string, namespac
         else p.append(h('h2', { text: 'Log' }), h('p', { class: 'notice', 'data-state': 'not-allowed', text: `The audit log: ${roleHint(Role.Developer, level)}` }));
       },
     },
-  ]);
+  ], 'Project');
 }
