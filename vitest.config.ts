@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { build } from 'esbuild';
 import { join } from 'node:path';
+import { buildWeb } from './scripts/build-web.mjs';
 
 const root = import.meta.dirname;
 const migrations = await readD1Migrations(join(root, 'migrations'));
@@ -33,6 +34,9 @@ await build({
   external: ['cloudflare:*', 'node:*'],
   logLevel: 'warning',
 });
+// The web pages' client (web/) is built into the Static Assets directory the tests serve (public/).
+await buildWeb();
+
 const { workerOptions: consumer } = unstable_getMiniflareWorkerOptions(join(root, 'consumer', 'wrangler.toml'));
 
 export default defineConfig({

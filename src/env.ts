@@ -54,6 +54,8 @@ export interface SharedEnv {
 export interface Env extends SharedEnv {
   /** Durable Objects buffering the download redirect's audit events near the click (src/downloads/buffer.ts). */
   DOWNLOAD_BUFFER: DurableObjectNamespace<DownloadBuffer>;
+  /** Workers Static Assets (public/, built from web/ by scripts/build-web.mjs): the pages' script, stylesheet, favicon. */
+  ASSETS: Fetcher;
   /** Seconds the download redirect may use a cached link, visibility, token or access (default 15; 0: off). */
   DOWNLOAD_CACHE_SECONDS?: string;
   /** Download buffer objects per region (default 4). */

@@ -27,9 +27,9 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
     if (pathname === '/api/graphql') return await handleGraphql(request, env, ctx);
     const download = await handleDownload(request, env, ctx);
     if (download) return download;
-    const page = await handlePage(request, env, ctx);
-    if (page) return page;
-    return json({ error: '404 Not Found' }, 404);
+    // The API's other paths answer in the API's shape; every other path is a page or an HTML 404.
+    if (pathname === '/api' || pathname.startsWith('/api/')) return json({ message: '404 Not Found' }, 404);
+    return await handlePage(request, env, ctx);
   } catch (err) {
     return errorResponse(err);
   }

@@ -121,6 +121,26 @@ export const ACTIONS = Object.keys(RULES) as Action[];
 const levelMemo = new WeakMap<Actor, Map<string, number>>();
 
 /**
+ * A user's effective access level on a group or project through memberships: the highest of
+ * their memberships in it and its ancestors; Owner for the owner of a personal namespace (not
+ * the administrators' implicit Owner: that is `can()`'s). GitLab's "all members" level.
+ */
+export async function membershipLevel(
+  db: D1Database,
+  userId: number,
+  resource: { kind: 'group'; group: Namespace } | { kind: 'project'; project: Project },
+): Promise<number> {
+  if (resource.kind === 'group') {
+    const group = resource.group;
+    if (group.kind === 'user' && group.ownerId === userId) return AccessLevel.Owner;
+    return maxAccessLevel(db, userId, ancestorIds(group), null);
+  }
+  const ns = resource.project.namespace;
+  if (ns.kind === 'user' && ns.ownerId === userId) return AccessLevel.Owner;
+  return maxAccessLevel(db, userId, ns.kind === 'group' ? ancestorIds(ns) : [], resource.project.id);
+}
+
+/**
  * The actor's effective access level on a group or project: the highest of their memberships
  * in it and its ancestors; Owner for administrators and for the owner of a personal namespace.
  */
@@ -132,16 +152,7 @@ async function accessLevel(db: D1Database, actor: Actor | null, resource: Resour
   if (!memo) levelMemo.set(actor, (memo = new Map()));
   const cached = memo.get(key);
   if (cached !== undefined) return cached;
-  let level: number;
-  if (resource.kind === 'group') {
-    const group = resource.group;
-    if (group.kind === 'user' && group.ownerId === actor.user.id) level = AccessLevel.Owner;
-    else level = await maxAccessLevel(db, actor.user.id, ancestorIds(group), null);
-  } else {
-    const ns = resource.project.namespace;
-    if (ns.kind === 'user' && ns.ownerId === actor.user.id) level = AccessLevel.Owner;
-    else level = await maxAccessLevel(db, actor.user.id, ns.kind === 'group' ? ancestorIds(ns) : [], resource.project.id);
-  }
+  const level = await membershipLevel(db, actor.user.id, resource);
   memo.set(key, level);
   return level;
 }

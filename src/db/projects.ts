@@ -101,6 +101,12 @@ export function listNamespaceProjects(db: D1Database, namespaceId: number, acces
   );
 }
 
+/** Every project the caller can read (GitLab's `GET /projects`), paged, newest first; one round trip. */
+export function listReadableProjects(db: D1Database, access: ListingAccess, limit: number, offset: number): Promise<PageOf<Project>> {
+  const readable = readableCondition(access, { visibility: 'p.visibility', traversalPath: 'n.traversal_path' }, [activeProjectMembershipSql('p.id')]);
+  return pagedSelect(db, { select: SELECT, from: 'projects p JOIN namespaces n ON n.id = p.namespace_id', where: readable, orderBy: 'p.id DESC' }, limit, offset, toProject);
+}
+
 /** The statements that create a project, for one transaction (with its audit event); the last one reads it back (see insertedProject). */
 export function insertProjectStatements(
   db: D1Database,

@@ -13,6 +13,8 @@ import { registerTokenRoutes } from './tokens';
 import { registerGroupRoutes } from './groups';
 import { registerProjectRoutes } from './projects';
 import { registerMemberRoutes } from './members';
+import { registerAllMemberRoutes } from './members_all';
+import { registerProjectListRoutes } from './project_list';
 import { registerAuditIngestRoutes } from './audit_ingest';
 import { registerAuditLogRoutes } from './audit_log';
 import { registerReleaseRoutes } from './releases';
@@ -39,6 +41,9 @@ function buildRouter(): ApiRouter {
   registerTokenRoutes(router);
   registerGroupRoutes(router);
   registerProjectRoutes(router);
+  registerProjectListRoutes(router);
+  // Before the direct members' routes: `members/all/:user_id` is not `members/:user_id`.
+  registerAllMemberRoutes(router);
   registerMemberRoutes(router);
   registerAuditIngestRoutes(router);
   registerAuditLogRoutes(router);
