@@ -28,6 +28,7 @@ import {
   type AuditEvent,
   type RoutedDelivery,
 } from '../db/audit_events';
+import { downloadCountStatements } from '../db/download_counts';
 import { dispatchRecorded } from './outbox';
 
 export type { AuditEvent } from '../db/audit_events';
@@ -253,7 +254,10 @@ export async function recordBufferedAuditEvents(
     row[10] = JSON.stringify(row[10]);
     return [input.uuid, ...row];
   });
-  const [inserted, outbox, routed] = await commitTransaction(env.DB, bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
+  // Tracked downloads' counters first (they count what the insert is about to store), same transaction.
+  const counters = downloadCountStatements(env.DB, rows);
+  const results = await commitTransaction(env.DB, [...counters, ...bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso())]);
+  const [inserted, outbox, routed] = results.slice(counters.length);
   const routable = (outbox.results as { event_id: number }[]).map((r) => r.event_id);
   await dispatchRecorded(env, ctx, routable, toRoutedDeliveries(routed));
   return toAuditEvents(inserted);

@@ -316,7 +316,10 @@ const OPS: Op[] = [
     expected: row(404, 404, 404, 302, 302, 302, 302, 302, 302, 302, 404),
     run: (t) => status(call('GET', `/${P.path_with_namespace}/-/releases/${TAG}/downloads/bin/app`, { token: t, tokenVia: 'query' })),
   },
+  // Ours (issue 15): downloads per day and link; the same rule as reading the release.
+  { name: 'GET release downloads stats', expected: row(404, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/releases/${TAG}/downloads/stats`) },
   // --- Audit log ---
+  { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },
   { name: 'GET /audit_events (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events') },
   { name: 'GET /audit_events.csv (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.csv') },
   { name: 'GET /groups/:S/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events`) },
