@@ -480,6 +480,23 @@ const OPS: Op[] = [
     },
   },
   {
+    name: 'gql destination deliveryStats (ours)',
+    expected: row('hidden', 'hidden', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'ok', '401'),
+    run: async (t) => {
+      const { cell, data } = await gqlCell(
+        `query($p: ID!) { group(fullPath: $p) { externalAuditEventDestinations { nodes { deliveryStats(hours: 2) { bucketStart delivered } } } } }`,
+        { p: T.full_path },
+        t,
+        'group',
+      );
+      if (cell !== 'ok') return cell;
+      const nodes = data.group.externalAuditEventDestinations?.nodes;
+      if (!nodes) return 'hidden';
+      expect(nodes.every((n: any) => n.deliveryStats.length === 2)).toBe(true);
+      return 'ok';
+    },
+  },
+  {
     name: 'gql auditEventsStreamingDeliveryRedeliver',
     expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'denied', '401'),
     run: async (t) =>
@@ -510,6 +527,22 @@ const OPS: Op[] = [
     name: 'gql instanceExternalAuditEventDestinations',
     expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401'),
     run: async (t) => (await gqlCell(`{ instanceExternalAuditEventDestinations { nodes { id deliveryCounts { total } } } }`, {}, t, 'instanceExternalAuditEventDestinations')).cell,
+  },
+  {
+    name: 'gql instance destination deliveryStats (ours)',
+    expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401'),
+    run: async (t) => {
+      const made = await gql(CREATE_INSTANCE, { i: { destinationUrl: `${receiverOrigin()}/authz/${unique('s')}` } });
+      const id = made.body.data?.instanceExternalAuditEventDestinationCreate?.instanceExternalAuditEventDestination?.id;
+      if (!id) throw new Error(`instance destination: ${JSON.stringify(made.body)}`);
+      try {
+        const { cell, data } = await gqlCell(`{ instanceExternalAuditEventDestinations { nodes { id deliveryStats { delivered failed } } } }`, {}, t, 'instanceExternalAuditEventDestinations');
+        if (cell === 'ok') expect(data.instanceExternalAuditEventDestinations.nodes.find((n: any) => n.id === id).deliveryStats).toHaveLength(24);
+        return cell;
+      } finally {
+        await gql(DESTROY_INSTANCE, { i: { id } });
+      }
+    },
   },
   {
     name: 'gql instanceExternalAuditEventDestinationCreate',
