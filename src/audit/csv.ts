@@ -7,8 +7,11 @@
  */
 import type { AuditEvent } from './record';
 
-/** The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours. */
-export const CSV_HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At'] as const;
+/**
+ * The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours;
+ * `Changes` (last, added by issue 15): what the event changed, see changesCell.
+ */
+export const CSV_HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'] as const;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -54,6 +57,32 @@ export function actionText(event: Pick<AuditEvent, 'details' | 'eventType'>): st
   return event.eventType;
 }
 
+/** One change an event records: the field (GitLab's `change`, our releases' `field`), its old and new value. */
+export interface RecordedChange {
+  change: string;
+  from: unknown;
+  to: unknown;
+}
+
+/**
+ * What an event changed, from its details: GitLab's single `change`/`from`/`to`, or a `changes`
+ * list (items naming the field as `change` or `field`). Empty when it records none.
+ */
+export function recordedChanges(details: Record<string, unknown> | null | undefined): RecordedChange[] {
+  const d = details ?? {};
+  if (present(d.change)) return [{ change: String(d.change), from: d.from ?? null, to: d.to ?? null }];
+  if (!Array.isArray(d.changes)) return [];
+  return d.changes
+    .filter((c): c is Record<string, unknown> => !!c && typeof c === 'object' && (present(c.change) || present(c.field)))
+    .map((c) => ({ change: String(present(c.change) ? c.change : c.field), from: c.from ?? null, to: c.to ?? null }));
+}
+
+/** The `Changes` cell: a JSON array of {"change","from","to"} (exact values, one per changed field), or empty. */
+export function changesCell(details: Record<string, unknown> | null | undefined): string {
+  const changes = recordedChanges(details);
+  return changes.length === 0 ? '' : JSON.stringify(changes);
+}
+
 /** created_at as UTC ISO 8601 (stored values already are; anything else is normalised if it parses). */
 function utc(createdAt: string): string {
   const d = new Date(createdAt);
@@ -63,7 +92,7 @@ function utc(createdAt: string): string {
 /** The CSV cells of one event. */
 export function csvRow(e: AuditEvent): string[] {
   const target = e.targetDetails ?? (e.targetType ? `${e.targetType}${e.targetId !== null ? ` ${e.targetId}` : ''}` : '');
-  return [e.authorName, actionText(e), target, e.entityPath ?? '', e.eventType, e.ipAddress ?? '', utc(e.createdAt)];
+  return [e.authorName, actionText(e), target, e.entityPath ?? '', e.eventType, e.ipAddress ?? '', utc(e.createdAt), changesCell(e.details)];
 }
 
 /** Reads one page of events after a cursor (the id of the last event already written). */

@@ -28,6 +28,7 @@ import {
   type AuditEvent,
   type RoutedDelivery,
 } from '../db/audit_events';
+import { downloadCountStatements } from '../db/download_counts';
 import { dispatchRecorded } from './outbox';
 
 export type { AuditEvent } from '../db/audit_events';
@@ -201,9 +202,25 @@ export async function recordChangeIfChanged(
   change: D1PreparedStatement,
   input: AuditEventInput,
 ): Promise<{ result: D1Result; event: AuditEvent | null }> {
-  const results = await commitTransaction(env.DB, [change, ...auditEventStatements(env.DB, input, true)]);
-  if (results[0].meta.changes === 0) return { result: results[0], event: null };
-  return { result: results[0], event: (await afterRecorded(env, ctx, results.slice(1)))[0] };
+  const { results, event } = await recordChangesIfChanged(env, ctx, [change], input);
+  return { result: results[0], event };
+}
+
+/**
+ * recordChangeIfChanged for a change of several statements (in order): the event is written
+ * only when the LAST one changed a row (each statement's own condition decides whether it
+ * applies, e.g. rows that follow a conditional insert). Returns every statement's result.
+ */
+export async function recordChangesIfChanged(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  change: D1PreparedStatement[],
+  input: AuditEventInput,
+): Promise<{ results: D1Result[]; event: AuditEvent | null }> {
+  const all = await commitTransaction(env.DB, [...change, ...auditEventStatements(env.DB, input, true)]);
+  const results = all.slice(0, change.length);
+  if (results[results.length - 1].meta.changes === 0) return { results, event: null };
+  return { results, event: (await afterRecorded(env, ctx, all.slice(change.length)))[0] };
 }
 
 /**
@@ -253,7 +270,10 @@ export async function recordBufferedAuditEvents(
     row[10] = JSON.stringify(row[10]);
     return [input.uuid, ...row];
   });
-  const [inserted, outbox, routed] = await commitTransaction(env.DB, bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso()));
+  // Tracked downloads' counters first (they count what the insert is about to store), same transaction.
+  const counters = downloadCountStatements(env.DB, rows);
+  const results = await commitTransaction(env.DB, [...counters, ...bufferedEventStatements(env.DB, rows, inputs.map((i) => i.uuid), nowIso())]);
+  const [inserted, outbox, routed] = results.slice(counters.length);
   const routable = (outbox.results as { event_id: number }[]).map((r) => r.event_id);
   await dispatchRecorded(env, ctx, routable, toRoutedDeliveries(routed));
   return toAuditEvents(inserted);

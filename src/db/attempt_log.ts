@@ -58,10 +58,10 @@ export function attemptLogStatements(db: D1Database, attempts: LoggedAttempt[]):
   const statements = [
     db
       .prepare(
-        `INSERT INTO delivery_attempts (delivery_id, attempt, status, http_status, duration_ms, error_class, response_excerpt, created_at)
+        `INSERT INTO delivery_attempts (delivery_id, attempt, status, http_status, duration_ms, error_class, response_excerpt, created_at, destination_id)
          SELECT d.id, d.attempts + row_number() OVER (PARTITION BY d.id ORDER BY r.key), json_extract(r.value, '$[1]'),
                 json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'), json_extract(r.value, '$[4]'), json_extract(r.value, '$[5]'),
-                json_extract(r.value, '$[9]')
+                json_extract(r.value, '$[9]'), d.destination_id
          FROM json_each(?1) r JOIN deliveries d ON d.id = json_extract(r.value, '$[0]')
          ORDER BY r.key`,
       )

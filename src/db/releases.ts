@@ -21,6 +21,8 @@ export interface ReleaseLink {
   linkType: LinkType;
   createdAt: string;
   updatedAt: string;
+  /** Tracked downloads through this link (counted as their events are stored, migration 0011). */
+  downloadCount: number;
 }
 
 /** The author of a release as the APIs show it (UserBasic). */
@@ -70,12 +72,13 @@ interface LinkRow {
   link_type: LinkType;
   created_at: string;
   updated_at: string;
+  download_count: number;
 }
 
 const RELEASE_SELECT = `SELECT r.id, r.project_id, r.tag_name, r.name, r.description, r.author_id, r.released_at, r.created_at,
   r.updated_at, u.username AS author_username, u.name AS author_name, u.state AS author_state
   FROM releases r LEFT JOIN users u ON u.id = r.author_id`;
-const LINK_COLUMNS = 'l.id, l.release_id, l.name, l.url, l.filepath, l.link_type, l.created_at, l.updated_at';
+const LINK_COLUMNS = 'l.id, l.release_id, l.name, l.url, l.filepath, l.link_type, l.created_at, l.updated_at, l.download_count';
 /** GitLab's Releases::Link.sorted: newest first. */
 const LINK_ORDER = 'ORDER BY l.created_at DESC, l.id DESC';
 
@@ -90,6 +93,7 @@ export function toReleaseLink(r: LinkRow): ReleaseLink {
     linkType: r.link_type,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    downloadCount: r.download_count ?? 0,
   };
 }
 

@@ -19,13 +19,17 @@ import {
   type Destination,
   type DestinationScope,
 } from '../db/destinations';
-import { recordAuditEvent, recordAuditEvents, recordChangeIfChanged, type AuditEventInput } from '../audit/record';
+import { recordAuditEvent, recordAuditEvents, recordChangesIfChanged, type AuditEventInput } from '../audit/record';
+import { insertNewDestinationFiltersStatement } from '../db/new_destination_filters';
+import { DestinationArgumentError } from './errors';
 import type { Owned } from './access';
 import { destinationEvent, EVENT_TYPES, type ChangeContext } from './audit';
 import {
   DESTINATION_LIMITS,
   defaultDestinationName,
   destinationUrlErrors,
+  EVENT_TYPE_FILTERS_MUST_BE_PRESENT,
+  eventTypeFilterErrors,
   generateSigningSecret,
   generateVerificationToken,
   maxDestinations,
@@ -53,11 +57,14 @@ export async function createDestination(
   c: ChangeContext,
   scope: DestinationScope,
   group: Namespace | null,
-  args: { destinationUrl: string; name?: string | null; verificationToken?: string | null },
+  args: { destinationUrl: string; name?: string | null; verificationToken?: string | null; eventTypeFilters?: string[] | null },
 ): Promise<DestinationResult> {
   const db = c.env.DB;
   const namespaceId = group?.id ?? null;
-  const errors = [...destinationUrlErrors(args.destinationUrl, c.env)];
+  const filters = args.eventTypeFilters ?? [];
+  // Ours (issue 15): filters given with the create are validated as auditEventsStreamingDestinationEventsAdd does.
+  if (args.eventTypeFilters && filters.length === 0) throw new DestinationArgumentError(EVENT_TYPE_FILTERS_MUST_BE_PRESENT);
+  const errors = [...destinationUrlErrors(args.destinationUrl, c.env), ...eventTypeFilterErrors(filters, [])];
   if (args.name !== undefined && args.name !== null) errors.push(...nameErrors(args.name));
   if (args.verificationToken !== undefined && args.verificationToken !== null) errors.push(...verificationTokenErrors(args.verificationToken));
   const limit = maxDestinations(c.env);
@@ -71,13 +78,21 @@ export async function createDestination(
   const created = { scope, namespaceId, name, destinationUrl: args.destinationUrl, verificationToken, signingSecret: generateSigningSecret() };
   let destination: Destination | null;
   try {
-    const { result } = await recordChangeIfChanged(
+    // With filters, they are written before the creation event in the same transaction, so the
+    // event is routed through them (and the event is written only when the filters were).
+    const { results } = await recordChangesIfChanged(
       c.env,
       c.ctx,
-      insertDestinationStatement(db, created, limit),
-      destinationEvent(c, { destination: { ...created, id: destinationIdOf(created) }, group }, EVENT_TYPES[scope].create, `Create event streaming destination ${created.destinationUrl}`),
+      [insertDestinationStatement(db, created, limit), ...(filters.length ? [insertNewDestinationFiltersStatement(db, verificationToken, filters)] : [])],
+      destinationEvent(
+        c,
+        { destination: { ...created, id: destinationIdOf(created) }, group },
+        EVENT_TYPES[scope].create,
+        `Create event streaming destination ${created.destinationUrl}`,
+        filters.length ? { event_type_filters: [...new Set(filters)] } : {},
+      ),
     );
-    destination = insertedDestination(result);
+    destination = insertedDestination(results[0]);
   } catch (err) {
     if (isUniqueViolation(err)) return { destination: null, errors: ['Destination url, name or verification token has already been taken'] };
     throw err;

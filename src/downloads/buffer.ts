@@ -11,7 +11,8 @@
  * - An alarm flushes the buffer to D1 at most FLUSH_DELAY_MS after the first buffered event
  *   (at once past FLUSH_AT events): up to FLUSH_MAX events in ONE write transaction through
  *   recordBufferedAuditEvents (src/audit/record.ts, the one writer), exactly once by each
- *   event's UUIDv7, then deletes what D1 took. A crash between D1's commit and the delete
+ *   event's UUIDv7, then deletes what D1 took. The same transaction adds the flushed downloads
+ *   to their links' counters (download_count, per day, per month: src/db/download_counts.ts). A crash between D1's commit and the delete
  *   repeats the flush, and the unique uuid keeps it from storing anything twice. When D1 fails,
  *   the events stay and the flush is tried again with a growing delay (never given up).
  */

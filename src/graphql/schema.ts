@@ -8,8 +8,9 @@ import { core } from './modules/core';
 import { destinations } from './modules/destinations';
 import { deliveries } from './modules/deliveries';
 import { releases } from './modules/releases';
+import { deliveryStatsModule } from './modules/delivery_stats';
 
-const MODULES: SchemaModule[] = [core, destinations, deliveries, releases];
+const MODULES: SchemaModule[] = [core, destinations, deliveries, releases, deliveryStatsModule];
 
 function mergeResolvers(modules: SchemaModule[]): Resolvers {
   const merged: Resolvers = {};

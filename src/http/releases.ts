@@ -2,7 +2,8 @@
  * GitLab's Releases API and Release links API:
  *   POST|GET /projects/:id/releases, GET|PUT|DELETE /projects/:id/releases/:tag_name,
  *   GET|POST /projects/:id/releases/:tag_name/assets/links,
- *   GET|PUT|DELETE /projects/:id/releases/:tag_name/assets/links/:link_id.
+ *   GET|PUT|DELETE /projects/:id/releases/:tag_name/assets/links/:link_id;
+ * and ours: GET /projects/:id/releases/:tag_name/downloads/stats (downloads per day and link).
  * There is no git repository behind a release here: no tag must exist and `ref` is accepted and
  * ignored. Milestones do not exist either, so naming any is GitLab's "Milestone(s) not found".
  */
@@ -13,12 +14,13 @@ import { findRelease, listReleases, type Release, type ReleaseLink } from '../db
 import { clientIp } from '../audit/record';
 import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
-import { ApiError, badRequest, forbidden, json, notFound } from '../web/errors';
-import { optionalDateTime, optionalEnum, optionalString, readParams, requireString, type Params } from '../web/params';
+import { ApiError, badRequest, badRequestMessage, forbidden, json, notFound } from '../web/errors';
+import { isCalendarDate, optionalDateTime, optionalEnum, optionalString, parseIsoDateTime, readParams, requireString, type Params } from '../web/params';
 import { pagedJson, readPage } from './pagination';
 import { loadReadableProject, requireActor } from './access';
 import { LINK_TYPES } from '../releases/links';
 import { linkJson, releaseJson } from '../releases/serializers';
+import { addDays, daysBetween, DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, releaseDownloadSeries } from '../releases/download_stats';
 import {
   createLink,
   createRelease,
@@ -116,7 +118,45 @@ function readAssetLinks(p: Params): LinkInput[] {
   });
 }
 
+/** A day parameter (YYYY-MM-DD, or an ISO 8601 datetime: its UTC day); 400 in REST's message shape. */
+function dayParam(url: URL, key: string): string | undefined {
+  const v = url.searchParams.get(key);
+  if (v === null || v === '') return undefined;
+  const iso = isCalendarDate(v.slice(0, 10)) ? parseIsoDateTime(v) : undefined;
+  if (!iso) throw badRequestMessage(`${key} is invalid (expected YYYY-MM-DD)`);
+  return iso.slice(0, 10);
+}
+
+/** The chart's window: `to` (default today, UTC) back to `from` (default 30 days), at most 90 days. */
+function statsWindow(url: URL): { from: string; to: string } {
+  const interval = url.searchParams.get('interval');
+  if (interval !== null && interval !== 'day') throw badRequestMessage('interval does not have a valid value (day)');
+  const to = dayParam(url, 'to') ?? new Date().toISOString().slice(0, 10);
+  const from = dayParam(url, 'from') ?? addDays(to, 1 - DEFAULT_WINDOW_DAYS);
+  if (from > to) throw badRequestMessage('from must not be after to');
+  if (daysBetween(from, to) > MAX_WINDOW_DAYS) throw badRequestMessage(`from and to must be at most ${MAX_WINDOW_DAYS} days apart`);
+  return { from, to };
+}
+
 export function registerReleaseRoutes(router: ApiRouter): void {
+  /**
+   * `GET /projects/:id/releases/:tag_name/downloads/stats?interval=day&from=&to=` (ours, not in
+   * GitLab): tracked downloads per UTC day and link, from the daily counters (never the log).
+   */
+  router.get('/projects/:id/releases/:tag_name/downloads/stats', async (request, app) => {
+    const project = await projectFor(request, app, 'read_release');
+    const release = await releaseOf(request, app, project);
+    const { from, to } = statsWindow(new URL(request.url));
+    const links = await releaseDownloadSeries(app.env.DB, release, from, to);
+    return json({
+      interval: 'day',
+      from,
+      to,
+      links: links.map((l) => ({ id: l.id, name: l.name, download_count: l.downloadCount, downloads: l.days })),
+    });
+  });
+
+
   /** `GET /projects/:id/releases`: newest first by released_at (`order_by`, `sort` as GitLab). */
   router.get('/projects/:id/releases', async (request, app) => {
     const project = await projectFor(request, app, 'read_release');

@@ -18,6 +18,7 @@ import { registerProjectListRoutes } from './project_list';
 import { registerAuditIngestRoutes } from './audit_ingest';
 import { registerAuditLogRoutes } from './audit_log';
 import { registerReleaseRoutes } from './releases';
+import { registerAdminStatsRoutes } from './admin_stats';
 
 /** Routes that answer without authentication even when no token is sent. */
 const PUBLIC_ROUTES = new Set(['/api/v4/version']);
@@ -48,6 +49,7 @@ function buildRouter(): ApiRouter {
   registerAuditIngestRoutes(router);
   registerAuditLogRoutes(router);
   registerReleaseRoutes(router);
+  registerAdminStatsRoutes(router);
   router.all('*', () => {
     throw new ApiError(404, { error: '404 Not Found' });
   });

@@ -22,6 +22,8 @@ export function linkJson(link: ReleaseLink, project: Project, tagName: string, o
     url: link.url,
     direct_asset_url: directAssetUrl(origin, project.fullPath, tagName, link),
     link_type: link.linkType,
+    // Ours (GitHub's release asset `download_count`; GitLab has none): tracked downloads through direct_asset_url.
+    download_count: link.downloadCount,
   };
 }
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, addMember, api, call, createGroup, createProject, createUser, type TestUser } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents, parseCsv, projectEntityOf } from './support';
-import { actionText, csvCell, csvLine, CSV_HEADER } from '../../src/audit/csv';
+import { actionText, changesCell, csvCell, csvLine, CSV_HEADER } from '../../src/audit/csv';
 
-const HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At'];
+const HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'];
 
 describe('CSV cells (RFC 4180, formula injection)', () => {
   it('quotes only what needs quoting, doubling quotes', () => {
@@ -40,6 +40,20 @@ describe('CSV cells (RFC 4180, formula injection)', () => {
     expect(a({ add: 'user_access', as: 'Developer' })).toBe('Added user_access as Developer');
     expect(a({ remove: 'user_access' })).toBe('Removed user_access');
     expect(a({})).toBe('some_type');
+  });
+
+  it('the changes column holds each change with its exact from and to, whichever way the event names them', () => {
+    expect(changesCell({ change: 'name', from: 'v1', to: 'v2' })).toBe('[{"change":"name","from":"v1","to":"v2"}]');
+    expect(JSON.parse(changesCell({ changes: [{ field: 'description', from: 'a,"b"\nc', to: null }, { change: 'tag', from: 1, to: 2 }] }))).toEqual([
+      { change: 'description', from: 'a,"b"\nc', to: null },
+      { change: 'tag', from: 1, to: 2 },
+    ]);
+    expect(changesCell({ custom_message: 'no change' })).toBe('');
+    expect(changesCell({ changes: [] })).toBe('');
+    expect(changesCell({ changes: ['junk', null, { from: 'x' }] })).toBe('');
+    // A value with a quote, comma and line break survives the CSV cell (RFC 4180) round trip.
+    const line = csvLine(['x', changesCell({ change: 'd', from: 'a,"b"\nc', to: '=1' })]);
+    expect(JSON.parse(parseCsv(line)[0][1])).toEqual([{ change: 'd', from: 'a,"b"\nc', to: '=1' }]);
   });
 });
 
@@ -86,10 +100,13 @@ describe('CSV download', () => {
     expect(rows[0]).toEqual(HEADER);
     expect(rows.length).toBe(4);
     const [dev, change, evil] = rows.slice(1);
-    expect(dev).toEqual([developer.name, 'mine', '', group.full_path, 'audit_operation', '', '2022-02-04T00:00:00.000Z']);
+    expect(dev).toEqual([developer.name, 'mine', '', group.full_path, 'audit_operation', '', '2022-02-04T00:00:00.000Z', '']);
     expect(change[1]).toBe('Changed name from @old to -new');
     expect(change[3]).toMatch(new RegExp(`^${group.full_path}/`));
     expect(change[4]).toBe('release_updated');
+    // The changes column (last): exact from/to values as JSON, never evaluated by a spreadsheet.
+    expect(change[7]).toBe('[{"change":"name","from":"@old","to":"-new"}]');
+    expect(JSON.parse(change[7])).toEqual([{ change: 'name', from: '@old', to: '-new' }]);
     expect(evil).toEqual([
       owner.name,
       '\'=HYPERLINK("http://evil.example","click"), then\nmore',
@@ -98,6 +115,7 @@ describe('CSV download', () => {
       'audit_operation',
       '203.0.113.9',
       '2022-02-02T02:02:02.000Z',
+      '',
     ]);
   });
 

@@ -316,7 +316,10 @@ const OPS: Op[] = [
     expected: row(404, 404, 404, 302, 302, 302, 302, 302, 302, 302, 404),
     run: (t) => status(call('GET', `/${P.path_with_namespace}/-/releases/${TAG}/downloads/bin/app`, { token: t, tokenVia: 'query' })),
   },
+  // Ours (issue 15): downloads per day and link; the same rule as reading the release.
+  { name: 'GET release downloads stats', expected: row(404, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/releases/${TAG}/downloads/stats`) },
   // --- Audit log ---
+  { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },
   { name: 'GET /audit_events (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events') },
   { name: 'GET /audit_events.csv (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.csv') },
   { name: 'GET /groups/:S/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events`) },
@@ -477,6 +480,23 @@ const OPS: Op[] = [
     },
   },
   {
+    name: 'gql destination deliveryStats (ours)',
+    expected: row('hidden', 'hidden', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'ok', '401'),
+    run: async (t) => {
+      const { cell, data } = await gqlCell(
+        `query($p: ID!) { group(fullPath: $p) { externalAuditEventDestinations { nodes { deliveryStats(hours: 2) { bucketStart delivered } } } } }`,
+        { p: T.full_path },
+        t,
+        'group',
+      );
+      if (cell !== 'ok') return cell;
+      const nodes = data.group.externalAuditEventDestinations?.nodes;
+      if (!nodes) return 'hidden';
+      expect(nodes.every((n: any) => n.deliveryStats.length === 2)).toBe(true);
+      return 'ok';
+    },
+  },
+  {
     name: 'gql auditEventsStreamingDeliveryRedeliver',
     expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'denied', '401'),
     run: async (t) =>
@@ -507,6 +527,22 @@ const OPS: Op[] = [
     name: 'gql instanceExternalAuditEventDestinations',
     expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401'),
     run: async (t) => (await gqlCell(`{ instanceExternalAuditEventDestinations { nodes { id deliveryCounts { total } } } }`, {}, t, 'instanceExternalAuditEventDestinations')).cell,
+  },
+  {
+    name: 'gql instance destination deliveryStats (ours)',
+    expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401'),
+    run: async (t) => {
+      const made = await gql(CREATE_INSTANCE, { i: { destinationUrl: `${receiverOrigin()}/authz/${unique('s')}` } });
+      const id = made.body.data?.instanceExternalAuditEventDestinationCreate?.instanceExternalAuditEventDestination?.id;
+      if (!id) throw new Error(`instance destination: ${JSON.stringify(made.body)}`);
+      try {
+        const { cell, data } = await gqlCell(`{ instanceExternalAuditEventDestinations { nodes { id deliveryStats { delivered failed } } } }`, {}, t, 'instanceExternalAuditEventDestinations');
+        if (cell === 'ok') expect(data.instanceExternalAuditEventDestinations.nodes.find((n: any) => n.id === id).deliveryStats).toHaveLength(24);
+        return cell;
+      } finally {
+        await gql(DESTROY_INSTANCE, { i: { id } });
+      }
+    },
   },
   {
     name: 'gql instanceExternalAuditEventDestinationCreate',

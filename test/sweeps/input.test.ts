@@ -273,6 +273,9 @@ const REST: RestSpec[] = [
     fields: { name: optStr(Infinity, true), description: optStr(1_000_000, true), released_at: dateTime },
   },
   { name: '/projects/:id/releases', method: 'GET', in: 'query', path: () => `/api/v4/projects/${project.id}/releases`, base: () => ({}), fields: { order_by: qEnum('released_at', 'created_at'), sort: qEnum('asc', 'desc'), page: qInt, per_page: qInt } },
+  // Ours (issue 15): a bad day or a window over 90 days is a 400, a good one 200.
+  { name: '/projects/:id/releases/:tag/downloads/stats', method: 'GET', in: 'query', path: () => `/api/v4/projects/${project.id}/releases/${TAG}/downloads/stats`, base: () => ({}), token: () => owner.token, fields: { interval: qEnum('day'), from: anything, to: anything } },
+  { name: '/admin/audit_events/stats', method: 'GET', in: 'query', path: () => '/api/v4/admin/audit_events/stats', base: () => ({}), fields: { months: (v) => (q(v) === '' || (/^\d{1,3}$/.test(q(v)) && Number(q(v)) >= 1 && Number(q(v)) <= 24) ? 'either' : 'bad') } },
   {
     name: '/projects/:id/releases/:tag/assets/links',
     method: 'POST',
@@ -518,7 +521,13 @@ const GQL: GqlSpec[] = [
     payload: 'externalAuditEventDestinationCreate',
     base: () => ({ destinationUrl: `${SINK}/${unique('d')}`, groupPath: destGroup.full_path, name: unique('n') }),
     token: () => owner.token,
-    fields: { destinationUrl: (v) => (gStr(true)(v) === 'bad' ? 'bad' : destUrl(v)), name: gStr(false), groupPath: (v) => (gId(v) === 'bad' ? 'bad' : v === destGroup.full_path ? 'either' : 'bad'), verificationToken: gStr(false) },
+    fields: {
+      destinationUrl: (v) => (gStr(true)(v) === 'bad' ? 'bad' : destUrl(v)),
+      name: gStr(false),
+      groupPath: (v) => (gId(v) === 'bad' ? 'bad' : v === destGroup.full_path ? 'either' : 'bad'),
+      verificationToken: gStr(false),
+      eventTypeFilters: (v) => (v === null ? 'either' : gStrList(v)),
+    },
   },
   {
     name: 'externalAuditEventDestinationUpdate',
@@ -794,6 +803,14 @@ const GQL: GqlSpec[] = [
       after: (v) => (v === null ? 'either' : typeof v === 'string' ? 'either' : 'bad'),
       status: (v) => (v === null || ['PENDING', 'DELIVERED', 'FAILED'].includes(v as string) ? 'either' : 'bad'),
     },
+  },
+  {
+    name: 'query destinations deliveryStats (ours)',
+    doc: `query($fullPath: ID!, $hours: Int) { group(fullPath: $fullPath) { externalAuditEventDestinations { nodes { id deliveryStats(hours: $hours) { bucketStart delivered } } } } }`,
+    asVariables: true,
+    base: () => ({ fullPath: destGroup.full_path }),
+    token: () => owner.token,
+    fields: { hours: (v) => (v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 168) ? 'either' : 'bad') },
   },
   {
     name: 'query user(id, username)',

@@ -95,7 +95,7 @@ const SCOPES: ScopeTable[] = [
   },
 ];
 
-type CreateInput = { destinationUrl: string; groupPath?: string; name?: string | null; verificationToken?: string | null };
+type CreateInput = { destinationUrl: string; groupPath?: string; name?: string | null; verificationToken?: string | null; eventTypeFilters?: string[] | null };
 type UpdateInput = { id: string; destinationUrl?: string | null; name?: string | null; active?: boolean | null };
 type HeaderInput = { destinationId: string; key: string; value: string; active?: boolean | null };
 type HeaderUpdateInput = { headerId: string; key?: string | null; value?: string | null; active?: boolean | null };

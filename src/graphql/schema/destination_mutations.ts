@@ -25,6 +25,10 @@ const HEADER_UPDATE_FIELDS = `
   value: String
   "Boolean option determining whether header is active or not."
   active: Boolean`;
+/** Ours (issue 15): filters set in the create's own transaction, so its creation event is filtered too. */
+const CREATE_EVENT_TYPE_FILTERS = `  "Event type filters to set with the destination, in the same transaction: a filtered destination never receives an event outside them, its own creation event included. Validated as in auditEventsStreamingDestinationEventsAdd. Not in GitLab."
+  eventTypeFilters: [String!]
+`;
 const HEADER_ACTIVE_DEFAULT = `
   "Boolean option determining whether header is active or not."
   active: Boolean = true`;
@@ -39,7 +43,7 @@ input ExternalAuditEventDestinationCreateInput {${INPUT_COMMON}
   groupPath: ID!
   "Verification token."
   verificationToken: String
-}
+${CREATE_EVENT_TYPE_FILTERS}}
 type ExternalAuditEventDestinationCreatePayload {${PAYLOAD_COMMON}
   "Destination created."
   externalAuditEventDestination: ExternalAuditEventDestination
@@ -142,7 +146,7 @@ input InstanceExternalAuditEventDestinationCreateInput {${INPUT_COMMON}
   destinationUrl: String!
   "Destination name."
   name: String
-}
+${CREATE_EVENT_TYPE_FILTERS}}
 type InstanceExternalAuditEventDestinationCreatePayload {${PAYLOAD_COMMON}
   "Destination created."
   instanceExternalAuditEventDestination: InstanceExternalAuditEventDestination

@@ -37,6 +37,8 @@ type ReleaseLink {
   directAssetUrl: String
   directAssetPath: String
   external: Boolean
+  "Number of tracked downloads through \`directAssetUrl\` (counted as each download's audit event is stored, about a second after the click). Not in GitLab."
+  downloadCount: Int!
 }
 ${connectionTypes('ReleaseLink')}
 
