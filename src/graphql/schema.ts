@@ -7,9 +7,11 @@ import type { Resolvers, SchemaModule } from './context';
 import { core } from './modules/core';
 import { destinations } from './modules/destinations';
 import { deliveries } from './modules/deliveries';
+import { destinationHealthModule } from './modules/destination_health';
+import { destinationTestEvent } from './modules/destination_test_event';
 import { releases } from './modules/releases';
 
-const MODULES: SchemaModule[] = [core, destinations, deliveries, releases];
+const MODULES: SchemaModule[] = [core, destinations, deliveries, destinationHealthModule, destinationTestEvent, releases];
 
 function mergeResolvers(modules: SchemaModule[]): Resolvers {
   const merged: Resolvers = {};
