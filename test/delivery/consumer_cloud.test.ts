@@ -44,6 +44,7 @@ describe('aws destinations: one S3 object per event', () => {
     expect(puts).toHaveLength(1);
     expect(puts[0].signature).toEqual({ ok: true, accessKeyId: cloud().s3AccessKeyId, region: 'eu-west-1', service: 's3' });
     expect(puts[0].contentType).toBe('application/json');
+    expect(puts[0].status).toBe(200);
     const stored = await fetch(`${cloud().s3Endpoint}/${cloud().s3Bucket}/${key}`);
     expect(stored.status).toBe(200);
     expect(await stored.json()).toEqual(streamingPayload(event));

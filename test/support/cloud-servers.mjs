@@ -6,7 +6,7 @@
  * that verifies every object PUT's AWS Signature V4 from its Authorization header with
  * ./sigv4.mjs (s3rver does not check V4 signatures) and answers 403 SignatureDoesNotMatch, as S3
  * does, when it is wrong.
- *   GET  /_s3/requests?bucket=B               the PUTs received for bucket B: {method, path, signature}
+ *   GET  /_s3/requests?bucket=B               the PUTs answered for bucket B: {method, path, contentType, signature, status}
  *   POST /_s3/fail?match=M&status=S&count=N   the next N PUTs whose path contains M are answered S
  *   anything else                             forwarded to s3rver (after the check, for PUTs)
  *
@@ -80,9 +80,12 @@ async function startS3() {
       const headers = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : (v ?? '');
       const signature = verifySigV4({ method: req.method, path: req.url ?? '/', headers, body }, { [S3_ACCESS_KEY_ID]: secretAccessKey });
-      const list = received.get(bucket) ?? [];
-      list.push({ method: req.method, path: url.pathname, contentType: headers['content-type'] ?? null, signature });
-      received.set(bucket, list);
+      // Recorded once answered (an object PUT only after s3rver stored it).
+      res.on('finish', () => {
+        const list = received.get(bucket) ?? [];
+        list.push({ method: req.method, path: url.pathname, contentType: headers['content-type'] ?? null, signature, status: res.statusCode });
+        received.set(bucket, list);
+      });
       const failure = failures.find((f) => f.count > 0 && url.pathname.includes(f.match));
       if (failure && failure.count > 0) {
         failure.count -= 1;
@@ -97,7 +100,7 @@ async function startS3() {
         upstream.pipe(res);
       },
     );
-    forward.on('error', () => s3Error(res, 502, 'BadGateway', 's3rver is unreachable'));
+    forward.on('error', () => (res.headersSent ? res.destroy() : s3Error(res, 502, 'BadGateway', 's3rver is unreachable')));
     forward.end(body);
   });
   const port = await listen(proxy);

@@ -65,7 +65,7 @@ export function gcpConfig(): GcpConfig {
 }
 
 /** The PUTs the S3 proxy received for the bucket, with its own SigV4 verdict. */
-export async function s3Puts(): Promise<{ method: string; path: string; contentType: string | null; signature: { ok: boolean; error?: string; region?: string } }[]> {
+export async function s3Puts(): Promise<{ method: string; path: string; contentType: string | null; signature: { ok: boolean; error?: string; region?: string }; status: number }[]> {
   const c = cloud();
   return (await fetch(`${c.s3Endpoint}/_s3/requests?bucket=${c.s3Bucket}`)).json();
 }
