@@ -101,7 +101,7 @@ async function accessToken(env: object, endpoints: GcpEndpoints, clientEmail: st
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: JWT_BEARER, assertion }).toString(),
   });
-  const { result, body } = await sendRequest(env, request, timeoutMs, 'OAuth token request: ');
+  const { result, body } = await sendRequest(env, request, timeoutMs, 'OAuth token request: ', 65536);
   // A success's body holds the token: never keep it as the excerpt.
   if (!result.ok) return { failed: result };
   let parsed: { access_token?: unknown; expires_in?: unknown } = {};

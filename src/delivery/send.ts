@@ -65,8 +65,18 @@ export async function readBounded(res: Response, limit: number): Promise<string 
   return new TextDecoder().decode(bytes);
 }
 
-/** Send a request through the invocation's outbound fetch (under the bench's edge model: at most 6 open at once). */
-export async function sendRequest(env: object, request: Request, timeoutMs: number, what = ''): Promise<{ result: SendResult; response: Response | null; body: string | null }> {
+/**
+ * Send a request through the invocation's outbound fetch (under the bench's edge model: at most 6
+ * open at once). `what` prefixes the error (e.g. "OAuth token request: "); `readLimit` bounds how
+ * much of the answer is read (the excerpt needs little; a token answer is parsed whole).
+ */
+export async function sendRequest(
+  env: object,
+  request: Request,
+  timeoutMs: number,
+  what = '',
+  readLimit = 4096,
+): Promise<{ result: SendResult; body: string | null }> {
   const started = Date.now();
   let res: Response;
   try {
@@ -84,17 +94,17 @@ export async function sendRequest(env: object, request: Request, timeoutMs: numb
       durationMs: Date.now() - started,
       sent: true,
     };
-    return { result, response: null, body: null };
+    return { result, body: null };
   }
-  const body = await readBounded(res, 16384);
+  const body = await readBounded(res, readLimit);
   const durationMs = Date.now() - started;
   const excerpt = excerptOf(body);
   const s = res.status;
   if (s >= 200 && s < 300) {
-    return { result: { ok: true, httpStatus: s, errorClass: null, error: null, excerpt, retryAfter: null, durationMs, sent: true }, response: res, body };
+    return { result: { ok: true, httpStatus: s, errorClass: null, error: null, excerpt, retryAfter: null, durationMs, sent: true }, body };
   }
   const errorClass = s >= 300 && s < 400 ? 'redirect' : s === 410 ? 'gone' : s >= 500 ? 'http_5xx' : 'http_4xx';
   const error = `${what}${s >= 300 && s < 400 ? `HTTP ${s}: redirects are not followed` : `HTTP ${s}`}`;
   const result: SendResult = { ok: false, httpStatus: s, errorClass, error, excerpt, retryAfter: parseRetryAfter(res.headers.get('Retry-After')), durationMs, sent: true };
-  return { result, response: res, body };
+  return { result, body };
 }
