@@ -75,7 +75,9 @@ export default defineConfig({
   test: {
     setupFiles: ['./test/support/apply-migrations.ts'],
     // Node-side HTTP receiver for the delivery tests (port provided as inject('receiverPort')).
-    globalSetup: ['./test/support/receiver-setup.mjs'],
+    // Local S3 (s3rver behind a SigV4-verifying proxy), OAuth token and Cloud Logging endpoints for
+    // the aws and gcp destinations' tests (inject('cloud')).
+    globalSetup: ['./test/support/receiver-setup.mjs', './test/support/cloud-setup.mjs'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
     testTimeout: 30_000,

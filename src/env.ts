@@ -39,6 +39,16 @@ export interface SharedEnv {
    * dead-lettered with attempts left (default 7; at least as long as the whole retry schedule).
    */
   DELIVERY_MAX_WAIT_DAYS?: string;
+  /**
+   * Local testing only: the S3 endpoint of `aws` destinations (e.g. `http://127.0.0.1:9000`);
+   * when set, objects go to `<endpoint>/<bucket>/<key>` (path style) instead of
+   * `https://<bucket>.s3.<region>.amazonaws.com/<key>`. The SSRF guard and DELIVERY_LOOPBACK_ONLY apply.
+   */
+  AWS_S3_ENDPOINT?: string;
+  /** Local testing only: the OAuth token endpoint of `gcp` destinations (default https://oauth2.googleapis.com/token). */
+  GCP_OAUTH_TOKEN_URL?: string;
+  /** Local testing only: the Cloud Logging base URL before `/v2/entries:write` (default https://logging.googleapis.com). */
+  GCP_LOGGING_ENDPOINT?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**

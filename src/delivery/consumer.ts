@@ -5,12 +5,12 @@
  *
  * Per job: load the event, the destination and its active headers; skip (ack) when the
  * destination is gone or inactive; wait (delayed retry, no request) while the destination's
- * circuit breaker is open; re-check the URL against the SSRF guard; POST the streaming payload
- * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
- * or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
+ * circuit breaker is open; make the attempt by the destination's category (./attempt.ts: the SSRF
+ * guard on every URL, then an HTTP POST signed with Standard Webhooks headers, an S3 PUT signed
+ * with SigV4, or a Cloud Logging entries:write); record the attempt; then ack, retry on the
+ * schedule, or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
-import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
-import { streamingPayload, type AuditEvent } from '../audit/record';
+import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import {
   deadLetterDelivery,
   ensureDelivery,
@@ -22,10 +22,11 @@ import {
 } from '../db/deliveries';
 import { claimBreakerProbe, writeAttemptLog, type AttemptRecord, type DestinationEffect, type LoggedAttempt } from '../db/attempt_log';
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
-import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
-import { signPayload, webhookId } from './signing';
-import { deliveryUrlError } from './ssrf';
-import { outboundFetch } from '../bench/edge_model';
+import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
+import { attemptDelivery } from './attempt';
+
+export { buildDeliveryRequest } from './attempt';
+export { RESPONSE_EXCERPT_CHARS } from './send';
 
 /**
  * How a lane shares its D1 work (see src/delivery/lane.ts): contexts loaded for several due jobs
@@ -41,8 +42,6 @@ export interface BatchShare {
   /** Called when the POST has ended (its connection is free), before the attempt is recorded. */
   onPosted?: () => void;
 }
-/** Characters of a receiver's response kept in the log. */
-export const RESPONSE_EXCERPT_CHARS = 200;
 /** Delay before retrying a job whose processing failed on our side (D1 unavailable, ...). */
 export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
@@ -50,104 +49,6 @@ export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 export type DeliveryOutcome =
   | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
   | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' };
-
-/** The headers and body of one delivery request (exported for tests and for the README's recipe). */
-export async function buildDeliveryRequest(
-  event: AuditEvent,
-  destination: Pick<DeliveryDestination, 'id' | 'verificationToken' | 'signingSecret' | 'previousSigningSecret' | 'previousSecretExpiresAt'>,
-  customHeaders: { key: string; value: string }[],
-  now: number = Date.now(),
-): Promise<{ headers: Headers; body: string; msgId: string }> {
-  const body = JSON.stringify(streamingPayload(event));
-  const msgId = webhookId(event.id, destination.id);
-  const timestamp = Math.floor(now / 1000);
-  const secrets = [destination.signingSecret];
-  if (destination.previousSigningSecret && destination.previousSecretExpiresAt && Date.parse(destination.previousSecretExpiresAt) > now) {
-    secrets.push(destination.previousSigningSecret);
-  }
-  const headers = new Headers({ 'Content-Type': 'application/json' });
-  for (const h of customHeaders) {
-    try {
-      headers.set(h.key, h.value); // a custom header may replace Content-Type
-    } catch {
-      console.warn(`destination ${destination.id}: custom header ${JSON.stringify(h.key)} is not a valid HTTP header; not sent`);
-    }
-  }
-  // Set last so custom headers cannot forge them.
-  headers.set('X-Gitlab-Event-Streaming-Token', destination.verificationToken);
-  headers.set('X-Gitlab-Audit-Event-Type', event.eventType);
-  headers.set('webhook-id', msgId);
-  headers.set('webhook-timestamp', String(timestamp));
-  headers.set('webhook-signature', await signPayload(secrets, msgId, timestamp, body));
-  return { headers, body, msgId };
-}
-
-/** The first characters of a response body, control characters removed; reads at most a few KB. */
-async function responseExcerpt(res: Response): Promise<string | null> {
-  if (!res.body) return null;
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < 4096) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    /* a broken body leaves what was read */
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
-  }
-  const text = new TextDecoder().decode(bytes).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return text === '' ? null : [...text].slice(0, RESPONSE_EXCERPT_CHARS).join('');
-}
-
-/** The outcome of the HTTP part of an attempt. */
-interface HttpResult {
-  ok: boolean;
-  httpStatus: number | null;
-  errorClass: string | null;
-  error: string | null;
-  excerpt: string | null;
-  retryAfter: number | null;
-  durationMs: number;
-}
-
-/** POST through the invocation's outbound fetch (under the bench's edge model: at most 6 open at once). */
-async function post(env: Env, url: string, headers: Headers, body: string, timeoutMs: number): Promise<HttpResult> {
-  const started = Date.now();
-  let res: Response;
-  try {
-    res = await outboundFetch(env)(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    const name = err instanceof Error ? err.name : '';
-    const timeout = name === 'TimeoutError' || name === 'AbortError';
-    return {
-      ok: false,
-      httpStatus: null,
-      errorClass: timeout ? 'timeout' : 'network_error',
-      error: timeout ? `Timed out after ${timeoutMs} ms` : 'Network error: the destination could not be reached',
-      excerpt: null,
-      retryAfter: null,
-      durationMs: Date.now() - started,
-    };
-  }
-  const excerpt = await responseExcerpt(res);
-  const durationMs = Date.now() - started;
-  const s = res.status;
-  if (s >= 200 && s < 300) return { ok: true, httpStatus: s, errorClass: null, error: null, excerpt, retryAfter: null, durationMs };
-  const errorClass = s >= 300 && s < 400 ? 'redirect' : s === 410 ? 'gone' : s >= 500 ? 'http_5xx' : 'http_4xx';
-  const error = s >= 300 && s < 400 ? `HTTP ${s}: redirects are not followed` : `HTTP ${s}`;
-  return { ok: false, httpStatus: s, errorClass, error, excerpt, retryAfter: parseRetryAfter(res.headers.get('Retry-After')), durationMs };
-}
 
 /** Dead-letter a job and mark its delivery failed. */
 async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<void> {
@@ -214,24 +115,16 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     else await writeAttemptLog(env.DB, [attempt]);
   };
 
-  const blocked = deliveryUrlError(destination.destinationUrl, {
-    allowLocal: allowLocalDestinations(env),
-    loopbackOnly: env.DELIVERY_LOOPBACK_ONLY === 'true',
-  });
-  if (blocked) {
-    // A configuration problem, not a transient one: no retries; fix the URL and redeliver.
-    await record({
-      status: 'failed', httpStatus: null, durationMs: 0, errorClass: 'url_blocked', responseExcerpt: null,
-      error: blocked, deliveryStatus: 'failed', nextRetryAt: null,
-    });
-    console.warn(`destination ${destination.id}: ${blocked}; delivery of event ${event.id} failed`);
+  const res = await attemptDelivery(env, event, destination, headers, timeoutMs);
+  if (res.sent) share.onPosted?.();
+  const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
+  if (res.permanent) {
+    // A configuration problem (blocked URL, unusable config or key), not a transient one: no
+    // retries and no breaker; fix it and redeliver.
+    await record({ ...base, status: 'failed', deliveryStatus: 'failed', nextRetryAt: null });
+    console.warn(`destination ${destination.id}: ${res.error}; delivery of event ${event.id} failed`);
     return { action: 'ack', result: 'failed' };
   }
-
-  const { headers: requestHeaders, body } = await buildDeliveryRequest(event, destination, headers);
-  const res = await post(env, destination.destinationUrl, requestHeaders, body, timeoutMs);
-  share.onPosted?.();
-  const base = { httpStatus: res.httpStatus, durationMs: res.durationMs, errorClass: res.errorClass, responseExcerpt: res.excerpt, error: res.error };
 
   if (res.ok) {
     await record({ ...base, status: 'delivered', deliveryStatus: 'delivered', nextRetryAt: null }, { kind: 'success' });

@@ -7,10 +7,12 @@ import type { Resolvers, SchemaModule } from './context';
 import { core } from './modules/core';
 import { destinations } from './modules/destinations';
 import { deliveries } from './modules/deliveries';
+import { destinationHealthModule } from './modules/destination_health';
+import { destinationTestEvent } from './modules/destination_test_event';
 import { releases } from './modules/releases';
 import { deliveryStatsModule } from './modules/delivery_stats';
 
-const MODULES: SchemaModule[] = [core, destinations, deliveries, releases, deliveryStatsModule];
+const MODULES: SchemaModule[] = [core, destinations, deliveries, destinationHealthModule, destinationTestEvent, releases, deliveryStatsModule];
 
 function mergeResolvers(modules: SchemaModule[]): Resolvers {
   const merged: Resolvers = {};

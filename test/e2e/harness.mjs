@@ -65,9 +65,11 @@ export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
  * Start the worker with `npm start`. State lives in a temporary --persist-to directory whose
  * migrations are applied first (npm start applies them to the default directory, which this
  * run does not use), so every run starts from an empty database and never touches .wrangler/state.
- * ADMIN_TOKEN and ALLOW_LOCAL_DESTINATIONS are passed with --var, so .dev.vars may hold anything.
+ * ADMIN_TOKEN and ALLOW_LOCAL_DESTINATIONS are passed with --var, so .dev.vars may hold anything;
+ * `vars` adds more (`{ NAME: value }`, e.g. the cloud endpoint vars). The result's `persist` is the
+ * state directory (for `wrangler d1 execute --local --persist-to`).
  */
-export async function startWorker() {
+export async function startWorker({ vars = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
   const persist = join(dir, 'state');
   const adminToken = `e2e-admin-${randomBytes(12).toString('hex')}`;
@@ -79,6 +81,7 @@ export async function startWorker() {
   const args = [
     'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
     '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
   ];
   let log = '';
@@ -88,6 +91,7 @@ export async function startWorker() {
   return {
     base,
     adminToken,
+    persist,
     log: () => log,
     async stop() {
       // The whole process group: npm, node scripts/start.mjs, wrangler and workerd.

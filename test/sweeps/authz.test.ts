@@ -70,6 +70,21 @@ const DESTROY_DEST = `mutation($i: ExternalAuditEventDestinationDestroyInput!) {
 const CREATE_INSTANCE = `mutation($i: InstanceExternalAuditEventDestinationCreateInput!) { instanceExternalAuditEventDestinationCreate(input: $i) { errors instanceExternalAuditEventDestination { id } } }`;
 const DESTROY_INSTANCE = `mutation($i: InstanceExternalAuditEventDestinationDestroyInput!) { instanceExternalAuditEventDestinationDestroy(input: $i) { errors } }`;
 
+/** The cells of sending a test event to each of these destination GIDs. */
+async function testEventCells(t: string | null, gids: string[]): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const destinationId of gids) {
+    const { cell } = await gqlCell(
+      `mutation($i: AuditEventsStreamingDestinationSendTestEventInput!) { auditEventsStreamingDestinationSendTestEvent(input: $i) { errors } }`,
+      { i: { destinationId } },
+      t,
+      'auditEventsStreamingDestinationSendTestEvent',
+    );
+    cells.push(cell);
+  }
+  return cells;
+}
+
 /** A fresh group destination on T (as root), for operations that change or remove one. */
 async function freshDestination(): Promise<string> {
   const r = await gql(CREATE_DEST, { i: { destinationUrl: `${receiverOrigin()}/authz/${unique('d')}`, groupPath: T.full_path } });
@@ -522,6 +537,34 @@ const OPS: Op[] = [
         )
       ).cell,
   },
+  {
+    name: 'gql auditEventsStreamingDestinationSendTestEvent (legacy and consolidated group GIDs)',
+    expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'denied', '401'),
+    run: async (t) => {
+      const consolidated = destGid.replace('AuditEvents::ExternalAuditEventDestination', 'AuditEvents::Group::ExternalStreamingDestination');
+      const cells = await testEventCells(t, [destGid, consolidated]);
+      expect(cells[1]).toBe(cells[0]);
+      return cells[0];
+    },
+  },
+  {
+    name: 'gql destination health',
+    expected: row('hidden', 'hidden', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'ok', '401'),
+    run: async (t) => {
+      const { cell, data } = await gqlCell(
+        `query($p: ID!) { group(fullPath: $p) { externalAuditEventDestinations { nodes { health { consecutiveFailures pending deadLettered lastSuccessAt } } } } }`,
+        { p: T.full_path },
+        t,
+        'group',
+      );
+      if (cell !== 'ok') return cell;
+      const nodes = data.group.externalAuditEventDestinations?.nodes;
+      if (!nodes) return 'hidden';
+      expect(nodes.length).toBeGreaterThan(0);
+      expect(nodes.every((n: any) => Number.isInteger(n.health.pending))).toBe(true);
+      return 'ok';
+    },
+  },
   // --- GraphQL: instance destinations (administrators only) ---
   {
     name: 'gql instanceExternalAuditEventDestinations',
@@ -552,6 +595,20 @@ const OPS: Op[] = [
       const id = data?.instanceExternalAuditEventDestinationCreate?.instanceExternalAuditEventDestination?.id;
       if (id) await gql(DESTROY_INSTANCE, { i: { id } });
       return cell;
+    },
+  },
+  {
+    name: 'gql auditEventsStreamingDestinationSendTestEvent (legacy and consolidated instance GIDs) + instance health',
+    expected: row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401'),
+    run: async (t) => {
+      const created = await gql(CREATE_INSTANCE, { i: { destinationUrl: `${receiverOrigin()}/authz/${unique('it')}` } });
+      const id: string = created.body.data.instanceExternalAuditEventDestinationCreate.instanceExternalAuditEventDestination.id;
+      const consolidated = id.replace('AuditEvents::InstanceExternalAuditEventDestination', 'AuditEvents::Instance::ExternalStreamingDestination');
+      const cells = await testEventCells(t, [id, consolidated]);
+      cells.push((await gqlCell(`{ instanceExternalAuditEventDestinations { nodes { id health { pending deadLettered } } } }`, {}, t, 'instanceExternalAuditEventDestinations')).cell);
+      await gql(DESTROY_INSTANCE, { i: { id } });
+      expect(cells.slice(1)).toEqual([cells[0], cells[0]]);
+      return cells[0];
     },
   },
 ];

@@ -18,6 +18,7 @@ import type { Destination } from '../../db/destinations';
 import { countDeliveries, listDeliveries, type Delivery, type DeliveryAttempt, type DeliveryStatus } from '../../db/deliveries';
 import { eventTypesOf, listAttemptsOfDeliveries } from '../../db/delivery_log';
 import { webhookId } from '../../delivery/signing';
+import { TEST_EVENT_TYPE } from '../../delivery/test_event';
 import { parseIsoDateTime } from '../../web/params';
 import { loadDestination, mayAccessDestination } from '../../destinations/access';
 import { DESTINATION_MODELS } from '../../destinations/audit';
@@ -52,18 +53,18 @@ function parseEventId(v: unknown): number | null {
 /** The attempts of every delivery of a page, read once (on the first `attempts` field asked). */
 type PageAttempts = () => Promise<Map<number, DeliveryAttempt[]>>;
 
-function pageAttempts(db: D1Database, deliveryIds: number[]): PageAttempts {
+export function pageAttempts(db: D1Database, deliveryIds: number[]): PageAttempts {
   let loaded: Promise<Map<number, DeliveryAttempt[]>> | null = null;
   return () => (loaded ??= listAttemptsOfDeliveries(db, deliveryIds));
 }
 
-/** A delivery as the schema shows it. */
-function deliveryNode(delivery: Delivery & { eventType?: string | null }, attemptsOfPage: PageAttempts) {
+/** A delivery as the schema shows it (a test event's, with a negative event id, has the test event type). */
+export function deliveryNode(delivery: Delivery & { eventType?: string | null }, attemptsOfPage: PageAttempts) {
   return {
     id: toGid(DELIVERY_GID_MODEL, delivery.id),
     rowId: delivery.id,
     eventId: String(delivery.eventId),
-    eventType: delivery.eventType ?? null,
+    eventType: delivery.eventType ?? (delivery.eventId < 0 ? TEST_EVENT_TYPE : null),
     webhookId: webhookId(delivery.eventId, delivery.destinationId),
     status: statusOut(delivery.status),
     attemptsCount: delivery.attempts,

@@ -41,7 +41,7 @@ type AuditEventStreamingDeliveryAttempt {
   httpStatus: Int
   "How long the attempt took, in milliseconds."
   durationMs: Int!
-  "Why it failed: http_4xx, http_5xx, redirect, gone, timeout, network_error or url_blocked."
+  "Why it failed: http_4xx, http_5xx, redirect, gone, timeout, network_error, url_blocked, config_invalid (an aws or gcp config or key that cannot be used) or invalid_response (a token endpoint answered 2xx without a token)."
   errorClass: String
   "First 200 characters of the response body, control characters removed."
   responseExcerpt: String

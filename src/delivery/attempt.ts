@@ -1,0 +1,99 @@
+/**
+ * The request(s) of one delivery attempt, by the destination's category: `http` POSTs the
+ * payload signed with Standard Webhooks headers; `aws` PUTs one S3 object signed with SigV4
+ * (./s3.ts); `gcp` writes one Cloud Logging entry with a service-account token (./gcp.ts). Every
+ * URL is checked by the SSRF guard first (and, with DELIVERY_LOOPBACK_ONLY, must be loopback),
+ * the cloud endpoints included; the outcome is classified once (./send.ts) for all categories.
+ */
+import { allowLocalDestinations, type SharedEnv } from '../env';
+import { streamingPayload, type AuditEvent } from '../audit/record';
+import type { AwsConfig, Destination, GcpConfig } from '../db/destinations';
+import { signPayload, webhookId } from './signing';
+import { deliveryUrlError } from './ssrf';
+import { notSent, sendRequest, type SendResult } from './send';
+import { awsConfigError, s3ObjectKey, s3ObjectUrl, s3PutRequest } from './s3';
+import { gcpConfigError, gcpEndpoints, writeLogEntry } from './gcp';
+
+/** What an attempt needs of its destination. */
+export type AttemptDestination = Pick<
+  Destination,
+  'id' | 'category' | 'destinationUrl' | 'verificationToken' | 'signingSecret' | 'previousSigningSecret' | 'previousSecretExpiresAt' | 'cloudConfig' | 'secretToken'
+>;
+
+/** The vars an attempt reads. */
+export type AttemptEnv = Pick<SharedEnv, 'ALLOW_LOCAL_DESTINATIONS' | 'DELIVERY_LOOPBACK_ONLY' | 'AWS_S3_ENDPOINT' | 'GCP_OAUTH_TOKEN_URL' | 'GCP_LOGGING_ENDPOINT'>;
+
+/** The headers and body of one HTTP delivery request (exported for tests and for the README's recipe). */
+export async function buildDeliveryRequest(
+  event: AuditEvent,
+  destination: Pick<Destination, 'id' | 'verificationToken' | 'signingSecret' | 'previousSigningSecret' | 'previousSecretExpiresAt'>,
+  customHeaders: { key: string; value: string }[],
+  now: number = Date.now(),
+): Promise<{ headers: Headers; body: string; msgId: string }> {
+  const body = JSON.stringify(streamingPayload(event));
+  const msgId = webhookId(event.id, destination.id);
+  const timestamp = Math.floor(now / 1000);
+  const secrets = [destination.signingSecret];
+  if (destination.previousSigningSecret && destination.previousSecretExpiresAt && Date.parse(destination.previousSecretExpiresAt) > now) {
+    secrets.push(destination.previousSigningSecret);
+  }
+  const headers = new Headers({ 'Content-Type': 'application/json' });
+  for (const h of customHeaders) {
+    try {
+      headers.set(h.key, h.value); // a custom header may replace Content-Type
+    } catch {
+      console.warn(`destination ${destination.id}: custom header ${JSON.stringify(h.key)} is not a valid HTTP header; not sent`);
+    }
+  }
+  // Set last so custom headers cannot forge them.
+  headers.set('X-Gitlab-Event-Streaming-Token', destination.verificationToken);
+  headers.set('X-Gitlab-Audit-Event-Type', event.eventType);
+  headers.set('webhook-id', msgId);
+  headers.set('webhook-timestamp', String(timestamp));
+  headers.set('webhook-signature', await signPayload(secrets, msgId, timestamp, body));
+  return { headers, body, msgId };
+}
+
+/** The first of these URLs the guard refuses, as a failed attempt, or null. */
+function blockedUrl(env: AttemptEnv, urls: string[]): SendResult | null {
+  const opts = { allowLocal: allowLocalDestinations(env), loopbackOnly: env.DELIVERY_LOOPBACK_ONLY === 'true' };
+  for (const url of urls) {
+    const blocked = deliveryUrlError(url, opts);
+    if (blocked) return notSent('url_blocked', blocked);
+  }
+  return null;
+}
+
+/** Make one attempt to deliver `event` to `destination` (no D1 access: the caller records it). */
+export async function attemptDelivery(
+  env: AttemptEnv,
+  event: AuditEvent,
+  destination: AttemptDestination,
+  customHeaders: { key: string; value: string }[],
+  timeoutMs: number,
+): Promise<SendResult> {
+  if (destination.category === 'aws') {
+    const config = destination.cloudConfig as AwsConfig | null;
+    const invalid = awsConfigError(config, destination.secretToken);
+    if (invalid || !config || !destination.secretToken) return notSent('config_invalid', invalid ?? 'The aws destination is incomplete');
+    const url = s3ObjectUrl(env.AWS_S3_ENDPOINT, config, s3ObjectKey(event));
+    const blocked = blockedUrl(env, [url]);
+    if (blocked) return blocked;
+    const request = await s3PutRequest(url, config, destination.secretToken, JSON.stringify(streamingPayload(event)));
+    return (await sendRequest(env, request, timeoutMs)).result;
+  }
+  if (destination.category === 'gcp') {
+    const config = destination.cloudConfig as GcpConfig | null;
+    const invalid = gcpConfigError(config, destination.secretToken);
+    if (invalid || !config || !destination.secretToken) return notSent('config_invalid', invalid ?? 'The gcp destination is incomplete');
+    const endpoints = gcpEndpoints(env);
+    const blocked = blockedUrl(env, [endpoints.tokenUrl, endpoints.entriesWriteUrl]);
+    if (blocked) return blocked;
+    return writeLogEntry(env, endpoints, config, destination.secretToken, streamingPayload(event), timeoutMs);
+  }
+  const blocked = blockedUrl(env, [destination.destinationUrl]);
+  if (blocked) return blocked;
+  const { headers, body } = await buildDeliveryRequest(event, destination, customHeaders);
+  const request = new Request(destination.destinationUrl, { method: 'POST', headers, body });
+  return (await sendRequest(env, request, timeoutMs)).result;
+}
