@@ -193,17 +193,20 @@ export async function recordAuditEventIfChanged(
 
 /**
  * recordAuditEventIfChanged, also returning the change's result (e.g. the row its
- * INSERT ... RETURNING gave, none when it changed nothing).
+ * INSERT ... RETURNING gave, none when it changed nothing). `then`: statements that commit in the
+ * same transaction after the event, and must themselves do nothing when the change did nothing
+ * (e.g. inserting the rows below an inserted row, found by its unique key).
  */
 export async function recordChangeIfChanged(
   env: Env,
   ctx: Pick<ExecutionContext, 'waitUntil'> | null,
   change: D1PreparedStatement,
   input: AuditEventInput,
+  then: D1PreparedStatement[] = [],
 ): Promise<{ result: D1Result; event: AuditEvent | null }> {
-  const results = await commitTransaction(env.DB, [change, ...auditEventStatements(env.DB, input, true)]);
+  const results = await commitTransaction(env.DB, [change, ...auditEventStatements(env.DB, input, true), ...then]);
   if (results[0].meta.changes === 0) return { result: results[0], event: null };
-  return { result: results[0], event: (await afterRecorded(env, ctx, results.slice(1)))[0] };
+  return { result: results[0], event: (await afterRecorded(env, ctx, results.slice(1, 1 + STATEMENTS_PER_EVENT)))[0] };
 }
 
 /**

@@ -8,8 +8,9 @@ import { core } from './modules/core';
 import { destinations } from './modules/destinations';
 import { deliveries } from './modules/deliveries';
 import { releases } from './modules/releases';
+import { streamingDestinations } from './modules/streaming_destinations';
 
-const MODULES: SchemaModule[] = [core, destinations, deliveries, releases];
+const MODULES: SchemaModule[] = [core, destinations, deliveries, releases, streamingDestinations];
 
 function mergeResolvers(modules: SchemaModule[]): Resolvers {
   const merged: Resolvers = {};
