@@ -178,7 +178,10 @@ export async function updateStreamingDestination(
   const headers = d.category === 'http' ? await listHeaders(c.env.DB, d.id) : [];
   const current = streamingView(d, headers);
   const configGiven = args.config !== undefined && args.config !== null;
-  const valid = validateConfig(category, configGiven ? args.config : current.config, c.env);
+  // A config left out stays as it is (a legacy header may hold what the new schema refuses);
+  // a new category validates the config it is given, or the current one.
+  const valid: CategoryConfig | { errors: string[] } =
+    !configGiven && category === d.category ? ({ category, config: current.config } as CategoryConfig) : validateConfig(category, configGiven ? args.config : current.config, c.env);
   const errors = 'errors' in valid ? [...valid.errors] : [];
   const name = args.name ?? d.name;
   if (name !== d.name) errors.push(...nameErrors(name));

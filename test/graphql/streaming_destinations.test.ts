@@ -214,6 +214,19 @@ describe('update and delete', () => {
     expect((await legacyListed(g.full_path)).map((l) => l.id)).toEqual([`${LEGACY_GID}${idOf(d.id)}`]);
   });
 
+  it('a config left out stays as it is, even a legacy header the new schema would refuse', async () => {
+    const g = await newGroup();
+    const legacy = await createDestination(owner.token, g.full_path);
+    const long = 'v'.repeat(300);
+    expect((await ok(HEADER_CREATE, owner.token, { i: { destinationId: legacy.id, key: 'X-Long', value: long } })).auditEventsStreamingHeadersCreate.errors).toEqual([]);
+    const id = `${GROUP_GID}${idOf(legacy.id)}`;
+    const r = await update({ id, name: 'renamed-legacy' });
+    expect(r.errors).toEqual([]);
+    expect(r.externalAuditEventDestination.config.headers).toEqual({ 'X-Long': { value: long, active: true } });
+    // Given again, the same config is validated by GitLab's schema.
+    expect((await update({ id, config: r.externalAuditEventDestination.config })).errors).toEqual(['Config must be a valid json schema']);
+  });
+
   it('delete removes it from both APIs, with its event', async () => {
     const g = await newGroup();
     const d = await groupDestination(owner.token, g.full_path, { category: 'gcp', config: GCP, secretToken: PEM });
