@@ -100,6 +100,23 @@ describe('create', () => {
     expect(await topErrors(LEGACY_UPDATE, owner.token, { i: { id: `${LEGACY_GID}${idOf(aws.id)}`, name: 'x' } })).toEqual([NOT_AVAILABLE]);
   });
 
+  it('config as a literal in the document (the README examples), not only as a variable', async () => {
+    const g = await newGroup();
+    const r = await ok(
+      `mutation {
+        groupAuditEventStreamingDestinationsCreate(input: { groupPath: "${g.full_path}", category: "aws", secretToken: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            config: { accessKeyXid: "AKIAIOSFODNN7EXAMPLE", bucketName: "audit-events", awsRegion: "eu-west-1" } }) {
+          errors externalAuditEventDestination { category config }
+        }
+      }`,
+      owner.token,
+    );
+    expect(r.groupAuditEventStreamingDestinationsCreate).toEqual({
+      errors: [],
+      externalAuditEventDestination: { category: 'aws', config: { accessKeyXid: 'AKIAIOSFODNN7EXAMPLE', bucketName: 'audit-events', awsRegion: 'eu-west-1' } },
+    });
+  });
+
   it('refuses bad input with GitLab texts, as data', async () => {
     const g = await newGroup();
     const errors = async (input: Record<string, unknown>) => {
