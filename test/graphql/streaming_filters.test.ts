@@ -78,6 +78,28 @@ describe('group namespace filters', () => {
     expect(await topErrors(GROUP_NF_DELETE, owner.token, { i: { namespaceFilterId: again.namespaceFilter.id } })).toEqual([NOT_AVAILABLE]);
   });
 
+  it('racing creates cannot pass the limit of 5 filters, nor of 5 destinations', async () => {
+    const g = await createGroup({ token: owner.token });
+    const subs = await Promise.all(Array.from({ length: 7 }, () => createGroup({ token: owner.token, parentId: g.id })));
+    const d = await groupDestination(owner.token, g.full_path);
+    const results = await Promise.all(subs.map((s) => addFilter(d.id, s.full_path)));
+    expect(results.filter((r) => r.errors.length === 0)).toHaveLength(5);
+    expect(new Set(results.flatMap((r) => r.errors))).toEqual(new Set(['Namespace filters are limited to 5 per destination']));
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM streaming_namespace_filters WHERE destination_id = ?1').bind(idOf(d.id)).first('n')).toBe(5);
+
+    const made = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        ok(
+          `mutation($i: GroupAuditEventStreamingDestinationsCreateInput!) { groupAuditEventStreamingDestinationsCreate(input: $i) { errors } }`,
+          owner.token,
+          { i: { groupPath: g.full_path, category: 'http', config: httpConfig() } },
+        ),
+      ),
+    );
+    expect(made.filter((m) => m.groupAuditEventStreamingDestinationsCreate.errors.length === 0)).toHaveLength(4);
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM streaming_destinations WHERE namespace_id = ?1').bind(g.id).first('n')).toBe(5);
+  });
+
   it('the legacy namespaceFilter is the first filter; the legacy add still allows one per destination', async () => {
     const g = await createGroup({ token: owner.token });
     const a = await createGroup({ token: owner.token, parentId: g.id });
