@@ -141,6 +141,8 @@ export interface DestinationListing {
   filters: Map<number, string[]>;
   /** First namespace filter by destination id (the legacy API's one; null: none; every listed destination has an entry). */
   namespaceFilters: Map<number, NamespaceFilter | null>;
+  /** Every namespace filter by destination id, oldest first (the consolidated API's list; every listed destination has an entry). */
+  allNamespaceFilters: Map<number, NamespaceFilter[]>;
 }
 
 /**
@@ -165,14 +167,18 @@ export async function listDestinationsWithDetails(db: D1Database, scope: Destina
     headers: new Map(),
     filters: new Map(),
     namespaceFilters: new Map(),
+    allNamespaceFilters: new Map(),
   };
   for (const d of listing.destinations) {
     listing.headers.set(d.id, []);
     listing.filters.set(d.id, []);
     listing.namespaceFilters.set(d.id, null);
+    listing.allNamespaceFilters.set(d.id, []);
   }
   for (const row of namespaceFilters.results as NamespaceFilterRow[]) {
-    if (listing.namespaceFilters.get(row.destination_id) === null) listing.namespaceFilters.set(row.destination_id, toNamespaceFilter(row));
+    const filter = toNamespaceFilter(row);
+    if (listing.namespaceFilters.get(row.destination_id) === null) listing.namespaceFilters.set(row.destination_id, filter);
+    listing.allNamespaceFilters.get(row.destination_id)?.push(filter);
   }
   for (const row of headers.results as HeaderRow[]) listing.headers.get(row.destination_id)?.push(toHeader(row));
   for (const row of filters.results as { destination_id: number; audit_event_type: string }[]) listing.filters.get(row.destination_id)?.push(row.audit_event_type);

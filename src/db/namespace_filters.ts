@@ -58,24 +58,6 @@ export async function listNamespaceFilters(db: D1Database, destinationId: number
   return rows.results.map(toNamespaceFilter);
 }
 
-/** The namespace filters of every destination of a group (namespaceId) or of the instance (null), by destination id, oldest first. */
-export async function listNamespaceFiltersOfOwner(db: D1Database, scope: 'group' | 'instance', namespaceId: number | null): Promise<Map<number, NamespaceFilter[]>> {
-  const rows = await db
-    .prepare(
-      `SELECT ${NF_COLUMNS} FROM streaming_namespace_filters
-       WHERE destination_id IN (SELECT id FROM streaming_destinations WHERE scope = ?1 AND namespace_id IS ?2) ORDER BY id`,
-    )
-    .bind(scope, namespaceId)
-    .all<NamespaceFilterRow>();
-  const byDestination = new Map<number, NamespaceFilter[]>();
-  for (const row of rows.results) {
-    const list = byDestination.get(row.destination_id) ?? [];
-    list.push(toNamespaceFilter(row));
-    byDestination.set(row.destination_id, list);
-  }
-  return byDestination;
-}
-
 /** A namespace filter by id, or null. */
 export async function findNamespaceFilter(db: D1Database, id: number): Promise<NamespaceFilter | null> {
   const row = await db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE id = ?1`).bind(id).first<NamespaceFilterRow>();

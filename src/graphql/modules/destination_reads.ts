@@ -106,12 +106,12 @@ function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
 }
 
 /** The `Namespace` object a filter points at: a group, or a project as GitLab's project namespace. */
-type FilterNamespace = Namespace | { id: number; kind: 'project'; name: string; path: string; fullPath: string; visibility: string };
+export type FilterNamespace = Namespace | { id: number; kind: 'project'; name: string; path: string; fullPath: string; visibility: string };
 
 const asProjectNamespace = (p: Project): FilterNamespace => ({ id: p.id, kind: 'project', name: p.name, path: p.path, fullPath: p.fullPath, visibility: p.visibility });
 
 /** The namespaces of these filters, by filter id: two queries (groups, projects) for all of them. */
-async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): Promise<Map<number, FilterNamespace | null>> {
+export async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): Promise<Map<number, FilterNamespace | null>> {
   const ids = (kind: NamespaceFilter['namespaceKind']) => filters.filter((f) => f.namespaceKind === kind).map((f) => f.namespaceId);
   const [groups, projects] = await Promise.all([findNamespacesByIds(db, ids('group')), findProjectsByIds(db, ids('project'))]);
   return new Map(

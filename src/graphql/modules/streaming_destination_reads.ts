@@ -3,23 +3,30 @@
  * (Owner of a top-level group, or an administrator), `Query.auditEventsInstanceStreamingDestinations`
  * (administrators) and the fields of their destinations and namespace filters. Every category of
  * the one store shows here; an http destination's config is its URL and headers. A list reads its
- * destinations with their headers, event type filters and namespace filters in two D1 round trips
+ * destinations with their headers, event type filters and namespace filters in one D1 round trip
  * and hands them to the field resolvers on the nodes.
  */
 import type { GraphQLContext, Resolvers } from '../context';
 import { connectionFromArray, type ConnectionArgs } from '../connection';
 import { resourceNotAvailable } from '../errors';
 import { toGid } from '../gid';
-import { filterNamespace } from './destination_reads';
+import { filterNamespace, namespacesOfFilters, type FilterNamespace } from './destination_reads';
 import { can } from '../../auth/policy';
 import { findNamespaceById, type Namespace } from '../../db/namespaces';
 import { findDestination, listDestinationsWithDetails, listEventTypeFilters, listHeaders, type Destination, type DestinationScope, type StreamingHeader } from '../../db/destinations';
-import { listNamespaceFilters, listNamespaceFiltersOfOwner, type NamespaceFilter } from '../../db/namespace_filters';
+import { listNamespaceFilters, type NamespaceFilter } from '../../db/namespace_filters';
 import { STREAMING_MODELS, streamingView } from '../../destinations/streaming';
 
 /** A destination as the consolidated API resolves it: with what its list read for it, if it came from one. */
 export type StreamingNode = Destination & {
-  prefetched?: { headers: StreamingHeader[]; eventTypeFilters: string[]; namespaceFilters: NamespaceFilter[]; group: Namespace | null };
+  prefetched?: {
+    headers: StreamingHeader[];
+    eventTypeFilters: string[];
+    namespaceFilters: NamespaceFilter[];
+    group: Namespace | null;
+    /** The namespaces of every listed destination's filters, read once for all of them when first asked. */
+    filterNamespaces: () => Promise<Map<number, FilterNamespace | null>>;
+  };
 };
 
 /** A namespace filter with the scope of its destination (for its GID) and, when known, the destination. */
@@ -27,10 +34,10 @@ type FilterNode = NamespaceFilter & { scope: DestinationScope; destination?: Str
 
 /** The destinations of a group (or the instance), every category, with their details. */
 async function listNodes(c: GraphQLContext, scope: DestinationScope, group: Namespace | null): Promise<StreamingNode[]> {
-  const [listing, namespaceFilters] = await Promise.all([
-    listDestinationsWithDetails(c.env.DB, scope, group?.id ?? null),
-    listNamespaceFiltersOfOwner(c.env.DB, scope, group?.id ?? null),
-  ]);
+  const listing = await listDestinationsWithDetails(c.env.DB, scope, group?.id ?? null);
+  const namespaceFilters = listing.allNamespaceFilters;
+  let namespaces: Promise<Map<number, FilterNamespace | null>> | null = null;
+  const filterNamespaces = () => (namespaces ??= namespacesOfFilters(c.env.DB, [...namespaceFilters.values()].flat()));
   return listing.destinations.map((d) => ({
     ...d,
     prefetched: {
@@ -38,6 +45,7 @@ async function listNodes(c: GraphQLContext, scope: DestinationScope, group: Name
       eventTypeFilters: listing.filters.get(d.id) ?? [],
       namespaceFilters: namespaceFilters.get(d.id) ?? [],
       group,
+      filterNamespaces,
     },
   }));
 }
@@ -59,7 +67,10 @@ const destinationFields = (scope: DestinationScope) => ({
 
 const filterFields = (scope: DestinationScope) => ({
   id: (f: FilterNode) => toGid(scope === 'group' ? STREAMING_MODELS.groupNamespaceFilter : STREAMING_MODELS.instanceNamespaceFilter, f.id),
-  namespace: (f: FilterNode, _a: unknown, c: GraphQLContext) => filterNamespace(c, f),
+  namespace: async (f: FilterNode, _a: unknown, c: GraphQLContext) => {
+    const listed = f.destination?.prefetched?.filterNamespaces;
+    return listed ? ((await listed()).get(f.id) ?? null) : filterNamespace(c, f);
+  },
   externalStreamingDestination: (f: FilterNode, _a: unknown, c: GraphQLContext) => f.destination ?? findDestination(c.env.DB, scope, f.destinationId),
 });
 
