@@ -194,33 +194,37 @@ export async function recordAuditEventIfChanged(
 
 /**
  * recordAuditEventIfChanged, also returning the change's result (e.g. the row its
- * INSERT ... RETURNING gave, none when it changed nothing).
+ * INSERT ... RETURNING gave, none when it changed nothing). `then`: statements that commit in the
+ * same transaction after the event, and must themselves do nothing when the change did nothing
+ * (e.g. inserting the rows below an inserted row, found by its unique key).
  */
 export async function recordChangeIfChanged(
   env: Env,
   ctx: Pick<ExecutionContext, 'waitUntil'> | null,
   change: D1PreparedStatement,
   input: AuditEventInput,
+  then: D1PreparedStatement[] = [],
 ): Promise<{ result: D1Result; event: AuditEvent | null }> {
-  const { results, event } = await recordChangesIfChanged(env, ctx, [change], input);
-  return { result: results[0], event };
+  const { results, event } = await recordChangesIfChanged(env, ctx, [change], input, then);
+  return { result: results[0]!, event };
 }
 
 /**
  * recordChangeIfChanged for a change of several statements (in order): the event is written
  * only when the LAST one changed a row (each statement's own condition decides whether it
- * applies, e.g. rows that follow a conditional insert). Returns every statement's result.
+ * applies, e.g. rows that follow a conditional insert). Returns every change statement's result.
  */
 export async function recordChangesIfChanged(
   env: Env,
   ctx: Pick<ExecutionContext, 'waitUntil'> | null,
   change: D1PreparedStatement[],
   input: AuditEventInput,
+  then: D1PreparedStatement[] = [],
 ): Promise<{ results: D1Result[]; event: AuditEvent | null }> {
-  const all = await commitTransaction(env.DB, [...change, ...auditEventStatements(env.DB, input, true)]);
+  const all = await commitTransaction(env.DB, [...change, ...auditEventStatements(env.DB, input, true), ...then]);
   const results = all.slice(0, change.length);
-  if (results[results.length - 1].meta.changes === 0) return { results, event: null };
-  return { results, event: (await afterRecorded(env, ctx, all.slice(change.length)))[0] };
+  if (results[results.length - 1]!.meta.changes === 0) return { results, event: null };
+  return { results, event: (await afterRecorded(env, ctx, all.slice(change.length, change.length + STATEMENTS_PER_EVENT)))[0] ?? null };
 }
 
 /**

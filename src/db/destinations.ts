@@ -6,6 +6,16 @@
  */
 import { nowIso } from './time';
 import { sqlValue, type SqlValue } from './sql';
+import { NF_COLUMNS, toNamespaceFilter, type NamespaceFilter, type NamespaceFilterRow } from './namespace_filters';
+
+export {
+  deleteNamespaceFilterStatement,
+  findNamespaceFilter,
+  findNamespaceFilterOfDestination,
+  insertNamespaceFilterStatement,
+  namespaceFilterExistsFor,
+  type NamespaceFilter,
+} from './namespace_filters';
 
 export type DestinationScope = 'group' | 'instance';
 
@@ -113,38 +123,6 @@ export function toHeader(r: HeaderRow): StreamingHeader {
   return { id: r.id, destinationId: r.destination_id, key: r.key, value: r.value, active: r.active === 1, createdAt: r.created_at };
 }
 
-/** A destination's restriction to one subgroup or project of its group. */
-export interface NamespaceFilter {
-  id: number;
-  destinationId: number;
-  namespaceKind: 'group' | 'project';
-  namespaceId: number;
-  scopePath: string;
-  createdAt: string;
-}
-
-interface NamespaceFilterRow {
-  id: number;
-  destination_id: number;
-  namespace_kind: 'group' | 'project';
-  namespace_id: number;
-  scope_path: string;
-  created_at: string;
-}
-
-const NF_COLUMNS = 'id, destination_id, namespace_kind, namespace_id, scope_path, created_at';
-
-function toNamespaceFilter(r: NamespaceFilterRow): NamespaceFilter {
-  return {
-    id: r.id,
-    destinationId: r.destination_id,
-    namespaceKind: r.namespace_kind,
-    namespaceId: r.namespace_id,
-    scopePath: r.scope_path,
-    createdAt: r.created_at,
-  };
-}
-
 /** The destination with this id in this scope, or null. */
 export async function findDestination(db: D1Database, scope: DestinationScope, id: number): Promise<Destination | null> {
   const row = await db
@@ -161,8 +139,10 @@ export interface DestinationListing {
   headers: Map<number, StreamingHeader[]>;
   /** Event type filters by destination id, sorted by name (every listed destination has an entry). */
   filters: Map<number, string[]>;
-  /** Namespace filter by destination id (null: none; every listed destination has an entry). */
+  /** First namespace filter by destination id (the legacy API's one; null: none; every listed destination has an entry). */
   namespaceFilters: Map<number, NamespaceFilter | null>;
+  /** Every namespace filter by destination id, oldest first (the consolidated API's list; every listed destination has an entry). */
+  allNamespaceFilters: Map<number, NamespaceFilter[]>;
 }
 
 /**
@@ -180,21 +160,25 @@ export async function listDestinationsWithDetails(db: D1Database, scope: Destina
     db
       .prepare(`SELECT destination_id, audit_event_type FROM streaming_event_type_filters WHERE destination_id IN (${ids}) ORDER BY audit_event_type`)
       .bind(scope, namespaceId),
-    db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE destination_id IN (${ids})`).bind(scope, namespaceId),
+    db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE destination_id IN (${ids}) ORDER BY id`).bind(scope, namespaceId),
   ]);
   const listing: DestinationListing = {
     destinations: (dests.results as DestinationRow[]).map(toDestination),
     headers: new Map(),
     filters: new Map(),
     namespaceFilters: new Map(),
+    allNamespaceFilters: new Map(),
   };
   for (const d of listing.destinations) {
     listing.headers.set(d.id, []);
     listing.filters.set(d.id, []);
     listing.namespaceFilters.set(d.id, null);
+    listing.allNamespaceFilters.set(d.id, []);
   }
   for (const row of namespaceFilters.results as NamespaceFilterRow[]) {
-    if (listing.namespaceFilters.has(row.destination_id)) listing.namespaceFilters.set(row.destination_id, toNamespaceFilter(row));
+    const filter = toNamespaceFilter(row);
+    if (listing.namespaceFilters.get(row.destination_id) === null) listing.namespaceFilters.set(row.destination_id, filter);
+    listing.allNamespaceFilters.get(row.destination_id)?.push(filter);
   }
   for (const row of headers.results as HeaderRow[]) listing.headers.get(row.destination_id)?.push(toHeader(row));
   for (const row of filters.results as { destination_id: number; audit_event_type: string }[]) listing.filters.get(row.destination_id)?.push(row.audit_event_type);
@@ -384,42 +368,4 @@ export function insertEventTypeFilterStatements(db: D1Database, destinationId: n
 /** The statements that remove event type filters. */
 export function deleteEventTypeFilterStatements(db: D1Database, destinationId: number, types: string[]): D1PreparedStatement[] {
   return types.map((t) => db.prepare('DELETE FROM streaming_event_type_filters WHERE destination_id = ?1 AND audit_event_type = ?2').bind(destinationId, t));
-}
-
-// Namespace filters --------------------------------------------------------------------------
-
-/** A destination's namespace filter, or null. */
-export async function findNamespaceFilterOfDestination(db: D1Database, destinationId: number): Promise<NamespaceFilter | null> {
-  const row = await db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE destination_id = ?1`).bind(destinationId).first<NamespaceFilterRow>();
-  return row ? toNamespaceFilter(row) : null;
-}
-
-/** A namespace filter by id, or null. */
-export async function findNamespaceFilter(db: D1Database, id: number): Promise<NamespaceFilter | null> {
-  const row = await db.prepare(`SELECT ${NF_COLUMNS} FROM streaming_namespace_filters WHERE id = ?1`).bind(id).first<NamespaceFilterRow>();
-  return row ? toNamespaceFilter(row) : null;
-}
-
-/** Whether some destination already filters on this namespace (GitLab: one filter per namespace). */
-export async function namespaceFilterExistsFor(db: D1Database, kind: 'group' | 'project', namespaceId: number): Promise<boolean> {
-  const row = await db
-    .prepare('SELECT EXISTS(SELECT 1 FROM streaming_namespace_filters WHERE namespace_kind = ?1 AND namespace_id = ?2) AS e')
-    .bind(kind, namespaceId)
-    .first<{ e: number }>();
-  return !!row?.e;
-}
-
-/** The statement that adds a namespace filter. */
-export function insertNamespaceFilterStatement(
-  db: D1Database,
-  f: { destinationId: number; namespaceKind: 'group' | 'project'; namespaceId: number; scopePath: string },
-): D1PreparedStatement {
-  return db
-    .prepare('INSERT INTO streaming_namespace_filters (destination_id, namespace_kind, namespace_id, scope_path, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
-    .bind(f.destinationId, f.namespaceKind, f.namespaceId, f.scopePath, nowIso());
-}
-
-/** The statement that deletes a namespace filter. */
-export function deleteNamespaceFilterStatement(db: D1Database, id: number): D1PreparedStatement {
-  return db.prepare('DELETE FROM streaming_namespace_filters WHERE id = ?1').bind(id);
 }

@@ -17,7 +17,7 @@ import {
   type NamespaceFilter,
   type StreamingHeader,
 } from '../db/destinations';
-import { DestinationNotAvailable } from './errors';
+import { DestinationArgumentError, DestinationNotAvailable } from './errors';
 
 /** A destination with the group it belongs to (null for instance destinations). */
 export interface Owned {
@@ -44,9 +44,18 @@ export async function mayAccessDestination(c: Caller, d: Pick<Destination, 'scop
   return !!group && can(c.db, c.actor, write ? 'admin_group_streaming' : 'read_group_streaming', { kind: 'group', group });
 }
 
-/** The group destination with this id (null: none), if the caller may manage it. */
-export async function loadGroupDestination(c: Caller, id: number | null): Promise<OwnedGroupDestination> {
-  const destination = id === null ? null : await findDestination(c.db, 'group', id);
+/**
+ * A destination of this scope by id (null: none), of any category when `anyCategory` (the
+ * consolidated API); otherwise http only, as the legacy API sees the one store.
+ */
+async function findOfApi(c: Caller, scope: DestinationScope, id: number | null, anyCategory: boolean): Promise<Destination | null> {
+  const destination = id === null ? null : await findDestination(c.db, scope, id);
+  return destination && (anyCategory || destination.category === 'http') ? destination : null;
+}
+
+/** The group destination with this id (null: none), if the caller may manage it (`anyCategory`: see findOfApi). */
+export async function loadGroupDestination(c: Caller, id: number | null, anyCategory = false): Promise<OwnedGroupDestination> {
+  const destination = await findOfApi(c, 'group', id, anyCategory);
   const group = destination?.namespaceId ? await findNamespaceById(c.db, destination.namespaceId) : null;
   if (!destination || !group || !(await can(c.db, c.actor, 'admin_group_streaming', { kind: 'group', group }))) {
     throw new DestinationNotAvailable();
@@ -54,17 +63,17 @@ export async function loadGroupDestination(c: Caller, id: number | null): Promis
   return { destination, group };
 }
 
-/** The instance destination with this id (null: none), for administrators only. */
-export async function loadInstanceDestination(c: Caller, id: number | null): Promise<Owned> {
+/** The instance destination with this id (null: none), for administrators only (`anyCategory`: see findOfApi). */
+export async function loadInstanceDestination(c: Caller, id: number | null, anyCategory = false): Promise<Owned> {
   if (!(await can(c.db, c.actor, 'admin_instance_streaming'))) throw new DestinationNotAvailable();
-  const destination = id === null ? null : await findDestination(c.db, 'instance', id);
+  const destination = await findOfApi(c, 'instance', id, anyCategory);
   if (!destination) throw new DestinationNotAvailable();
   return { destination, group: null };
 }
 
-/** A destination of either scope, if the caller may manage it. */
-export function loadDestination(c: Caller, scope: DestinationScope, id: number | null): Promise<Owned> {
-  return scope === 'group' ? loadGroupDestination(c, id) : loadInstanceDestination(c, id);
+/** A destination of either scope, if the caller may manage it (`anyCategory`: see findOfApi). */
+export function loadDestination(c: Caller, scope: DestinationScope, id: number | null, anyCategory = false): Promise<Owned> {
+  return scope === 'group' ? loadGroupDestination(c, id, anyCategory) : loadInstanceDestination(c, id, anyCategory);
 }
 
 /** A header of a destination of this scope, with its destination, if the caller may manage it. */
@@ -133,4 +142,27 @@ export async function loadNamespaceFilter(c: Caller, id: number | null): Promise
   const filter = id === null ? null : await findNamespaceFilter(c.db, id);
   if (!filter) throw new DestinationNotAvailable();
   return { ...(await loadGroupDestination(c, filter.destinationId)), filter };
+}
+
+/** A namespace filter of a destination of this scope (any category), with it, if the caller may manage it. */
+export async function loadScopedNamespaceFilter(c: Caller, scope: DestinationScope, id: number | null): Promise<Owned & { filter: NamespaceFilter }> {
+  const filter = id === null ? null : await findNamespaceFilter(c.db, id);
+  if (!filter) throw new DestinationNotAvailable();
+  return { ...(await loadDestination(c, scope, filter.destinationId, true)), filter };
+}
+
+const NOT_GROUP_OR_PROJECT = 'namespace_path should be of group or project only.';
+
+/**
+ * The group or project a consolidated namespace filter names by full path (GitLab's
+ * `namespacePath`): for a group destination, inside its top-level group (GitLab's errors
+ * otherwise); for an instance destination, any group or project.
+ */
+export async function namespaceForPath(c: Caller, owned: Owned, path: string | null | undefined): Promise<FilterTarget | { error: string }> {
+  const group = path ? await findNamespaceByPath(c.db, path) : null;
+  const project = path && !group ? await findProjectByPath(c.db, path) : null;
+  if ((!group || group.kind !== 'group') && !project) throw new DestinationArgumentError(NOT_GROUP_OR_PROJECT);
+  if (owned.group) return namespaceForFilter(c, { ...owned, group: owned.group }, project ? null : path, project ? path : null);
+  if (project) return { kind: 'project', id: project.id, scopePath: projectScopePath(project) };
+  return { kind: 'group', id: group!.id, scopePath: group!.traversalPath };
 }

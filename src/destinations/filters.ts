@@ -14,7 +14,7 @@ import {
   namespaceFilterExistsFor,
   type NamespaceFilter,
 } from '../db/destinations';
-import { recordAuditEvent } from '../audit/record';
+import { recordAuditEvent, recordAuditEventIfChanged } from '../audit/record';
 import type { Owned, OwnedGroupDestination, FilterTarget } from './access';
 import { destinationEvent, type ChangeContext } from './audit';
 import { DestinationArgumentError } from './errors';
@@ -72,17 +72,14 @@ export async function addNamespaceFilter(
   if (await findNamespaceFilterOfDestination(c.env.DB, d.id)) errors.push('External audit event destination has already been taken');
   if (await namespaceFilterExistsFor(c.env.DB, target.kind, target.id)) errors.push(NAMESPACE_TAKEN);
   if (errors.length) return { namespaceFilter: null, errors };
-  try {
-    await recordAuditEvent(
-      c.env,
-      c.ctx,
-      destinationEvent(c, owned, 'created_namespace_filter', `Create namespace filter for http audit event streaming destination ${d.name} and namespace ${path}`),
-      [insertNamespaceFilterStatement(c.env.DB, { destinationId: d.id, namespaceKind: target.kind, namespaceId: target.id, scopePath: target.scopePath })],
-    );
-  } catch (err) {
-    if (isUniqueViolation(err)) return { namespaceFilter: null, errors: [NAMESPACE_TAKEN] };
-    throw err;
-  }
+  // The insert re-checks both rules itself: a racing add that took the place changes no row.
+  const event = await recordAuditEventIfChanged(
+    c.env,
+    c.ctx,
+    destinationEvent(c, owned, 'created_namespace_filter', `Create namespace filter for http audit event streaming destination ${d.name} and namespace ${path}`),
+    insertNamespaceFilterStatement(c.env.DB, { destinationId: d.id, namespaceKind: target.kind, namespaceId: target.id, scopePath: target.scopePath }),
+  );
+  if (!event) return { namespaceFilter: null, errors: [NAMESPACE_TAKEN] };
   return { namespaceFilter: await findNamespaceFilterOfDestination(c.env.DB, d.id), errors: [] };
 }
 

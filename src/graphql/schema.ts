@@ -11,8 +11,9 @@ import { destinationHealthModule } from './modules/destination_health';
 import { destinationTestEvent } from './modules/destination_test_event';
 import { releases } from './modules/releases';
 import { deliveryStatsModule } from './modules/delivery_stats';
+import { streamingDestinations } from './modules/streaming_destinations';
 
-const MODULES: SchemaModule[] = [core, destinations, deliveries, destinationHealthModule, destinationTestEvent, releases, deliveryStatsModule];
+const MODULES: SchemaModule[] = [core, destinations, deliveries, destinationHealthModule, destinationTestEvent, releases, deliveryStatsModule, streamingDestinations];
 
 function mergeResolvers(modules: SchemaModule[]): Resolvers {
   const merged: Resolvers = {};

@@ -115,6 +115,40 @@ describe('destinations list with namespace filters: D1 round trips', () => {
   });
 });
 
+const STREAMING_LIST = (path: string) => `query { group(fullPath: "${path}") { externalAuditEventStreamingDestinations { nodes {
+  id name category config secretToken active eventTypeFilters namespaceFilters { id namespace { id fullPath } externalStreamingDestination { id } } } } } }`;
+
+describe('consolidated destinations list (issue 16): D1 round trips', () => {
+  it('do not grow with the number of destinations, headers and namespace filters', async () => {
+    const group = await createGroup({ token: owner.token });
+    const addDestinationWithFilters = async () => {
+      await addDestination(group.full_path, 2);
+      const listed = await ok(`query { group(fullPath: "${group.full_path}") { externalAuditEventStreamingDestinations { nodes { id } } } }`, owner.token);
+      const id = listed.group.externalAuditEventStreamingDestinations.nodes.at(-1).id;
+      for (const path of [(await createGroup({ token: owner.token, parentId: group.id })).full_path, (await createProject(group.id, { token: owner.token })).path_with_namespace]) {
+        const r = await ok(
+          `mutation($i: AuditEventsGroupDestinationNamespaceFilterCreateInput!) { auditEventsGroupDestinationNamespaceFilterCreate(input: $i) { errors } }`,
+          owner.token,
+          { i: { destinationId: id, namespacePath: path } },
+        );
+        expect(r.auditEventsGroupDestinationNamespaceFilterCreate.errors).toEqual([]);
+      }
+    };
+    await addDestinationWithFilters();
+    const one = await queryCost(STREAMING_LIST(group.full_path));
+    for (let i = 0; i < 3; i++) await addDestinationWithFilters();
+    const four = await queryCost(STREAMING_LIST(group.full_path));
+    const nodes = four.data.group.externalAuditEventStreamingDestinations.nodes;
+    expect(nodes).toHaveLength(4);
+    expect(nodes.every((n: any) => n.namespaceFilters.length === 2 && Object.keys(n.config.headers).length === 2 && n.eventTypeFilters.length === 1)).toBe(true);
+    expect(nodes.every((n: any) => n.namespaceFilters.every((f: any) => f.externalStreamingDestination.id === n.id && f.namespace.fullPath))).toBe(true);
+    console.log(`consolidated destinations list: ${one.roundTrips} D1 round trips for 1 destination, ${four.roundTrips} for 4 (2 headers, 2 namespace filters each)`);
+    expect(four.roundTrips).toBe(one.roundTrips);
+    // The caller's token, the group, the membership, the listing batch, the filters' groups and projects.
+    expect(four.roundTrips).toBeLessThanOrEqual(6);
+  });
+});
+
 const DELIVERY_PAGE = (path: string, first: number) => `query { group(fullPath: "${path}") { externalAuditEventDestinations { nodes {
   deliveries(status: DELIVERED, first: ${first}) { nodes { id eventType attempts { attempt status httpStatus } } } } } } }`;
 

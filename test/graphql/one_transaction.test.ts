@@ -95,6 +95,11 @@ async function newSubgroup(d: Destination): Promise<string> {
   return (await createGroup({ parentId: root!.id })).full_path;
 }
 
+/** The consolidated API's GID of a destination (the same row as its legacy GID). */
+function streamingGid(d: Destination, scope: Scope): string {
+  return `gid://gitlab/AuditEvents::${scope === 'group' ? 'Group' : 'Instance'}::ExternalStreamingDestination/${d.id}`;
+}
+
 /** One writer: its mutation (field and input type per scope), its event type, and its input. */
 interface Writer {
   name: string;
@@ -191,6 +196,64 @@ const WRITERS: Writer[] = [
       return { namespaceFilterId: `gid://gitlab/AuditEvents::Streaming::HTTP::NamespaceFilter/${row!.id}` };
     },
   },
+  // GitLab 18's consolidated API, on the same destinations (one store: same ids, their new GIDs).
+  {
+    name: 'consolidated destination update',
+    scopes: ['group', 'instance'],
+    field: both('groupAuditEventStreamingDestinationsUpdate', 'instanceAuditEventStreamingDestinationsUpdate'),
+    eventType: both('updated_group_audit_event_streaming_destination', 'updated_instance_audit_event_streaming_destination'),
+    input: async (d, scope) => ({
+      id: streamingGid(d, scope),
+      config: { url: `http://127.0.0.1:9/${d.name}/consolidated`, headers: { 'X-Kept': { value: 'changed' }, 'X-New': { value: 'new' } } },
+      active: false,
+    }),
+  },
+  {
+    name: 'consolidated destination delete',
+    scopes: ['group', 'instance'],
+    field: both('groupAuditEventStreamingDestinationsDelete', 'instanceAuditEventStreamingDestinationsDelete'),
+    eventType: both('deleted_group_audit_event_streaming_destination', 'deleted_instance_audit_event_streaming_destination'),
+    input: async (d, scope) => ({ id: streamingGid(d, scope) }),
+  },
+  {
+    name: 'consolidated event type filters add',
+    scopes: ['group', 'instance'],
+    field: both('auditEventsGroupDestinationEventsAdd', 'auditEventsInstanceDestinationEventsAdd'),
+    eventType: both('event_type_filters_created', 'event_type_filters_created'),
+    input: async (d, scope) => ({ destinationId: streamingGid(d, scope), eventTypeFilters: ['release_updated'] }),
+  },
+  {
+    name: 'consolidated event type filters delete',
+    scopes: ['group', 'instance'],
+    field: both('auditEventsGroupDestinationEventsDelete', 'auditEventsInstanceDestinationEventsDelete'),
+    eventType: both('event_type_filters_deleted', 'event_type_filters_deleted'),
+    input: async (d, scope) => ({ destinationId: streamingGid(d, scope), eventTypeFilters: ['release_created'] }),
+  },
+  {
+    name: 'consolidated namespace filter create',
+    scopes: ['group', 'instance'],
+    field: both('auditEventsGroupDestinationNamespaceFilterCreate', 'auditEventsInstanceDestinationNamespaceFilterCreate'),
+    eventType: both('created_namespace_filter', 'created_namespace_filter'),
+    input: async (d, scope) => ({ destinationId: streamingGid(d, scope), namespacePath: scope === 'group' ? await newSubgroup(d) : (await createGroup()).full_path }),
+  },
+  {
+    name: 'consolidated namespace filter delete',
+    scopes: ['group', 'instance'],
+    field: both('auditEventsGroupDestinationNamespaceFilterDelete', 'auditEventsInstanceDestinationNamespaceFilterDelete'),
+    eventType: both('deleted_namespace_filter', 'deleted_namespace_filter'),
+    before: async (d) => {
+      const scope: Scope = d.groupPath ? 'group' : 'instance';
+      const field = scope === 'group' ? 'auditEventsGroupDestinationNamespaceFilterCreate' : 'auditEventsInstanceDestinationNamespaceFilterCreate';
+      const r = await ok(`mutation($i: ${capitalized(field)}Input!) { ${field}(input: $i) { errors } }`, 'test-admin-token', {
+        i: { destinationId: streamingGid(d, scope), namespacePath: scope === 'group' ? await newSubgroup(d) : (await createGroup()).full_path },
+      });
+      expect(r[field].errors).toEqual([]);
+    },
+    input: async (d, scope) => {
+      const row = await env.DB.prepare('SELECT id FROM streaming_namespace_filters WHERE destination_id = ?1').bind(d.id).first<{ id: number }>();
+      return { namespaceFilterId: `gid://gitlab/AuditEvents::${scope === 'group' ? 'Group' : 'Instance'}::NamespaceFilter/${row!.id}` };
+    },
+  },
 ];
 
 describe('a destination change without its audit event is not written', () => {
@@ -222,5 +285,42 @@ describe('a destination change without its audit event is not written', () => {
         expect(events.every((e) => e.target_details === d.name)).toBe(true);
       });
     }
+  }
+});
+
+describe('a consolidated create without its audit event is not written', () => {
+  for (const scope of ['group', 'instance'] as Scope[]) {
+    it(`${scope} destination create (with its headers)`, async () => {
+      const name = unique('txc');
+      const field = scope === 'group' ? 'groupAuditEventStreamingDestinationsCreate' : 'instanceAuditEventStreamingDestinationsCreate';
+      const input = {
+        ...(scope === 'group' ? { groupPath: (await createGroup()).full_path } : {}),
+        name,
+        category: 'http',
+        config: { url: `http://127.0.0.1:9/${name}`, headers: { 'X-One': { value: '1' }, 'X-Two': { value: '2' } } },
+      };
+      const query = `mutation($i: ${capitalized(field)}Input!) { ${field}(input: $i) { errors externalAuditEventDestination { id } } }`;
+      const rows = async () => ({
+        destinations: (await env.DB.prepare('SELECT id FROM streaming_destinations WHERE name = ?1').bind(name).all()).results,
+        headers: (await env.DB.prepare('SELECT h.key FROM streaming_headers h JOIN streaming_destinations d ON d.id = h.destination_id WHERE d.name = ?1').bind(name).all()).results,
+        events: (await env.DB.prepare('SELECT id FROM audit_events WHERE target_details = ?1').bind(name).all()).results,
+      });
+
+      const trigger = await refuseEvent(`created_${scope}_audit_event_streaming_destination`, name);
+      const refused = await gql(query, { i: input });
+      expect(refused.status).toBe(500);
+      expect(refused.body).toEqual({ errors: [{ message: 'Internal server error' }] });
+      expect(await rows()).toEqual({ destinations: [], headers: [], events: [] });
+
+      await allowEvent(trigger);
+      const done = await gql(query, { i: input });
+      expect(done.body.data[field].errors).toEqual([]);
+      const gid = done.body.data[field].externalAuditEventDestination.id;
+      if (scope === 'instance') instanceDestinations.push(`gid://gitlab/AuditEvents::InstanceExternalAuditEventDestination/${idOf(gid)}`);
+      const after = await rows();
+      expect(after.destinations).toHaveLength(1);
+      expect(after.headers).toHaveLength(2);
+      expect(after.events).toHaveLength(1);
+    });
   }
 });

@@ -167,6 +167,53 @@ const lists = (path: () => string, id: () => number) => async (token: string | n
 };
 
 // anonymous, nonMember, guest, reporter, developer, maintainer, owner, inheritedOwner, admin, readApi, expired
+/** GraphQL cells of Owner-only writes on T's streaming destinations, and of administrator-only operations (consolidated API). */
+const OWNER_WRITES = row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'denied', '401');
+const ADMIN_ONLY = row('denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'denied', 'ok', 'denied', '401');
+
+/** A consolidated-API mutation `field` (input type named after it), asking for its errors. */
+function streamingMutation(field: string): string {
+  const created = field.endsWith('DestinationsCreate') ? ' externalAuditEventDestination { id }' : '';
+  return `mutation($i: ${field[0].toUpperCase()}${field.slice(1)}Input!) { ${field}(input: $i) { errors${created} } }`;
+}
+/** The consolidated API's GID of a legacy group destination GID (one store: the same row). */
+function consolidated(legacyGid: string): string {
+  return legacyGid.replace('AuditEvents::ExternalAuditEventDestination', 'AuditEvents::Group::ExternalStreamingDestination');
+}
+/** A consolidated mutation on T's destinations, with its input prepared (as root) before each caller. */
+function streamingGroupOp(field: string, prepare: () => Promise<{ vars: Record<string, unknown>; cleanup?: () => Promise<void> }>): Op {
+  return {
+    name: `gql ${field}`,
+    expected: OWNER_WRITES,
+    run: async (t) => {
+      const { vars, cleanup } = await prepare();
+      const { cell } = await gqlCell(streamingMutation(field), { i: vars }, t, field);
+      await cleanup?.();
+      return cell;
+    },
+  };
+}
+/** A consolidated mutation on a fresh instance destination (made by root, removed after each caller). */
+function streamingInstanceOp(field: string, prepare: (destinationId: string) => Promise<{ vars: Record<string, unknown> }>): Op {
+  return {
+    name: `gql ${field}`,
+    expected: ADMIN_ONLY,
+    run: async (t) => {
+      const made = await gql(`mutation($i: InstanceAuditEventStreamingDestinationsCreateInput!) { instanceAuditEventStreamingDestinationsCreate(input: $i) { errors externalAuditEventDestination { id } } }`, {
+        i: { category: 'http', config: { url: `${receiverOrigin()}/authz/${unique('is')}` } },
+      });
+      const id = made.body.data?.instanceAuditEventStreamingDestinationsCreate?.externalAuditEventDestination?.id;
+      if (!id) throw new Error(`instance destination: ${JSON.stringify(made.body)}`);
+      const { vars } = await prepare(id);
+      const { cell, data } = await gqlCell(streamingMutation(field), { i: vars }, t, field);
+      await gql(streamingMutation('instanceAuditEventStreamingDestinationsDelete'), { i: { id } });
+      const created = data?.[field]?.externalAuditEventDestination?.id;
+      if (field.endsWith('Create') && created) await gql(streamingMutation('instanceAuditEventStreamingDestinationsDelete'), { i: { id: created } });
+      return cell;
+    },
+  };
+}
+
 const OPS: Op[] = [
   // --- Groups and projects (S, P) ---
   {
@@ -611,6 +658,72 @@ const OPS: Op[] = [
       return cells[0];
     },
   },
+  // --- GraphQL: GitLab 18's consolidated streaming API (issue 16), group T and the instance ---
+  {
+    name: 'gql group(T).externalAuditEventStreamingDestinations',
+    expected: row('hidden', 'hidden', 'denied', 'denied', 'denied', 'denied', 'ok', 'ok', 'ok', 'ok', '401'),
+    run: async (t) => {
+      const { cell, data } = await gqlCell(`query($p: ID!) { group(fullPath: $p) { externalAuditEventStreamingDestinations { nodes { id secretToken } } } }`, { p: T.full_path }, t, 'group');
+      return cell === 'ok' && data.group.externalAuditEventStreamingDestinations === null ? 'hidden' : cell;
+    },
+  },
+  {
+    name: 'gql groupAuditEventStreamingDestinationsCreate',
+    expected: OWNER_WRITES,
+    run: async (t) => {
+      const field = 'groupAuditEventStreamingDestinationsCreate';
+      const input = { groupPath: T.full_path, category: 'http', config: { url: `${receiverOrigin()}/authz/${unique('sc')}` } };
+      const { cell, data } = await gqlCell(`mutation($i: GroupAuditEventStreamingDestinationsCreateInput!) { ${field}(input: $i) { errors externalAuditEventDestination { id } } }`, { i: input }, t, field);
+      const id = data?.[field]?.externalAuditEventDestination?.id;
+      if (id) await gql(streamingMutation('groupAuditEventStreamingDestinationsDelete'), { i: { id } });
+      return cell;
+    },
+  },
+  streamingGroupOp('groupAuditEventStreamingDestinationsUpdate', async () => ({ vars: { id: consolidated(destGid), name: unique('n') } })),
+  streamingGroupOp('groupAuditEventStreamingDestinationsDelete', async () => {
+    const id = await freshDestination();
+    return { vars: { id: consolidated(id) }, cleanup: () => dropDestination(id) };
+  }),
+  streamingGroupOp('auditEventsGroupDestinationEventsAdd', async () => {
+    const id = await freshDestination();
+    return { vars: { destinationId: consolidated(id), eventTypeFilters: ['release_created'] }, cleanup: () => dropDestination(id) };
+  }),
+  streamingGroupOp('auditEventsGroupDestinationEventsDelete', async () => {
+    const id = await freshDestination();
+    await gql(streamingMutation('auditEventsGroupDestinationEventsAdd'), { i: { destinationId: consolidated(id), eventTypeFilters: ['release_created'] } });
+    return { vars: { destinationId: consolidated(id), eventTypeFilters: ['release_created'] }, cleanup: () => dropDestination(id) };
+  }),
+  streamingGroupOp('auditEventsGroupDestinationNamespaceFilterCreate', async () => {
+    const id = await freshDestination();
+    return { vars: { destinationId: consolidated(id), namespacePath: S.full_path }, cleanup: () => dropDestination(id) };
+  }),
+  streamingGroupOp('auditEventsGroupDestinationNamespaceFilterDelete', async () => {
+    const id = await freshDestination();
+    const r = await gql(`mutation($i: AuditEventsGroupDestinationNamespaceFilterCreateInput!) { auditEventsGroupDestinationNamespaceFilterCreate(input: $i) { errors namespaceFilter { id } } }`, {
+      i: { destinationId: consolidated(id), namespacePath: P.path_with_namespace },
+    });
+    return { vars: { namespaceFilterId: r.body.data.auditEventsGroupDestinationNamespaceFilterCreate.namespaceFilter.id }, cleanup: () => dropDestination(id) };
+  }),
+  {
+    name: 'gql auditEventsInstanceStreamingDestinations',
+    expected: ADMIN_ONLY,
+    run: async (t) => (await gqlCell(`{ auditEventsInstanceStreamingDestinations { nodes { id secretToken } } }`, {}, t, 'auditEventsInstanceStreamingDestinations')).cell,
+  },
+  streamingInstanceOp('instanceAuditEventStreamingDestinationsCreate', async () => ({ vars: { category: 'http', config: { url: `${receiverOrigin()}/authz/${unique('ic')}` } } })),
+  streamingInstanceOp('instanceAuditEventStreamingDestinationsUpdate', async (id) => ({ vars: { id, name: unique('n') } })),
+  streamingInstanceOp('instanceAuditEventStreamingDestinationsDelete', async (id) => ({ vars: { id } })),
+  streamingInstanceOp('auditEventsInstanceDestinationEventsAdd', async (id) => ({ vars: { destinationId: id, eventTypeFilters: ['release_created'] } })),
+  streamingInstanceOp('auditEventsInstanceDestinationEventsDelete', async (id) => {
+    await gql(streamingMutation('auditEventsInstanceDestinationEventsAdd'), { i: { destinationId: id, eventTypeFilters: ['release_created'] } });
+    return { vars: { destinationId: id, eventTypeFilters: ['release_created'] } };
+  }),
+  streamingInstanceOp('auditEventsInstanceDestinationNamespaceFilterCreate', async (id) => ({ vars: { destinationId: id, namespacePath: S.full_path } })),
+  streamingInstanceOp('auditEventsInstanceDestinationNamespaceFilterDelete', async (id) => {
+    const r = await gql(`mutation($i: AuditEventsInstanceDestinationNamespaceFilterCreateInput!) { auditEventsInstanceDestinationNamespaceFilterCreate(input: $i) { errors namespaceFilter { id } } }`, {
+      i: { destinationId: id, namespacePath: S.full_path },
+    });
+    return { vars: { namespaceFilterId: r.body.data.auditEventsInstanceDestinationNamespaceFilterCreate.namespaceFilter.id } };
+  }),
 ];
 
 describe('authorization table', () => {

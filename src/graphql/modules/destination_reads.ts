@@ -74,11 +74,13 @@ async function listWithDetails(c: GraphQLContext, scope: DestinationScope, group
   let namespaces: Promise<Map<number, FilterNamespace | null>> | null = null;
   const readOnce = () => (namespaces ??= namespacesOfFilters(c.env.DB, filters));
   for (const f of filters) memo.filterNamespaces.set(f.id, readOnce);
-  for (const d of listing.destinations) {
+  // The legacy API sees the http destinations of the one store (the consolidated API sees all).
+  const destinations = listing.destinations.filter((d) => d.category === 'http');
+  for (const d of destinations) {
     if (group) memo.groups.set(d.id, group);
     if (scope === 'group') memo.destinations.set(d.id, d);
   }
-  return listing.destinations;
+  return destinations;
 }
 
 /** A prefetched value, taken once; otherwise loaded now. */
@@ -104,12 +106,12 @@ function maySeeSecrets(c: GraphQLContext, d: Destination): Promise<boolean> {
 }
 
 /** The `Namespace` object a filter points at: a group, or a project as GitLab's project namespace. */
-type FilterNamespace = Namespace | { id: number; kind: 'project'; name: string; path: string; fullPath: string; visibility: string };
+export type FilterNamespace = Namespace | { id: number; kind: 'project'; name: string; path: string; fullPath: string; visibility: string };
 
 const asProjectNamespace = (p: Project): FilterNamespace => ({ id: p.id, kind: 'project', name: p.name, path: p.path, fullPath: p.fullPath, visibility: p.visibility });
 
 /** The namespaces of these filters, by filter id: two queries (groups, projects) for all of them. */
-async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): Promise<Map<number, FilterNamespace | null>> {
+export async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): Promise<Map<number, FilterNamespace | null>> {
   const ids = (kind: NamespaceFilter['namespaceKind']) => filters.filter((f) => f.namespaceKind === kind).map((f) => f.namespaceId);
   const [groups, projects] = await Promise.all([findNamespacesByIds(db, ids('group')), findProjectsByIds(db, ids('project'))]);
   return new Map(
@@ -121,7 +123,7 @@ async function namespacesOfFilters(db: D1Database, filters: NamespaceFilter[]): 
 }
 
 /** The namespace of a filter: from its list's one read of all its filters' namespaces, or read now. */
-function filterNamespace(c: GraphQLContext, f: NamespaceFilter): Promise<FilterNamespace | null> {
+export function filterNamespace(c: GraphQLContext, f: NamespaceFilter): Promise<FilterNamespace | null> {
   const ofListing = memoOf(c).filterNamespaces.get(f.id);
   if (ofListing) return ofListing().then((m) => m.get(f.id) ?? null);
   return namespacesOfFilters(c.env.DB, [f]).then((m) => m.get(f.id) ?? null);

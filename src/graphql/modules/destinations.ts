@@ -31,16 +31,20 @@ import { createHeader, destroyHeader, updateHeader } from '../../destinations/he
 import { addEventTypeFilters, addNamespaceFilter, deleteNamespaceFilter, removeEventTypeFilters } from '../../destinations/filters';
 import type { Namespace } from '../../db/namespaces';
 
-type Input<T> = { input: T & { clientMutationId?: string | null } };
+/** A mutation's arguments: its one input object. */
+export type Input<T> = { input: T & { clientMutationId?: string | null } };
 
-const payload = (input: { clientMutationId?: string | null }, rest: Record<string, unknown>, errors: string[] = []) => ({
+/** A mutation payload: clientMutationId, errors, and the mutation's own fields. */
+export const payload = (input: { clientMutationId?: string | null }, rest: Record<string, unknown>, errors: string[] = []) => ({
   clientMutationId: input.clientMutationId ?? null,
   errors,
   ...rest,
 });
 
-const caller = (c: GraphQLContext): Caller => ({ db: c.env.DB, actor: c.actor });
-const changeContext = (c: GraphQLContext): ChangeContext => ({ env: c.env, ctx: c.ctx, actor: c.actor, ip: clientIp(c.request) });
+/** Who asks, for the destination service's loaders. */
+export const caller = (c: GraphQLContext): Caller => ({ db: c.env.DB, actor: c.actor });
+/** Who changes, and from where, for the destination service's writers. */
+export const changeContext = (c: GraphQLContext): ChangeContext => ({ env: c.env, ctx: c.ctx, actor: c.actor, ip: clientIp(c.request) });
 
 /** What differs between the group and the instance mutations. */
 interface ScopeTable {

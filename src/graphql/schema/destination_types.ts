@@ -7,7 +7,8 @@ import { connectionTypes } from '../connection';
 import { DESTINATION_MODELS } from '../../destinations/audit';
 import { CONNECTION_ARGS } from './common';
 
-const gidScalar = (name: string, model: string) =>
+/** An ID scalar of GitLab's, with its description. */
+export const gidScalar = (name: string, model: string) =>
   `"A \`${name}\` is a global ID. It is encoded as a string, for example \`gid://gitlab/${model}/1\`."\nscalar ${name}\n`;
 
 /** Fields group and instance destinations share (in GitLab's order, around their own). */
