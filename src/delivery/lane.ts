@@ -1,13 +1,15 @@
 /**
- * DestinationLane: a Durable Object (SQLite) per streaming destination that owns that
- * destination's pending deliveries, so that a slow or hanging receiver can only slow itself.
+ * DestinationLane: Durable Objects (SQLite), LANES_PER_DESTINATION per streaming destination,
+ * that own that destination's pending deliveries, so that a slow or hanging receiver can only
+ * slow itself. A job's lane is chosen by its event id (laneIndex), so every message of one
+ * delivery (the first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane.
  *
  * How a delivery flows: the API Worker (fan-out, the outbox and stale sweeps, redeliveries) sends
  * one "deliveries" message per (event, destination); the consumer Worker's queue handler
- * (src/delivery/batch.ts) hands a batch's jobs to their destinations' lanes (one `enqueue` RPC
- * per destination per batch) and acks each message once its lane's storage has the job — it
+ * (src/delivery/batch.ts) hands a batch's jobs to their lanes (one `enqueue` RPC per lane per
+ * batch) and acks each message once its lane's storage has the job — it
  * never POSTs itself, so a batch ends in a few milliseconds whatever the receivers do. The lane's
- * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time for this destination,
+ * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time per lane,
  * through deliverJob (src/delivery/consumer.ts: context, breaker, SSRF re-check, signed POST,
  * attempt record, dead letter), and keeps or drops each job by its outcome. Attempts are
  * recorded in the lane's own storage first and reach D1 in groups (AttemptLog, below).
@@ -31,8 +33,13 @@
  *   a job in a lane never runs out of queue retries (Queues' max_retries now only bounds failed
  *   enqueues; should one be dead-lettered, its delivery stays pending in D1 and the stale
  *   delivery sweep sends it again).
- * - Isolation: each destination has its own object, storage, alarm and LANE_CONCURRENCY
- *   connections; a receiver that hangs until the delivery timeout delays only its own lane.
+ * - Isolation: each destination has its own objects, storage, alarms and at most
+ *   LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
+ *   delivery timeout delays only its own lanes.
+ * - One breaker per destination, shared by its lanes: it lives on the destination's D1 row
+ *   (every lane reads it with its jobs' contexts, and its attempts' failures and successes reach
+ *   it through the attempt log); the half-open probe is claimed in D1, so one lane of the
+ *   destination probes and the others keep waiting, spending no attempt.
  * - D1 writes: the attempt log passes up to LOG_FLUSH_MAX attempts in one D1 transaction, at
  *   most LOG_FLUSH_INTERVAL_MS after a plain success (at once after a failure); the contexts of up
  *   to LANE_LOAD_MAX due jobs are loaded in one D1 round trip.
@@ -237,11 +244,6 @@ export class DestinationLane extends DurableObject<Env> {
       this.wake = null;
     }
   }
-}
-
-/** The lane of a destination. */
-export function laneOf(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number): DurableObjectStub<DestinationLane> {
-  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(String(destinationId)));
 }
 
 /*

@@ -137,3 +137,10 @@ export function fakeBatch(jobs: DeliveryJob[], attempts: number[] = []) {
   const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryJob>;
   return { batch, settled, ids: messages.map((m) => m.id) };
 }
+
+/** The jobs waiting in every lane of a destination, by event id. */
+export async function laneJobs(destinationId: number) {
+  const { lanesOf } = await import('../../src/delivery/lanes');
+  const all = (await Promise.all(lanesOf(env, destinationId).map((lane) => lane.pending()))).flat();
+  return all.sort((a, b) => a.eventId - b.eventId);
+}
