@@ -39,6 +39,11 @@ export interface SharedEnv {
    * dead-lettered with attempts left (default 7; at least as long as the whole retry schedule).
    */
   DELIVERY_MAX_WAIT_DAYS?: string;
+  /**
+   * Days the deliveries of a paused (inactive) destination stay pending before they are
+   * dead-lettered (default 7; at most DELIVERY_MAX_WAIT_DAYS).
+   */
+  DELIVERY_PAUSE_RETENTION_DAYS?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**

@@ -1,12 +1,13 @@
 /**
  * One delivery: one audit event to one streaming destination (one job). The destination's lane
- * (src/delivery/lane.ts, a Durable Object per destination) runs these on its alarm and keeps or
+ * (src/delivery/lane.ts: Durable Objects, LANES_PER_DESTINATION per destination) runs these on its alarm and keeps or
  * drops each job by the outcome, once its attempt is recorded.
  *
  * Per job: load the event, the destination and its active headers; skip (ack) when the
- * destination is gone or inactive; wait (delayed retry, no request) while the destination's
- * circuit breaker is open; re-check the URL against the SSRF guard; POST the streaming payload
- * signed with Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
+ * destination is gone; hold (keep, no request) while it is paused, dead-lettered past the pause
+ * bound (src/delivery/pause.ts); wait (delayed retry, no request) while its circuit breaker is
+ * open; re-check the URL against the SSRF guard; POST the streaming payload signed with
+ * Standard Webhooks headers; record the attempt; then ack, retry on the schedule,
  * or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
 import { allowLocalDestinations, type ConsumerEnv as Env, type DeliveryJob } from '../env';
@@ -26,6 +27,7 @@ import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelay
 import { signPayload, webhookId } from './signing';
 import { deliveryUrlError } from './ssrf';
 import { outboundFetch } from '../bench/edge_model';
+import { PAUSE_EXPIRED_ERROR, pauseRetentionPassed } from './pause';
 
 /**
  * How a lane shares its D1 work (see src/delivery/lane.ts): contexts loaded for several due jobs
@@ -46,10 +48,14 @@ export const RESPONSE_EXCERPT_CHARS = 200;
 /** Delay before retrying a job whose processing failed on our side (D1 unavailable, ...). */
 export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
-/** What to do with a job: drop it ('ack'), or run it again after `delaySeconds` ('retry'). */
+/**
+ * What to do with a job: drop it ('ack'), run it again after `delaySeconds` ('retry'), or keep
+ * it as it is while its destination is paused ('hold': src/delivery/pause.ts).
+ */
 export type DeliveryOutcome =
   | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
-  | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' };
+  | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' }
+  | { action: 'hold'; result: 'paused' };
 
 /** The headers and body of one delivery request (exported for tests and for the README's recipe). */
 export async function buildDeliveryRequest(
@@ -174,16 +180,22 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The event no longer exists');
     return { action: 'ack', result: 'skipped' };
   }
-  if (!destination || !destination.active) {
-    const reason = destination ? 'The destination is inactive' : 'The destination was deleted';
-    console.log(`delivery of event ${job.eventId} to destination ${job.destinationId} skipped: ${reason}`);
-    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, reason);
+  if (!destination) {
+    console.log(`delivery of event ${job.eventId} to destination ${job.destinationId} skipped: the destination was deleted`);
+    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The destination was deleted');
     return { action: 'ack', result: 'skipped' };
   }
   const delivery: Delivery = existing ?? (await ensureDelivery(env.DB, job.eventId, job.destinationId));
   // Duplicate message (at-least-once queues) or a stale one after the delivery was settled:
   // a redelivery resets the row to pending before it sends its message.
   if (delivery.status !== 'pending') return { action: 'ack', result: 'skipped' };
+  // Paused (src/delivery/pause.ts): the lane keeps the job, without a request, until the
+  // destination is active again or the delivery has waited DELIVERY_PAUSE_RETENTION_DAYS.
+  if (!destination.active) {
+    if (!pauseRetentionPassed(env, delivery.runStartedAt ?? delivery.createdAt)) return { action: 'hold', result: 'paused' };
+    await deadLetter(env, job, PAUSE_EXPIRED_ERROR);
+    return { action: 'ack', result: 'dead_lettered' };
+  }
   // A second message for a delivery whose next attempt is already scheduled (a stale-sweep
   // re-send, or an outbox re-dispatch, racing the original): the scheduled message carries the
   // delivery. Attempting now would spend its retries early and send receivers duplicates; if

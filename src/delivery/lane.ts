@@ -40,6 +40,11 @@
  *   (every lane reads it with its jobs' contexts, and its attempts' failures and successes reach
  *   it through the attempt log); the half-open probe is claimed in D1, so one lane of the
  *   destination probes and the others keep waiting, spending no attempt.
+ * - Pause (src/delivery/pause.ts): a job whose destination is inactive stays as it is (outcome
+ *   'hold') and the lane holds, running nothing, until the next pause check (the same moment for
+ *   every lane of the destination); then it loads its oldest due jobs again: still paused, it
+ *   holds again (dead-lettering the jobs past DELIVERY_PAUSE_RETENTION_DAYS first), active, it
+ *   delivers the backlog oldest first.
  * - D1 writes: the attempt log passes up to LOG_FLUSH_MAX attempts in one D1 transaction, at
  *   most LOG_FLUSH_INTERVAL_MS after a plain success (at once after a failure); the contexts of up
  *   to LANE_LOAD_MAX due jobs are loaded in one D1 round trip.
@@ -49,6 +54,7 @@ import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { deliveryKey, loadDeliveryContexts, type DeliveryContext } from '../db/deliveries';
 import { writeAttemptLog, type LoggedAttempt } from '../db/attempt_log';
 import { deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
+import { nextPauseCheck } from './pause';
 import { runTraced } from '../bench/stats';
 import { BindingTrace, traceEnv } from '../bench/trace';
 
@@ -84,6 +90,8 @@ export class DestinationLane extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Wakes a running alarm's loop (a job was enqueued, a POST ended, the log was written). */
   private wake: (() => void) | null = null;
+  /** Until when the lane runs nothing: its destination was found paused (0: not holding; stored in `hold`). */
+  private holdUntil: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,6 +100,8 @@ export class DestinationLane extends DurableObject<Env> {
       'CREATE TABLE IF NOT EXISTS jobs (event_id INTEGER PRIMARY KEY, destination_id INTEGER NOT NULL, due_at INTEGER NOT NULL, enqueued_at INTEGER NOT NULL)',
     );
     this.sql.exec('CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS hold (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)');
+    this.holdUntil = this.sql.exec<{ until: number }>('SELECT until FROM hold').toArray()[0]?.until ?? 0;
     this.log = new AttemptLog(this.sql);
   }
 
@@ -104,8 +114,19 @@ export class DestinationLane extends DurableObject<Env> {
     for (const j of jobs) {
       this.sql.exec('INSERT OR IGNORE INTO jobs (event_id, destination_id, due_at, enqueued_at) VALUES (?, ?, ?, ?)', j.eventId, j.destinationId, now, now);
     }
-    await this.scheduleAt(now);
+    await this.scheduleAt(Math.max(now, this.holdUntil));
     this.wake?.();
+  }
+
+  /** Hold until `until` (the destination is paused): stored, so that a restarted object holds too. */
+  private hold(until: number): void {
+    this.holdUntil = until;
+    this.sql.exec('INSERT OR REPLACE INTO hold (id, until) VALUES (1, ?)', until);
+  }
+
+  /** Whether the lane holds now. */
+  private holding(): boolean {
+    return this.holdUntil > Date.now();
   }
 
   /** The jobs waiting here, soonest first (tests, operators). */
@@ -120,9 +141,9 @@ export class DestinationLane extends DurableObject<Env> {
    * What this instance did since it started (tests, benchmarks): jobs finished (acked or
    * rescheduled), its D1 write transactions, and attempts still waiting in the log for D1.
    */
-  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number }> {
+  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number; holding: boolean }> {
     const writes = this.d1.before.d1WriteTransactions + this.d1.after.d1WriteTransactions;
-    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size() };
+    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size(), holding: this.holding() };
   }
 
   private async scheduleAt(due: number): Promise<void> {
@@ -150,7 +171,8 @@ export class DestinationLane extends DurableObject<Env> {
     }
     const now = Date.now();
     const nextJob = this.sql.exec<{ due: number | null }>('SELECT MIN(due_at) AS due FROM jobs WHERE event_id NOT IN (SELECT event_id FROM attempt_log)').one().due;
-    const next = Math.min(nextJob ?? Infinity, this.log.dueAt(now) ?? Infinity);
+    // While holding, the jobs wait for the next pause check (the log does not).
+    const next = Math.min(nextJob === null ? Infinity : Math.max(nextJob, this.holdUntil), this.log.dueAt(now) ?? Infinity);
     if (next === Infinity) return;
     // Handed over (ALARM_MAX_JOBS) or due meanwhile: at once; otherwise when the earliest is due.
     await this.scheduleAt(started >= ALARM_MAX_JOBS ? now : Math.max(next, now));
@@ -186,6 +208,7 @@ export class DestinationLane extends DurableObject<Env> {
         const outcome = await deliverJob(env, job, { context, record });
         // Its attempt is recorded (deliverJob records before it returns): the job may go.
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
+        else if (outcome.action === 'hold') this.hold(nextPauseCheck(env)); // the job stays as it is, in its place
         else this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + outcome.delaySeconds * 1000, job.eventId);
       } catch (err) {
         console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
@@ -200,7 +223,8 @@ export class DestinationLane extends DurableObject<Env> {
       this.flushIfDue(env);
       // The next due jobs' contexts are loaded as soon as none is ready, also while every
       // connection is busy, so that a freed connection never waits for a D1 round trip.
-      if (ready.length === 0 && started < ALARM_MAX_JOBS) {
+      if (this.holding()) ready.length = 0;
+      if (ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding()) {
         const rows = this.sql
           .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + inFlight.size)
           .toArray()
@@ -215,7 +239,7 @@ export class DestinationLane extends DurableObject<Env> {
         }
         for (const job of jobs) ready.push({ job, context: contexts?.get(deliveryKey(job.eventId, job.destinationId)) });
       }
-      while (ready.length > 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS) {
+      while (ready.length > 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS && !this.holding()) {
         const { job, context } = ready.shift()!;
         if (inFlight.has(job.eventId)) continue;
         inFlight.add(job.eventId);
@@ -223,7 +247,7 @@ export class DestinationLane extends DurableObject<Env> {
         void run(job, context).then(() => this.wake?.());
       }
       if (inFlight.size === 0 && (ready.length === 0 || started >= ALARM_MAX_JOBS)) {
-        const more = ready.length === 0 && started < ALARM_MAX_JOBS && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
+        const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
         if (more) continue;
         // Nothing to run: leave the log written when it is due (its jobs may then run), else stop.
         if (!this.logDueNow()) return started;

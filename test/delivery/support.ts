@@ -144,3 +144,13 @@ export async function laneJobs(destinationId: number) {
   const all = (await Promise.all(lanesOf(env, destinationId).map((lane) => lane.pending()))).flat();
   return all.sort((a, b) => a.eventId - b.eventId);
 }
+
+/** Poll `fn` until `ok` holds of its value (or `timeoutMs` pass); returns the last value. */
+export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
