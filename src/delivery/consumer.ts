@@ -54,7 +54,9 @@ export const INTERNAL_ERROR_DELAY_SECONDS = 30;
  */
 export type DeliveryOutcome =
   | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
-  | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' }
+  | { action: 'retry'; delaySeconds: number; result: 'failed' }
+  /** `waitSeconds`: how long the breaker keeps the destination waiting (delaySeconds is that plus jitter). */
+  | { action: 'retry'; delaySeconds: number; result: 'breaker_open'; waitSeconds: number }
   | { action: 'hold'; result: 'paused' };
 
 /** The headers and body of one delivery request (exported for tests and for the README's recipe). */
@@ -270,8 +272,16 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   return { action: 'retry', delaySeconds, result: 'failed' };
 }
 
+/**
+ * Seconds of jitter over which the jobs waiting `seconds` behind an open breaker are spread (up to
+ * 10% of the wait, at least 1 s, at most 30 s), so that they do not all wake at once.
+ */
+export function breakerJitterSpan(seconds: number): number {
+  return Math.min(30, Math.max(1, seconds * 0.1));
+}
+
 /** Wait behind an open breaker: until it closes, plus a little jitter so waiters do not stampede. */
 function breakerDelay(seconds: number): DeliveryOutcome {
-  const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, seconds * 0.1)));
-  return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
+  const jitter = Math.floor(Math.random() * breakerJitterSpan(seconds));
+  return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open', waitSeconds: seconds };
 }

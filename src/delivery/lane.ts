@@ -32,7 +32,8 @@
  *   (applied by deliverJob from the delivery row) alone decide when a delivery is dead-lettered:
  *   a job in a lane never runs out of queue retries (Queues' max_retries now only bounds failed
  *   enqueues; should one be dead-lettered, its delivery stays pending in D1 and the stale
- *   delivery sweep sends it again).
+ *   delivery sweep sends it again). Once a job found the breaker open, the lane's due and new
+ *   jobs wait with it, each with its own jitter, without being loaded one by one.
  * - Isolation: each destination has its own objects, storage, alarms and at most
  *   LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
  *   delivery timeout delays only its own lanes.
@@ -53,7 +54,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { deliveryKey, loadDeliveryContexts, type DeliveryContext } from '../db/deliveries';
 import { writeAttemptLog, type LoggedAttempt } from '../db/attempt_log';
-import { deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
+import { breakerJitterSpan, deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
 import { nextPauseCheck } from './pause';
 import { runTraced } from '../bench/stats';
 import { BindingTrace, traceEnv } from '../bench/trace';
@@ -92,6 +93,11 @@ export class DestinationLane extends DurableObject<Env> {
   private wake: (() => void) | null = null;
   /** Until when the lane runs nothing: its destination was found paused (0: not holding; stored in `hold`). */
   private holdUntil: number;
+  /**
+   * Until when the destination's breaker is open, as a job of this lane last found it (memory
+   * only; 0: not known to be open). Meanwhile due and new jobs wait without being loaded.
+   */
+  private breakerUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,10 +117,17 @@ export class DestinationLane extends DurableObject<Env> {
    */
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
     const now = Date.now();
+    // Behind the open breaker a new job waits as the lane's other jobs do (until it closes, plus
+    // its own jitter), instead of being loaded only to be deferred.
+    const behind = this.breakerUntil > now ? this.breakerUntil : null;
+    const spanMs = behind === null ? 0 : breakerJitterSpan((behind - now) / 1000) * 1000;
+    let first = Infinity;
     for (const j of jobs) {
-      this.sql.exec('INSERT OR IGNORE INTO jobs (event_id, destination_id, due_at, enqueued_at) VALUES (?, ?, ?, ?)', j.eventId, j.destinationId, now, now);
+      const due = behind === null ? now : behind + Math.floor(Math.random() * spanMs);
+      first = Math.min(first, due);
+      this.sql.exec('INSERT OR IGNORE INTO jobs (event_id, destination_id, due_at, enqueued_at) VALUES (?, ?, ?, ?)', j.eventId, j.destinationId, due, now);
     }
-    await this.scheduleAt(Math.max(now, this.holdUntil));
+    await this.scheduleAt(Math.max(first === Infinity ? now : first, this.holdUntil));
     this.wake?.();
   }
 
@@ -210,6 +223,8 @@ export class DestinationLane extends DurableObject<Env> {
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
         else if (outcome.action === 'hold') this.hold(nextPauseCheck(env)); // the job stays as it is, in its place
         else this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + outcome.delaySeconds * 1000, job.eventId);
+        if (outcome.result === 'breaker_open') this.breakerUntil = Math.max(this.breakerUntil, Date.now() + outcome.waitSeconds * 1000);
+        else if (outcome.result === 'delivered') this.breakerUntil = 0; // a success closes the breaker
       } catch (err) {
         console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
         this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + INTERNAL_ERROR_DELAY_SECONDS * 1000, job.eventId);
@@ -224,6 +239,15 @@ export class DestinationLane extends DurableObject<Env> {
       // The next due jobs' contexts are loaded as soon as none is ready, also while every
       // connection is busy, so that a freed connection never waits for a D1 round trip.
       if (this.holding()) ready.length = 0;
+      if (this.breakerUntil > Date.now()) {
+        // The breaker is open: every due job waits with the one that found it so (until it closes,
+        // each with its own jitter over breakerJitterSpan, as deliverJob would defer it), in one
+        // step, without its context being loaded or deliverJob run for it.
+        const now = Date.now();
+        const spanMs = Math.max(1, Math.round(breakerJitterSpan((this.breakerUntil - now) / 1000) * 1000));
+        this.sql.exec('UPDATE jobs SET due_at = ?1 + abs(random()) % ?2 WHERE due_at <= ?3', this.breakerUntil, spanMs, now);
+        ready.length = 0;
+      }
       if (ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding()) {
         const rows = this.sql
           .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + inFlight.size)
@@ -250,10 +274,17 @@ export class DestinationLane extends DurableObject<Env> {
         const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
         if (more) continue;
         // Nothing to run: leave the log written when it is due (its jobs may then run), else stop.
-        if (!this.logDueNow()) return started;
-        await this.log.flush(env.DB);
-        if (this.logDueNow()) return started; // D1 refused: the alarm comes back when the retry is due
-        continue;
+        const logDue = this.log.dueAt();
+        if (logDue === null) return started;
+        if (logDue <= Date.now()) {
+          await this.log.flush(env.DB);
+          if (this.logDueNow()) return started; // D1 refused: the alarm comes back when the retry is due
+          continue;
+        }
+        // The log is due within LOG_FLUSH_INTERVAL_MS: wait for it here, where a job enqueued
+        // meanwhile wakes this loop, instead of ending and being started again by each enqueue
+        // (with several lanes per destination, each sees a trickle).
+        if (started >= ALARM_MAX_JOBS || logDue - Date.now() > LOG_FLUSH_INTERVAL_MS) return started;
       }
       // Wait for a POST to end, a job to be enqueued, the log to be written, or the log to be due.
       // (While the log is being written, its end wakes the loop: no timer.)

@@ -64,9 +64,11 @@ describe('delivery batch', () => {
   });
 
   it('gives a hanging destination at most LANE_CONCURRENCY POSTs per lane, and other destinations all their deliveries meanwhile', async () => {
-    const { hang, hangPath, ok, okPaths, evs } = await setup(8, 2 * LANES_PER_DESTINATION * LANE_CONCURRENCY);
+    const { hang, hangPath, ok, okPaths, evs } = await setup(8, LANES_PER_DESTINATION * (LANE_CONCURRENCY + 1));
     const hangJobs = evs.map((e) => ({ eventId: e.id, destinationId: hang.id }));
-    const okJobs = ok.flatMap((d) => evs.slice(0, 2).map((e) => ({ eventId: e.id, destinationId: d.id })));
+    // Two events of one lane for each healthy destination (one lane each, as before there were several).
+    const two = evs.filter((e) => laneIndex(e.id) === laneIndex(evs[0].id)).slice(0, 2);
+    const okJobs = ok.flatMap((d) => two.map((e) => ({ eventId: e.id, destinationId: d.id })));
     const first = fakeBatch([...hangJobs, ...okJobs]);
     const t0 = Date.now();
     await handleDeliveryBatch(first.batch, env, createExecutionContext());

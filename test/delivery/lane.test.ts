@@ -12,7 +12,7 @@ import { ensureDelivery, resetDeliveryForRedelivery } from '../../src/db/deliver
 import { attemptLogStatements, type LoggedAttempt } from '../../src/db/attempt_log';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
-import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs } from './support';
+import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
 import { BREAKER_THRESHOLD } from '../../src/delivery/breaker';
 
 /** Poll until the destination's lanes hold no job and their attempt logs no attempt that D1 does not have yet (or 10 s pass). */
@@ -157,18 +157,21 @@ describe('destination lane', () => {
 
   it("spreads a destination's jobs over its lanes by event id; each lane logs its own attempts; a duplicate is one job in its lane", async () => {
     const group = await createGroup();
-    const path = `/slow/1500/${unique('lane-spread')}`;
-    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    const path = `/ok/${unique('lane-spread')}`;
+    // Paused while the jobs arrive, so that they stay in their lanes to be looked at.
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}`, active: false });
     const events: { id: number }[] = [];
     for (let i = 0; i < 3 * LANES_PER_DESTINATION; i++) events.push(await insertEventQuietly(groupEntityOf(group)));
     const jobs = events.map((e) => ({ eventId: e.id, destinationId: dest.id }));
     // Every job twice, each to the lane laneOf picks (as a re-send would reach it).
     await Promise.all(jobs.flatMap((j) => [laneOf(env, dest.id, j.eventId).enqueue([j]), laneOf(env, dest.id, j.eventId).enqueue([j])]));
-    // While the receiver takes 1.5 s, each lane holds exactly its own events, once each.
+    // Each lane holds exactly its own events, once each.
     const lanes = lanesOf(env, dest.id);
     const held = await Promise.all(lanes.map((l) => l.pending()));
     held.forEach((jobsOfLane, k) => expect(jobsOfLane.map((j) => j.eventId).sort((a, b) => a - b)).toEqual(events.filter((e) => laneIndex(e.id) === k).map((e) => e.id)));
     expect(held.filter((h) => h.length > 0).length).toBeGreaterThan(1);
+    await env.DB.prepare('UPDATE streaming_destinations SET active = 1 WHERE id = ?1').bind(dest.id).run();
+    await waitForRequests(path, events.length, 15_000);
     expect(await drained(dest.id)).toEqual([]);
     // One POST per event (the duplicates were one job), and each lane finished its own jobs.
     const got = await receivedRequests(path);
@@ -212,5 +215,40 @@ describe('destination lane', () => {
     expect((await laneJobs(dest.id)).map((j) => j.eventId)).toEqual(events.map((e) => e.id));
     // Settled here, so that the lanes drop the jobs when the cool-down ends instead of probing.
     await env.DB.prepare("UPDATE deliveries SET status = 'failed' WHERE destination_id = ?1").bind(dest.id).run();
+  });
+
+  it('behind an open breaker, defers its due and new jobs in one step, each with its own jitter, without running them one by one; delivers them once it closes', async () => {
+    const group = await createGroup();
+    const path = `/ok/${unique('lane-behind')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    // All in one lane; the first job finds the breaker open (for 4 s from now).
+    const events: { id: number }[] = [];
+    while (events.length < 41) {
+      const e = await insertEventQuietly(groupEntityOf(group));
+      if (laneIndex(e.id) === 0) events.push(e);
+    }
+    const openUntil = Date.now() + 4000;
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_open_until = ?3, breaker_trips = 1 WHERE id = ?1')
+      .bind(dest.id, BREAKER_THRESHOLD, new Date(openUntil).toISOString()).run();
+    const lane = laneOf(env, dest.id, events[0].id);
+    await lane.enqueue([{ eventId: events[0].id, destinationId: dest.id }]);
+    for (let i = 0; i < 50 && (await lane.stats()).finished === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await lane.stats()).finished).toBe(1);
+    // The next 40 wait with it without being run: stored due when the breaker closes, spread over its jitter.
+    await lane.enqueue(events.slice(1).map((e) => ({ eventId: e.id, destinationId: dest.id })));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await lane.stats()).finished).toBe(1);
+    const pending = await lane.pending();
+    expect(pending).toHaveLength(41);
+    for (const j of pending) {
+      expect(j.dueAt).toBeGreaterThanOrEqual(openUntil - 1000); // the first one's wait was rounded up to whole seconds
+      expect(j.dueAt).toBeLessThanOrEqual(openUntil + 2000);
+    }
+    expect(new Set(pending.map((j) => j.dueAt)).size).toBeGreaterThan(10);
+    expect(await receivedRequests(path)).toHaveLength(0);
+    // Then the cool-down ends: one probe, which closes the breaker, and every job is delivered.
+    const got = await waitForRequests(path, 41, 25_000);
+    expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(41);
+    for (const e of events) expect(await waitFor(() => deliveryRow(e.id, dest.id), (d) => d?.status === 'delivered', 5000)).toMatchObject({ attempts: 1 });
   });
 });
