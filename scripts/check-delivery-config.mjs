@@ -11,7 +11,7 @@ import { checkDeliveryVars } from '../src/delivery/config.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const CONFIGS = ['wrangler.toml', 'consumer/wrangler.toml'];
-const NAMES = ['DELIVERY_TIMEOUT_MS', 'DELIVERY_RETRY_SCHEDULE', 'DELIVERY_BREAKER_COOLDOWN_SECONDS', 'DELIVERY_MAX_WAIT_DAYS'];
+const NAMES = ['DELIVERY_TIMEOUT_MS', 'DELIVERY_RETRY_SCHEDULE', 'DELIVERY_BREAKER_COOLDOWN_SECONDS', 'DELIVERY_MAX_WAIT_DAYS', 'DELIVERY_PAUSE_RETENTION_DAYS'];
 
 /** What is wrong with the delivery settings of both Workers, `overrides` applied over their [vars]; [] when nothing. */
 export function deliveryConfigErrors(overrides = {}) {

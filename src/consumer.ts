@@ -2,8 +2,8 @@
  * The consumer Worker (consumer/wrangler.toml): consumes the "deliveries" queue and does the
  * filtered, signed POSTs to streaming destinations. The API Worker (src/index.ts) only produces.
  * Both share the source, the D1 database and the queues. The queue handler hands each job to its
- * destination's lane (DestinationLane, a Durable Object defined here), whose alarm does the POSTs
- * (src/delivery/lane.ts).
+ * lane (DestinationLane, a Durable Object defined here, LANES_PER_DESTINATION per destination:
+ * src/delivery/lanes.ts), whose alarm does the POSTs (src/delivery/lane.ts).
  */
 import type { ConsumerEnv, DeliveryJob } from './env';
 import { handleDeliveryBatch } from './delivery/batch';

@@ -49,6 +49,11 @@ export interface SharedEnv {
   GCP_OAUTH_TOKEN_URL?: string;
   /** Local testing only: the Cloud Logging base URL before `/v2/entries:write` (default https://logging.googleapis.com). */
   GCP_LOGGING_ENDPOINT?: string;
+  /**
+   * Days the deliveries of a paused (inactive) destination stay pending before they are
+   * dead-lettered (default 7; at most DELIVERY_MAX_WAIT_DAYS).
+   */
+  DELIVERY_PAUSE_RETENTION_DAYS?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**

@@ -3,6 +3,7 @@ import { sweepOutbox } from './audit/outbox';
 import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
+import { expirePausedDeliveries } from './delivery/pause';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
 interface Job {
@@ -25,6 +26,14 @@ const JOBS: Job[] = [
     run: async (env) => {
       const resent = await sweepStaleDeliveries(env);
       return resent > 0 ? `re-sent ${resent} deliveries` : null;
+    },
+  },
+  {
+    // Paused destinations' deliveries past DELIVERY_PAUSE_RETENTION_DAYS that no lane holds (src/delivery/pause.ts).
+    name: 'paused delivery bound',
+    run: async (env) => {
+      const failed = await expirePausedDeliveries(env);
+      return failed > 0 ? `dead-lettered ${failed} deliveries of paused destinations` : null;
     },
   },
   {

@@ -4,8 +4,8 @@
  * event's own transaction, and the row type with its mapper.
  *
  * Routing happens in that transaction: the deliveries of an event (one per destination that
- * should receive it: the active destinations of its top-level group and the active instance
- * destinations, narrowed by each destination's event type filters and namespace filter) are
+ * should receive it: the destinations of its top-level group and the instance destinations,
+ * active or paused, narrowed by each destination's event type filters and namespace filter) are
  * inserted by the statement right after its outbox row. The outbox row then means "deliveries
  * created, messages not yet sent": the dispatch sends them and removes it; the sweep sends what
  * a failed dispatch left.
@@ -101,18 +101,21 @@ const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS}) VALUES (${EVEN
 /** INSERT_EVENT only when the statement before it changed a row. */
 const INSERT_EVENT_IF_CHANGED = `INSERT INTO audit_events (${EVENT_COLUMNS}) SELECT ${EVENT_PARAMS} WHERE changes() > 0 RETURNING *`;
 
-/** SQL: an active destination could receive the event `e` (an instance one, or one of its top-level group). */
-const ROUTABLE = `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1)
-      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id AND active = 1))`;
+/**
+ * SQL: a destination could receive the event `e` (an instance one, or one of its top-level
+ * group), active or paused: a paused destination's deliveries are kept (src/delivery/pause.ts).
+ */
+const ROUTABLE = `(EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance')
+      OR EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'group' AND namespace_id = e.root_namespace_id))`;
 
 /**
- * SQL: destination `d` receives event `e`. Active; an instance destination, or one of the event's
+ * SQL: destination `d` receives event `e`. Active or paused (its lanes hold a paused destination's
+ * deliveries: src/delivery/pause.ts); an instance destination, or one of the event's
  * top-level group (user-namespace events reach instance destinations only); its event type
  * filters, when it has any, name the event's type; its namespace filter, when it has one, is a
  * prefix of the event's position.
  */
-const ROUTE = `d.active = 1
-  AND (d.scope = 'instance'
+const ROUTE = `(d.scope = 'instance'
        OR (d.scope = 'group' AND d.namespace_id = e.root_namespace_id
            AND EXISTS (SELECT 1 FROM namespaces n WHERE n.id = d.namespace_id AND n.kind = 'group')))
   AND (NOT EXISTS (SELECT 1 FROM streaming_event_type_filters f WHERE f.destination_id = d.id)
@@ -124,7 +127,7 @@ const ROUTE = `d.active = 1
 /**
  * The outbox row of the event that the statement before it inserted (every event writer puts it
  * right after its event insert): only when that statement did insert a row (otherwise
- * last_insert_rowid() is not the event's) and an active destination could receive the event.
+ * last_insert_rowid() is not the event's) and a destination could receive the event.
  * ?1: created_at.
  */
 const INSERT_OUTBOX = `INSERT INTO audit_event_outbox (event_id, created_at)

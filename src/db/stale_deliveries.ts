@@ -1,6 +1,7 @@
 /**
  * The SQL of the stale-delivery sweep (src/delivery/stale.ts): pending deliveries that nothing
- * touched for a grace period after they were due, and marking them re-sent.
+ * touched for a grace period after they were due, and marking them re-sent; and the cron's
+ * bound on paused destinations' deliveries (src/delivery/pause.ts).
  */
 
 import type { RoutedDelivery } from './audit_events';
@@ -46,4 +47,21 @@ export async function markDeliveriesResent(db: D1Database, ids: number[], stamp:
       .bind(stamp, ...chunk)
       .run();
   }
+}
+
+/**
+ * Mark failed (`reason`, at `now`) the pending deliveries (at most `limit`, oldest first) of
+ * inactive (paused) destinations whose current run began before `cutoff`; returns how many.
+ */
+export async function failPausedDeliveries(db: D1Database, cutoff: string, reason: string, now: string, limit: number): Promise<number> {
+  const res = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = ?2, next_retry_at = NULL, updated_at = ?3
+       WHERE id IN (SELECT d.id FROM deliveries d JOIN streaming_destinations s ON s.id = d.destination_id
+                    WHERE d.status = 'pending' AND s.active = 0 AND COALESCE(d.run_started_at, d.created_at) < ?1
+                    ORDER BY d.id LIMIT ?4)`,
+    )
+    .bind(cutoff, reason, now, limit)
+    .run();
+  return res.meta.changes ?? 0;
 }

@@ -1,6 +1,7 @@
 /**
  * The delivery settings (DELIVERY_TIMEOUT_MS, DELIVERY_RETRY_SCHEDULE,
- * DELIVERY_BREAKER_COOLDOWN_SECONDS, DELIVERY_MAX_WAIT_DAYS): parsed and checked in ONE place.
+ * DELIVERY_BREAKER_COOLDOWN_SECONDS, DELIVERY_MAX_WAIT_DAYS, DELIVERY_PAUSE_RETENTION_DAYS):
+ * parsed and checked in ONE place.
  * The Workers read them through readDeliveryConfig (an unusable value falls back to its default
  * and is logged once); `npm start` and `npm run deploy` refuse a configuration with errors
  * (scripts/check-delivery-config.mjs runs this very file under Node's type stripping, so it
@@ -19,6 +20,8 @@ export const MAX_TIMEOUT_MS = 300_000;
 export const DEFAULT_BREAKER_COOLDOWN_SECONDS = 60;
 /** Days a delivery may wait (behind an open breaker, or between attempts) before it is dead-lettered. */
 export const DEFAULT_MAX_WAIT_DAYS = 7;
+/** Days the deliveries of a paused (inactive) destination are kept pending before they are dead-lettered. */
+export const DEFAULT_PAUSE_RETENTION_DAYS = 7;
 
 /** The delivery settings as the variables give them (strings, possibly unset). */
 export interface DeliveryVars {
@@ -26,6 +29,7 @@ export interface DeliveryVars {
   DELIVERY_RETRY_SCHEDULE?: string;
   DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
   DELIVERY_MAX_WAIT_DAYS?: string;
+  DELIVERY_PAUSE_RETENTION_DAYS?: string;
 }
 
 /** The delivery settings in use. */
@@ -35,6 +39,8 @@ export interface DeliveryConfig {
   schedule: number[];
   breakerCooldownSeconds: number;
   maxWaitMs: number;
+  /** How long a paused destination's deliveries wait (from their run's start) before they are dead-lettered. */
+  pauseRetentionMs: number;
 }
 
 /** The settings and what is wrong with the variables (empty when nothing). */
@@ -59,6 +65,7 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     schedule: [...DEFAULT_RETRY_SCHEDULE],
     breakerCooldownSeconds: DEFAULT_BREAKER_COOLDOWN_SECONDS,
     maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
+    pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000,
   };
 
   const timeout = vars.DELIVERY_TIMEOUT_MS?.trim();
@@ -93,6 +100,13 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     else errors.push(`DELIVERY_MAX_WAIT_DAYS must be a number of days above 0 and at most 365; got ${JSON.stringify(vars.DELIVERY_MAX_WAIT_DAYS)}`);
   }
 
+  const pause = vars.DELIVERY_PAUSE_RETENTION_DAYS?.trim();
+  if (pause !== undefined) {
+    const n = Number(pause);
+    if (pause !== '' && Number.isFinite(n) && n > 0 && n <= 365) config.pauseRetentionMs = Math.round(n * 86_400_000);
+    else errors.push(`DELIVERY_PAUSE_RETENTION_DAYS must be a number of days above 0 and at most 365; got ${JSON.stringify(vars.DELIVERY_PAUSE_RETENTION_DAYS)}`);
+  }
+
   // Contradictions between valid values: a delivery must be able to make every scheduled attempt
   // before it has waited too long, or the schedule's last attempts would never run.
   const total = scheduleTotalMs(config.schedule, config.timeoutMs);
@@ -102,6 +116,17 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
         `(${(total / 86_400_000).toFixed(4)} days: DELIVERY_RETRY_SCHEDULE plus one DELIVERY_TIMEOUT_MS per attempt)`,
     );
     config.maxWaitMs = total;
+  }
+  // A resumed backlog is still bound by DELIVERY_MAX_WAIT_DAYS, counted from the same start: kept
+  // longer while paused, it would be dead-lettered the moment the destination is resumed. Unset,
+  // the pause bound follows a shorter max wait.
+  if (pause === undefined) config.pauseRetentionMs = Math.min(config.pauseRetentionMs, config.maxWaitMs);
+  else if (errors.length === 0 && config.pauseRetentionMs > config.maxWaitMs) {
+    errors.push(
+      `DELIVERY_PAUSE_RETENTION_DAYS (${config.pauseRetentionMs / 86_400_000} days) is longer than DELIVERY_MAX_WAIT_DAYS (${config.maxWaitMs / 86_400_000} days): ` +
+        'a paused destination\'s deliveries would be dead-lettered as soon as it is resumed',
+    );
+    config.pauseRetentionMs = config.maxWaitMs;
   }
   return { config, errors };
 }

@@ -1,14 +1,15 @@
 /**
  * One delivery: one audit event to one streaming destination (one job). The destination's lane
- * (src/delivery/lane.ts, a Durable Object per destination) runs these on its alarm and keeps or
+ * (src/delivery/lane.ts: Durable Objects, LANES_PER_DESTINATION per destination) runs these on its alarm and keeps or
  * drops each job by the outcome, once its attempt is recorded.
  *
  * Per job: load the event, the destination and its active headers; skip (ack) when the
- * destination is gone or inactive; wait (delayed retry, no request) while the destination's
- * circuit breaker is open; make the attempt by the destination's category (./attempt.ts: the SSRF
- * guard on every URL, then an HTTP POST signed with Standard Webhooks headers, an S3 PUT signed
- * with SigV4, or a Cloud Logging entries:write); record the attempt; then ack, retry on the
- * schedule, or, after the last scheduled attempt, mark the delivery failed and dead-letter it.
+ * destination is gone; hold (keep, no request) while it is paused, dead-lettered past the pause
+ * bound (src/delivery/pause.ts); wait (delayed retry, no request) while its circuit breaker is
+ * open; make the attempt by the destination's category (./attempt.ts: the SSRF guard on every
+ * URL, then an HTTP POST signed with Standard Webhooks headers, an S3 PUT signed with SigV4, or
+ * a Cloud Logging entries:write); record the attempt; then ack, retry on the schedule, or, after
+ * the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import {
@@ -27,6 +28,7 @@ import { attemptDelivery } from './attempt';
 
 export { buildDeliveryRequest } from './attempt';
 export { RESPONSE_EXCERPT_CHARS } from './send';
+import { PAUSE_EXPIRED_ERROR, pauseRetentionPassed } from './pause';
 
 /**
  * How a lane shares its D1 work (see src/delivery/lane.ts): contexts loaded for several due jobs
@@ -45,10 +47,16 @@ export interface BatchShare {
 /** Delay before retrying a job whose processing failed on our side (D1 unavailable, ...). */
 export const INTERNAL_ERROR_DELAY_SECONDS = 30;
 
-/** What to do with a job: drop it ('ack'), or run it again after `delaySeconds` ('retry'). */
+/**
+ * What to do with a job: drop it ('ack'), run it again after `delaySeconds` ('retry'), or keep
+ * it as it is while its destination is paused ('hold': src/delivery/pause.ts).
+ */
 export type DeliveryOutcome =
   | { action: 'ack'; result: 'delivered' | 'skipped' | 'failed' | 'dead_lettered' }
-  | { action: 'retry'; delaySeconds: number; result: 'failed' | 'breaker_open' };
+  | { action: 'retry'; delaySeconds: number; result: 'failed' }
+  /** `waitSeconds`: how long the breaker keeps the destination waiting (delaySeconds is that plus jitter). */
+  | { action: 'retry'; delaySeconds: number; result: 'breaker_open'; waitSeconds: number }
+  | { action: 'hold'; result: 'paused' };
 
 /** Dead-letter a job and mark its delivery failed. */
 async function deadLetter(env: Env, job: DeliveryJob, reason: string): Promise<void> {
@@ -75,16 +83,22 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
     await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The event no longer exists');
     return { action: 'ack', result: 'skipped' };
   }
-  if (!destination || !destination.active) {
-    const reason = destination ? 'The destination is inactive' : 'The destination was deleted';
-    console.log(`delivery of event ${job.eventId} to destination ${job.destinationId} skipped: ${reason}`);
-    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, reason);
+  if (!destination) {
+    console.log(`delivery of event ${job.eventId} to destination ${job.destinationId} skipped: the destination was deleted`);
+    await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The destination was deleted');
     return { action: 'ack', result: 'skipped' };
   }
   const delivery: Delivery = existing ?? (await ensureDelivery(env.DB, job.eventId, job.destinationId));
   // Duplicate message (at-least-once queues) or a stale one after the delivery was settled:
   // a redelivery resets the row to pending before it sends its message.
   if (delivery.status !== 'pending') return { action: 'ack', result: 'skipped' };
+  // Paused (src/delivery/pause.ts): the lane keeps the job, without a request, until the
+  // destination is active again or the delivery has waited DELIVERY_PAUSE_RETENTION_DAYS.
+  if (!destination.active) {
+    if (!pauseRetentionPassed(env, delivery.runStartedAt ?? delivery.createdAt)) return { action: 'hold', result: 'paused' };
+    await deadLetter(env, job, PAUSE_EXPIRED_ERROR);
+    return { action: 'ack', result: 'dead_lettered' };
+  }
   // A second message for a delivery whose next attempt is already scheduled (a stale-sweep
   // re-send, or an outbox re-dispatch, racing the original): the scheduled message carries the
   // delivery. Attempting now would spend its retries early and send receivers duplicates; if
@@ -151,8 +165,16 @@ export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare =
   return { action: 'retry', delaySeconds, result: 'failed' };
 }
 
+/**
+ * Seconds of jitter over which the jobs waiting `seconds` behind an open breaker are spread (up to
+ * 10% of the wait, at least 1 s, at most 30 s), so that they do not all wake at once.
+ */
+export function breakerJitterSpan(seconds: number): number {
+  return Math.min(30, Math.max(1, seconds * 0.1));
+}
+
 /** Wait behind an open breaker: until it closes, plus a little jitter so waiters do not stampede. */
 function breakerDelay(seconds: number): DeliveryOutcome {
-  const jitter = Math.floor(Math.random() * Math.min(30, Math.max(1, seconds * 0.1)));
-  return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open' };
+  const jitter = Math.floor(Math.random() * breakerJitterSpan(seconds));
+  return { action: 'retry', delaySeconds: Math.min(seconds + jitter, MAX_QUEUE_DELAY_SECONDS), result: 'breaker_open', waitSeconds: seconds };
 }

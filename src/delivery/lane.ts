@@ -1,13 +1,15 @@
 /**
- * DestinationLane: a Durable Object (SQLite) per streaming destination that owns that
- * destination's pending deliveries, so that a slow or hanging receiver can only slow itself.
+ * DestinationLane: Durable Objects (SQLite), LANES_PER_DESTINATION per streaming destination,
+ * that own that destination's pending deliveries, so that a slow or hanging receiver can only
+ * slow itself. A job's lane is chosen by its event id (laneIndex), so every message of one
+ * delivery (the first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane.
  *
  * How a delivery flows: the API Worker (fan-out, the outbox and stale sweeps, redeliveries) sends
  * one "deliveries" message per (event, destination); the consumer Worker's queue handler
- * (src/delivery/batch.ts) hands a batch's jobs to their destinations' lanes (one `enqueue` RPC
- * per destination per batch) and acks each message once its lane's storage has the job — it
+ * (src/delivery/batch.ts) hands a batch's jobs to their lanes (one `enqueue` RPC per lane per
+ * batch) and acks each message once its lane's storage has the job — it
  * never POSTs itself, so a batch ends in a few milliseconds whatever the receivers do. The lane's
- * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time for this destination,
+ * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time per lane,
  * through deliverJob (src/delivery/consumer.ts: context, breaker, SSRF re-check, signed POST,
  * attempt record, dead letter), and keeps or drops each job by its outcome. Attempts are
  * recorded in the lane's own storage first and reach D1 in groups (AttemptLog, below).
@@ -30,9 +32,20 @@
  *   (applied by deliverJob from the delivery row) alone decide when a delivery is dead-lettered:
  *   a job in a lane never runs out of queue retries (Queues' max_retries now only bounds failed
  *   enqueues; should one be dead-lettered, its delivery stays pending in D1 and the stale
- *   delivery sweep sends it again).
- * - Isolation: each destination has its own object, storage, alarm and LANE_CONCURRENCY
- *   connections; a receiver that hangs until the delivery timeout delays only its own lane.
+ *   delivery sweep sends it again). Once a job found the breaker open, the lane's due and new
+ *   jobs wait with it, each with its own jitter, without being loaded one by one.
+ * - Isolation: each destination has its own objects, storage, alarms and at most
+ *   LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
+ *   delivery timeout delays only its own lanes.
+ * - One breaker per destination, shared by its lanes: it lives on the destination's D1 row
+ *   (every lane reads it with its jobs' contexts, and its attempts' failures and successes reach
+ *   it through the attempt log); the half-open probe is claimed in D1, so one lane of the
+ *   destination probes and the others keep waiting, spending no attempt.
+ * - Pause (src/delivery/pause.ts): a job whose destination is inactive stays as it is (outcome
+ *   'hold') and the lane holds, running nothing, until the next pause check (the same moment for
+ *   every lane of the destination); then it loads its oldest due jobs again: still paused, it
+ *   holds again (dead-lettering the jobs past DELIVERY_PAUSE_RETENTION_DAYS first), active, it
+ *   delivers the backlog oldest first.
  * - D1 writes: the attempt log passes up to LOG_FLUSH_MAX attempts in one D1 transaction, at
  *   most LOG_FLUSH_INTERVAL_MS after a plain success (at once after a failure); the contexts of up
  *   to LANE_LOAD_MAX due jobs are loaded in one D1 round trip.
@@ -41,7 +54,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { deliveryKey, loadDeliveryContexts, type DeliveryContext } from '../db/deliveries';
 import { writeAttemptLog, type LoggedAttempt } from '../db/attempt_log';
-import { deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
+import { breakerJitterSpan, deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
+import { nextPauseCheck } from './pause';
 import { runTraced } from '../bench/stats';
 import { BindingTrace, traceEnv } from '../bench/trace';
 
@@ -77,6 +91,13 @@ export class DestinationLane extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Wakes a running alarm's loop (a job was enqueued, a POST ended, the log was written). */
   private wake: (() => void) | null = null;
+  /** Until when the lane runs nothing: its destination was found paused (0: not holding; stored in `hold`). */
+  private holdUntil: number;
+  /**
+   * Until when the destination's breaker is open, as a job of this lane last found it (memory
+   * only; 0: not known to be open). Meanwhile due and new jobs wait without being loaded.
+   */
+  private breakerUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,6 +106,8 @@ export class DestinationLane extends DurableObject<Env> {
       'CREATE TABLE IF NOT EXISTS jobs (event_id INTEGER PRIMARY KEY, destination_id INTEGER NOT NULL, due_at INTEGER NOT NULL, enqueued_at INTEGER NOT NULL)',
     );
     this.sql.exec('CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS hold (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)');
+    this.holdUntil = this.sql.exec<{ until: number }>('SELECT until FROM hold').toArray()[0]?.until ?? 0;
     this.log = new AttemptLog(this.sql);
   }
 
@@ -94,11 +117,29 @@ export class DestinationLane extends DurableObject<Env> {
    */
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
     const now = Date.now();
+    // Behind the open breaker a new job waits as the lane's other jobs do (until it closes, plus
+    // its own jitter), instead of being loaded only to be deferred.
+    const behind = this.breakerUntil > now ? this.breakerUntil : null;
+    const spanMs = behind === null ? 0 : breakerJitterSpan((behind - now) / 1000) * 1000;
+    let first = Infinity;
     for (const j of jobs) {
-      this.sql.exec('INSERT OR IGNORE INTO jobs (event_id, destination_id, due_at, enqueued_at) VALUES (?, ?, ?, ?)', j.eventId, j.destinationId, now, now);
+      const due = behind === null ? now : behind + Math.floor(Math.random() * spanMs);
+      first = Math.min(first, due);
+      this.sql.exec('INSERT OR IGNORE INTO jobs (event_id, destination_id, due_at, enqueued_at) VALUES (?, ?, ?, ?)', j.eventId, j.destinationId, due, now);
     }
-    await this.scheduleAt(now);
+    await this.scheduleAt(Math.max(first === Infinity ? now : first, this.holdUntil));
     this.wake?.();
+  }
+
+  /** Hold until `until` (the destination is paused): stored, so that a restarted object holds too. */
+  private hold(until: number): void {
+    this.holdUntil = until;
+    this.sql.exec('INSERT OR REPLACE INTO hold (id, until) VALUES (1, ?)', until);
+  }
+
+  /** Whether the lane holds now. */
+  private holding(): boolean {
+    return this.holdUntil > Date.now();
   }
 
   /** The jobs waiting here, soonest first (tests, operators). */
@@ -113,9 +154,9 @@ export class DestinationLane extends DurableObject<Env> {
    * What this instance did since it started (tests, benchmarks): jobs finished (acked or
    * rescheduled), its D1 write transactions, and attempts still waiting in the log for D1.
    */
-  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number }> {
+  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number; holding: boolean }> {
     const writes = this.d1.before.d1WriteTransactions + this.d1.after.d1WriteTransactions;
-    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size() };
+    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size(), holding: this.holding() };
   }
 
   private async scheduleAt(due: number): Promise<void> {
@@ -143,7 +184,8 @@ export class DestinationLane extends DurableObject<Env> {
     }
     const now = Date.now();
     const nextJob = this.sql.exec<{ due: number | null }>('SELECT MIN(due_at) AS due FROM jobs WHERE event_id NOT IN (SELECT event_id FROM attempt_log)').one().due;
-    const next = Math.min(nextJob ?? Infinity, this.log.dueAt(now) ?? Infinity);
+    // While holding, the jobs wait for the next pause check (the log does not).
+    const next = Math.min(nextJob === null ? Infinity : Math.max(nextJob, this.holdUntil), this.log.dueAt(now) ?? Infinity);
     if (next === Infinity) return;
     // Handed over (ALARM_MAX_JOBS) or due meanwhile: at once; otherwise when the earliest is due.
     await this.scheduleAt(started >= ALARM_MAX_JOBS ? now : Math.max(next, now));
@@ -179,7 +221,10 @@ export class DestinationLane extends DurableObject<Env> {
         const outcome = await deliverJob(env, job, { context, record });
         // Its attempt is recorded (deliverJob records before it returns): the job may go.
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
+        else if (outcome.action === 'hold') this.hold(nextPauseCheck(env)); // the job stays as it is, in its place
         else this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + outcome.delaySeconds * 1000, job.eventId);
+        if (outcome.result === 'breaker_open') this.breakerUntil = Math.max(this.breakerUntil, Date.now() + outcome.waitSeconds * 1000);
+        else if (outcome.result === 'delivered') this.breakerUntil = 0; // a success closes the breaker
       } catch (err) {
         console.error(`delivery ${job.eventId}→${job.destinationId} could not be processed`, err instanceof Error ? err.message : err);
         this.sql.exec('UPDATE jobs SET due_at = ? WHERE event_id = ?', Date.now() + INTERNAL_ERROR_DELAY_SECONDS * 1000, job.eventId);
@@ -193,7 +238,17 @@ export class DestinationLane extends DurableObject<Env> {
       this.flushIfDue(env);
       // The next due jobs' contexts are loaded as soon as none is ready, also while every
       // connection is busy, so that a freed connection never waits for a D1 round trip.
-      if (ready.length === 0 && started < ALARM_MAX_JOBS) {
+      if (this.holding()) ready.length = 0;
+      if (this.breakerUntil > Date.now()) {
+        // The breaker is open: every due job waits with the one that found it so (until it closes,
+        // each with its own jitter over breakerJitterSpan, as deliverJob would defer it), in one
+        // step, without its context being loaded or deliverJob run for it.
+        const now = Date.now();
+        const spanMs = Math.max(1, Math.round(breakerJitterSpan((this.breakerUntil - now) / 1000) * 1000));
+        this.sql.exec('UPDATE jobs SET due_at = ?1 + abs(random()) % ?2 WHERE due_at <= ?3', this.breakerUntil, spanMs, now);
+        ready.length = 0;
+      }
+      if (ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding()) {
         const rows = this.sql
           .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + inFlight.size)
           .toArray()
@@ -208,7 +263,7 @@ export class DestinationLane extends DurableObject<Env> {
         }
         for (const job of jobs) ready.push({ job, context: contexts?.get(deliveryKey(job.eventId, job.destinationId)) });
       }
-      while (ready.length > 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS) {
+      while (ready.length > 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS && !this.holding()) {
         const { job, context } = ready.shift()!;
         if (inFlight.has(job.eventId)) continue;
         inFlight.add(job.eventId);
@@ -216,13 +271,20 @@ export class DestinationLane extends DurableObject<Env> {
         void run(job, context).then(() => this.wake?.());
       }
       if (inFlight.size === 0 && (ready.length === 0 || started >= ALARM_MAX_JOBS)) {
-        const more = ready.length === 0 && started < ALARM_MAX_JOBS && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
+        const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
         if (more) continue;
         // Nothing to run: leave the log written when it is due (its jobs may then run), else stop.
-        if (!this.logDueNow()) return started;
-        await this.log.flush(env.DB);
-        if (this.logDueNow()) return started; // D1 refused: the alarm comes back when the retry is due
-        continue;
+        const logDue = this.log.dueAt();
+        if (logDue === null) return started;
+        if (logDue <= Date.now()) {
+          await this.log.flush(env.DB);
+          if (this.logDueNow()) return started; // D1 refused: the alarm comes back when the retry is due
+          continue;
+        }
+        // The log is due within LOG_FLUSH_INTERVAL_MS: wait for it here, where a job enqueued
+        // meanwhile wakes this loop, instead of ending and being started again by each enqueue
+        // (with several lanes per destination, each sees a trickle).
+        if (started >= ALARM_MAX_JOBS || logDue - Date.now() > LOG_FLUSH_INTERVAL_MS) return started;
       }
       // Wait for a POST to end, a job to be enqueued, the log to be written, or the log to be due.
       // (While the log is being written, its end wakes the loop: no timer.)
@@ -237,11 +299,6 @@ export class DestinationLane extends DurableObject<Env> {
       this.wake = null;
     }
   }
-}
-
-/** The lane of a destination. */
-export function laneOf(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number): DurableObjectStub<DestinationLane> {
-  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(String(destinationId)));
 }
 
 /*

@@ -10,10 +10,11 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import type { ConsumerEnv } from '../../src/env';
 import { ENQUEUE_RETRY_DELAY_SECONDS, handleDeliveryBatch } from '../../src/delivery/batch';
-import { LANE_CONCURRENCY, laneOf } from '../../src/delivery/lane';
+import { LANE_CONCURRENCY } from '../../src/delivery/lane';
+import { LANES_PER_DESTINATION, laneIndex } from '../../src/delivery/lanes';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
-import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly } from './support';
+import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly, laneJobs } from './support';
 
 /** A group with one hanging destination (answers after 5 s; the delivery timeout is 2 s) and `healthy` healthy ones. */
 async function setup(healthy: number, events: number) {
@@ -59,13 +60,15 @@ describe('delivery batch', () => {
     for (let i = 0; i < 50 && ((await deliveryRow(evs[0].id, hang.id))?.attempts ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const row = await deliveryRow(evs[0].id, hang.id);
     expect((await attemptRows(row!.id)).map((a) => a.error_class)).toEqual(['timeout']);
-    expect((await laneOf(env, hang.id).pending()).map((j) => j.eventId)).toEqual([evs[0].id]);
+    expect((await laneJobs(hang.id)).map((j) => j.eventId)).toEqual([evs[0].id]);
   });
 
-  it('gives a hanging destination at most LANE_CONCURRENCY POSTs, and other destinations all their deliveries meanwhile', async () => {
-    const { hang, hangPath, ok, okPaths, evs } = await setup(8, 8);
+  it('gives a hanging destination at most LANE_CONCURRENCY POSTs per lane, and other destinations all their deliveries meanwhile', async () => {
+    const { hang, hangPath, ok, okPaths, evs } = await setup(8, LANES_PER_DESTINATION * (LANE_CONCURRENCY + 1));
     const hangJobs = evs.map((e) => ({ eventId: e.id, destinationId: hang.id }));
-    const okJobs = ok.flatMap((d) => evs.slice(0, 2).map((e) => ({ eventId: e.id, destinationId: d.id })));
+    // Two events of one lane for each healthy destination (one lane each, as before there were several).
+    const two = evs.filter((e) => laneIndex(e.id) === laneIndex(evs[0].id)).slice(0, 2);
+    const okJobs = ok.flatMap((d) => two.map((e) => ({ eventId: e.id, destinationId: d.id })));
     const first = fakeBatch([...hangJobs, ...okJobs]);
     const t0 = Date.now();
     await handleDeliveryBatch(first.batch, env, createExecutionContext());
@@ -78,9 +81,14 @@ describe('delivery batch', () => {
       expect(got).toHaveLength(2);
       expect(Math.max(...got.map((r) => r.at - t0))).toBeLessThan(1900);
     }
-    // The hanging destination has LANE_CONCURRENCY POSTs open; its other jobs wait in its lane.
-    expect(await receivedRequests(hangPath)).toHaveLength(LANE_CONCURRENCY);
-    expect(await laneOf(env, hang.id).pending()).toHaveLength(hangJobs.length);
+    // The hanging destination has LANE_CONCURRENCY POSTs open per lane (its jobs are spread over
+    // its lanes by event id); its other jobs wait in their lanes.
+    const perLane = Array.from({ length: LANES_PER_DESTINATION }, (_, i) => evs.filter((e) => laneIndex(e.id) === i).length);
+    const open = perLane.reduce((sum, n) => sum + Math.min(n, LANE_CONCURRENCY), 0);
+    expect(open).toBeGreaterThan(LANE_CONCURRENCY);
+    expect(await receivedRequests(hangPath)).toHaveLength(open);
+    expect(open).toBeLessThanOrEqual(LANES_PER_DESTINATION * LANE_CONCURRENCY);
+    expect(await laneJobs(hang.id)).toHaveLength(hangJobs.length);
   });
 
   it('acks a message without a valid job, and retries the messages whose lane did not take them', async () => {

@@ -4,19 +4,22 @@
  * runs the same function).
  */
 import { describe, expect, it, vi } from 'vitest';
-import { checkDeliveryVars, DEFAULT_MAX_WAIT_DAYS, readDeliveryConfig, scheduleTotalMs } from '../../src/delivery/config';
+import { checkDeliveryVars, DEFAULT_MAX_WAIT_DAYS, DEFAULT_PAUSE_RETENTION_DAYS, readDeliveryConfig, scheduleTotalMs } from '../../src/delivery/config';
 
 describe('delivery settings', () => {
   it('accepts the defaults and sensible values', () => {
     expect(checkDeliveryVars({})).toEqual({
-      config: { timeoutMs: 10_000, schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], breakerCooldownSeconds: 60, maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000 },
+      config: { timeoutMs: 10_000, schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], breakerCooldownSeconds: 60, maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
+        pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000 },
       errors: [],
     });
     const { config, errors } = checkDeliveryVars({
       DELIVERY_TIMEOUT_MS: '1000', DELIVERY_RETRY_SCHEDULE: ' 1, 1,2,2,3,3,5,5,5,5 ', DELIVERY_BREAKER_COOLDOWN_SECONDS: '5', DELIVERY_MAX_WAIT_DAYS: '0.5',
     });
     expect(errors).toEqual([]);
-    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000 });
+    // The pause bound, unset, follows the shorter max wait.
+    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000, pauseRetentionMs: 43_200_000 });
+    expect(checkDeliveryVars({ DELIVERY_PAUSE_RETENTION_DAYS: ' 2.5 ' })).toMatchObject({ config: { pauseRetentionMs: 2.5 * 86_400_000 }, errors: [] });
     expect(scheduleTotalMs(config.schedule, config.timeoutMs)).toBe(32_000 + 11 * 1000);
   });
 
@@ -36,6 +39,11 @@ describe('delivery settings', () => {
     // Contradictory: the schedule's attempts cannot all run before the delivery is given up.
     [{ DELIVERY_MAX_WAIT_DAYS: '1' }, /shorter than the retry schedule takes/],
     [{ DELIVERY_RETRY_SCHEDULE: '43200,43200,43200', DELIVERY_MAX_WAIT_DAYS: '1' }, /shorter than the retry schedule takes/],
+    [{ DELIVERY_PAUSE_RETENTION_DAYS: '0' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
+    [{ DELIVERY_PAUSE_RETENTION_DAYS: 'forever' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
+    [{ DELIVERY_PAUSE_RETENTION_DAYS: '400' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
+    // Contradictory: a resumed backlog would be dead-lettered at once by the max wait.
+    [{ DELIVERY_PAUSE_RETENTION_DAYS: '10' }, /DELIVERY_PAUSE_RETENTION_DAYS \(10 days\) is longer than DELIVERY_MAX_WAIT_DAYS \(7 days\)/],
   ])('refuses %j', (vars, message) => {
     const { errors } = checkDeliveryVars(vars);
     expect(errors).toHaveLength(1);

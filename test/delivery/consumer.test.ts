@@ -275,14 +275,16 @@ describe('delivery consumer', () => {
     expect(result.explicitAcks).toEqual([ids[1]]);
   });
 
-  it('skips inactive and deleted destinations without a request', async () => {
+  it('skips deleted destinations and holds the jobs of paused (inactive) ones, without a request', async () => {
     const { path, dest, event, job } = await setup('ok', { active: false });
     await env.DB.prepare(`INSERT INTO deliveries (event_id, destination_id, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)`)
       .bind(event.id, dest.id, new Date().toISOString()).run();
     const { result, ids } = await runBatch([job, { eventId: event.id, destinationId: 999_999_999 }]);
-    expect(result.explicitAcks).toEqual(ids);
+    expect(result.explicitAcks).toEqual([ids[1]]);
+    expect(await deliverJob(env as unknown as Env, job)).toEqual({ action: 'hold', result: 'paused' });
     expect(await receivedRequests(path)).toHaveLength(0);
-    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'failed', last_error: 'The destination is inactive' });
+    // Paused: kept pending, untouched (src/delivery/pause.ts).
+    expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'pending', attempts: 0, last_error: null });
   });
 
   it('re-checks the URL against the SSRF guard at delivery time', async () => {

@@ -70,9 +70,9 @@ describe('streaming end to end', () => {
       [1, 'failed', 500], [2, 'failed', 500], [3, 'delivered', 200],
     ]);
 
-    // Nothing for the inactive destination, nor beyond the filters.
+    // Nothing sent to the inactive (paused) destination, whose events are kept pending; nothing beyond the filters.
     expect(await receivedRequests(paths.off)).toHaveLength(0);
-    expect(await deliveryRow(e1.id, off.id)).toBeNull();
+    expect(await deliveryRow(e1.id, off.id)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await deliveryRow(e1.id, onlySub2.id)).toBeNull();
     expect(await deliveryRow(e2.id, git.id)).toBeNull();
     expect((await receivedRequests(paths.git)).length).toBe(1);

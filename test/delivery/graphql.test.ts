@@ -6,7 +6,7 @@ import { handleGraphql } from '../../src/graphql/handler';
 import type { Env } from '../../src/env';
 import { ADMIN, BASE, addMember, api, createGroup, createUser, gql, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
-import { deliveryRow } from './support';
+import { deliveryRow, waitFor } from './support';
 
 const CREATE = `mutation($url: String!, $group: ID!) {
   externalAuditEventDestinationCreate(input: { destinationUrl: $url, groupPath: $group }) {
@@ -39,14 +39,6 @@ const REDELIVER_FAILED = `mutation($d: ID!, $since: Time!) {
   auditEventsStreamingDeliveriesRedeliverFailed(input: { destinationId: $d, since: $since }) { errors redeliveredCount }
 }`;
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('delivery log and replay (GraphQL)', () => {
   it('shows failed deliveries with their attempts, pages them, and redelivers them once the receiver recovers', async () => {

@@ -6,20 +6,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { laneOf } from '../../src/delivery/lane';
+import { LANES_PER_DESTINATION, laneIndex, laneOf, lanesOf } from '../../src/delivery/lanes';
 import { auditEventStatements } from '../../src/audit/record';
 import { ensureDelivery, resetDeliveryForRedelivery } from '../../src/db/deliveries';
 import { attemptLogStatements, type LoggedAttempt } from '../../src/db/attempt_log';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
-import { attemptRows, deliveryRow, groupEntityOf, insertDestination, insertEventQuietly } from './support';
+import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
+import { BREAKER_THRESHOLD } from '../../src/delivery/breaker';
 
-/** Poll until the lane holds no job and its attempt log no attempt that D1 does not have yet (or 10 s pass). */
+/** Poll until the destination's lanes hold no job and their attempt logs no attempt that D1 does not have yet (or 10 s pass). */
 async function drained(destinationId: number) {
-  const lane = laneOf(env, destinationId);
-  const busy = async () => (await lane.pending()).length > 0 || (await lane.stats()).logged > 0;
+  const lanes = lanesOf(env, destinationId);
+  const busy = async () => (await laneJobs(destinationId)).length > 0 || (await Promise.all(lanes.map((l) => l.stats()))).some((s) => s.logged > 0);
   for (let i = 0; i < 100 && (await busy()); i++) await new Promise((r) => setTimeout(r, 100));
-  return lane.pending();
+  return laneJobs(destinationId);
 }
 
 async function setup(kind: string) {
@@ -33,7 +34,7 @@ async function setup(kind: string) {
 describe('destination lane', () => {
   it('delivers a job enqueued twice (in one call and again) once', async () => {
     const { path, dest, event, job } = await setup('ok');
-    const lane = laneOf(env, dest.id);
+    const lane = laneOf(env, dest.id, event.id);
     await Promise.all([lane.enqueue([job, job]), lane.enqueue([job])]);
     await waitForRequests(path, 1);
     expect(await drained(dest.id)).toEqual([]);
@@ -47,7 +48,7 @@ describe('destination lane', () => {
 
   it('keeps a job whose attempt failed and runs it again after the retry delay', async () => {
     const { path, dest, event, job } = await setup('fail/1'); // 500 once, then 200
-    const lane = laneOf(env, dest.id);
+    const lane = laneOf(env, dest.id, event.id);
     await lane.enqueue([job]);
     const [first] = await waitForRequests(path, 1);
     // Recorded, then kept with its due time set by the outcome's delay (1 s on the test schedule).
@@ -78,12 +79,15 @@ describe('destination lane', () => {
     const results = await env.DB.batch(Array.from({ length: n }, (_, i) => auditEventStatements(env.DB, input(i))).flat());
     const ids = results.filter((_, i) => i % 3 === 0).map((r) => (r.results as { id: number }[])[0].id);
     await env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ids)).run();
-    const lane = laneOf(env, dest.id);
-    await lane.enqueue(ids.map((eventId) => ({ eventId, destinationId: dest.id })));
+    // Each job to its lane (as the batch handler hands them): spread over the destination's lanes.
+    const lanes = lanesOf(env, dest.id);
+    await Promise.all(lanes.map((lane, k) => lane.enqueue(ids.filter((id) => laneIndex(id) === k).map((eventId) => ({ eventId, destinationId: dest.id })))));
     expect(await drained(dest.id)).toEqual([]);
     expect(await receivedRequests(path)).toHaveLength(n);
-    const stats = await lane.stats();
-    expect(stats).toMatchObject({ finished: n, logged: 0 });
+    const perLane = await Promise.all(lanes.map((lane) => lane.stats()));
+    perLane.forEach((s, k) => expect(s).toMatchObject({ finished: ids.filter((id) => laneIndex(id) === k).length, logged: 0 }));
+    const stats = { finished: perLane.reduce((a, s) => a + s.finished, 0), d1WriteTransactions: perLane.reduce((a, s) => a + s.d1WriteTransactions, 0) };
+    expect(stats.finished).toBe(n);
     expect(stats.d1WriteTransactions).toBeGreaterThan(0);
     expect(stats.d1WriteTransactions / n).toBeLessThanOrEqual(0.1);
     // ... and the log in D1 is complete: every delivery delivered with its one attempt.
@@ -106,7 +110,7 @@ describe('destination lane', () => {
          WHEN NEW.delivery_id IN (SELECT id FROM deliveries WHERE destination_id = ${dest.id}) BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
       )
       .run();
-    const lane = laneOf(env, dest.id);
+    const lane = laneOf(env, dest.id, event.id);
     try {
       await lane.enqueue([job]);
       await waitForRequests(path, 1);
@@ -149,5 +153,102 @@ describe('destination lane', () => {
     await env.DB.batch(attemptLogStatements(env.DB, [attempt(new Date(Date.now() + 10).toISOString())]));
     expect(await deliveryRow(event.id, dest.id)).toMatchObject({ status: 'delivered', attempts: 2, run_attempts: 1 });
     expect((await attemptRows(delivery.id)).map((a) => a.attempt)).toEqual([1, 2]);
+  });
+
+  it("spreads a destination's jobs over its lanes by event id; each lane logs its own attempts; a duplicate is one job in its lane", async () => {
+    const group = await createGroup();
+    const path = `/ok/${unique('lane-spread')}`;
+    // Paused while the jobs arrive, so that they stay in their lanes to be looked at.
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}`, active: false });
+    const events: { id: number }[] = [];
+    for (let i = 0; i < 3 * LANES_PER_DESTINATION; i++) events.push(await insertEventQuietly(groupEntityOf(group)));
+    const jobs = events.map((e) => ({ eventId: e.id, destinationId: dest.id }));
+    // Every job twice, each to the lane laneOf picks (as a re-send would reach it).
+    await Promise.all(jobs.flatMap((j) => [laneOf(env, dest.id, j.eventId).enqueue([j]), laneOf(env, dest.id, j.eventId).enqueue([j])]));
+    // Each lane holds exactly its own events, once each.
+    const lanes = lanesOf(env, dest.id);
+    const held = await Promise.all(lanes.map((l) => l.pending()));
+    held.forEach((jobsOfLane, k) => expect(jobsOfLane.map((j) => j.eventId).sort((a, b) => a - b)).toEqual(events.filter((e) => laneIndex(e.id) === k).map((e) => e.id)));
+    expect(held.filter((h) => h.length > 0).length).toBeGreaterThan(1);
+    await env.DB.prepare('UPDATE streaming_destinations SET active = 1 WHERE id = ?1').bind(dest.id).run();
+    await waitForRequests(path, events.length, 15_000);
+    expect(await drained(dest.id)).toEqual([]);
+    // One POST per event (the duplicates were one job), and each lane finished its own jobs.
+    const got = await receivedRequests(path);
+    expect(got.map((r) => r.headers['webhook-id']).sort()).toEqual(events.map((e) => `msg_${e.id}_${dest.id}`).sort());
+    const stats = await Promise.all(lanes.map((l) => l.stats()));
+    stats.forEach((st, k) => expect(st).toMatchObject({ finished: events.filter((e) => laneIndex(e.id) === k).length, logged: 0 }));
+    for (const e of events) {
+      const row = await deliveryRow(e.id, dest.id);
+      expect(row).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect((await attemptRows(row!.id)).map((a) => a.status)).toEqual(['delivered']);
+    }
+  });
+
+  it("shares one breaker among a destination's lanes: their failures together open it, and then no lane POSTs or spends an attempt", async () => {
+    const group = await createGroup();
+    const path = `/status/500/${unique('lane-breaker')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    // Fewer failures per lane than the threshold: only their sum opens the breaker.
+    const perLane = Math.ceil(BREAKER_THRESHOLD / LANES_PER_DESTINATION) + 1;
+    expect(perLane).toBeLessThan(BREAKER_THRESHOLD);
+    // Exactly perLane events in each lane (ids other test files take in between may skip a lane).
+    const events: { id: number }[] = [];
+    const count = (k: number) => events.filter((e) => laneIndex(e.id) === k).length;
+    while (events.length < perLane * LANES_PER_DESTINATION) {
+      const e = await insertEventQuietly(groupEntityOf(group));
+      if (count(laneIndex(e.id)) < perLane) events.push(e);
+    }
+    events.sort((a, b) => a.id - b.id);
+    for (const e of events) await ensureDelivery(env.DB, e.id, dest.id);
+    await Promise.all(events.map((e) => laneOf(env, dest.id, e.id).enqueue([{ eventId: e.id, destinationId: dest.id }])));
+    await waitForRequests(path, events.length);
+    // Every first attempt failed and reached D1; the breaker is open for the whole destination.
+    for (let i = 0; i < 50 && ((await destinationRow(dest.id))?.consecutive_failures ?? 0) < events.length; i++) await new Promise((r) => setTimeout(r, 100));
+    const row = await destinationRow(dest.id);
+    expect(row!.consecutive_failures).toBeGreaterThanOrEqual(BREAKER_THRESHOLD);
+    expect(Date.parse(row!.breaker_open_until!)).toBeGreaterThan(Date.now() + 30_000);
+    // The retries (due after 1 s on the test schedule) wait behind it in every lane: no POST, no attempt.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await receivedRequests(path)).toHaveLength(events.length);
+    for (const e of events) expect(await deliveryRow(e.id, dest.id)).toMatchObject({ status: 'pending', attempts: 1, run_attempts: 1 });
+    expect((await laneJobs(dest.id)).map((j) => j.eventId)).toEqual(events.map((e) => e.id));
+    // Settled here, so that the lanes drop the jobs when the cool-down ends instead of probing.
+    await env.DB.prepare("UPDATE deliveries SET status = 'failed' WHERE destination_id = ?1").bind(dest.id).run();
+  });
+
+  it('behind an open breaker, defers its due and new jobs in one step, each with its own jitter, without running them one by one; delivers them once it closes', async () => {
+    const group = await createGroup();
+    const path = `/ok/${unique('lane-behind')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    // All in one lane; the first job finds the breaker open (for 4 s from now).
+    const events: { id: number }[] = [];
+    while (events.length < 41) {
+      const e = await insertEventQuietly(groupEntityOf(group));
+      if (laneIndex(e.id) === 0) events.push(e);
+    }
+    const openUntil = Date.now() + 4000;
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_open_until = ?3, breaker_trips = 1 WHERE id = ?1')
+      .bind(dest.id, BREAKER_THRESHOLD, new Date(openUntil).toISOString()).run();
+    const lane = laneOf(env, dest.id, events[0].id);
+    await lane.enqueue([{ eventId: events[0].id, destinationId: dest.id }]);
+    for (let i = 0; i < 50 && (await lane.stats()).finished === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await lane.stats()).finished).toBe(1);
+    // The next 40 wait with it without being run: stored due when the breaker closes, spread over its jitter.
+    await lane.enqueue(events.slice(1).map((e) => ({ eventId: e.id, destinationId: dest.id })));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await lane.stats()).finished).toBe(1);
+    const pending = await lane.pending();
+    expect(pending).toHaveLength(41);
+    for (const j of pending) {
+      expect(j.dueAt).toBeGreaterThanOrEqual(openUntil - 1000); // the first one's wait was rounded up to whole seconds
+      expect(j.dueAt).toBeLessThanOrEqual(openUntil + 2000);
+    }
+    expect(new Set(pending.map((j) => j.dueAt)).size).toBeGreaterThan(10);
+    expect(await receivedRequests(path)).toHaveLength(0);
+    // Then the cool-down ends: one probe, which closes the breaker, and every job is delivered.
+    const got = await waitForRequests(path, 41, 25_000);
+    expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(41);
+    for (const e of events) expect(await waitFor(() => deliveryRow(e.id, dest.id), (d) => d?.status === 'delivered', 5000)).toMatchObject({ attempts: 1 });
   });
 });

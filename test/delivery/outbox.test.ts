@@ -1,8 +1,9 @@
 /**
  * The outbox row of an event is written (in the event's own transaction) only when a
- * destination could receive it: an active instance destination, or an active destination of the
- * event's top-level group. Without one, recordAuditEvent does no fan-out work at all.
- * Other test files may hold active instance destinations at any moment, so every expectation
+ * destination could receive it: an instance destination, or a destination of the event's
+ * top-level group, active or paused (a paused destination keeps its events: src/delivery/pause.ts).
+ * Without one, recordAuditEvent does no fan-out work at all.
+ * Other test files may hold instance destinations at any moment, so every expectation
  * here reads that state in the same D1 batch (one transaction) as the insert it judges.
  */
 import { describe, expect, it, vi } from 'vitest';
@@ -15,37 +16,38 @@ import { createGroup, unique } from '../support/api';
 import { groupEntityOf, insertDestination } from './support';
 import { countingEnv, tracingEnv } from '../support/d1';
 
-const INSTANCE_ACTIVE = `SELECT EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance' AND active = 1) AS any`;
+const INSTANCE_ANY = `SELECT EXISTS (SELECT 1 FROM streaming_destinations WHERE scope = 'instance') AS any`;
 
-/** Insert one event as recordAuditEvent does; report whether it got an outbox row and whether an instance destination was active. */
-async function insertProbe(entity: AuditEntity): Promise<{ outbox: boolean; instanceActive: boolean }> {
+/** Insert one event as recordAuditEvent does; report whether it got an outbox row and whether an instance destination (active or paused) existed. */
+async function insertProbe(entity: AuditEntity): Promise<{ outbox: boolean; instanceAny: boolean }> {
   const input = { eventType: unique('outbox_probe_').toLowerCase(), author: { id: 1, name: 'Administrator' }, entity };
-  const [, outbox, , instance] = await env.DB.batch([...auditEventStatements(env.DB, input), env.DB.prepare(INSTANCE_ACTIVE)]);
-  return { outbox: outbox.meta.changes === 1, instanceActive: (instance.results[0] as { any: number }).any === 1 };
+  const [, outbox, , instance] = await env.DB.batch([...auditEventStatements(env.DB, input), env.DB.prepare(INSTANCE_ANY)]);
+  return { outbox: outbox.meta.changes === 1, instanceAny: (instance.results[0] as { any: number }).any === 1 };
 }
 
 describe('outbox rows only for events a destination could receive', () => {
-  it('a group without destinations gets none unless an instance destination is active', async () => {
+  it('a group without destinations gets none unless an instance destination exists', async () => {
     const group = await createGroup();
-    const { outbox, instanceActive } = await insertProbe(groupEntityOf(group));
-    expect(outbox).toBe(instanceActive);
+    const { outbox, instanceAny } = await insertProbe(groupEntityOf(group));
+    expect(outbox).toBe(instanceAny);
   });
 
-  it('an active destination of the top-level group gets a row for events anywhere under it; an inactive one does not', async () => {
+  it('a destination of the top-level group, active or paused, gets a row for events anywhere under it; another group\'s does not count', async () => {
     const root = await createGroup();
     const sub = await createGroup({ parentId: root.id });
     const dest = await insertDestination({ namespaceId: root.id, url: 'http://127.0.0.1:9/outbox' });
     const subEntity: AuditEntity = { type: 'Group', id: sub.id, path: sub.full_path, rootNamespaceId: root.id, scopePath: `${root.id}/${sub.id}/`, projectId: null };
     expect((await insertProbe(subEntity)).outbox).toBe(true);
     expect((await insertProbe(groupEntityOf(root))).outbox).toBe(true);
+    // Paused: its events are kept (delivered once it is active again).
     await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(dest.id).run();
     const after = await insertProbe(subEntity);
-    expect(after.outbox).toBe(after.instanceActive);
+    expect(after.outbox).toBe(true);
     // Another group's destination does not count.
     const other = await createGroup();
     const otherDest = await insertDestination({ namespaceId: other.id, url: 'http://127.0.0.1:9/outbox' });
-    const mine = await insertProbe(groupEntityOf(root));
-    expect(mine.outbox).toBe(mine.instanceActive);
+    const mine = await insertProbe(groupEntityOf(await createGroup()));
+    expect(mine.outbox).toBe(mine.instanceAny);
     await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(otherDest.id).run();
   });
 
@@ -65,7 +67,7 @@ describe('outbox rows only for events a destination could receive', () => {
       expect(left).toBeNull(); // never left behind: not written, or removed by the fan-out
       return outboxWritten;
     };
-    // Without a group destination: fan-out only if an instance destination happened to be active.
+    // Without a group destination: fan-out only if an instance destination happened to exist.
     if (!(await record())) {
       expect(d1.counts.prepared).toBe(3); // the event, its (empty) outbox and deliveries inserts: no lookup, no delete
       expect(d1.counts.batches).toHaveLength(1);

@@ -137,3 +137,20 @@ export function fakeBatch(jobs: DeliveryJob[], attempts: number[] = []) {
   const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryJob>;
   return { batch, settled, ids: messages.map((m) => m.id) };
 }
+
+/** The jobs waiting in every lane of a destination, by event id. */
+export async function laneJobs(destinationId: number) {
+  const { lanesOf } = await import('../../src/delivery/lanes');
+  const all = (await Promise.all(lanesOf(env, destinationId).map((lane) => lane.pending()))).flat();
+  return all.sort((a, b) => a.eventId - b.eventId);
+}
+
+/** Poll `fn` until `ok` holds of its value (or `timeoutMs` pass); returns the last value. */
+export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

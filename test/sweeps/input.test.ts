@@ -106,13 +106,20 @@ beforeAll(async () => {
     owner.token,
   );
   filterGid = f.body.data.auditEventsStreamingHttpNamespaceFiltersAdd.namespaceFilter.id;
-  // An inactive instance destination (so other test files' events are not sent to it), destroyed afterwards.
+  // An inactive instance destination that takes one event type nobody records (so other test
+  // files' events neither reach it nor are kept for it: a paused destination keeps its events),
+  // destroyed afterwards.
   const i = await gql(
     `mutation($i: InstanceExternalAuditEventDestinationCreateInput!) { instanceExternalAuditEventDestinationCreate(input: $i) { errors instanceExternalAuditEventDestination { id } } }`,
     { i: { destinationUrl: sink, name: unique('sweep') } },
   );
   instanceGid = i.body.data.instanceExternalAuditEventDestinationCreate.instanceExternalAuditEventDestination.id;
   instanceCreated.push(instanceGid);
+  const only = await gql(
+    `mutation($i: AuditEventsStreamingDestinationInstanceEventsAddInput!) { auditEventsStreamingDestinationInstanceEventsAdd(input: $i) { errors } }`,
+    { i: { destinationId: instanceGid, eventTypeFilters: ['sweep_instance_only'] } },
+  );
+  expect(only.body.data.auditEventsStreamingDestinationInstanceEventsAdd.errors).toEqual([]);
   await gql(`mutation($i: InstanceExternalAuditEventDestinationUpdateInput!) { instanceExternalAuditEventDestinationUpdate(input: $i) { errors } }`, {
     i: { id: instanceGid, active: false },
   });
