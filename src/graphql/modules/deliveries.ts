@@ -14,6 +14,7 @@ import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../connection';
 import { PublicError, resourceNotAvailable, withServiceErrors } from '../errors';
 import { parseGid, toGid } from '../gid';
 import { deliveryTypeDefs } from '../schema/deliveries';
+import { onDestinationTypes } from '../schema/common';
 import type { Destination } from '../../db/destinations';
 import { countDeliveries, listDeliveries, type Delivery, type DeliveryAttempt, type DeliveryStatus } from '../../db/deliveries';
 import { eventTypesOf, listAttemptsOfDeliveries } from '../../db/delivery_log';
@@ -122,8 +123,7 @@ type Input<T> = { input: T & { clientMutationId?: string | null } };
 export const deliveries: SchemaModule = {
   typeDefs: deliveryTypeDefs,
   resolvers: {
-    ExternalAuditEventDestination: destinationFields,
-    InstanceExternalAuditEventDestination: destinationFields,
+    ...onDestinationTypes(destinationFields),
     AuditEventStreamingDelivery: {
       attempts: async (n: DeliveryNode) =>
         ((await n.attemptsOfPage()).get(n.rowId) ?? []).map((a: DeliveryAttempt) => ({

@@ -6,6 +6,7 @@
 import type { GraphQLContext, SchemaModule } from '../context';
 import { PublicError, resourceNotAvailable } from '../errors';
 import { deliveryStatsTypeDefs } from '../schema/delivery_stats';
+import { onDestinationTypes } from '../schema/common';
 import type { Destination } from '../../db/destinations';
 import { deliveryHours } from '../../db/delivery_stats';
 import { mayAccessDestination } from '../../destinations/access';
@@ -30,7 +31,6 @@ async function deliveryStats(d: Destination, a: { hours?: number | null }, c: Gr
 export const deliveryStatsModule: SchemaModule = {
   typeDefs: deliveryStatsTypeDefs,
   resolvers: {
-    ExternalAuditEventDestination: { deliveryStats },
-    InstanceExternalAuditEventDestination: { deliveryStats },
+    ...onDestinationTypes({ deliveryStats }),
   },
 };

@@ -7,6 +7,7 @@
 import type { GraphQLContext, SchemaModule } from '../context';
 import { resourceNotAvailable } from '../errors';
 import { destinationHealthTypeDefs } from '../schema/destination_health';
+import { onDestinationTypes } from '../schema/common';
 import type { Destination } from '../../db/destinations';
 import { destinationHealth, type DestinationHealth } from '../../db/destination_health';
 import { mayAccessDestination } from '../../destinations/access';
@@ -23,7 +24,6 @@ export async function healthField(d: Destination, _a: unknown, c: GraphQLContext
 export const destinationHealthModule: SchemaModule = {
   typeDefs: destinationHealthTypeDefs,
   resolvers: {
-    ExternalAuditEventDestination: { health: healthField },
-    InstanceExternalAuditEventDestination: { health: healthField },
+    ...onDestinationTypes({ health: healthField }),
   },
 };

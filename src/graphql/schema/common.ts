@@ -37,3 +37,24 @@ export function mutationFields(mutations: Array<string | [string, string]>): str
   });
   return `extend type Mutation {\n${fields.join('\n')}\n}\n`;
 }
+
+/**
+ * Every streaming destination type: the legacy ones (GitLab 15) and the consolidated ones
+ * (GitLab 18), which name the same rows. Our own fields (delivery log, chart, health) extend all four.
+ */
+export const DESTINATION_TYPE_NAMES = [
+  'ExternalAuditEventDestination',
+  'InstanceExternalAuditEventDestination',
+  'GroupAuditEventStreamingDestination',
+  'InstanceAuditEventStreamingDestination',
+] as const;
+
+/** `extend type` of every destination type with the same fields. */
+export function extendDestinationTypes(fields: string): string {
+  return DESTINATION_TYPE_NAMES.map((t) => `extend type ${t} {${fields}}\n`).join('\n');
+}
+
+/** The same resolvers for every destination type. */
+export function onDestinationTypes<T>(resolvers: T): Record<(typeof DESTINATION_TYPE_NAMES)[number], T> {
+  return Object.fromEntries(DESTINATION_TYPE_NAMES.map((t) => [t, resolvers])) as Record<(typeof DESTINATION_TYPE_NAMES)[number], T>;
+}

@@ -1,4 +1,5 @@
-/** SDL of the per-destination delivery chart (ours, not in GitLab): `deliveryStats` on both legacy destination types. */
+/** SDL of the per-destination delivery chart (ours, not in GitLab): `deliveryStats` on every destination type. */
+import { extendDestinationTypes } from './common';
 
 const DELIVERY_STATS_FIELD = `
   "Delivery attempts per UTC hour over the last \`hours\` hours (1 to 168), oldest first, every hour present (the current one last). Read from the delivery log, which is up to about a second behind the receivers. Not in GitLab."
@@ -20,7 +21,4 @@ type AuditEventStreamingDeliveryStatsBucket {
   p95LatencyMs: Int
 }
 
-extend type ExternalAuditEventDestination {${DELIVERY_STATS_FIELD}}
-
-extend type InstanceExternalAuditEventDestination {${DELIVERY_STATS_FIELD}}
-`;
+${extendDestinationTypes(DELIVERY_STATS_FIELD)}`;

@@ -1,8 +1,9 @@
 /**
  * SDL of a destination's delivery health (ours; not in GitLab): the `health` field of every
- * streaming destination type. DESTINATION_HEALTH_FIELD is the field alone, for the consolidated
- * destination types to add with `extend type ... { ${DESTINATION_HEALTH_FIELD} }`.
+ * streaming destination type.
  */
+
+import { extendDestinationTypes } from './common';
 
 /** The `health` field, the same on every destination type. */
 export const DESTINATION_HEALTH_FIELD = `
@@ -29,9 +30,4 @@ type AuditEventStreamingDestinationHealth {
   deadLettered: Int!
 }
 
-extend type ExternalAuditEventDestination {
-${DESTINATION_HEALTH_FIELD}}
-
-extend type InstanceExternalAuditEventDestination {
-${DESTINATION_HEALTH_FIELD}}
-`;
+${extendDestinationTypes(DESTINATION_HEALTH_FIELD)}`;
