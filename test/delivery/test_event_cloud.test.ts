@@ -112,6 +112,19 @@ describe('auditEventsStreamingDestinationSendTestEvent', () => {
     }
   });
 
+  it('a cloud destination is named by its consolidated GID only (the legacy API shows http destinations only), for the test event and for redelivery', async () => {
+    const group = await createGroup();
+    const aws = await insertCloudDestination(group.id, 'aws', awsConfig(), cloud().s3SecretAccessKey);
+    const legacy = await send(`gid://gitlab/AuditEvents::ExternalAuditEventDestination/${aws.id}`);
+    expect(legacy.errors?.[0]?.message).toMatch(/does not exist or you don't have permission/);
+    const redeliver = `mutation($i: AuditEventsStreamingDeliveriesRedeliverFailedInput!) { auditEventsStreamingDeliveriesRedeliverFailed(input: $i) { errors redeliveredCount } }`;
+    const byConsolidated = await gql(redeliver, { i: { destinationId: `${GROUP}/${aws.id}`, since: '2020-01-01T00:00:00Z' } });
+    expect(byConsolidated.body.errors).toBeUndefined();
+    expect(byConsolidated.body.data.auditEventsStreamingDeliveriesRedeliverFailed).toEqual({ errors: [], redeliveredCount: 0 });
+    const byLegacy = await gql(redeliver, { i: { destinationId: `gid://gitlab/AuditEvents::ExternalAuditEventDestination/${aws.id}`, since: '2020-01-01T00:00:00Z' } });
+    expect(byLegacy.body.errors?.[0]?.message).toMatch(/does not exist or you don't have permission/);
+  });
+
   it('aws and gcp destinations with the local endpoints: the object lands at its key, the entry in its log', async () => {
     clearGcpTokenCache();
     const group = await createGroup();

@@ -13,6 +13,7 @@ import type { GraphQLContext, SchemaModule } from '../context';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from '../connection';
 import { PublicError, resourceNotAvailable, withServiceErrors } from '../errors';
 import { parseGid, toGid } from '../gid';
+import { parseDestinationGid } from '../destination_gid';
 import { deliveryTypeDefs } from '../schema/deliveries';
 import { onDestinationTypes } from '../schema/common';
 import type { Destination } from '../../db/destinations';
@@ -22,7 +23,6 @@ import { webhookId } from '../../delivery/signing';
 import { TEST_EVENT_TYPE } from '../../delivery/test_event';
 import { parseIsoDateTime } from '../../web/params';
 import { loadDestination, mayAccessDestination } from '../../destinations/access';
-import { DESTINATION_MODELS } from '../../destinations/audit';
 import { redeliverEvent, redeliverFailedSince } from '../../destinations/redelivery';
 
 /** GID model of a delivery (ours). */
@@ -37,12 +37,11 @@ function mayRead(c: GraphQLContext, d: Destination): Promise<boolean> {
   return mayAccessDestination({ db: c.env.DB, actor: c.actor }, d, false);
 }
 
-/** The destination a GID of either destination model names, if the caller may manage it (else DestinationNotAvailable). */
+/** The destination a GID of any of the four destination models names, if the caller may manage it (else DestinationNotAvailable). */
 async function loadManagedDestination(c: GraphQLContext, gid: unknown): Promise<Destination> {
-  const groupId = parseGid(gid, DESTINATION_MODELS.destination);
-  const instanceId = groupId === null ? parseGid(gid, DESTINATION_MODELS.instanceDestination) : null;
-  if (groupId === null && instanceId === null) throw resourceNotAvailable();
-  return (await loadDestination({ db: c.env.DB, actor: c.actor }, groupId !== null ? 'group' : 'instance', groupId ?? instanceId)).destination;
+  const named = parseDestinationGid(gid);
+  if (!named) throw resourceNotAvailable();
+  return (await loadDestination({ db: c.env.DB, actor: c.actor }, named.scope, named.id, named.anyCategory)).destination;
 }
 
 /** An audit event id: the payload's numeric id, or gid://gitlab/AuditEvent/<id>. */
