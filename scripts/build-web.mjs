@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the web pages' client into the Workers Static Assets directory (public/, served through
-// wrangler.toml's [assets]): web/src/main.ts bundled by esbuild into public/-/ui/app.js, and the
-// files of web/static/ (stylesheet, favicon) copied beside it. public/_headers is committed; the
-// rest of public/ is build output (git-ignored).
+// wrangler.toml's [assets]): web/src/main.ts bundled by esbuild into public/-/ui/app.js,
+// web/views.css (with uPlot's stylesheet) into public/-/ui/views.css, and the files of
+// web/static/ (stylesheet, favicon) copied beside them. public/_headers is committed; the rest of
+// public/ is build output (git-ignored).
 //
 // Run by wrangler's [build] command (so `wrangler dev`, `npm start` and `wrangler deploy` build
 // first), by vitest.config.ts (so `npm test` and `npx vitest run` see fresh assets), and by hand:
@@ -26,6 +27,15 @@ export async function buildWeb() {
     format: 'iife',
     platform: 'browser',
     target: 'es2022',
+    minify: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  // The log and streams views' stylesheet, with uPlot's own (linked by web/src/styles.ts).
+  await build({
+    entryPoints: [join(root, 'web', 'views.css')],
+    outfile: join(UI_DIR, 'views.css'),
+    bundle: true,
     minify: false,
     legalComments: 'none',
     logLevel: 'warning',
