@@ -52,7 +52,11 @@ export function changesTable(ev: AuditEvent): HTMLTableElement | null {
     h('caption', { text: 'What changed' }),
     h('thead', {}, [h('tr', {}, ['Field', 'From', 'To'].map((c) => h('th', { scope: 'col', text: c })))]),
     h('tbody', {}, changes.map((c) =>
-      h('tr', {}, [h('th', { scope: 'row', text: c.field }), h('td', { class: 'from', text: shown(c.from) }), h('td', { class: 'to', text: shown(c.to) })]),
+      h('tr', {}, [
+        h('th', { scope: 'row', text: c.field }),
+        h('td', { class: 'from', 'data-label': 'From', text: shown(c.from) }),
+        h('td', { class: 'to', 'data-label': 'To', text: shown(c.to) }),
+      ]),
     )),
   ]);
 }

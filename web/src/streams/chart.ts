@@ -74,10 +74,12 @@ async function lastDay(ctx: StreamsContext, d: Destination, since: number): Prom
   return out;
 }
 
-function chartBox(title: string, width: number, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): HTMLElement {
+/** A chart with its title and a key (our own, styled by class: uPlot's legend is off). */
+function chartBox(title: string, keys: Array<[string, string]>, width: number, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): HTMLElement {
   const plot = h('div', { 'aria-hidden': 'true' });
-  const box = h('figure', { class: 'chart' }, [h('h5', { text: title }), plot]);
-  new uPlot({ ...opts, width, height: 160 }, data, plot);
+  const key = h('p', { class: 'chart-key', 'aria-hidden': 'true' }, keys.map(([cls, text]) => h('span', { class: `key ${cls}`, text })));
+  const box = h('figure', { class: 'chart' }, [h('h5', { text: title }), plot, key]);
+  new uPlot({ ...opts, legend: { show: false }, cursor: { show: false }, width, height: 160 }, data, plot);
   return box;
 }
 
@@ -93,6 +95,8 @@ export async function renderDeliveryCharts(ctx: StreamsContext, d: Destination, 
   }
   const s = hourly(entries, now);
   const width = Math.max(260, Math.min(420, (host.parentElement?.clientWidth || 480) / 2 - 24));
+  // Half an hour of room on each side, so that the first and last hours' bars show whole.
+  const scales: uPlot.Scales = { x: { time: false, range: [s.hours[0]! - 1800, s.hours[23]! + 1800] } };
   const axes: uPlot.Axis[] = [{ values: (_u, ticks) => ticks.map((t) => `${String(new Date(t * 1000).getUTCHours()).padStart(2, '0')}h`) }, { size: 40 }];
   const bars = uPlot.paths.bars!({ size: [0.7, 12] });
   const total = s.delivered.reduce((a, b) => a + b, 0);
@@ -102,17 +106,19 @@ export async function renderDeliveryCharts(ctx: StreamsContext, d: Destination, 
   clear(host);
   host.append(
     h('div', { class: 'charts' }, [
-      chartBox('Deliveries and failed attempts per hour', width, {
+      chartBox('Deliveries and failed attempts per hour', [['delivered', 'Delivered'], ['failed', 'Failed attempts']], width, {
         axes,
-        scales: { x: { time: false } },
-        cursor: { show: false },
-        series: [{}, { label: 'Delivered', stroke: '#1d6b34', fill: 'rgba(29,107,52,.35)', paths: bars }, { label: 'Failed attempts', stroke: '#b3261e', fill: 'rgba(179,38,30,.35)', paths: bars }],
+        scales,
+        series: [
+          {},
+          { label: 'Delivered', stroke: '#1d6b34', fill: 'rgba(29,107,52,.45)', paths: bars, points: { show: false } },
+          { label: 'Failed attempts', stroke: '#b3261e', fill: 'rgba(179,38,30,.45)', paths: bars, points: { show: false } },
+        ],
       }, [s.hours, s.delivered, s.failedAttempts]),
-      chartBox('Delivery latency (median seconds)', width, {
+      chartBox('Delivery latency (median seconds)', [['latency', 'Median seconds from routing to 2xx']], width, {
         axes,
-        scales: { x: { time: false } },
-        cursor: { show: false },
-        series: [{}, { label: 'Latency (s)', stroke: '#1a56c4', width: 2, points: { show: true, size: 5 }, spanGaps: false }],
+        scales,
+        series: [{}, { label: 'Latency (s)', stroke: '#1a56c4', width: 2, points: { show: true, size: 6 }, spanGaps: false }],
       }, [s.hours, s.latency]),
     ]),
     h('p', { class: 'hint chart-summary', text: summary }),

@@ -28,13 +28,13 @@ function attemptsTable(n: DeliveryEntry): HTMLElement {
     h('thead', {}, [h('tr', {}, ['#', 'Result', 'HTTP', 'Took', 'Error', 'Response', 'At'].map((c) => h('th', { scope: 'col', text: c })))]),
     h('tbody', {}, n.attempts.map((a) =>
       h('tr', {}, [
-        h('td', { text: String(a.attempt) }),
-        h('td', {}, [h('span', { class: `badge ${a.status.toLowerCase()}`, text: a.status.toLowerCase() })]),
-        h('td', { text: a.httpStatus === null ? '—' : String(a.httpStatus) }),
-        h('td', { text: `${a.durationMs} ms` }),
-        h('td', { text: a.errorClass || '—' }),
-        h('td', {}, [a.responseExcerpt ? h('code', { class: 'excerpt', text: a.responseExcerpt }) : '—']),
-        h('td', {}, [zonedTime(a.createdAt)]),
+        h('td', { 'data-label': '#', text: String(a.attempt) }),
+        h('td', { 'data-label': 'Result' }, [h('span', { class: `badge ${a.status.toLowerCase()}`, text: a.status.toLowerCase() })]),
+        h('td', { 'data-label': 'HTTP', text: a.httpStatus === null ? '—' : String(a.httpStatus) }),
+        h('td', { 'data-label': 'Took', text: `${a.durationMs} ms` }),
+        h('td', { 'data-label': 'Error', text: a.errorClass || '—' }),
+        h('td', { 'data-label': 'Response' }, [a.responseExcerpt ? h('code', { class: 'excerpt', text: a.responseExcerpt }) : '—']),
+        h('td', { 'data-label': 'At' }, [zonedTime(a.createdAt)]),
       ]),
     )),
   ]);
@@ -123,7 +123,10 @@ export function loadDeliveries(ctx: StreamsContext, d: Destination, host: HTMLEl
         return;
       }
       const c = r.counts;
-      say(counts, `${c.total} deliveries: ${c.delivered} delivered, ${c.pending} pending, ${c.failed} failed.`);
+      const countsText = `${c.total} deliveries: ${c.delivered} delivered, ${c.pending} pending, ${c.failed} failed.`;
+      // The charts follow the counts: a poll that sees them change redraws them too.
+      if (opts.poll && countsText !== counts.textContent) opts.charts = true;
+      say(counts, countsText);
       redeliverFailed.disabled = c.failed === 0;
       endCursor = r.page.pageInfo.hasNextPage ? r.page.pageInfo.endCursor : null;
       next.disabled = !endCursor;
