@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the web pages' client into the Workers Static Assets directory (public/, served through
 // wrangler.toml's [assets]): web/src/main.ts bundled by esbuild into public/-/ui/app.js,
+// web/src/charts.ts (uPlot and the delivery charts, minified) into public/-/ui/charts.js,
 // web/views.css (with uPlot's stylesheet) into public/-/ui/views.css, and the files of
 // web/static/ (stylesheet, favicon) copied beside them. public/_headers is committed; the rest of
 // public/ is build output (git-ignored).
@@ -28,6 +29,18 @@ export async function buildWeb() {
     platform: 'browser',
     target: 'es2022',
     minify: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  // The delivery charts with uPlot, minified, loaded by the client when a delivery log first opens.
+  await build({
+    entryPoints: [join(root, 'web', 'src', 'charts.ts')],
+    outfile: join(UI_DIR, 'charts.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
     legalComments: 'none',
     logLevel: 'warning',
   });

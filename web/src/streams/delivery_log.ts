@@ -2,14 +2,15 @@
  * A destination's delivery log (ours; GitLab has none): pages of 20, newest first, a status
  * filter, each delivery's next retry and its attempt history with the receiver's response
  * excerpts, redelivery of one event or of every failed delivery (the log refreshes after
- * either), live refresh while the tab is visible, and the last 24 hours in charts (chart.ts).
+ * either), live refresh while the tab is visible, and the last 24 hours in charts (chart.ts, in
+ * the charts bundle loaded on first use).
  */
 import { mutate } from '../api';
 import { clear, h, messageOfError, nextId, region, say } from '../dom';
 import { useViewStyles } from '../styles';
 import { zonedTime } from '../time';
 import type { Destination } from '../types';
-import { renderDeliveryCharts } from './chart';
+import { loadCharts } from './charts_loader';
 import { REDELIVER } from './config';
 import type { StreamsContext } from './context';
 import { fetchDeliveries, PAGE_SIZE, type DeliveryEntry } from './delivery_data';
@@ -148,8 +149,13 @@ export function loadDeliveries(ctx: StreamsContext, d: Destination, host: HTMLEl
     } catch (e) {
       if (mine === loading && !opts.poll) say(err, messageOfError(e));
     }
-    if (opts.charts) void renderDeliveryCharts(ctx, d, charts);
+    if (opts.charts) void drawCharts();
   };
+  const drawCharts = () =>
+    loadCharts().then(
+      (c) => c.renderDeliveryCharts(ctx, d, charts),
+      (e) => clear(charts).appendChild(h('p', { class: 'error', text: messageOfError(e) })),
+    );
 
   /** Run a redelivery; its errors or message are shown, then the log (and charts) refresh. */
   const act = async (btn: HTMLButtonElement, run: () => Promise<string[] | string>) => {
