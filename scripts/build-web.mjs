@@ -18,32 +18,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the client's files are served from: `/-/ui/` (and `/favicon.ico` at the root). */
 export const UI_DIR = join(root, 'public', '-', 'ui');
 
+/** esbuild options of the client's scripts (each a self-contained browser script). */
+const SCRIPT = { bundle: true, format: 'iife', platform: 'browser', target: 'es2022', legalComments: 'none', logLevel: 'warning' };
+
 /** Bundle the client and copy the static files; resolves when everything is written. */
 export async function buildWeb() {
   mkdirSync(UI_DIR, { recursive: true });
-  await build({
-    entryPoints: [join(root, 'web', 'src', 'main.ts')],
-    outfile: join(UI_DIR, 'app.js'),
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  await build({ ...SCRIPT, entryPoints: [join(root, 'web', 'src', 'main.ts')], outfile: join(UI_DIR, 'app.js'), minify: false });
   // The delivery charts with uPlot, minified, loaded by the client when a delivery log first opens.
-  await build({
-    entryPoints: [join(root, 'web', 'src', 'charts.ts')],
-    outfile: join(UI_DIR, 'charts.js'),
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  await build({ ...SCRIPT, entryPoints: [join(root, 'web', 'src', 'charts.ts')], outfile: join(UI_DIR, 'charts.js'), minify: true });
   // The log and streams views' stylesheet, with uPlot's own (linked by web/src/styles.ts).
   await build({
     entryPoints: [join(root, 'web', 'views.css')],
