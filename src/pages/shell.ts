@@ -47,7 +47,7 @@ export function renderShell(route: PageRoute, extra: Record<string, string> = {}
   const data = Object.entries({ ...pageData(route), ...extra })
     .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
     .join('');
-  const options = AUDIT_EVENT_TYPES.map((t) => `<option value="${escapeHtml(t.name)}"></option>`).join('');
+  const options = AUDIT_EVENT_TYPES.map((t) => `<option value="${escapeHtml(t.name)}" label="${escapeHtml(t.description)}" data-category="${escapeHtml(t.feature_category)}"></option>`).join('');
   return htmlDocument(
     title,
     `data-page="${escapeHtml(route.kind)}"${data}`,

@@ -2,16 +2,13 @@
 // `aws` destination (s3rver behind a proxy that verifies each PUT's SigV4 signature on its own)
 // and a `gcp` destination (a token endpoint verifying the RS256 assertion, a Logging receiver
 // checking the bearer token and entries:write body), all on 127.0.0.1, through the three
-// endpoint vars. Until the consolidated API creates cloud destinations, the test turns two
-// legacy destinations into aws and gcp ones in the local D1 database (wrangler d1 execute).
+// endpoint vars. The destinations are created with GitLab 18's consolidated mutation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT, api, must, startWorker, workerEnv } from './harness.mjs';
+import { api, must, startWorker } from './harness.mjs';
 import { startCloudServers } from '../support/cloud-servers.mjs';
 
-const CREATE = `mutation($i: ExternalAuditEventDestinationCreateInput!) { externalAuditEventDestinationCreate(input: $i) { errors externalAuditEventDestination { id } } }`;
+const CREATE = `mutation($i: GroupAuditEventStreamingDestinationsCreateInput!) { groupAuditEventStreamingDestinationsCreate(input: $i) { errors externalAuditEventDestination { id category } } }`;
 const SEND = `mutation($i: AuditEventsStreamingDestinationSendTestEventInput!) { auditEventsStreamingDestinationSendTestEvent(input: $i) { errors delivery { eventId status } } }`;
 
 async function waitFor(what, read, timeoutMs = 60_000) {
@@ -35,11 +32,6 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body;
   };
-  const sql = (command) => {
-    const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
-    const r = spawnSync(wrangler, ['d1', 'execute', 'DB', '--local', '--persist-to', worker.persist, '--command', command], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
-    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-  };
   const s3Puts = async () => (await fetch(`${cloud.config.s3Endpoint}/_s3/requests?bucket=${cloud.config.s3Bucket}`)).json();
   const entries = async () => (await fetch(`${cloud.config.gcpLoggingEndpoint}/_gcp/entries?logName=${encodeURIComponent(`projects/audit-events-test/logs/${logIdName}`)}`)).json();
 
@@ -50,19 +42,15 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
     });
     group = await must(worker.base, 201, 'POST', '/api/v4/groups', { token: worker.adminToken, body: { name: `cloud-${s}`, path: `cloud-${s}` } });
     project = await must(worker.base, 201, 'POST', '/api/v4/projects', { token: worker.adminToken, body: { name: 'app', path: 'app', namespace_id: group.id } });
-    const ids = [];
-    for (const kind of ['aws', 'gcp']) {
-      const r = await gql(CREATE, { i: { groupPath: group.full_path, destinationUrl: `http://127.0.0.1:9/${kind}-${s}` } });
-      ids.push(Number(r.data.externalAuditEventDestinationCreate.externalAuditEventDestination.id.split('/').pop()));
-    }
-    [awsId, gcpId] = ids;
-    const aws = JSON.stringify({ accessKeyXid: cloud.config.s3AccessKeyId, bucketName: cloud.config.s3Bucket, awsRegion: 'us-east-2' });
-    const gcp = JSON.stringify({ googleProjectIdName: 'audit-events-test', clientEmail: cloud.config.gcpClientEmail, logIdName });
-    sql(`UPDATE streaming_destinations SET category = 'aws', config = '${aws}', secret_token = '${cloud.config.s3SecretAccessKey}' WHERE id = ${awsId}`);
-    sql(`UPDATE streaming_destinations SET category = 'gcp', config = '${gcp}', secret_token = '${cloud.config.gcpPrivateKey}' WHERE id = ${gcpId}`);
-    // The worker may have closed the idle keep-alive connection while wrangler d1 execute ran:
-    // the first request after it can fail with "other side closed"; make it a readiness probe.
-    await waitFor('the worker after the SQL', async () => (await fetch(`${worker.base}/api/v4/version`).catch(() => null))?.ok);
+    const created = async (category, config, secretToken) => {
+      const r = await gql(CREATE, { i: { groupPath: group.full_path, category, config, secretToken } });
+      const payload = r.data.groupAuditEventStreamingDestinationsCreate;
+      assert.deepEqual(payload.errors, [], JSON.stringify(r));
+      assert.equal(payload.externalAuditEventDestination.category, category);
+      return Number(payload.externalAuditEventDestination.id.split('/').pop());
+    };
+    awsId = await created('aws', { accessKeyXid: cloud.config.s3AccessKeyId, bucketName: cloud.config.s3Bucket, awsRegion: 'us-east-2' }, cloud.config.s3SecretAccessKey);
+    gcpId = await created('gcp', { googleProjectIdName: 'audit-events-test', clientEmail: cloud.config.gcpClientEmail, logIdName }, cloud.config.gcpPrivateKey);
   });
 
   after(async () => {
@@ -73,7 +61,7 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
   it('a release event reaches the bucket as one signed object and the log as one entry, through the queue and the consumer', async () => {
     await must(worker.base, 201, 'POST', `/api/v4/projects/${project.id}/releases`, { token: worker.adminToken, body: { tag_name: 'v1.0', name: 'One' } });
     const put = await waitFor('the S3 PUT', async () => (await s3Puts()).find((p) => /\/project\/\d{4}\/\d\d\/release_created_\d+_\d+\.json$/.test(p.path)));
-    assert.deepEqual(put.signature, { ok: true, accessKeyId: 'S3RVER', region: 'us-east-2', service: 's3' });
+    assert.deepEqual(put.signature, { ok: true, accessKeyId: cloud.config.s3AccessKeyId, region: 'us-east-2', service: 's3' });
     assert.equal(put.status, 200);
     const object = await waitFor('the stored object', async () => {
       const res = await fetch(`${cloud.config.s3Endpoint}${put.path}`);
@@ -85,10 +73,8 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
     const at = new Date(object.created_at);
     assert.equal(key, `project/${at.getUTCFullYear()}/${String(at.getUTCMonth() + 1).padStart(2, '0')}/release_created_${object.id}_${at.getTime()}.json`);
 
-    const [entry] = await waitFor('the Logging entry', async () => {
-      const list = await entries();
-      return list.length > 0 ? list : null;
-    });
+    // The log also holds the destinations' own creation events: find the release's entry.
+    const entry = await waitFor('the Logging entry', async () => (await entries()).find((e) => e.entry.jsonPayload.event_type === 'release_created'));
     assert.equal(entry.entry.logName, `projects/audit-events-test/logs/${logIdName}`);
     assert.deepEqual(entry.entry.resource, { type: 'global' });
     assert.deepEqual(entry.entry.jsonPayload, object);

@@ -122,6 +122,17 @@ export async function must(base, expected, method, path, opts) {
   return r.body;
 }
 
+/** As the administrator, create a user and an `api` token of theirs; returns { id, username, token }. */
+export async function createUserWithToken(worker, username, name) {
+  const { base, adminToken } = worker;
+  const user = await must(base, 201, 'POST', '/api/v4/users', {
+    token: adminToken,
+    body: { username, name, email: `${username}@example.com`, password: 'secret-password-1' },
+  });
+  const pat = await must(base, 201, 'POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: adminToken, body: { name: 'e2e', scopes: ['api'] } });
+  return { id: user.id, username: user.username, token: pat.token };
+}
+
 /** A local HTTP server that records every request (a streaming destination). */
 export async function startReceiver() {
   const requests = [];
@@ -148,8 +159,8 @@ export async function startFileServer() {
   return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
-/** Launch Debian's Chromium (never a downloaded browser) with a fresh profile. */
-export async function launchBrowser() {
+/** Launch Debian's Chromium (never a downloaded browser) with a fresh profile; `options` add to the context's (timezoneId, ...). */
+export async function launchBrowser(options = {}) {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'audit-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -157,6 +168,7 @@ export async function launchBrowser() {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
+    ...options,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
   return {

@@ -3,7 +3,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { api, launchBrowser, must, screenshot, startFileServer, startReceiver, startWorker } from './harness.mjs';
+import { api, createUserWithToken, launchBrowser, must, screenshot, startFileServer, startReceiver, startWorker } from './harness.mjs';
 
 const HEADER_LIMIT_MESSAGE = 'Headers are limited to 20 per destination';
 
@@ -17,13 +17,8 @@ describe('web pages in a real browser', { concurrency: false }, () => {
 
   before(async () => {
     [worker, receiver, files] = await Promise.all([startWorker(), startReceiver(), startFileServer()]);
-    const { base, adminToken } = worker;
-    const user = await must(base, 201, 'POST', '/api/v4/users', {
-      token: adminToken,
-      body: { username: `owner-${s}`, name: 'Olga Owner', email: `owner-${s}@example.com`, password: 'secret-password-1' },
-    });
-    const pat = await must(base, 201, 'POST', `/api/v4/users/${user.id}/personal_access_tokens`, { token: adminToken, body: { name: 'e2e', scopes: ['api'] } });
-    owner = { token: pat.token, username: user.username };
+    const { base } = worker;
+    owner = await createUserWithToken(worker, `owner-${s}`, 'Olga Owner');
     // The owner creates the group (becoming its Owner), a public project and a release.
     const group = await must(base, 201, 'POST', '/api/v4/groups', { token: owner.token, body: { name: groupPath, path: groupPath, visibility: 'public' } });
     const project = await must(base, 201, 'POST', '/api/v4/projects', {

@@ -30,7 +30,9 @@ import S3rver from 's3rver';
 import { verifySigV4 } from './sigv4.mjs';
 
 export const S3_BUCKET = 'audit-events-test';
-export const S3_ACCESS_KEY_ID = 'S3RVER'; // the one key s3rver knows; its secret is checked here
+// An access key id as GitLab's aws config accepts it (16 to 128 letters and digits); its secret is
+// checked here, by verifySigV4, and s3rver gets the request without its Authorization header.
+export const S3_ACCESS_KEY_ID = 'AKIAS3RVERLOCALTEST1';
 export const GCP_CLIENT_EMAIL = 'audit-stream@audit-events-test.iam.gserviceaccount.com';
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/logging.write';
 
@@ -55,6 +57,12 @@ function sendJson(res, status, payload) {
 function s3Error(res, status, code, message) {
   res.writeHead(status, { 'Content-Type': 'application/xml' });
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+}
+
+/** The headers s3rver gets: the signature was checked here, so the request reaches it anonymous. */
+function forwardedHeaders(headers, s3Port) {
+  const { authorization: _authorization, ...rest } = headers;
+  return { ...rest, host: `127.0.0.1:${s3Port}` };
 }
 
 /** s3rver on an ephemeral port, and the verifying proxy in front of it. */
@@ -94,7 +102,7 @@ async function startS3() {
       if (!signature.ok) return s3Error(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     }
     const forward = httpRequest(
-      { host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${s3Port}` } },
+      { host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: forwardedHeaders(req.headers, s3Port) },
       (upstream) => {
         res.writeHead(upstream.statusCode ?? 502, upstream.headers);
         upstream.pipe(res);

@@ -22,8 +22,6 @@ export interface StreamsConfig {
   eventsRemove: string;
   rotate: string;
   withTokenField: boolean;
-  /** The delivery log query (ours; GitLab has none). */
-  deliveries: string;
 }
 
 function nodesAt(key: string) {
@@ -32,10 +30,6 @@ function nodesAt(key: string) {
     return connection ? connection.nodes : null;
   };
 }
-
-// Delivery log and replay (ours; GitLab has none): fields of each destination.
-const DELIVERY_FIELDS =
-  'id deliveryCounts { pending delivered failed total } deliveries(first: 20, status: $status) { nodes { id eventId eventType status attemptsCount lastHttpStatus lastError updatedAt } }';
 
 export const STREAMS: Record<'group' | 'instance', StreamsConfig> = {
   group: {
@@ -55,7 +49,6 @@ export const STREAMS: Record<'group' | 'instance', StreamsConfig> = {
     eventsRemove: 'auditEventsStreamingDestinationEventsRemove',
     rotate: 'auditEventsStreamingDestinationSigningSecretRotate',
     withTokenField: true,
-    deliveries: `query ($fullPath: ID!, $status: AuditEventStreamingDeliveryStatus) { group(fullPath: $fullPath) { externalAuditEventDestinations(first: 100) { nodes { ${DELIVERY_FIELDS} } } } }`,
   },
   instance: {
     list: `query { instanceExternalAuditEventDestinations { nodes { ${DEST_FIELDS} } } }`,
@@ -71,14 +64,7 @@ export const STREAMS: Record<'group' | 'instance', StreamsConfig> = {
     eventsRemove: 'auditEventsStreamingDestinationInstanceEventsRemove',
     rotate: 'auditEventsStreamingDestinationInstanceSigningSecretRotate',
     withTokenField: false,
-    deliveries: `query ($status: AuditEventStreamingDeliveryStatus) { instanceExternalAuditEventDestinations(first: 100) { nodes { ${DELIVERY_FIELDS} } } }`,
   },
 };
 
 export const REDELIVER = 'auditEventsStreamingDeliveryRedeliver';
-
-/** The event type catalogue the page shell lists in its <datalist id="event-types">. */
-export function eventTypes(): string[] {
-  const list = document.getElementById('event-types') as HTMLDataListElement | null;
-  return list ? Array.from(list.options, (o) => o.value) : [];
-}

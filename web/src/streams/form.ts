@@ -6,7 +6,8 @@
 import { mutate, type Payload } from '../api';
 import { clear, h, messageOfError, nextId, region, say } from '../dom';
 import type { Destination, StreamingHeader } from '../types';
-import { DEST_FIELDS, HEADER_LIMIT, HEADER_LIMIT_MESSAGE, eventTypes } from './config';
+import { typeCheckboxes } from '../event_types';
+import { DEST_FIELDS, HEADER_LIMIT, HEADER_LIMIT_MESSAGE } from './config';
 import type { StreamsContext } from './context';
 
 interface HeaderRow {
@@ -39,7 +40,12 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
   const name = h('input', { id: ids.name, type: 'text', autocomplete: 'off', value: dest ? dest.name : '', 'aria-describedby': `${ids.name}-hint ${nameErr.id}` });
   const token = h('input', { id: ids.token, type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': `${ids.token}-hint ${tokenErr.id}` });
   const active = h('input', { id: ids.active, type: 'checkbox', checked: dest ? !!dest.active : true });
-  const heading = h('h3', { id: nextId('form-title'), text: dest ? 'Edit destination' : 'Add streaming destination' });
+  const heading = h('h3', { id: nextId('form-title') });
+  /** The heading names the destination being edited, and where it sends. */
+  const title = (d: Destination | null) => {
+    clear(heading).append(...(d ? ['Edit destination ', h('q', { class: 'editing-name', text: d.name }), h('span', { class: 'hint', text: ` (${d.destinationUrl})` })] : ['Add streaming destination']));
+  };
+  title(dest);
   const rowsBody = h('tbody');
   const rows: HeaderRow[] = [];
   const removedHeaders: HeaderRow[] = [];
@@ -84,12 +90,7 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
     addRow(null).key.focus();
   });
   for (const hd of dest?.headers?.nodes || []) addRow(hd);
-  const existingFilters = dest?.eventTypeFilters || [];
-  const known = eventTypes();
-  const filterBoxes = known.concat(existingFilters.filter((t) => !known.includes(t))).map((t) => {
-    const box = h('input', { type: 'checkbox', value: t, checked: existingFilters.includes(t) });
-    return { type: t, box, label: h('label', {}, [box, t]) };
-  });
+  const typeBoxes = typeCheckboxes(dest?.eventTypeFilters || []);
   const submit = h('button', { type: 'submit' }, [dest ? 'Save changes' : 'Add destination']);
   const cancel = h('button', { type: 'button', class: 'secondary' }, ['Cancel']);
   const tokenField = h('div', { class: 'field' }, [
@@ -111,7 +112,7 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
       h('div', { class: 'actions' }, [addHeader]),
       headersErr,
     ]),
-    h('fieldset', {}, [h('legend', { text: 'Event type filters (none selected: every event type)' }), h('div', { class: 'filters' }, filterBoxes.map((f) => f.label)), filtersErr]),
+    h('fieldset', {}, [h('legend', { text: 'Event type filters (none selected: every event type)' }), typeBoxes.element, filtersErr]),
     h('div', { class: 'actions' }, [submit, cancel]),
   ]);
   const close = () => {
@@ -154,10 +155,6 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
       }
       const created = p[cfg.result] as Destination;
       state.dest = created;
-      if (!active.checked) {
-        const p2 = await mutate(cfg.update, { id: created.id, active: false });
-        note(p2.errors, (x) => say(formErr, x.join('; ')));
-      }
       return created;
     }
     const current = state.dest;
@@ -178,7 +175,7 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
   // Filters first: headers added afterwards record events the filter then already governs.
   const saveFilters = async (saved: Destination) => {
     const current = saved.eventTypeFilters || [];
-    const wanted = filterBoxes.filter((f) => f.box.checked).map((f) => f.type);
+    const wanted = typeBoxes.checked();
     const add = wanted.filter((t) => !current.includes(t));
     const remove = current.filter((t) => !wanted.includes(t));
     const showF = (x: string[]) => append(filtersErr, x);
@@ -231,11 +228,18 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
     submit.disabled = true;
     problems = false;
     try {
+      const creating = !state.dest;
       const saved = await saveDestination();
       await saveFilters(saved);
+      // A new destination is deactivated after its filters are set, so that even the event of
+      // its deactivation reaches it only through them.
+      if (creating && !active.checked) {
+        const p2 = await mutate(cfg.update, { id: saved.id, active: false });
+        note(p2.errors, (x) => say(formErr, x.join('; ')));
+      }
       await saveHeaders(saved);
       if (problems) {
-        heading.textContent = 'Edit destination';
+        title(state.dest);
         submit.textContent = 'Save changes';
         if (tokenField.isConnected) tokenField.remove();
         if (!formErr.textContent) say(formErr, 'The destination is saved, but some changes were not: see the messages below.');

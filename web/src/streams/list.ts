@@ -5,7 +5,7 @@ import type { Destination } from '../types';
 import { STREAMS } from './config';
 import { confirmDelete } from './confirm';
 import type { StreamsContext } from './context';
-import { loadDeliveries } from './deliveries';
+import { loadDeliveries } from './delivery_log';
 import { openForm } from './form';
 
 /** A secret shown on request, with a copy button. */
