@@ -148,6 +148,10 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
       if (scope.kind === 'group') input.groupPath = scope.path;
       if (name.value.trim()) input.name = name.value;
       if (cfg.withTokenField && token.value !== '') input.verificationToken = token.value;
+      // The filters go with the create (its one transaction), so a filtered destination never
+      // receives an event outside them, its own creation event included.
+      const filters = typeBoxes.checked();
+      if (filters.length) input.eventTypeFilters = filters;
       const p = await mutate(cfg.create, input, `${cfg.result} { ${DEST_FIELDS} }`);
       if (p.errors.length) {
         placeDestErrors(p.errors);
