@@ -1,6 +1,6 @@
 /** The log and streams views' assets: the charts bundle and the views' stylesheet, and the catalogue the shell hands the client. */
 import { describe, expect, it } from 'vitest';
-import { call } from '../support/api';
+import { call, createGroup } from '../support/api';
 
 describe('log and streams view assets', () => {
   it('serves the charts bundle and the views stylesheet with their types, the CSP and revalidation', async () => {
@@ -30,7 +30,9 @@ describe('log and streams view assets', () => {
   });
 
   it('hands the client each event type with its description and category', async () => {
-    const html = await (await call('GET', '/groups/acme/-/audit_events')).text();
+    // A page answers 200 only for a group that exists.
+    const group = await createGroup();
+    const html = await (await call('GET', `/groups/${group.full_path}/-/audit_events`)).text();
     expect(html).toContain('<option value="release_updated" label="A release was updated; details list each changed field with from and to" data-category="release_orchestration"></option>');
     expect(html).toContain('data-category="audit_events"');
   });
