@@ -106,7 +106,7 @@ beforeAll(async () => {
     owner.token,
   );
   filterGid = f.body.data.auditEventsStreamingHttpNamespaceFiltersAdd.namespaceFilter.id;
-  // An inactive instance destination that takes one event type nobody records (so other test
+  // An inactive instance destination that takes one event type nobody records here (forks: so other test
   // files' events neither reach it nor are kept for it: a paused destination keeps its events),
   // destroyed afterwards.
   const i = await gql(
@@ -117,7 +117,7 @@ beforeAll(async () => {
   instanceCreated.push(instanceGid);
   const only = await gql(
     `mutation($i: AuditEventsStreamingDestinationInstanceEventsAddInput!) { auditEventsStreamingDestinationInstanceEventsAdd(input: $i) { errors } }`,
-    { i: { destinationId: instanceGid, eventTypeFilters: ['sweep_instance_only'] } },
+    { i: { destinationId: instanceGid, eventTypeFilters: ['project_fork_operation'] } },
   );
   expect(only.body.data.auditEventsStreamingDestinationInstanceEventsAdd.errors).toEqual([]);
   await gql(`mutation($i: InstanceExternalAuditEventDestinationUpdateInput!) { instanceExternalAuditEventDestinationUpdate(input: $i) { errors } }`, {
