@@ -16,6 +16,8 @@ const testVars = {
   DELIVERY_LOOPBACK_ONLY: 'true',
   DELIVERY_TIMEOUT_MS: '2000',
   DELIVERY_RETRY_SCHEDULE: '1,1,1',
+  // Several lanes per destination in tests (production's default is 1), so their paths run.
+  DELIVERY_LANES_PER_DESTINATION: '4',
 };
 
 // The consumer Worker (consumer/wrangler.toml) runs beside the API Worker under test as an

@@ -25,6 +25,7 @@
 //          --timeout-ms 2000 (DELIVERY_TIMEOUT_MS)
 //          far: --far-rate 100 (events/s in all) --far-seconds 5 --far-destinations 10
 //          --far-delay 100 (ms before the receivers answer) --far-connections N (default 2 × rate)
+//          --far-lanes N (DELIVERY_LANES_PER_DESTINATION; default: the Worker's own, 1)
 //          --profile (throughput: CPU profile of every workerd isolate while the events are recorded,
 //          the busiest functions printed per isolate; slows the Worker, so its figures are not comparable)
 //          --drain-timeout 120 (seconds per scenario or phase) --tag NAME (sections
@@ -54,6 +55,7 @@ const opt = options({
   farDestinations: 10,
   farDelay: 100,
   farConnections: 0,
+  farLanes: 0,
   drainTimeout: 120,
   profile: false,
   tag: '',
@@ -289,8 +291,9 @@ const isolationMet = (change, withHang) => change < 0.1 && withHang.p99 < 2000 &
 /** far: EDGE_MODEL=far, receivers answering after --far-delay ms, --far-destinations destinations, --far-rate events/s for --far-seconds. */
 async function farRun(receiver) {
   const d = opt.farDestinations;
-  log(`far: starting the Worker with EDGE_MODEL=far`);
-  const worker = await startWorkerUnder('far', { vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(d, 5)) } });
+  const lanes = opt.farLanes > 0 ? { DELIVERY_LANES_PER_DESTINATION: String(opt.farLanes) } : {};
+  log(`far: starting the Worker with EDGE_MODEL=far${opt.farLanes > 0 ? `, DELIVERY_LANES_PER_DESTINATION=${opt.farLanes}` : ''}`);
+  const worker = await startWorkerUnder('far', { vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(d, 5)), ...lanes } });
   try {
     const suffix = `far-${Date.now().toString(36)}`;
     const seeded = await seedGroup(worker, receiver, suffix, Array.from({ length: d }, (_, k) => `/${suffix}/${k}`));
@@ -439,7 +442,7 @@ if (!opt.noWrite) {
       [
         `### Delivery under EDGE_MODEL=far${opt.tag ? ` (${opt.tag})` : ''}: ${r.destinations} destinations, ${r.offered} events/s for ${r.seconds} s, receivers answering in ${r.receiverDelayMs} ms`,
         ...machineLines(info, command),
-        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${r.offered} events/s for ${r.seconds} s (autocannon, ${r.connections} connections); EDGE_MODEL=far (bench/README.md: D1 primary 150 ms, queue send 60 ms, 6 outbound fetches per invocation); the issue's goal is 60 s, this run ${r.seconds} s`,
+        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${r.offered} events/s for ${r.seconds} s (autocannon, ${r.connections} connections); EDGE_MODEL=far (bench/README.md: D1 primary 150 ms, queue send 60 ms, 6 outbound fetches per invocation); the issue's goal is 60 s, this run ${r.seconds} s; lanes per destination: ${opt.farLanes > 0 ? opt.farLanes : '1 (default)'}`,
         '',
         table(
           ['events', 'events/s recorded', 'ingest p50/p99 ms', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'consumer batches (POSTs / D1 primary each)', 'goal (all arrive, p99 < 2 s)'],

@@ -2,7 +2,7 @@
  * The consumer Worker (consumer/wrangler.toml): consumes the "deliveries" queue and does the
  * filtered, signed POSTs to streaming destinations. The API Worker (src/index.ts) only produces.
  * Both share the source, the D1 database and the queues. The queue handler hands each job to its
- * lane (DestinationLane, a Durable Object defined here, LANES_PER_DESTINATION per destination:
+ * lane (DestinationLane, a Durable Object defined here, DELIVERY_LANES_PER_DESTINATION (default 1) per destination:
  * src/delivery/lanes.ts), whose alarm does the POSTs (src/delivery/lane.ts).
  */
 import type { ConsumerEnv, DeliveryJob } from './env';

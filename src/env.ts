@@ -54,6 +54,8 @@ export interface SharedEnv {
    * dead-lettered (default 7; at most DELIVERY_MAX_WAIT_DAYS).
    */
   DELIVERY_PAUSE_RETENTION_DAYS?: string;
+  /** DestinationLane objects per destination (1 to 16, default 1; src/delivery/lanes.ts). */
+  DELIVERY_LANES_PER_DESTINATION?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**

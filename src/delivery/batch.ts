@@ -9,13 +9,14 @@
  */
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { isDeliveryJob } from './consumer';
-import { laneIndex, laneOf } from './lanes';
+import { laneIndex, laneOf, lanesPerDestination } from './lanes';
 
 /** Seconds before a message whose enqueue failed comes back. */
 export const ENQUEUE_RETRY_DELAY_SECONDS = 5;
 
 /** The handler: see the module comment. Resolves once every message of the batch is settled. */
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const laneCount = lanesPerDestination(env);
   const lanes = new Map<string, Message<DeliveryJob>[]>();
   for (const m of batch.messages) {
     if (!isDeliveryJob(m.body)) {
@@ -23,7 +24,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
       m.ack();
       continue;
     }
-    const key = `${m.body.destinationId}/${laneIndex(m.body.eventId)}`;
+    const key = `${m.body.destinationId}/${laneIndex(m.body.eventId, laneCount)}`;
     let lane = lanes.get(key);
     if (!lane) lanes.set(key, (lane = []));
     lane.push(m);
@@ -34,7 +35,7 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env:
       try {
         await laneOf(env, destinationId, eventId).enqueue(messages.map((m) => ({ eventId: m.body.eventId, destinationId })));
       } catch (err) {
-        console.error(`destination ${destinationId}: handing ${messages.length} deliveries to lane ${laneIndex(eventId)} failed; retrying them`, err instanceof Error ? err.message : err);
+        console.error(`destination ${destinationId}: handing ${messages.length} deliveries to lane ${laneIndex(eventId, laneCount)} failed; retrying them`, err instanceof Error ? err.message : err);
         for (const m of messages) m.retry({ delaySeconds: ENQUEUE_RETRY_DELAY_SECONDS });
         return;
       }

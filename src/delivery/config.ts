@@ -22,6 +22,14 @@ export const DEFAULT_BREAKER_COOLDOWN_SECONDS = 60;
 export const DEFAULT_MAX_WAIT_DAYS = 7;
 /** Days the deliveries of a paused (inactive) destination are kept pending before they are dead-lettered. */
 export const DEFAULT_PAUSE_RETENTION_DAYS = 7;
+/**
+ * DestinationLane objects per destination (src/delivery/lanes.ts). One by default: measured
+ * locally, four lanes per destination made the far benchmark slower (many short lane invocations
+ * and small attempt-log flushes cost more CPU than the extra connections saved; bench/RESULTS.md).
+ */
+export const DEFAULT_LANES_PER_DESTINATION = 1;
+/** The most lanes per destination (a hung destination holds lanes × LANE_CONCURRENCY connections). */
+export const MAX_LANES_PER_DESTINATION = 16;
 
 /** The delivery settings as the variables give them (strings, possibly unset). */
 export interface DeliveryVars {
@@ -30,6 +38,7 @@ export interface DeliveryVars {
   DELIVERY_BREAKER_COOLDOWN_SECONDS?: string;
   DELIVERY_MAX_WAIT_DAYS?: string;
   DELIVERY_PAUSE_RETENTION_DAYS?: string;
+  DELIVERY_LANES_PER_DESTINATION?: string;
 }
 
 /** The delivery settings in use. */
@@ -41,6 +50,8 @@ export interface DeliveryConfig {
   maxWaitMs: number;
   /** How long a paused destination's deliveries wait (from their run's start) before they are dead-lettered. */
   pauseRetentionMs: number;
+  /** DestinationLane objects per destination; a delivery's lane is its event id modulo this. */
+  lanesPerDestination: number;
 }
 
 /** The settings and what is wrong with the variables (empty when nothing). */
@@ -66,6 +77,7 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     breakerCooldownSeconds: DEFAULT_BREAKER_COOLDOWN_SECONDS,
     maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
     pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000,
+    lanesPerDestination: DEFAULT_LANES_PER_DESTINATION,
   };
 
   const timeout = vars.DELIVERY_TIMEOUT_MS?.trim();
@@ -105,6 +117,13 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     const n = Number(pause);
     if (pause !== '' && Number.isFinite(n) && n > 0 && n <= 365) config.pauseRetentionMs = Math.round(n * 86_400_000);
     else errors.push(`DELIVERY_PAUSE_RETENTION_DAYS must be a number of days above 0 and at most 365; got ${JSON.stringify(vars.DELIVERY_PAUSE_RETENTION_DAYS)}`);
+  }
+
+  const lanes = vars.DELIVERY_LANES_PER_DESTINATION?.trim();
+  if (lanes !== undefined) {
+    const n = Number(lanes);
+    if (lanes !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_LANES_PER_DESTINATION) config.lanesPerDestination = n;
+    else errors.push(`DELIVERY_LANES_PER_DESTINATION must be a whole number from 1 to ${MAX_LANES_PER_DESTINATION}; got ${JSON.stringify(vars.DELIVERY_LANES_PER_DESTINATION)}`);
   }
 
   // Contradictions between valid values: a delivery must be able to make every scheduled attempt

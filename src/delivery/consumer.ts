@@ -1,6 +1,6 @@
 /**
  * One delivery: one audit event to one streaming destination (one job). The destination's lane
- * (src/delivery/lane.ts: Durable Objects, LANES_PER_DESTINATION per destination) runs these on its alarm and keeps or
+ * (src/delivery/lane.ts: Durable Objects, DELIVERY_LANES_PER_DESTINATION (default 1) per destination) runs these on its alarm and keeps or
  * drops each job by the outcome, once its attempt is recorded.
  *
  * Per job: load the event, the destination and its active headers; skip (ack) when the

@@ -1,5 +1,5 @@
 /**
- * DestinationLane: Durable Objects (SQLite), LANES_PER_DESTINATION per streaming destination,
+ * DestinationLane: Durable Objects (SQLite), DELIVERY_LANES_PER_DESTINATION (default 1) per streaming destination,
  * that own that destination's pending deliveries, so that a slow or hanging receiver can only
  * slow itself. A job's lane is chosen by its event id (laneIndex), so every message of one
  * delivery (the first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane.
@@ -35,7 +35,7 @@
  *   delivery sweep sends it again). Once a job found the breaker open, the lane's due and new
  *   jobs wait with it, each with its own jitter, without being loaded one by one.
  * - Isolation: each destination has its own objects, storage, alarms and at most
- *   LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
+ *   DELIVERY_LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
  *   delivery timeout delays only its own lanes.
  * - One breaker per destination, shared by its lanes: it lives on the destination's D1 row
  *   (every lane reads it with its jobs' contexts, and its attempts' failures and successes reach

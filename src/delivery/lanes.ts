@@ -1,20 +1,29 @@
 /**
  * Which Durable Object (DestinationLane, src/delivery/lane.ts) holds a delivery's job: one of
- * its destination's LANES_PER_DESTINATION lanes, chosen by the event id, so that every message of
+ * its destination's lanes (DELIVERY_LANES_PER_DESTINATION), chosen by the event id, so that every message of
  * one delivery (its first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane
  * and a duplicate is one stored job there.
  */
 import type { ConsumerEnv as Env } from '../env';
 import type { DestinationLane } from './lane';
+import { readDeliveryConfig, type DeliveryVars } from './config';
+
+type LaneEnv = Pick<Env, 'DESTINATION_LANES'> & DeliveryVars;
 
 /**
- * Lanes of one destination: its POSTs in flight are at most LANES_PER_DESTINATION ×
- * LANE_CONCURRENCY (a far receiver answering in 100 ms takes about 60 POSTs/s per lane).
+ * Lanes of one destination (DELIVERY_LANES_PER_DESTINATION, default 1): its POSTs in flight are
+ * at most lanes × LANE_CONCURRENCY (a far receiver answering in 100 ms takes about 60 POSTs/s
+ * per lane). Changing it while deliveries are pending is safe: a job stays in the lane that has
+ * it, and a re-sent message that reaches another lane finds its delivery row settled or runs it
+ * once more (at least once).
  */
-export const LANES_PER_DESTINATION = 4;
-/** Which of its destination's lanes a delivery's jobs go to (0 to LANES_PER_DESTINATION - 1): by event id. */
-export function laneIndex(eventId: number): number {
-  return eventId % LANES_PER_DESTINATION;
+export function lanesPerDestination(env: DeliveryVars): number {
+  return readDeliveryConfig(env).lanesPerDestination;
+}
+
+/** Which of its destination's `lanes` lanes a delivery's jobs go to (0 to lanes - 1): by event id. */
+export function laneIndex(eventId: number, lanes: number): number {
+  return eventId % lanes;
 }
 
 /**
@@ -27,11 +36,11 @@ export function laneName(destinationId: number, index: number): string {
 }
 
 /** The lane of a delivery (its destination's lane for its event). */
-export function laneOf(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number, eventId: number): DurableObjectStub<DestinationLane> {
-  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, laneIndex(eventId))));
+export function laneOf(env: LaneEnv, destinationId: number, eventId: number): DurableObjectStub<DestinationLane> {
+  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, laneIndex(eventId, lanesPerDestination(env)))));
 }
 
 /** Every lane of a destination, by index (tests, operators). */
-export function lanesOf(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number): DurableObjectStub<DestinationLane>[] {
-  return Array.from({ length: LANES_PER_DESTINATION }, (_, i) => env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, i))));
+export function lanesOf(env: LaneEnv, destinationId: number): DurableObjectStub<DestinationLane>[] {
+  return Array.from({ length: lanesPerDestination(env) }, (_, i) => env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, i))));
 }

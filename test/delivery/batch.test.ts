@@ -11,10 +11,13 @@ import { createExecutionContext } from 'cloudflare:test';
 import type { ConsumerEnv } from '../../src/env';
 import { ENQUEUE_RETRY_DELAY_SECONDS, handleDeliveryBatch } from '../../src/delivery/batch';
 import { LANE_CONCURRENCY } from '../../src/delivery/lane';
-import { LANES_PER_DESTINATION, laneIndex } from '../../src/delivery/lanes';
+import { lanesPerDestination, laneIndex } from '../../src/delivery/lanes';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly, laneJobs } from './support';
+
+/** Lanes per destination in the tests (DELIVERY_LANES_PER_DESTINATION in vitest.config.ts). */
+const LANES = lanesPerDestination(env);
 
 /** A group with one hanging destination (answers after 5 s; the delivery timeout is 2 s) and `healthy` healthy ones. */
 async function setup(healthy: number, events: number) {
@@ -64,10 +67,10 @@ describe('delivery batch', () => {
   });
 
   it('gives a hanging destination at most LANE_CONCURRENCY POSTs per lane, and other destinations all their deliveries meanwhile', async () => {
-    const { hang, hangPath, ok, okPaths, evs } = await setup(8, LANES_PER_DESTINATION * (LANE_CONCURRENCY + 1));
+    const { hang, hangPath, ok, okPaths, evs } = await setup(8, LANES * (LANE_CONCURRENCY + 1));
     const hangJobs = evs.map((e) => ({ eventId: e.id, destinationId: hang.id }));
     // Two events of one lane for each healthy destination (one lane each, as before there were several).
-    const two = evs.filter((e) => laneIndex(e.id) === laneIndex(evs[0].id)).slice(0, 2);
+    const two = evs.filter((e) => laneIndex(e.id, LANES) === laneIndex(evs[0].id, LANES)).slice(0, 2);
     const okJobs = ok.flatMap((d) => two.map((e) => ({ eventId: e.id, destinationId: d.id })));
     const first = fakeBatch([...hangJobs, ...okJobs]);
     const t0 = Date.now();
@@ -83,11 +86,11 @@ describe('delivery batch', () => {
     }
     // The hanging destination has LANE_CONCURRENCY POSTs open per lane (its jobs are spread over
     // its lanes by event id); its other jobs wait in their lanes.
-    const perLane = Array.from({ length: LANES_PER_DESTINATION }, (_, i) => evs.filter((e) => laneIndex(e.id) === i).length);
+    const perLane = Array.from({ length: LANES }, (_, i) => evs.filter((e) => laneIndex(e.id, LANES) === i).length);
     const open = perLane.reduce((sum, n) => sum + Math.min(n, LANE_CONCURRENCY), 0);
     expect(open).toBeGreaterThan(LANE_CONCURRENCY);
     expect(await receivedRequests(hangPath)).toHaveLength(open);
-    expect(open).toBeLessThanOrEqual(LANES_PER_DESTINATION * LANE_CONCURRENCY);
+    expect(open).toBeLessThanOrEqual(LANES * LANE_CONCURRENCY);
     expect(await laneJobs(hang.id)).toHaveLength(hangJobs.length);
   });
 

@@ -4,13 +4,13 @@
  * runs the same function).
  */
 import { describe, expect, it, vi } from 'vitest';
-import { checkDeliveryVars, DEFAULT_MAX_WAIT_DAYS, DEFAULT_PAUSE_RETENTION_DAYS, readDeliveryConfig, scheduleTotalMs } from '../../src/delivery/config';
+import { checkDeliveryVars, DEFAULT_LANES_PER_DESTINATION, DEFAULT_MAX_WAIT_DAYS, DEFAULT_PAUSE_RETENTION_DAYS, readDeliveryConfig, scheduleTotalMs } from '../../src/delivery/config';
 
 describe('delivery settings', () => {
   it('accepts the defaults and sensible values', () => {
     expect(checkDeliveryVars({})).toEqual({
       config: { timeoutMs: 10_000, schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], breakerCooldownSeconds: 60, maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
-        pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000 },
+        pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000, lanesPerDestination: DEFAULT_LANES_PER_DESTINATION },
       errors: [],
     });
     const { config, errors } = checkDeliveryVars({
@@ -18,9 +18,10 @@ describe('delivery settings', () => {
     });
     expect(errors).toEqual([]);
     // The pause bound, unset, follows the shorter max wait.
-    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000, pauseRetentionMs: 43_200_000 });
+    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000, pauseRetentionMs: 43_200_000, lanesPerDestination: 1 });
     expect(checkDeliveryVars({ DELIVERY_PAUSE_RETENTION_DAYS: ' 2.5 ' })).toMatchObject({ config: { pauseRetentionMs: 2.5 * 86_400_000 }, errors: [] });
     expect(scheduleTotalMs(config.schedule, config.timeoutMs)).toBe(32_000 + 11 * 1000);
+    expect(checkDeliveryVars({ DELIVERY_LANES_PER_DESTINATION: ' 4 ' })).toMatchObject({ config: { lanesPerDestination: 4 }, errors: [] });
   });
 
   it.each([
@@ -42,6 +43,9 @@ describe('delivery settings', () => {
     [{ DELIVERY_PAUSE_RETENTION_DAYS: '0' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
     [{ DELIVERY_PAUSE_RETENTION_DAYS: 'forever' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
     [{ DELIVERY_PAUSE_RETENTION_DAYS: '400' }, /DELIVERY_PAUSE_RETENTION_DAYS must be/],
+    [{ DELIVERY_LANES_PER_DESTINATION: '0' }, /DELIVERY_LANES_PER_DESTINATION must be a whole number from 1 to 16/],
+    [{ DELIVERY_LANES_PER_DESTINATION: '2.5' }, /DELIVERY_LANES_PER_DESTINATION must be/],
+    [{ DELIVERY_LANES_PER_DESTINATION: '17' }, /DELIVERY_LANES_PER_DESTINATION must be/],
     // Contradictory: a resumed backlog would be dead-lettered at once by the max wait.
     [{ DELIVERY_PAUSE_RETENTION_DAYS: '10' }, /DELIVERY_PAUSE_RETENTION_DAYS \(10 days\) is longer than DELIVERY_MAX_WAIT_DAYS \(7 days\)/],
   ])('refuses %j', (vars, message) => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { LANES_PER_DESTINATION, laneIndex, laneOf, lanesOf } from '../../src/delivery/lanes';
+import { lanesPerDestination, laneIndex, laneOf, lanesOf } from '../../src/delivery/lanes';
 import { auditEventStatements } from '../../src/audit/record';
 import { ensureDelivery, resetDeliveryForRedelivery } from '../../src/db/deliveries';
 import { attemptLogStatements, type LoggedAttempt } from '../../src/db/attempt_log';
@@ -14,6 +14,13 @@ import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
 import { BREAKER_THRESHOLD } from '../../src/delivery/breaker';
+
+/** Lanes per destination in the tests (DELIVERY_LANES_PER_DESTINATION in vitest.config.ts). */
+const LANES = lanesPerDestination(env);
+
+it('the tests run several lanes per destination (vitest.config.ts), so the multi-lane paths below run', () => {
+  expect(LANES).toBe(4);
+});
 
 /** Poll until the destination's lanes hold no job and their attempt logs no attempt that D1 does not have yet (or 10 s pass). */
 async function drained(destinationId: number) {
@@ -81,11 +88,11 @@ describe('destination lane', () => {
     await env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ids)).run();
     // Each job to its lane (as the batch handler hands them): spread over the destination's lanes.
     const lanes = lanesOf(env, dest.id);
-    await Promise.all(lanes.map((lane, k) => lane.enqueue(ids.filter((id) => laneIndex(id) === k).map((eventId) => ({ eventId, destinationId: dest.id })))));
+    await Promise.all(lanes.map((lane, k) => lane.enqueue(ids.filter((id) => laneIndex(id, LANES) === k).map((eventId) => ({ eventId, destinationId: dest.id })))));
     expect(await drained(dest.id)).toEqual([]);
     expect(await receivedRequests(path)).toHaveLength(n);
     const perLane = await Promise.all(lanes.map((lane) => lane.stats()));
-    perLane.forEach((s, k) => expect(s).toMatchObject({ finished: ids.filter((id) => laneIndex(id) === k).length, logged: 0 }));
+    perLane.forEach((s, k) => expect(s).toMatchObject({ finished: ids.filter((id) => laneIndex(id, LANES) === k).length, logged: 0 }));
     const stats = { finished: perLane.reduce((a, s) => a + s.finished, 0), d1WriteTransactions: perLane.reduce((a, s) => a + s.d1WriteTransactions, 0) };
     expect(stats.finished).toBe(n);
     expect(stats.d1WriteTransactions).toBeGreaterThan(0);
@@ -161,14 +168,14 @@ describe('destination lane', () => {
     // Paused while the jobs arrive, so that they stay in their lanes to be looked at.
     const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}`, active: false });
     const events: { id: number }[] = [];
-    for (let i = 0; i < 3 * LANES_PER_DESTINATION; i++) events.push(await insertEventQuietly(groupEntityOf(group)));
+    for (let i = 0; i < 3 * LANES; i++) events.push(await insertEventQuietly(groupEntityOf(group)));
     const jobs = events.map((e) => ({ eventId: e.id, destinationId: dest.id }));
     // Every job twice, each to the lane laneOf picks (as a re-send would reach it).
     await Promise.all(jobs.flatMap((j) => [laneOf(env, dest.id, j.eventId).enqueue([j]), laneOf(env, dest.id, j.eventId).enqueue([j])]));
     // Each lane holds exactly its own events, once each.
     const lanes = lanesOf(env, dest.id);
     const held = await Promise.all(lanes.map((l) => l.pending()));
-    held.forEach((jobsOfLane, k) => expect(jobsOfLane.map((j) => j.eventId).sort((a, b) => a - b)).toEqual(events.filter((e) => laneIndex(e.id) === k).map((e) => e.id)));
+    held.forEach((jobsOfLane, k) => expect(jobsOfLane.map((j) => j.eventId).sort((a, b) => a - b)).toEqual(events.filter((e) => laneIndex(e.id, LANES) === k).map((e) => e.id)));
     expect(held.filter((h) => h.length > 0).length).toBeGreaterThan(1);
     await env.DB.prepare('UPDATE streaming_destinations SET active = 1 WHERE id = ?1').bind(dest.id).run();
     await waitForRequests(path, events.length, 15_000);
@@ -177,7 +184,7 @@ describe('destination lane', () => {
     const got = await receivedRequests(path);
     expect(got.map((r) => r.headers['webhook-id']).sort()).toEqual(events.map((e) => `msg_${e.id}_${dest.id}`).sort());
     const stats = await Promise.all(lanes.map((l) => l.stats()));
-    stats.forEach((st, k) => expect(st).toMatchObject({ finished: events.filter((e) => laneIndex(e.id) === k).length, logged: 0 }));
+    stats.forEach((st, k) => expect(st).toMatchObject({ finished: events.filter((e) => laneIndex(e.id, LANES) === k).length, logged: 0 }));
     for (const e of events) {
       const row = await deliveryRow(e.id, dest.id);
       expect(row).toMatchObject({ status: 'delivered', attempts: 1 });
@@ -190,14 +197,14 @@ describe('destination lane', () => {
     const path = `/status/500/${unique('lane-breaker')}`;
     const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
     // Fewer failures per lane than the threshold: only their sum opens the breaker.
-    const perLane = Math.ceil(BREAKER_THRESHOLD / LANES_PER_DESTINATION) + 1;
+    const perLane = Math.ceil(BREAKER_THRESHOLD / LANES) + 1;
     expect(perLane).toBeLessThan(BREAKER_THRESHOLD);
     // Exactly perLane events in each lane (ids other test files take in between may skip a lane).
     const events: { id: number }[] = [];
-    const count = (k: number) => events.filter((e) => laneIndex(e.id) === k).length;
-    while (events.length < perLane * LANES_PER_DESTINATION) {
+    const count = (k: number) => events.filter((e) => laneIndex(e.id, LANES) === k).length;
+    while (events.length < perLane * LANES) {
       const e = await insertEventQuietly(groupEntityOf(group));
-      if (count(laneIndex(e.id)) < perLane) events.push(e);
+      if (count(laneIndex(e.id, LANES)) < perLane) events.push(e);
     }
     events.sort((a, b) => a.id - b.id);
     for (const e of events) await ensureDelivery(env.DB, e.id, dest.id);
@@ -225,7 +232,7 @@ describe('destination lane', () => {
     const events: { id: number }[] = [];
     while (events.length < 41) {
       const e = await insertEventQuietly(groupEntityOf(group));
-      if (laneIndex(e.id) === 0) events.push(e);
+      if (laneIndex(e.id, LANES) === 0) events.push(e);
     }
     const openUntil = Date.now() + 4000;
     await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_open_until = ?3, breaker_trips = 1 WHERE id = ?1')

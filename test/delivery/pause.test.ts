@@ -11,10 +11,13 @@ import { env } from 'cloudflare:workers';
 import { ADMIN, api, createGroup, gql, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { LANE_CONCURRENCY } from '../../src/delivery/lane';
-import { LANES_PER_DESTINATION, laneIndex, lanesOf } from '../../src/delivery/lanes';
+import { lanesPerDestination, laneIndex, lanesOf } from '../../src/delivery/lanes';
 import { expirePausedDeliveries, PAUSE_EXPIRED_ERROR, pauseRecheckMs } from '../../src/delivery/pause';
 import { ensureDelivery } from '../../src/db/deliveries';
 import { deliveryRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
+
+/** Lanes per destination in the tests (DELIVERY_LANES_PER_DESTINATION in vitest.config.ts). */
+const LANES = lanesPerDestination(env);
 
 const UPDATE = `mutation($input: ExternalAuditEventDestinationUpdateInput!) {
   externalAuditEventDestinationUpdate(input: $input) { errors externalAuditEventDestination { active } }
@@ -47,14 +50,14 @@ describe('pause that keeps events', () => {
     const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}`, eventTypes: ['audit_operation'] });
     await setActive(dest.id, false);
     // More events than the lanes' connections, so that each lane has to choose which go first.
-    const n = LANES_PER_DESTINATION * LANE_CONCURRENCY + LANES_PER_DESTINATION * 2;
+    const n = LANES * LANE_CONCURRENCY + LANES * 2;
     const ids: number[] = [];
     for (let i = 0; i < n; i++) ids.push(await ingest(group.id));
     // Every event has its delivery row, pending, although the destination is paused.
     for (const id of ids) expect(await deliveryRow(id, dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
     // The jobs reach the lanes (nothing waits in the queue), which hold them without a request.
     expect((await waitFor(() => laneJobs(dest.id), (j) => j.length === n)).map((j) => j.eventId)).toEqual(ids);
-    expect(await waitFor(() => holding(dest.id), (h) => h === new Set(ids.map(laneIndex)).size)).toBe(new Set(ids.map(laneIndex)).size);
+    expect(await waitFor(() => holding(dest.id), (h) => h === new Set(ids.map((id) => laneIndex(id, LANES))).size)).toBe(new Set(ids.map((id) => laneIndex(id, LANES))).size);
     await new Promise((r) => setTimeout(r, 500));
     expect(await receivedRequests(path)).toHaveLength(0);
     expect(await deliveryRow(ids[0], dest.id)).toMatchObject({ status: 'pending', attempts: 0 });
@@ -68,8 +71,8 @@ describe('pause that keeps events', () => {
     // each) are its oldest events, the rest come after them.
     const arrival = new Map(got.map((r) => [Number(JSON.parse(r.body).id), r.at]));
     let ordered = 0;
-    for (let k = 0; k < LANES_PER_DESTINATION; k++) {
-      const mine = ids.filter((id) => laneIndex(id) === k);
+    for (let k = 0; k < LANES; k++) {
+      const mine = ids.filter((id) => laneIndex(id, LANES) === k);
       if (mine.length <= LANE_CONCURRENCY) continue;
       const byArrival = [...mine].sort((a, b) => arrival.get(a)! - arrival.get(b)!);
       expect(byArrival.slice(0, LANE_CONCURRENCY).sort((a, b) => a - b)).toEqual(mine.slice(0, LANE_CONCURRENCY));
