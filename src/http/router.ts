@@ -50,8 +50,9 @@ function buildRouter(): ApiRouter {
   registerAuditLogRoutes(router);
   registerReleaseRoutes(router);
   registerAdminStatsRoutes(router);
+  // Unknown routes answer like every other 404 here (GitLab's Grape says {"error": ...}).
   router.all('*', () => {
-    throw new ApiError(404, { error: '404 Not Found' });
+    throw new ApiError(404, { message: '404 Not Found' });
   });
   return router;
 }
@@ -62,7 +63,7 @@ const router = buildRouter();
 export async function handleRest(request: Request, env: App['env'], ctx: ExecutionContext): Promise<Response> {
   const app: App = { env, ctx, actor: null };
   const response = (await router.fetch(request as IRequest, app)) as Response | undefined;
-  if (!response) return json({ error: '404 Not Found' }, 404);
+  if (!response) return json({ message: '404 Not Found' }, 404);
   if (request.method === 'HEAD') return new Response(null, { status: response.status, headers: response.headers });
   return response;
 }

@@ -55,7 +55,8 @@ describe('request bodies', () => {
     const huge = await api('POST', '/api/v4/groups', { token: ADMIN, body: JSON.stringify({ name: 'x'.repeat(1_100_000) }), headers: { 'Content-Type': 'application/json' } });
     expect(huge.status).toBe(413);
     const unknown = await api('GET', '/api/v4/nope', { token: ADMIN });
-    expect(unknown).toMatchObject({ status: 404, body: { error: '404 Not Found' } });
+    // The same 404 shape as every other API path (issue 15), not Grape's {"error": ...}.
+    expect(unknown).toMatchObject({ status: 404, body: { message: '404 Not Found' } });
   });
 });
 
