@@ -108,6 +108,17 @@ describe('download counts on the pages in a real browser', { concurrency: false 
     // A shorter window asks the API again.
     await section.getByLabel('Window').selectOption('7');
     await section.getByText(`${daysAgo(6)} to ${today} (UTC days): 4 downloads (Checksums 1, Installer 3);`, { exact: false }).waitFor();
+
+    // On a phone: the chart fits the screen, nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.reload();
+      await section.locator('canvas').waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling at 390 px');
+      await screenshot(page, 'downloads-02-release-page-mobile');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('shows each release\'s total downloads in the releases list', async () => {
@@ -119,7 +130,7 @@ describe('download counts on the pages in a real browser', { concurrency: false 
     const card = (name) => page.getByRole('article', { name, exact: true });
     await card('Tool 2').getByText('4 downloads in total').waitFor();
     await card('Tool 2.1').getByText('0 downloads in total').waitFor();
-    await screenshot(page, 'downloads-02-releases-list');
+    await screenshot(page, 'downloads-03-releases-list');
   });
 
   it('shows the month\'s tracked downloads and CSV exports on the admin page', async () => {
@@ -140,7 +151,7 @@ describe('download counts on the pages in a real browser', { concurrency: false 
       await figures.getByText(/this month 1 CSV export and 4 tracked downloads\.$/).waitFor();
       assert.equal(await figures.locator('figure canvas').count(), 2);
       assert.deepEqual(await figures.locator('figure h4').allTextContents(), ['CSV exports per month', 'Tracked downloads per month']);
-      await screenshot(admin, 'downloads-03-admin');
+      await screenshot(admin, 'downloads-04-admin');
     } finally {
       await admin.close();
     }

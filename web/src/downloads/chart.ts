@@ -60,15 +60,18 @@ export function renderDailyDownloads(host: HTMLElement, stats: DownloadStats): v
   const bars = uPlot.paths.bars!({ size: [0.8, 16] });
   const { box, plot } = figure('Downloads per day', stats.links.map((l, i) => keyEntry(l.name, linkColour(i))));
   clear(host).appendChild(box);
+  const width = chartWidth(host, 1);
+  // A day's label ("11-28") needs about 60 px: label every step-th day so that labels never touch.
+  const step = Math.ceil(xs.length / Math.max(2, Math.floor((width - 60) / 60)));
   new uPlot(
     {
-      width: chartWidth(host, 1),
+      width,
       height: 180,
       legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: false, range: [xs[0]! - DAY_S / 2, xs[xs.length - 1]! + DAY_S / 2] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [
-        { splits: () => everyNth(xs, Math.ceil(xs.length / 8)), values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) },
+        { splits: () => everyNth(xs, step), values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) },
         COUNT_AXIS,
       ],
       series: [{}, ...order.map((i) => ({ label: stats.links[i]!.name, stroke: linkColour(i), fill: linkColour(i), paths: bars, points: { show: false } }))],
