@@ -3,7 +3,8 @@
 // redirect, and one click on the page's link, which lands on a local file server on 127.0.0.1);
 // the release page then shows each link's count, the release's total, and the downloads per day
 // as a chart with the same figures in a sentence and a table; the releases list shows the total;
-// the admin page shows the month's tracked downloads and CSV exports in a table and two charts.
+// a signed-out visitor of a public release sees the same; the admin page shows the month's tracked
+// downloads and CSV exports in a table and two charts.
 // Screenshots land in test/e2e/screenshots/ (names starting with "downloads-").
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,6 +134,31 @@ describe('download counts on the pages in a real browser', { concurrency: false 
     await screenshot(page, 'downloads-03-releases-list');
   });
 
+  it('shows a signed-out visitor of a public release its counts and chart', async () => {
+    const open = await must(worker.base, 201, 'POST', '/api/v4/groups', { token: owner.token, body: { name: `${groupPath}-open`, path: `${groupPath}-open`, visibility: 'public' } });
+    const pub = await must(worker.base, 201, 'POST', '/api/v4/projects', { token: owner.token, body: { name: 'open', path: 'open', namespace_id: open.id, visibility: 'public' } });
+    const rel = await must(worker.base, 201, 'POST', `/api/v4/projects/${pub.id}/releases`, {
+      token: owner.token,
+      body: { tag_name: 'v1', assets: { links: [{ name: 'Source', url: `${files.origin}/source.tar.gz`, direct_asset_path: '/source.tar.gz' }] } },
+    });
+    // An anonymous download (no token: the project is public).
+    assert.equal((await api(worker.base, 'GET', new URL(rel.assets.links[0].direct_asset_url).pathname)).status, 302);
+    await until(async () => (await must(worker.base, 200, 'GET', `/api/v4/projects/${pub.id}/releases/v1`)).assets.links[0].download_count === 1, 'the anonymous download counted');
+    // A new tab has no token: signed out.
+    const visitor = await browser.context.newPage();
+    try {
+      await visitor.goto(rel._links.self);
+      await visitor.getByRole('link', { name: 'Sign in' }).first().waitFor();
+      await visitor.getByText('1 download in total').waitFor();
+      const section = visitor.getByRole('region', { name: 'Downloads' });
+      await section.getByText(`${daysAgo(29)} to ${daysAgo(0)} (UTC days): 1 download (Source 1); busiest day ${daysAgo(0)} with 1 download.`).waitFor();
+      await section.locator('canvas').waitFor();
+      assert.equal(await visitor.locator('.error:not(:empty)').count(), 0);
+    } finally {
+      await visitor.close();
+    }
+  });
+
   it('shows the month\'s tracked downloads and CSV exports on the admin page', async () => {
     const csv = await api(worker.base, 'GET', `/api/v4/groups/${group.id}/audit_events.csv`, { token: owner.token });
     assert.equal(csv.status, 200);
@@ -145,10 +171,11 @@ describe('download counts on the pages in a real browser', { concurrency: false 
       const month = daysAgo(0).slice(0, 7);
       assert.equal(await table.locator('tbody tr').count(), 12);
       const row = table.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: month, exact: true }) });
-      assert.deepEqual(await row.getByRole('cell').allTextContents(), ['1', '4']);
+      // Four downloads of the private release and one of the public one.
+      assert.deepEqual(await row.getByRole('cell').allTextContents(), ['1', '5']);
       // Oldest first, this month last.
       assert.equal(await table.getByRole('rowheader').last().textContent(), month);
-      await figures.getByText(/this month 1 CSV export and 4 tracked downloads\.$/).waitFor();
+      await figures.getByText(/this month 1 CSV export and 5 tracked downloads\.$/).waitFor();
       assert.equal(await figures.locator('figure canvas').count(), 2);
       assert.deepEqual(await figures.locator('figure h4').allTextContents(), ['CSV exports per month', 'Tracked downloads per month']);
       await screenshot(admin, 'downloads-04-admin');
