@@ -185,3 +185,22 @@ export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** Wait until `check()` is truthy (polling every 250 ms) and return its value, or fail with `what` after `timeoutMs`. */
+export async function until(check, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Stop what a suite started, in the order given (each has close() or stop(); undefined ones are skipped). */
+export async function closeAll(...things) {
+  for (const t of things) {
+    if (!t) continue;
+    await (t.close ? t.close() : t.stop());
+  }
+}

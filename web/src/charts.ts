@@ -5,6 +5,8 @@
  */
 import { renderDeliveryCharts } from './streams/chart';
 import type { ChartsApi } from './streams/charts_loader';
+// The download charts (release and admin pages) ride in the same bundle: downloads/chart.ts.
+import './downloads/chart';
 
 const api: ChartsApi = { renderDeliveryCharts };
 window.auditEventsCharts = api;

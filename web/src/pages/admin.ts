@@ -1,8 +1,9 @@
-/** The instance admin page (`/admin`): users, groups and projects of the instance, and the instance audit events. */
+/** The instance admin page (`/admin`): users, groups and projects of the instance, CSV exports and tracked downloads per month, and the instance audit events. */
 import { signedInUser } from '../account';
 import { rest } from '../api';
 import { renderBreadcrumbs } from '../breadcrumbs';
 import { h, messageOfError, region, say } from '../dom';
+import { instanceFiguresSection } from '../downloads/instance_figures';
 import type { Group, Project, User } from '../types';
 
 function table<T>(caption: string, columns: string[], rows: T[], cells: (x: T) => Array<Node | string>): HTMLElement {
@@ -21,7 +22,7 @@ export async function renderAdmin(app: HTMLElement): Promise<void> {
     return;
   }
   const err = region('error');
-  app.append(h('p', {}, [h('a', { href: '/admin/audit_events' }, ['Instance audit events and streams'])]), err);
+  app.append(h('p', {}, [h('a', { href: '/admin/audit_events' }, ['Instance audit events and streams'])]), instanceFiguresSection(), err);
   try {
     const [users, groups, projects] = await Promise.all([
       rest<User[]>('/api/v4/users?per_page=100'),

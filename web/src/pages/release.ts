@@ -1,12 +1,13 @@
-/** A release's page (`.../-/releases/:tag`, its `_links.self`): title, notes, its links (each the tracked URL), and Edit for Developers. */
+/** A release's page (`.../-/releases/:tag`, its `_links.self`): title, notes, its links (each the tracked URL, with its download count), the downloads over time, and Edit for Developers. */
 import { rest } from '../api';
 import { pathCrumbs, renderBreadcrumbs, type Crumb } from '../breadcrumbs';
 import { enc, h } from '../dom';
 import { mayReadReleases, releasesNeedRole, Role, roleHint } from '../roles';
 import { failureNotice } from '../states';
 import type { Project, Release } from '../types';
+import { downloadsSection } from '../downloads/release_downloads';
 import { loadProject } from './project_load';
-import { linkList, releaseMeta } from './releases';
+import { linkList, releaseDownloads, releaseMeta } from './releases';
 
 /** The crumbs down to a release: its project, Releases, the tag. */
 export function releaseCrumbs(fullPath: string, namespaceKind: string, tag: string): Crumb[] {
@@ -44,9 +45,11 @@ export async function renderRelease(app: HTMLElement, fullPath: string, namespac
   app.append(
     h('h2', { text: release.name || release.tag_name }),
     releaseMeta(release),
+    releaseDownloads(release) ?? '',
     release.description ? h('p', { class: 'description', text: release.description }) : h('p', { class: 'hint', text: 'No release notes.' }),
     h('h3', { text: 'Assets' }),
     linkList(release.assets?.links || [], project),
+    downloadsSection(project, release) ?? '',
   );
   if (edit) app.appendChild(h('div', { class: 'actions' }, [edit]));
 }

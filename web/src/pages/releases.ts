@@ -29,10 +29,20 @@ export function linkList(links: ReleaseLink[], project: Project | null): HTMLEle
       return h('li', {}, [
         href ? h('a', { href, rel: 'noreferrer' }, [l.name || href]) : h('span', { text: l.name || '' }),
         l.link_type ? h('span', { class: 'badge', text: l.link_type }) : null,
-        typeof l.download_count === 'number' ? h('span', { class: 'hint', text: ` ${l.download_count} downloads` }) : null,
+        typeof l.download_count === 'number' ? h('span', { class: 'hint download-count', text: ` ${downloadsText(l.download_count)}` }) : null,
       ]);
     }),
   );
+}
+
+/** "1 download", "12 downloads". */
+export const downloadsText = (n: number) => `${n} download${n === 1 ? '' : 's'}`;
+
+/** A release's total tracked downloads (the sum of its links' `download_count`, in the list's own JSON); null without counted links. */
+export function releaseDownloads(rel: Release): HTMLElement | null {
+  const counts = (rel.assets?.links || []).map((l) => l.download_count).filter((n): n is number => typeof n === 'number');
+  if (!counts.length) return null;
+  return h('p', { class: 'hint release-downloads', text: `${downloadsText(counts.reduce((a, b) => a + b, 0))} in total` });
 }
 
 /** "Tag v1 · released <time> · by <name>". */
@@ -79,6 +89,7 @@ export function renderReleaseList(host: HTMLElement, project: Project, level: nu
           h('article', { class: 'card', 'aria-labelledby': `release-${rel.tag_name}` }, [
             h('h2', { id: `release-${rel.tag_name}` }, [h('a', { href: new URL(rel._links.self).pathname }, [rel.name || rel.tag_name])]),
             releaseMeta(rel),
+            releaseDownloads(rel),
             rel.description ? h('p', { class: 'description', text: rel.description }) : null,
             h('h3', { text: 'Assets' }),
             linkList(rel.assets?.links || [], project),
