@@ -185,3 +185,22 @@ export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** Wait until `check()` is truthy (polling), or fail with `what`. */
+export async function until(check, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Sign `user` ({ token, username }) in on the sign-in page, and wait for the header to say so. */
+export async function signIn(page, base, user) {
+  await page.goto(`${base}/-/sign_in`);
+  await page.getByLabel('Personal access token').fill(user.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`Signed in as @${user.username}`).waitFor();
+}
