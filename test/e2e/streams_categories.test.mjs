@@ -167,6 +167,28 @@ describe('the Streams tab for every category in a real browser', { concurrency: 
     assert.equal(await card('Hook').count(), 1);
   });
 
+  it('adds a gcp destination through its form (log ID defaulted), listed with its category', async () => {
+    await page.getByRole('button', { name: 'Add streaming destination' }).click();
+    await page.getByLabel('Category').selectOption('gcp');
+    await page.getByRole('heading', { name: 'Add Google Cloud Logging destination' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Logs');
+    await page.getByLabel('Google project ID').fill('1-bad');
+    await page.getByLabel('Client email').fill(`audit@audit-events-test.iam.gserviceaccount.com`);
+    await page.getByLabel('Private key (PEM)').fill('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n');
+    await page.getByRole('button', { name: 'Add destination' }).click();
+    await page.getByText(/^Google project ID must be 6 to 30 lower-case letters/).waitFor();
+    await page.getByLabel('Google project ID').fill('audit-events-test');
+    await page.getByRole('button', { name: 'Add destination' }).click();
+    await page.getByText('Destination Logs added.').waitFor();
+    const logs = card('Logs');
+    await logs.locator('.badge[data-category="gcp"]').getByText('Google Cloud Logging').waitFor();
+    await logs.getByText('projects/audit-events-test/logs/audit-events as audit@audit-events-test.iam.gserviceaccount.com').waitFor();
+    await screenshot(page, 'categories-07-gcp-listed');
+    await logs.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Destination Logs deleted.').waitFor();
+  });
+
   it('gives the http destination namespace filters (at most 5, checked in place)', async () => {
     await card('Hook').getByRole('button', { name: 'Edit' }).click();
     const field = page.getByLabel('Namespace filters (optional)');
