@@ -6,7 +6,8 @@
  * `config.headers` its custom headers (the same rows, so legacy header GIDs keep working) and
  * `secretToken` its verification token. Every change commits with its audit event(s).
  */
-import { recordAuditEvent, recordAuditEvents, recordChangeIfChanged, type AuditEventInput } from '../audit/record';
+import { recordAuditEvent, recordAuditEvents, recordChangesIfChanged, type AuditEventInput } from '../audit/record';
+import { insertNewDestinationFiltersStatement } from '../db/new_destination_filters';
 import type { Namespace } from '../db/namespaces';
 import {
   countDestinations,
@@ -34,7 +35,17 @@ import {
 import type { Owned } from './access';
 import { destinationEvent, type ChangeContext } from './audit';
 import { categoryError, generateHttpSecretToken, secretTokenErrors, validateConfig, type CategoryConfig, type HttpConfig } from './config';
-import { DESTINATION_LIMITS, defaultDestinationName, generateSigningSecret, generateVerificationToken, maxDestinations, nameErrors } from './rules';
+import { DestinationArgumentError } from './errors';
+import {
+  DESTINATION_LIMITS,
+  EVENT_TYPE_FILTERS_MUST_BE_PRESENT,
+  defaultDestinationName,
+  eventTypeFilterErrors,
+  generateSigningSecret,
+  generateVerificationToken,
+  maxDestinations,
+  nameErrors,
+} from './rules';
 import type { DestinationResult } from './service';
 
 /** GitLab's model names of the consolidated API (GIDs and audit event targets). */
@@ -97,12 +108,16 @@ function limitError(scope: DestinationScope, limit: number): string {
   return `Maximum number of ${scope === 'group' ? 'external' : 'instance external'} audit event destinations (${limit}) exceeded`;
 }
 
-/** Create a destination of any category (GitLab's validations and errors). */
+/**
+ * Create a destination of any category (GitLab's validations and errors). `eventTypeFilters` is
+ * ours (as on the legacy create, issue 15): written in the create's transaction before its
+ * creation event, so a filtered destination never receives an event outside its filters.
+ */
 export async function createStreamingDestination(
   c: ChangeContext,
   scope: DestinationScope,
   group: Namespace | null,
-  args: { category: string; config: unknown; name?: string | null; secretToken?: string | null },
+  args: { category: string; config: unknown; name?: string | null; secretToken?: string | null; eventTypeFilters?: string[] | null },
 ): Promise<DestinationResult> {
   // GitLab's mutation checks the secret first, before the model validates anything.
   if (args.category !== 'http' && !args.secretToken) return { destination: null, errors: ['Secret token is required for category'] };
@@ -110,7 +125,10 @@ export async function createStreamingDestination(
   if (badCategory) return { destination: null, errors: [badCategory] };
   const category = args.category as DestinationCategory;
   const valid = validateConfig(category, args.config, c.env);
+  const filters = args.eventTypeFilters ?? [];
+  if (args.eventTypeFilters && filters.length === 0) throw new DestinationArgumentError(EVENT_TYPE_FILTERS_MUST_BE_PRESENT);
   const errors = 'errors' in valid ? [...valid.errors] : [];
+  errors.push(...eventTypeFilterErrors(filters, []));
   const name = args.name ?? defaultDestinationName();
   errors.push(...nameErrors(name));
   const secretToken = args.secretToken ?? generateHttpSecretToken();
@@ -125,16 +143,20 @@ export async function createStreamingDestination(
   const created = { ...values, scope, namespaceId, signingSecret: generateSigningSecret() };
   let destination: Destination | null;
   try {
-    const { result } = await recordChangeIfChanged(
+    const { results } = await recordChangesIfChanged(
       c.env,
       c.ctx,
-      insertStreamingDestinationStatement(c.env.DB, created, limit),
+      [
+        insertStreamingDestinationStatement(c.env.DB, created, limit),
+        ...(filters.length ? [insertNewDestinationFiltersStatement(c.env.DB, created.verificationToken, filters)] : []),
+      ],
       streamingEvent(c, { destination: { ...created, id: destinationIdOf(created) }, group }, streamingEventType('created', scope), `Created audit event streaming destination for ${category.toUpperCase()}`, {
         category,
+        ...(filters.length ? { event_type_filters: [...new Set(filters)] } : {}),
       }),
       insertHeadersOfNewDestinationStatements(c.env.DB, created, headerList(valid)),
     );
-    destination = insertedDestination(result);
+    destination = insertedDestination(results[0]!);
   } catch (err) {
     if (isUniqueViolation(err)) return { destination: null, errors: ['Name, config url or secret token has already been taken'] };
     throw err;

@@ -204,3 +204,11 @@ export async function closeAll(...things) {
     await (t.close ? t.close() : t.stop());
   }
 }
+
+/** Sign `user` ({ token, username }) in on the sign-in page, and wait for the header to say so. */
+export async function signIn(page, base, user) {
+  await page.goto(`${base}/-/sign_in`);
+  await page.getByLabel('Personal access token').fill(user.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`Signed in as @${user.username}`).waitFor();
+}

@@ -6,7 +6,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { api, createUserWithToken, launchBrowser, must, screenshot, startReceiver, startWorker } from './harness.mjs';
+import { api, createUserWithToken, launchBrowser, must, screenshot, startReceiver, signIn, startWorker, until } from './harness.mjs';
 
 /** A receiver whose answer can be switched: 500 "boom: receiver down" or 200 "ok". */
 async function startSwitchableReceiver() {
@@ -22,17 +22,6 @@ async function startSwitchableReceiver() {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${server.address().port}/flaky`, state, close: () => new Promise((r) => server.close(r)) };
-}
-
-/** Wait until `check()` is truthy (polling), or fail with `what`. */
-async function until(check, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('the log and the streams in a real browser', { concurrency: false }, () => {
@@ -56,10 +45,7 @@ describe('the log and the streams in a real browser', { concurrency: false }, ()
     // A browser in New York, so that the viewer's zone differs from UTC.
     browser = await launchBrowser({ timezoneId: 'America/New_York' });
     page = await browser.context.newPage();
-    await page.goto(`${base}/-/sign_in`);
-    await page.getByLabel('Personal access token').fill(owner.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as @${owner.username}`).waitFor();
+    await signIn(page, base, owner);
   });
 
   after(async () => {

@@ -99,3 +99,30 @@ export interface Delivery {
 
 /** Whose audit log or streams a tab shows. */
 export type Scope = { kind: 'group'; path: string } | { kind: 'project'; path: string } | { kind: 'instance' };
+
+/** A destination's category in GitLab 18's consolidated API. */
+export type DestinationCategory = 'http' | 'aws' | 'gcp';
+
+/** A destination's delivery health (ours; not in GitLab). */
+export interface DestinationHealth {
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastFailureReason: string | null;
+  consecutiveFailures: number;
+  breakerOpenUntil: string | null;
+  pending: number;
+  deadLettered: number;
+}
+
+/** A destination of any category, as the consolidated API lists it. */
+export interface StreamingDestination {
+  id: string;
+  name: string;
+  category: DestinationCategory;
+  config: Record<string, unknown>;
+  secretToken: string;
+  active: boolean;
+  eventTypeFilters: string[];
+  namespaceFilters: Array<{ id: string; namespace: { fullPath: string } }> | null;
+  health: DestinationHealth;
+}

@@ -34,7 +34,7 @@ const SCOPES: ScopeTable[] = [
   { scope: 'instance', name: 'Instance', filterModel: STREAMING_MODELS.instanceNamespaceFilter, createOn: (c) => instanceForCreate(caller(c)) },
 ];
 
-type CreateInput = { groupPath?: string; category: string; config: unknown; name?: string | null; secretToken?: string | null };
+type CreateInput = { groupPath?: string; category: string; config: unknown; name?: string | null; secretToken?: string | null; eventTypeFilters?: string[] | null };
 type UpdateInput = { id: string; category?: string | null; config?: unknown; name?: string | null; secretToken?: string | null; active?: boolean | null };
 type FiltersInput = { destinationId: string; eventTypeFilters: string[] };
 

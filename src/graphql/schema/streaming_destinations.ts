@@ -48,6 +48,8 @@ input ${scope}AuditEventStreamingDestinationsCreateInput {${INPUT_COMMON}
   category: String!
 ${owner}  "Secret token."
   secretToken: String
+  "Event type filters, written with the destination so that it never receives an event outside them (its own creation event included). Ours; not in GitLab, which adds them afterwards."
+  eventTypeFilters: [String!]
 }
 type ${scope}AuditEventStreamingDestinationsCreatePayload {${payload('externalAuditEventDestination', destination, 'Destination created.')}}
 

@@ -7,9 +7,8 @@
  */
 import uPlot from 'uplot';
 import { clear, h, messageOfError } from '../dom';
-import type { Destination } from '../types';
 import type { StreamsContext } from './context';
-import { fetchDeliveries, type DeliveryEntry } from './delivery_data';
+import { fetchDeliveries, type DeliveryEntry, type DeliveryTarget } from './delivery_data';
 
 const HOUR = 3600_000;
 /** At most this many deliveries are read for the charts (5 pages of 100). */
@@ -58,7 +57,7 @@ export function hourly(entries: Array<Pick<DeliveryEntry, 'createdAt' | 'deliver
   return { hours, delivered, failedAttempts, latency: waits.map((w) => (w.length ? median(w) : null)) };
 }
 
-async function lastDay(ctx: StreamsContext, d: Destination, since: number): Promise<DeliveryEntry[]> {
+async function lastDay(ctx: StreamsContext, d: DeliveryTarget, since: number): Promise<DeliveryEntry[]> {
   const out: DeliveryEntry[] = [];
   let after: string | null = null;
   for (let i = 0; i < MAX_PAGES; i++) {
@@ -84,7 +83,7 @@ function chartBox(title: string, keys: Array<[string, string]>, width: number, o
 }
 
 /** Draw (or redraw) the charts of a destination into `host`. */
-export async function renderDeliveryCharts(ctx: StreamsContext, d: Destination, host: HTMLElement): Promise<void> {
+export async function renderDeliveryCharts(ctx: StreamsContext, d: DeliveryTarget, host: HTMLElement): Promise<void> {
   const now = Date.now();
   let entries: DeliveryEntry[];
   try {

@@ -9,11 +9,10 @@ import { mutate } from '../api';
 import { clear, h, messageOfError, nextId, region, say } from '../dom';
 import { useViewStyles } from '../styles';
 import { zonedTime } from '../time';
-import type { Destination } from '../types';
 import { loadCharts } from './charts_loader';
 import { REDELIVER } from './config';
 import type { StreamsContext } from './context';
-import { fetchDeliveries, PAGE_SIZE, type DeliveryEntry } from './delivery_data';
+import { fetchDeliveries, PAGE_SIZE, type DeliveryEntry, type DeliveryTarget } from './delivery_data';
 
 /** How often the open log refreshes itself while the page is visible. */
 export const LIVE_REFRESH_MS = 5000;
@@ -42,7 +41,7 @@ function attemptsTable(n: DeliveryEntry): HTMLElement {
 }
 
 /** The deliveries panel of a destination card: opened by its "Recent deliveries" button. */
-export function loadDeliveries(ctx: StreamsContext, d: Destination, host: HTMLElement): void {
+export function loadDeliveries(ctx: StreamsContext, d: DeliveryTarget, host: HTMLElement): void {
   useViewStyles();
   stoppers.get(host)?.();
   clear(host);

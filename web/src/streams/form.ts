@@ -5,10 +5,12 @@
  */
 import { mutate, type Payload } from '../api';
 import { clear, h, messageOfError, nextId, region, say } from '../dom';
-import type { Destination, StreamingHeader } from '../types';
+import type { Destination, StreamingDestination, StreamingHeader } from '../types';
 import { typeCheckboxes } from '../event_types';
-import { DEST_FIELDS, HEADER_LIMIT, HEADER_LIMIT_MESSAGE } from './config';
+import { DEST_FIELDS, HEADER_LIMIT, HEADER_LIMIT_MESSAGE, rowIdOf } from './config';
 import type { StreamsContext } from './context';
+import { filtersFieldset, formCloser } from './form_parts';
+import { namespaceFilterField } from './namespace_filters';
 
 interface HeaderRow {
   id: string | null;
@@ -27,8 +29,18 @@ class Shown extends Error {}
 const unchanged = (r: HeaderRow) => r.orig && r.orig.key === r.key.value && r.orig.value === r.value.value && !!r.orig.active === r.active.checked;
 const append = (el: HTMLElement, errors: string[]) => say(el, (el.textContent ? `${el.textContent}; ` : '') + errors.join('; '));
 
-/** Open the form: `dest` null adds a destination, otherwise edits it. Focus returns to `opener` when it closes. */
-export function openForm(ctx: StreamsContext, dest: Destination | null, opener: HTMLElement | null): void {
+/**
+ * Open the form: `dest` null adds a destination, otherwise edits it. Focus returns to `opener` when
+ * it closes. `picker` (adding only) switches to another category's form; `streaming` is the same
+ * destination as the consolidated API lists it (its namespace filters).
+ */
+export function openForm(
+  ctx: StreamsContext,
+  dest: Destination | null,
+  opener: HTMLElement | null,
+  picker: HTMLElement | null = null,
+  streaming: StreamingDestination | null = null,
+): void {
   const { cfg, scope, formHost, addBtn } = ctx;
   clear(formHost);
   addBtn.disabled = true;
@@ -91,6 +103,7 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
   });
   for (const hd of dest?.headers?.nodes || []) addRow(hd);
   const typeBoxes = typeCheckboxes(dest?.eventTypeFilters || []);
+  const ns = namespaceFilterField(streaming?.namespaceFilters ?? null);
   const submit = h('button', { type: 'submit' }, [dest ? 'Save changes' : 'Add destination']);
   const cancel = h('button', { type: 'button', class: 'secondary' }, ['Cancel']);
   const tokenField = h('div', { class: 'field' }, [
@@ -101,6 +114,7 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
   ]);
   const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': heading.id }, [
     heading,
+    picker,
     formErr,
     h('div', { class: 'field' }, [h('label', { for: ids.url, text: 'Destination URL' }), url, urlErr]),
     h('div', { class: 'field' }, [h('label', { for: ids.name, text: 'Name' }), h('span', { class: 'hint', id: `${ids.name}-hint`, text: 'Optional; at most 72 characters.' }), name, nameErr]),
@@ -112,19 +126,11 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
       h('div', { class: 'actions' }, [addHeader]),
       headersErr,
     ]),
-    h('fieldset', {}, [h('legend', { text: 'Event type filters (none selected: every event type)' }), typeBoxes.element, filtersErr]),
+    filtersFieldset(typeBoxes.element, filtersErr),
+    ns.element,
     h('div', { class: 'actions' }, [submit, cancel]),
   ]);
-  const close = () => {
-    clear(formHost);
-    addBtn.disabled = false;
-    if (opener && opener.isConnected) opener.focus();
-    else addBtn.focus();
-  };
-  cancel.addEventListener('click', () => {
-    if (state.dest && !dest) void ctx.reload();
-    close();
-  });
+  const close = formCloser(ctx, opener, cancel, () => !!state.dest && !dest);
   const placeDestErrors = (errors: string[]) => {
     for (const m of errors) {
       const target = /^(destination ?url|url)\b/i.test(m) ? urlErr : /^name\b/i.test(m) ? nameErr : /^verification token\b/i.test(m) ? tokenErr : formErr;
@@ -229,12 +235,19 @@ export function openForm(ctx: StreamsContext, dest: Destination | null, opener: 
     e.preventDefault();
     for (const r of [formErr, urlErr, nameErr, tokenErr, headersErr, filtersErr]) say(r, '');
     for (const r of rows) say(r.err, '');
+    say(ns.err, '');
+    if (!ns.check()) {
+      ns.input.focus();
+      return;
+    }
     submit.disabled = true;
     problems = false;
     try {
       const creating = !state.dest;
       const saved = await saveDestination();
       await saveFilters(saved);
+      // Namespace filters are the consolidated API's (GitLab 18), on the same row's consolidated GID.
+      note(await ns.save(ctx, cfg.consolidatedGid(rowIdOf(saved.id))), () => undefined);
       // A new destination is deactivated after its filters are set, so that even the event of
       // its deactivation reaches it only through them.
       if (creating && !active.checked) {
