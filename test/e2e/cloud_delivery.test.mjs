@@ -5,21 +5,11 @@
 // endpoint vars. The destinations are created with GitLab 18's consolidated mutation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, must, startWorker } from './harness.mjs';
+import { api, must, startWorker, until } from './harness.mjs';
 import { startCloudServers } from '../support/cloud-servers.mjs';
 
 const CREATE = `mutation($i: GroupAuditEventStreamingDestinationsCreateInput!) { groupAuditEventStreamingDestinationsCreate(input: $i) { errors externalAuditEventDestination { id category } } }`;
 const SEND = `mutation($i: AuditEventsStreamingDestinationSendTestEventInput!) { auditEventsStreamingDestinationSendTestEvent(input: $i) { errors delivery { eventId status } } }`;
-
-async function waitFor(what, read, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('delivery to aws and gcp destinations from npm start', { concurrency: false }, () => {
   let worker, cloud;
@@ -60,13 +50,13 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
 
   it('a release event reaches the bucket as one signed object and the log as one entry, through the queue and the consumer', async () => {
     await must(worker.base, 201, 'POST', `/api/v4/projects/${project.id}/releases`, { token: worker.adminToken, body: { tag_name: 'v1.0', name: 'One' } });
-    const put = await waitFor('the S3 PUT', async () => (await s3Puts()).find((p) => /\/project\/\d{4}\/\d\d\/release_created_\d+_\d+\.json$/.test(p.path)));
+    const put = await until(async () => (await s3Puts()).find((p) => /\/project\/\d{4}\/\d\d\/release_created_\d+_\d+\.json$/.test(p.path)), 'the S3 PUT', 60_000);
     assert.deepEqual(put.signature, { ok: true, accessKeyId: cloud.config.s3AccessKeyId, region: 'us-east-2', service: 's3' });
     assert.equal(put.status, 200);
-    const object = await waitFor('the stored object', async () => {
+    const object = await until(async () => {
       const res = await fetch(`${cloud.config.s3Endpoint}${put.path}`);
       return res.status === 200 ? res.json() : null;
-    });
+    }, 'the stored object', 60_000);
     assert.equal(object.event_type, 'release_created');
     assert.equal(object.entity_type, 'Project');
     const key = put.path.split('/').slice(2).join('/');
@@ -74,7 +64,7 @@ describe('delivery to aws and gcp destinations from npm start', { concurrency: f
     assert.equal(key, `project/${at.getUTCFullYear()}/${String(at.getUTCMonth() + 1).padStart(2, '0')}/release_created_${object.id}_${at.getTime()}.json`);
 
     // The log also holds the destinations' own creation events: find the release's entry.
-    const entry = await waitFor('the Logging entry', async () => (await entries()).find((e) => e.entry.jsonPayload.event_type === 'release_created'));
+    const entry = await until(async () => (await entries()).find((e) => e.entry.jsonPayload.event_type === 'release_created'), 'the Logging entry', 60_000);
     assert.equal(entry.entry.logName, `projects/audit-events-test/logs/${logIdName}`);
     assert.deepEqual(entry.entry.resource, { type: 'global' });
     assert.deepEqual(entry.entry.jsonPayload, object);
