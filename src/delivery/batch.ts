@@ -9,7 +9,7 @@
  */
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
 import { isDeliveryJob } from './consumer';
-import { laneIndex, laneOf, lanesPerDestination } from './lanes';
+import { laneAt, laneIndex, lanesPerDestination } from './lanes';
 
 /** Seconds before a message whose enqueue failed comes back. */
 export const ENQUEUE_RETRY_DELAY_SECONDS = 5;
@@ -17,25 +17,27 @@ export const ENQUEUE_RETRY_DELAY_SECONDS = 5;
 /** The handler: see the module comment. Resolves once every message of the batch is settled. */
 export async function handleDeliveryBatch(batch: MessageBatch<DeliveryJob>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const laneCount = lanesPerDestination(env);
-  const lanes = new Map<string, Message<DeliveryJob>[]>();
+  // One group of messages per lane, keyed `<destinationId>/<lane index>`.
+  const lanes = new Map<string, { destinationId: number; index: number; messages: Message<DeliveryJob>[] }>();
   for (const m of batch.messages) {
     if (!isDeliveryJob(m.body)) {
       console.error('delivery message without a valid {eventId, destinationId}; dropped');
       m.ack();
       continue;
     }
-    const key = `${m.body.destinationId}/${laneIndex(m.body.eventId, laneCount)}`;
+    const { destinationId } = m.body;
+    const index = laneIndex(m.body.eventId, laneCount);
+    const key = `${destinationId}/${index}`;
     let lane = lanes.get(key);
-    if (!lane) lanes.set(key, (lane = []));
-    lane.push(m);
+    if (!lane) lanes.set(key, (lane = { destinationId, index, messages: [] }));
+    lane.messages.push(m);
   }
   await Promise.all(
-    [...lanes.values()].map(async (messages) => {
-      const { eventId, destinationId } = messages[0].body;
+    [...lanes.values()].map(async ({ destinationId, index, messages }) => {
       try {
-        await laneOf(env, destinationId, eventId).enqueue(messages.map((m) => ({ eventId: m.body.eventId, destinationId })));
+        await laneAt(env, destinationId, index).enqueue(messages.map((m) => ({ eventId: m.body.eventId, destinationId })));
       } catch (err) {
-        console.error(`destination ${destinationId}: handing ${messages.length} deliveries to lane ${laneIndex(eventId, laneCount)} failed; retrying them`, err instanceof Error ? err.message : err);
+        console.error(`destination ${destinationId}: handing ${messages.length} deliveries to lane ${index} failed; retrying them`, err instanceof Error ? err.message : err);
         for (const m of messages) m.retry({ delaySeconds: ENQUEUE_RETRY_DELAY_SECONDS });
         return;
       }

@@ -35,12 +35,17 @@ export function laneName(destinationId: number, index: number): string {
   return index === 0 ? String(destinationId) : `${destinationId}/${index}`;
 }
 
-/** The lane of a delivery (its destination's lane for its event). */
+/** Lane `index` of a destination (0 to lanesPerDestination - 1). */
+export function laneAt(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number, index: number): DurableObjectStub<DestinationLane> {
+  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, index)));
+}
+
+/** The lane of a delivery (its destination's lane for its event; the batch handler, which groups by lane, uses laneAt). */
 export function laneOf(env: LaneEnv, destinationId: number, eventId: number): DurableObjectStub<DestinationLane> {
-  return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, laneIndex(eventId, lanesPerDestination(env)))));
+  return laneAt(env, destinationId, laneIndex(eventId, lanesPerDestination(env)));
 }
 
 /** Every lane of a destination, by index (tests, operators). */
 export function lanesOf(env: LaneEnv, destinationId: number): DurableObjectStub<DestinationLane>[] {
-  return Array.from({ length: lanesPerDestination(env) }, (_, i) => env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, i))));
+  return Array.from({ length: lanesPerDestination(env) }, (_, i) => laneAt(env, destinationId, i));
 }
