@@ -6,6 +6,7 @@
  * spreadsheet shows the text instead of evaluating it.
  */
 import type { AuditEvent } from './record';
+import { valueText } from './bounds';
 
 /**
  * The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours;
@@ -33,8 +34,8 @@ const present = (v: unknown): boolean => v !== undefined && v !== null && String
 /** "Changed <change> from <from> to <to>", dropping an empty side as GitLab's Audit::Details does. */
 function changeText(change: unknown, from: unknown, to: unknown): string {
   const parts = [`Changed ${String(change)}`];
-  if (present(from)) parts.push(`from ${String(from)}`);
-  if (present(to)) parts.push(`to ${String(to)}`);
+  if (present(from)) parts.push(`from ${valueText(from)}`);
+  if (present(to)) parts.push(`to ${valueText(to)}`);
   return parts.join(' ');
 }
 

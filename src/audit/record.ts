@@ -30,6 +30,7 @@ import {
 } from '../db/audit_events';
 import { downloadCountStatements } from '../db/download_counts';
 import { dispatchRecorded } from './outbox';
+import { boundedDetails, boundedText } from './bounds';
 
 export type { AuditEvent } from '../db/audit_events';
 
@@ -114,23 +115,27 @@ export function clientIp(request: Request): string | null {
 /**
  * The values of an event row in EVENT_COLUMNS order; `details` (index 10) as an object in
  * GitLab's key order, which repeats the main fields (see the streaming payload examples).
- * Every writer below uses it, so an event has the same shape whichever way it is written.
+ * Every writer below uses it, so an event has the same shape and the same size bounds whichever
+ * way it is written.
  */
 function eventRow(input: AuditEventInput): unknown[] {
-  const target = input.target ?? { id: null, type: null, details: null };
-  const ip = input.ipAddress ?? null;
-  const details: Record<string, unknown> = {
-    author_name: input.author.name,
+  // Bounded here, the one place every event passes through (src/audit/bounds.ts).
+  const given = input.target ?? { id: null, type: null, details: null };
+  const target = { id: given.id, type: boundedText(given.type), details: boundedText(given.details) };
+  const ip = boundedText(input.ipAddress ?? null);
+  const author = { id: input.author.id, name: boundedText(input.author.name) };
+  const e = { ...input.entity, path: boundedText(input.entity.path) };
+  const details: Record<string, unknown> = boundedDetails({
+    author_name: author.name,
     author_class: input.authorClass ?? 'User',
     target_id: target.id,
     target_type: target.type,
     target_details: target.details,
     ...input.details,
     ip_address: ip,
-    entity_path: input.entity.path,
-  };
-  const e = input.entity;
-  return [input.author.id, input.author.name, e.id, e.type, e.path, input.eventType, target.id, target.type, target.details, ip, details,
+    entity_path: e.path,
+  });
+  return [author.id, author.name, e.id, e.type, e.path, input.eventType, target.id, target.type, target.details, ip, details,
     input.createdAt ?? nowIso(), e.rootNamespaceId, e.scopePath, e.projectId];
 }
 

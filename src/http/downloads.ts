@@ -32,6 +32,7 @@ import { can } from '../auth/policy';
 import { findDownloadTarget, type DownloadSelector, type DownloadTarget } from '../db/releases';
 import { readReplicaFirst } from '../db/replica';
 import { authorOf, clientIp, projectEntity, type AuditEventInput } from '../audit/record';
+import { boundedUserAgent } from '../audit/bounds';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 import { cacheTtlMs, downloadCache, recentlyWritten, writeGeneration } from '../downloads/cache';
 import { bufferAuditEvent } from '../downloads/buffer';
@@ -222,7 +223,8 @@ export function downloadEvent(request: Request, selector: DownloadSelector, acto
       ...(selector.kind === 'link' ? { link_id: t.linkId } : { filepath: t.filepath, link_id: t.linkId }),
       ...(selector.kind === 'latest' ? { permalink: 'latest' } : {}),
       url: t.url,
-      user_agent: request.headers.get('User-Agent'),
+      // Bounded already here so the download buffer never holds more than the writer stores.
+      user_agent: boundedUserAgent(request.headers.get('User-Agent')),
     },
   };
 }
