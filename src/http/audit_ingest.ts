@@ -4,6 +4,12 @@
  * stored through recordAuditEvent like every other event, so it reaches the destinations of
  * its entity's top-level group. GitLab has no such endpoint; its REST audit event shape is
  * used for the answer.
+ *
+ * What an ingested event can claim is bounded (issue 17): the server always sets
+ * `details.ingested_by` to the ingesting user ({id, username}; a body that sets it is refused),
+ * so an ingested event is told apart from one this service recorded, whoever it names as author;
+ * `created_at` may lie at most 24 hours in the past (and 5 minutes ahead, for clock skew);
+ * `details` may take at most 16 KB as JSON, 32 levels deep. The writer's own bounds apply too.
  */
 import type { ApiRouter, App } from './context';
 import { findNamespaceById, findNamespaceByPath, type Namespace } from '../db/namespaces';
@@ -20,7 +26,8 @@ import {
   type AuditEntity,
   type AuditEvent,
 } from '../audit/record';
-import { ApiError, badRequest, json, notFound } from '../web/errors';
+import { INGESTED_DETAILS_MAX_BYTES, INGESTED_DETAILS_MAX_DEPTH, nestingDepth, utf8Length } from '../audit/bounds';
+import { ApiError, badRequest, badRequestMessage, json, notFound, validationError } from '../web/errors';
 import { parseIsoDateTime, readBodyText } from '../web/params';
 import { requireAllowed } from './access';
 
@@ -30,8 +37,12 @@ export const MAX_INGEST_BODY_BYTES = 64 * 1024;
 const EVENT_TYPE_RE = /^[a-z0-9_]{1,255}$/;
 const ENTITY_TYPES = ['Project', 'Group', 'User'] as const;
 type EntityType = (typeof ENTITY_TYPES)[number];
-/** GitLab truncates target_details and entity_path at 5,500 characters; we refuse longer ones. */
+/** GitLab truncates target_details and entity_path at 5,500 characters; we refuse longer ones (the writer stores 2 KB). */
 const MAX_TARGET_DETAILS = 5500;
+/** How far back an ingested event may be dated. */
+export const INGEST_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** How far ahead of the server's clock an ingested event may be dated (the producer's clock skew). */
+export const INGEST_MAX_SKEW_MS = 5 * 60 * 1000;
 
 type Body = Record<string, unknown>;
 
@@ -73,6 +84,32 @@ export function isIpAddress(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** An optional `details` object within its bounds; `ingested_by` is the server's to set. */
+function ingestDetails(body: Body): Body {
+  const details = body.details;
+  if (details === undefined || details === null) return {};
+  if (typeof details !== 'object' || Array.isArray(details)) throw badRequest('details is invalid');
+  if (nestingDepth(details, INGESTED_DETAILS_MAX_DEPTH) > INGESTED_DETAILS_MAX_DEPTH) {
+    throw validationError('details', `is nested too deeply (maximum is ${INGESTED_DETAILS_MAX_DEPTH} levels)`);
+  }
+  if (utf8Length(JSON.stringify(details)) > INGESTED_DETAILS_MAX_BYTES) {
+    throw validationError('details', `is too long (maximum is ${INGESTED_DETAILS_MAX_BYTES} bytes as JSON)`);
+  }
+  if (Object.hasOwn(details, 'ingested_by')) throw validationError('details', 'ingested_by is set by the server, not by the request');
+  return details as Body;
+}
+
+/** An optional `created_at` within the last 24 hours (5 minutes ahead allowed); undefined: now. */
+function ingestCreatedAt(body: Body, now: number): string | undefined {
+  if (body.created_at === undefined || body.created_at === null) return undefined;
+  const createdAt = typeof body.created_at === 'string' ? parseIsoDateTime(body.created_at) : undefined;
+  if (!createdAt) throw badRequest('created_at is invalid');
+  const at = Date.parse(createdAt);
+  if (at < now - INGEST_MAX_AGE_MS) throw badRequestMessage('created_at is more than 24 hours in the past');
+  if (at > now + INGEST_MAX_SKEW_MS) throw badRequestMessage('created_at is more than 5 minutes in the future');
+  return createdAt;
 }
 
 /** Resolve the entity an event is about, by id or path (both must agree when both are given). */
@@ -141,15 +178,8 @@ export function registerAuditIngestRoutes(router: ApiRouter): void {
     const targetDetails = str(body, 'target_details', MAX_TARGET_DETAILS);
     const ip = str(body, 'ip_address', 45);
     if (ip !== undefined && !isIpAddress(ip)) throw badRequest('ip_address is invalid');
-    const details = body.details;
-    if (details !== undefined && details !== null && (typeof details !== 'object' || Array.isArray(details))) {
-      throw badRequest('details is invalid');
-    }
-    let createdAt: string | undefined;
-    if (body.created_at !== undefined && body.created_at !== null) {
-      createdAt = typeof body.created_at === 'string' ? parseIsoDateTime(body.created_at) : undefined;
-      if (!createdAt) throw badRequest('created_at is invalid');
-    }
+    const details = ingestDetails(body);
+    const createdAt = ingestCreatedAt(body, Date.now());
 
     const entity = await resolveEntity(db, entityType, entityId, entityPath);
     let author = { id: actor.user.id, name: actor.user.name };
@@ -170,9 +200,9 @@ export function registerAuditIngestRoutes(router: ApiRouter): void {
       entity,
       target: { id: targetId ?? null, type: targetType ?? null, details: targetDetails ?? null },
       ipAddress: ip ?? clientIp(request),
-      details: (details as Record<string, unknown> | null | undefined) ?? {},
+      details: { ...details, ingested_by: { id: actor.user.id, username: actor.user.username } },
       createdAt,
-      authorClass: typeof (details as Body | undefined)?.author_class === 'string' ? ((details as Body).author_class as string) : undefined,
+      authorClass: typeof details.author_class === 'string' ? details.author_class : undefined,
     });
     return json(ingestedEventJson(event), 201);
   });

@@ -7,6 +7,8 @@ describe('POST /api/v4/audit_events (ingest)', () => {
   it('stores an event for a project by path and answers 201 with it', async () => {
     const g = await createGroup();
     const p = await createProject(g.id);
+    // An hour ago, to the second (ingested events may be at most 24 hours old).
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
     const r = await post({
       event_type: 'repository_git_operation',
       entity_type: 'Project',
@@ -17,7 +19,7 @@ describe('POST /api/v4/audit_events (ingest)', () => {
       target_details: p.path_with_namespace,
       ip_address: '198.51.100.7',
       details: { author_class: 'User', custom_message: { protocol: 'web', action: 'git-upload-pack' } },
-      created_at: '2026-01-02T03:04:05Z',
+      created_at: createdAt.toISOString().replace('.000Z', 'Z'),
     });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({
@@ -30,7 +32,7 @@ describe('POST /api/v4/audit_events (ingest)', () => {
       target_id: p.id,
       target_type: 'Project',
       ip_address: '198.51.100.7',
-      created_at: '2026-01-02T03:04:05.000Z',
+      created_at: createdAt.toISOString(),
     });
     expect(typeof r.body.id).toBe('number');
     expect(r.body.details.custom_message).toEqual({ protocol: 'web', action: 'git-upload-pack' });
