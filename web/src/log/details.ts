@@ -31,10 +31,21 @@ export function changesOf(details: Record<string, unknown> | undefined): Change[
   return out;
 }
 
-/** A value as text: strings as they are, absent values as an em dash, the rest as JSON. */
+/**
+ * A change value the server cut to its first 1 KB (`{truncated, length, sha256, prefix}`, see
+ * README "Security"): the prefix, an ellipsis, the whole value's length and SHA-256.
+ */
+function truncatedText(v: unknown): string | null {
+  if (!v || typeof v !== 'object') return null;
+  const t = v as Record<string, unknown>;
+  if (t.truncated !== true || typeof t.prefix !== 'string' || typeof t.length !== 'number' || typeof t.sha256 !== 'string') return null;
+  return `${t.prefix}… (${t.length} characters, SHA-256 ${t.sha256})`;
+}
+
+/** A value as text: strings as they are, absent values as an em dash, cut values by their prefix, the rest as JSON. */
 export function shown(v: unknown): string {
   if (v === undefined || v === null || v === '') return '—';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : truncatedText(v) ?? JSON.stringify(v);
 }
 
 /** Details keys the summary or the from/to table already shows. */
