@@ -105,11 +105,16 @@ export function utf8Sha256(s: string): string {
   return [...h].map((x) => x.toString(16).padStart(8, '0')).join('');
 }
 
-/** Whether a value is a TruncatedValue (as this module makes them). */
+const TRUNCATED_KEYS = new Set(['truncated', 'length', 'sha256', 'prefix', 'json']);
+
+/** Whether a value is a TruncatedValue as this module makes them (its prefix within 1 KB, no other keys). */
 export function isTruncatedValue(v: unknown): v is TruncatedValue {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const t = v as Record<string, unknown>;
-  return t.truncated === true && typeof t.length === 'number' && typeof t.sha256 === 'string' && /^[0-9a-f]{64}$/.test(t.sha256) && typeof t.prefix === 'string';
+  return (
+    t.truncated === true && typeof t.length === 'number' && typeof t.sha256 === 'string' && /^[0-9a-f]{64}$/.test(t.sha256) &&
+    typeof t.prefix === 'string' && utf8Length(t.prefix) <= DIFF_VALUE_MAX_BYTES && Object.keys(t).every((k) => TRUNCATED_KEYS.has(k))
+  );
 }
 
 /** A value as readable text: a TruncatedValue as its prefix, "…", its length and its SHA-256. */

@@ -50,8 +50,11 @@ describe('the bounds, as functions', () => {
     const long = 'é'.repeat(3000);
     const cut = boundedDiffValue(long);
     expect(cut).toEqual({ truncated: true, length: 3000, sha256: await webCryptoSha256(long), prefix: 'é'.repeat(512) });
-    // Bounding twice changes nothing (the marker is kept as it is).
+    // Bounding twice changes nothing (the marker is kept as it is) ...
     expect(boundedDiffValue(cut)).toBe(cut);
+    // ... but a look-alike with a longer prefix (an ingest body can send one) is bounded like any object.
+    const forged = { truncated: true, length: 1, sha256: 'a'.repeat(64), prefix: 'p'.repeat(5000) };
+    expect(boundedDiffValue(forged)).toMatchObject({ truncated: true, json: true, length: JSON.stringify(forged).length, prefix: JSON.stringify(forged).slice(0, 1024) });
     // A structured value is measured, cut and hashed as its JSON text.
     const obj = { list: Array.from({ length: 400 }, (_, i) => i) };
     const text = JSON.stringify(obj);
