@@ -17,6 +17,9 @@ const FAST_MS = 200;
 let top: { full_path: string };
 let sub: { full_path: string };
 let cases = 0;
+/** The slowest attack answered and the most D1 queries one made (printed with the count). */
+let slowest = { name: '', ms: 0 };
+let mostD1 = 0;
 
 beforeAll(async () => {
   top = await createGroup({ visibility: 'public' });
@@ -25,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`graphql bomb sweep: ${cases} cases`);
+  console.log(`graphql bomb sweep: ${cases} cases; slowest attack ${slowest.ms.toFixed(1)} ms (${slowest.name}); at most ${mostD1} D1 queries`);
 });
 
 /** `count` fragments named `<prefix>0..`, each made by `body(next)`, the last one `last`. */
@@ -48,6 +51,8 @@ async function expectRefused(list: Case[]): Promise<void> {
   for (const c of list) {
     const r = await measured(c.query);
     cases++;
+    if (r.ms > slowest.ms) slowest = { name: c.name, ms: r.ms };
+    mostD1 = Math.max(mostD1, r.d1);
     expect({ status: r.status, errors: messages(r), data: r.body.data }, c.name).toEqual({ status: 400, errors: c.errors, data: undefined });
     expect(r.ms, `${c.name}: answered in ${r.ms.toFixed(1)} ms`).toBeLessThan(FAST_MS);
     expect(r.d1, `${c.name}: D1 queries`).toBeLessThanOrEqual(BUDGET.d1Queries);
@@ -170,6 +175,7 @@ describe('deep nesting through fragments', () => {
     await expectRefused([
       { name: '16 parents through fragments', query: nested(16), errors: [depth(18)] },
       { name: '120 parents through fragments', query: nested(120), errors: [depth(122)] },
+      { name: '1,200 parents written out', query: `{ group(fullPath: "${sub.full_path}") { ${'parent{'.repeat(1_200)}id${'}'.repeat(1_200)} } }`, errors: [depth(1_202), complexity(1_202)] },
       { name: 'introspection, 20 ofType', query: `{ __type(name: "Group") { fields { type { ${ofTypes(20)} } } } }`, errors: [depth(24)] },
       {
         name: 'introspection through fragments',
