@@ -97,6 +97,24 @@ describe('the verdict cache', () => {
     expect(documentCacheStats()).toMatchObject({ size: 2, misses: 2 });
   });
 
+  it('answers each spacing with locations in its own text', async () => {
+    clearDocumentCache();
+    // Valid: the cached verdict is reused (a hit), the text parsed again for its locations.
+    const failing = '{ user(id: "bad") { id } }';
+    const first = await measured(failing);
+    const moved = await measured(`\n\n  ${failing}`);
+    expect(messages(moved)).toEqual(['"bad" is not a valid Global ID']);
+    expect([first.body.errors![0].locations, moved.body.errors![0].locations]).toEqual([[{ line: 1, column: 3 }], [{ line: 3, column: 5 }]]);
+    expect(documentCacheStats()).toMatchObject({ size: 1, misses: 1, hits: 1 });
+    // Invalid at a position: decided again for the other spacing.
+    const invalid = '{ group(fullPath: "x") { nope } }';
+    const a = await measured(invalid);
+    const b = await measured(`\n${invalid}`);
+    expect([a.status, b.status, messages(b)]).toEqual([400, 400, ['Cannot query field "nope" on type "Group". Did you mean "name"?']]);
+    expect([a.body.errors![0].locations, b.body.errors![0].locations]).toEqual([[{ line: 1, column: 26 }], [{ line: 2, column: 26 }]]);
+    expect(documentCacheStats()).toMatchObject({ size: 2, misses: 3, hits: 1 });
+  });
+
   it('keeps refusals too, and is bounded', async () => {
     clearDocumentCache();
     const bomb = `query { ...F0 }\n${Array.from({ length: 25 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join('\n')}\nfragment F25 on Query { __typename }`;
