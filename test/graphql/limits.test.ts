@@ -10,9 +10,9 @@ import { LIMITS } from '../../src/graphql/limits';
 import { BUDGET } from '../../src/graphql/budget';
 import { clearDocumentCache, documentCacheStats } from '../../src/graphql/documents';
 import { STREAMS } from '../../web/src/streams/config';
-import { createGroup, createUser, type TestUser } from '../support/api';
+import { ADMIN, api, createGroup, createProject, createUser, type TestUser } from '../support/api';
 import { groupDestination, httpConfig } from './streaming_support';
-import { measured, messages } from './limits_support';
+import { measured, messages, spent } from './limits_support';
 
 /** `n` copies of `field` (aliased `a0`… when `alias`), in fragments of 10 spread from one. */
 function throughFragments(n: number, field: (i: number) => string): string {
@@ -131,11 +131,19 @@ describe('the verdict cache', () => {
 describe('the request budget', () => {
   let owner: TestUser;
   let chain: { full_path: string };
+  /** A project with a full page of releases: 100, two links each. */
+  let releases: { path_with_namespace: string };
   beforeAll(async () => {
     owner = await createUser();
     let g = (await createGroup({ visibility: 'public' })) as { id: number; full_path: string };
     for (let i = 0; i < 3; i++) g = (await createGroup({ visibility: 'public', parentId: g.id })) as typeof g;
     chain = g;
+    const project = await createProject((await createGroup()).id);
+    for (let i = 0; i < 100; i++) {
+      const links = ['a', 'b'].map((name) => ({ name, url: `https://example.com/v${i}/${name}` }));
+      expect((await api('POST', `/api/v4/projects/${project.id}/releases`, { token: ADMIN, body: { tag_name: `v${i}`, assets: { links } } })).status).toBe(201);
+    }
+    releases = project;
   });
 
   it(`stops at ${BUDGET.d1Queries} D1 queries: 30 aliased groups and their parents (about 120 queries) get one error`, async () => {
@@ -148,17 +156,13 @@ describe('the request budget', () => {
     expect(JSON.stringify(r.body.data)).toContain('null');
   });
 
-  it(`stops at ${BUDGET.resolverCalls} resolver calls: 3 destinations × 20 headers × 29 aliased ids get one error`, async () => {
-    const group = await createGroup({ token: owner.token });
-    const headers = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`X-H${i}`, { value: 'v', active: true }]));
-    for (let i = 0; i < 3; i++) await groupDestination(owner.token, group.full_path, { config: httpConfig(headers) });
-    const ids = Array.from({ length: 29 }, (_, i) => `i${i}: id`).join(' ');
-    const doc = (fields: string) => `query { group(fullPath: "${group.full_path}") { externalAuditEventDestinations { nodes { headers { nodes { ...H } } } } } }
-      fragment H on AuditEventStreamingHeader { ${fields} }`;
-    const within = await measured(doc('i0: id key'), owner.token);
+  it(`stops at ${BUDGET.resolverCalls} resolver calls: 100 releases × 2 links × 29 aliased ids get one error`, async () => {
+    const doc = (fields: string) => `query { project(fullPath: "${releases.path_with_namespace}") { releases(first: 100) { nodes { assets { links { nodes { ...L } } } } } } }
+      fragment L on ReleaseLink { ${fields} }`;
+    const within = await measured(doc('i0: id name'), ADMIN);
     expect(within.body.errors).toBeUndefined();
-    expect(within.body.data.group.externalAuditEventDestinations.nodes.map((n: any) => n.headers.nodes.length)).toEqual([20, 20, 20]);
-    const r = await measured(doc(ids), owner.token);
+    expect(within.body.data.project.releases.nodes.map((n: any) => n.assets.links.nodes.length)).toEqual(Array(100).fill(2));
+    const r = await measured(doc(Array.from({ length: 29 }, (_, i) => `i${i}: id`).join(' ')), ADMIN);
     expect([r.status, messages(r)]).toEqual([200, [`Query exceeded the budget of ${BUDGET.resolverCalls} resolver calls per request`]]);
     expect(r.d1).toBeLessThanOrEqual(BUDGET.d1Queries);
   });
@@ -179,8 +183,26 @@ describe('the request budget', () => {
     const page = await measured(deliveries, owner.token, { fullPath: group.full_path, first: 20 });
     expect(page.body.errors).toBeUndefined();
     expect(page.body.data.group.externalAuditEventStreamingDestinations.nodes).toHaveLength(5);
-    console.log(`web pages' documents, 5 destinations: list ${list.d1} D1 queries, deliveries ${page.d1} (budget ${BUDGET.d1Queries})`);
-    // Measured: 15 and 39 (about 7 per destination for the deliveries, which every destination's card asks).
-    expect(Math.max(list.d1, page.d1)).toBeLessThanOrEqual(BUDGET.d1Queries);
+    const listCost = await spent(STREAMS.group.list, owner.token, { fullPath: group.full_path });
+    const pageCost = await spent(deliveries, owner.token, { fullPath: group.full_path, first: 20 });
+    console.log(`web pages' documents, 5 destinations: list ${listCost.resolverCalls} resolver calls and ${listCost.d1Queries} D1 queries, deliveries ${pageCost.resolverCalls} and ${pageCost.d1Queries}`);
+    // Measured: the list 15 D1 queries, the deliveries 39 (about 7 per destination, which every destination's card asks).
+    for (const cost of [listCost, pageCost]) {
+      expect(cost.errors).toEqual([]);
+      expect(cost.d1Queries).toBeLessThanOrEqual(BUDGET.d1Queries);
+      expect(cost.resolverCalls).toBeLessThanOrEqual(BUDGET.resolverCalls);
+    }
+  });
+
+  it('leaves room for a full page of releases (100, two links each, every field)', async () => {
+    const doc = `query { project(fullPath: "${releases.path_with_namespace}") { releases(first: 100) { count nodes {
+      id tagName tagPath name description releasedAt createdAt upcomingRelease historicalRelease author { id username name webUrl }
+      links { selfUrl editUrl } assets { count sources { nodes { format url } } links { nodes { id name url linkType directAssetUrl directAssetPath external downloadCount } } } } } } }`;
+    const r = await measured(doc, ADMIN);
+    expect(r.body.errors, JSON.stringify(r.body.errors)).toBeUndefined();
+    expect(r.body.data.project.releases.nodes).toHaveLength(100);
+    const cost = await spent(doc, ADMIN);
+    console.log(`100 releases with 2 links, every field: ${cost.resolverCalls} resolver calls, ${cost.d1Queries} D1 queries`);
+    expect(cost.resolverCalls).toBeLessThanOrEqual(BUDGET.resolverCalls);
   });
 });

@@ -1,6 +1,12 @@
 /** Helpers for the GraphQL limit and budget tests: run a document and see what it cost. */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { execute, parse } from 'graphql';
 import { handleGraphql } from '../../src/graphql/handler';
+import { schema } from '../../src/graphql/schema';
+import { meteredEnv, meteredFieldResolver, RequestBudget } from '../../src/graphql/budget';
+import { authenticate } from '../../src/auth/authenticate';
+import type { Env } from '../../src/env';
 import { BASE } from '../support/api';
 import { countingEnv } from '../support/d1';
 
@@ -28,3 +34,21 @@ export async function measured(query: string, token: string | null = null, varia
 
 /** The messages of an answer's errors. */
 export const messages = (m: Measured) => (m.body.errors ?? []).map((e) => e.message);
+
+/** What a document spent of the request budget when it ran (the handler's own metering, run here to read its counts). */
+export async function spent(query: string, token: string | null, variables?: Record<string, unknown>): Promise<{ resolverCalls: number; d1Queries: number; errors: readonly unknown[] }> {
+  const request = new Request(`${BASE}/api/graphql`, { method: 'POST', headers: token ? { 'PRIVATE-TOKEN': token } : {} });
+  const actor = await authenticate(request, env as Env);
+  const budget = new RequestBudget();
+  const ctx = createExecutionContext();
+  const result = await execute({
+    schema,
+    document: parse(query),
+    variableValues: variables,
+    contextValue: { env: meteredEnv(env as Env, budget), ctx, request, actor },
+    fieldResolver: meteredFieldResolver(budget),
+  });
+  budget.close();
+  await waitOnExecutionContext(ctx);
+  return { resolverCalls: budget.resolverCalls, d1Queries: budget.d1Queries, errors: (result as { errors?: readonly unknown[] }).errors ?? [] };
+}
