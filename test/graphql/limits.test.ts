@@ -146,7 +146,7 @@ describe('the request budget', () => {
     releases = project;
   });
 
-  it(`stops at ${BUDGET.d1Queries} D1 queries: 30 aliased groups and their parents (about 120 queries) get one error`, async () => {
+  it(`stops at ${BUDGET.d1Queries} D1 queries: 30 aliased groups and 3 parents each (120 queries without the budget) get one error`, async () => {
     const doc = `{ ${Array.from({ length: 30 }, (_, i) => `g${i}: group(fullPath: "${chain.full_path}") { parent { parent { parent { id } } } }`).join(' ')} }`;
     const r = await measured(doc);
     expect([r.status, messages(r)]).toEqual([200, [`Query exceeded the budget of ${BUDGET.d1Queries} D1 queries per request`]]);
