@@ -1,138 +1,36 @@
 /**
  * GraphQL over HTTP at /api/graphql: GET (queries only) and POST. 400 for requests that cannot
- * be parsed or validated, 200 with `data` and `errors` otherwise. Parsed and validated
- * documents are cached in a bounded LRU; size, depth and alias limits protect the Worker.
- * Errors not meant for clients are masked and logged.
+ * be parsed or validated, 200 with `data` and `errors` otherwise. Each document is checked once
+ * (tokens, depth, complexity, aliases, directives: ./limits.ts; graphql-js's rules) and its
+ * verdict cached (./documents.ts); each execution runs within a budget of resolver calls and
+ * D1 queries (./budget.ts). Errors not meant for clients are masked and logged.
  */
 import {
   execute,
   GraphQLError,
   Kind,
-  parse,
-  validate,
   type DocumentNode,
   type ExecutionResult,
   type FormattedExecutionResult,
+  type GraphQLFormattedError,
   type OperationDefinitionNode,
-  type SelectionSetNode,
-  type FragmentDefinitionNode,
 } from 'graphql';
 import { benchRoutesEnabled, type Env } from '../env';
 import { authenticate } from '../auth/authenticate';
 import { ApiError } from '../web/errors';
 import { readBodyText } from '../web/params';
 import { PublicError } from './errors';
-import { fieldResolver, schema } from './schema';
+import { schema } from './schema';
+import { LIMITS } from './limits';
+import { prepareDocument } from './documents';
+import { BudgetExceeded, meteredEnv, meteredFieldResolver, RequestBudget } from './budget';
 import type { GraphQLContext } from './context';
 
-/** Limits (GitLab's max depth for authenticated requests is 15). */
-export const LIMITS = {
-  maxQueryLength: 10_000,
-  maxTokens: 5_000,
-  maxDepth: 15,
-  maxAliases: 30,
-  maxBodyBytes: 256 * 1024,
-  cacheEntries: 500,
-};
+/** Largest request body read (a query of LIMITS.maxQueryLength characters and its variables). */
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** Bench-only request header ("true" skips the document cache) honoured only when BENCH_ROUTES is "true". */
 export const BENCH_NO_CACHE_HEADER = 'X-Bench-No-Document-Cache';
-
-interface CachedDocument {
-  document?: DocumentNode;
-  errors: readonly GraphQLError[];
-}
-
-/** Bounded LRU of parsed and validated documents, keyed by query text. */
-const documentCache = new Map<string, CachedDocument>();
-let cacheHits = 0;
-let cacheMisses = 0;
-
-/** Cache statistics (for the GraphQL benchmark). */
-export function documentCacheStats() {
-  return { size: documentCache.size, hits: cacheHits, misses: cacheMisses };
-}
-
-/** Clear the document cache (benchmarks compare cold and warm). */
-export function clearDocumentCache(): void {
-  documentCache.clear();
-  cacheHits = 0;
-  cacheMisses = 0;
-}
-
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const m = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) m.set(d.name.value, d);
-  return m;
-}
-
-/** Depth of a selection set, following fragments (cycles are caught by validation). */
-function depthOf(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
-  if (!set) return 0;
-  let max = 0;
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) {
-      if (sel.name.value.startsWith('__')) continue; // introspection is bounded by the schema itself
-      max = Math.max(max, 1 + depthOf(sel.selectionSet, fragments, seen));
-    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      max = Math.max(max, depthOf(sel.selectionSet, fragments, seen));
-    } else {
-      const name = sel.name.value;
-      const frag = fragments.get(name);
-      if (frag && !seen.has(name)) max = Math.max(max, depthOf(frag.selectionSet, fragments, new Set([...seen, name])));
-    }
-  }
-  return max;
-}
-
-function countAliases(document: DocumentNode): number {
-  let n = 0;
-  const walk = (set: SelectionSetNode | undefined) => {
-    if (!set) return;
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD && sel.alias) n++;
-      if (sel.kind !== Kind.FRAGMENT_SPREAD) walk(sel.selectionSet);
-    }
-  };
-  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) walk(d.selectionSet);
-  return n;
-}
-
-/** Parse, check limits and validate a query, through the cache (bypassed when `useCache` is false: benchmarks only). */
-function prepare(query: string, useCache = true): CachedDocument {
-  const cached = useCache ? documentCache.get(query) : undefined;
-  if (cached) {
-    cacheHits++;
-    documentCache.delete(query);
-    documentCache.set(query, cached);
-    return cached;
-  }
-  cacheMisses++;
-  let result: CachedDocument;
-  try {
-    const document = parse(query, { maxTokens: LIMITS.maxTokens });
-    const fragments = fragmentsOf(document);
-    const errors: GraphQLError[] = [];
-    for (const d of document.definitions) {
-      if (d.kind !== Kind.OPERATION_DEFINITION) continue;
-      const depth = depthOf(d.selectionSet, fragments, new Set());
-      if (depth > LIMITS.maxDepth) errors.push(new GraphQLError(`Query has depth of ${depth}, which exceeds max depth of ${LIMITS.maxDepth}`));
-    }
-    const aliases = countAliases(document);
-    if (aliases > LIMITS.maxAliases) errors.push(new GraphQLError(`Query has ${aliases} aliases, which exceeds max aliases of ${LIMITS.maxAliases}`));
-    result = errors.length ? { errors } : { document, errors: validate(schema, document) };
-    if (result.errors.length) result = { errors: result.errors };
-  } catch (err) {
-    if (err instanceof GraphQLError) {
-      const message = /tokens/.test(err.message) ? 'Query too large' : err.message;
-      result = { errors: [new GraphQLError(message, { nodes: undefined, source: err.source, positions: err.positions })] };
-    } else throw err;
-  }
-  if (!useCache) return result;
-  documentCache.set(query, result);
-  if (documentCache.size > LIMITS.cacheEntries) documentCache.delete(documentCache.keys().next().value as string);
-  return result;
-}
 
 function respond(body: FormattedExecutionResult | { errors: { message: string }[] }, status: number, extra: HeadersInit = {}): Response {
   const headers = new Headers(extra);
@@ -152,18 +50,29 @@ function selectOperation(document: DocumentNode, operationName: string | null): 
 /**
  * Mask errors that are not meant for clients; keep GraphQL's own (coercion) errors. `internal`:
  * some resolver failed unexpectedly (e.g. D1 refused a write), which the request answers as a
- * whole with GitLab's 500 (GraphqlController's rescue_from StandardError).
+ * whole with GitLab's 500 (GraphqlController's rescue_from StandardError). When the budget ran
+ * out, its error is reported once (every later call and query failed the same way), and
+ * failures that followed from a refused query are logged, not reported.
  */
-function formatResult(result: ExecutionResult): { formatted: FormattedExecutionResult; internal: boolean } {
+function formatResult(result: ExecutionResult, budget: RequestBudget): { formatted: FormattedExecutionResult; internal: boolean } {
   let internal = false;
-  const errors = result.errors?.map((e) => {
+  const errors: GraphQLFormattedError[] = [];
+  for (const e of result.errors ?? []) {
     const original = e.originalError;
-    if (!original || original instanceof PublicError || original instanceof GraphQLError) return e.toJSON();
-    console.error('GraphQL resolver error', original.stack ?? original.message);
-    internal = true;
-    return new GraphQLError('Internal server error', { nodes: e.nodes, path: e.path }).toJSON();
-  });
-  return { formatted: errors?.length ? { data: result.data, errors } : { data: result.data }, internal };
+    if (original instanceof BudgetExceeded) {
+      if (original === budget.exceeded) errors.push(e.toJSON());
+    } else if (!original || original instanceof PublicError || original instanceof GraphQLError) {
+      errors.push(e.toJSON());
+    } else {
+      console.error('GraphQL resolver error', original.stack ?? original.message);
+      if (budget.exceeded) continue;
+      internal = true;
+      errors.push(new GraphQLError('Internal server error', { nodes: e.nodes, path: e.path }).toJSON());
+    }
+  }
+  // A resolver that caught the refusal and answered otherwise still spent the budget.
+  if (budget.exceeded && !result.errors?.some((e) => e.originalError === budget.exceeded)) errors.push(budget.exceeded.toJSON());
+  return { formatted: errors.length ? { data: result.data, errors } : { data: result.data }, internal };
 }
 
 interface GraphQLParams {
@@ -186,7 +95,7 @@ async function readGraphQLParams(request: Request): Promise<GraphQLParams | Resp
       }
     }
   } else {
-    const text = await readBodyText(request, LIMITS.maxBodyBytes);
+    const text = await readBodyText(request, MAX_BODY_BYTES);
     const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
     if (type.startsWith('application/graphql')) raw = { query: text };
     else {
@@ -230,7 +139,7 @@ export async function handleGraphql(request: Request, env: Env, ctx: ExecutionCo
     const params = await readGraphQLParams(request);
     if (params instanceof Response) return params;
     // `npm run bench:graphql` measures the cache's effect; the header is ignored unless BENCH_ROUTES is "true".
-    const prepared = prepare(params.query, !(benchRoutesEnabled(env) && request.headers.get(BENCH_NO_CACHE_HEADER) === 'true'));
+    const prepared = prepareDocument(params.query, !(benchRoutesEnabled(env) && request.headers.get(BENCH_NO_CACHE_HEADER) === 'true'));
     if (!prepared.document) return respond({ errors: prepared.errors.map((e) => e.toJSON()) }, 400);
     const operation = selectOperation(prepared.document, params.operationName);
     if (!operation) {
@@ -239,16 +148,23 @@ export async function handleGraphql(request: Request, env: Env, ctx: ExecutionCo
     if (request.method === 'GET' && operation.operation !== 'query') {
       return respond({ errors: [{ message: 'Mutations are forbidden in GET requests' }] }, 405, { Allow: 'POST' });
     }
-    const contextValue: GraphQLContext = { env, ctx, request, actor };
-    const result = await execute({
-      schema,
-      document: prepared.document,
-      variableValues: params.variables ?? undefined,
-      operationName: params.operationName ?? undefined,
-      contextValue,
-      fieldResolver,
-    });
-    const { formatted, internal } = formatResult(result as ExecutionResult);
+    const budget = new RequestBudget();
+    const contextValue: GraphQLContext = { env: meteredEnv(env, budget), ctx, request, actor };
+    let result;
+    try {
+      result = await execute({
+        schema,
+        document: prepared.document,
+        variableValues: params.variables ?? undefined,
+        operationName: params.operationName ?? undefined,
+        contextValue,
+        fieldResolver: meteredFieldResolver(budget),
+      });
+    } finally {
+      // Work the request left to ctx.waitUntil (sending its events) is not the request's to budget.
+      budget.close();
+    }
+    const { formatted, internal } = formatResult(result as ExecutionResult, budget);
     if (internal) return internalError();
     // Variables that fail coercion are request errors (no data at all): 400, as the spec says.
     return respond(formatted, formatted.data === undefined ? 400 : 200);

@@ -28,6 +28,11 @@ export const schema: GraphQLSchema = buildSchema(MODULES.map((m) => m.typeDefs).
 
 const resolvers = mergeResolvers(MODULES);
 
+/** Whether a field has a resolver of its own in a module (which may read D1), not a plain property read. */
+export function hasResolver(typeName: string, fieldName: string): boolean {
+  return resolvers[typeName]?.[fieldName] !== undefined;
+}
+
 /** Resolve a field with its module's resolver, or read the property of the same name. */
 export const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, args, context, info) => {
   const resolve = resolvers[info.parentType.name]?.[info.fieldName];

@@ -11,6 +11,16 @@ import type { GraphQLContext, SchemaModule } from '../context';
 import { parseGid, toGid } from '../gid';
 import { PublicError } from '../errors';
 
+/**
+ * A namespace as a field shows it: itself when the caller may read it (REST's rule: `GET
+ * /groups/:id` answers 404 otherwise), else null, as GitLab's GroupType (`authorize
+ * :read_group`) answers a field of an object the caller may not read. A member of a subgroup or
+ * project only does not read its private ancestors.
+ */
+async function readableNamespace(c: GraphQLContext, ns: Namespace | null): Promise<Namespace | null> {
+  return ns && (await can(c.env.DB, c.actor, 'read_group', { kind: 'group', group: ns })) ? ns : null;
+}
+
 export const core: SchemaModule = {
   typeDefs: /* GraphQL */ `
 "Time represented in ISO 8601."
@@ -115,8 +125,7 @@ type Mutation {
       currentUser: (_p, _a, c: GraphQLContext) => c.actor?.user ?? null,
       group: async (_p, args: { fullPath: string }, c: GraphQLContext) => {
         const group = await findNamespaceByPath(c.env.DB, args.fullPath);
-        if (!group || group.kind !== 'group') return null;
-        return (await can(c.env.DB, c.actor, 'read_group', { kind: 'group', group })) ? group : null;
+        return group?.kind === 'group' ? readableNamespace(c, group) : null;
       },
       project: async (_p, args: { fullPath: string }, c: GraphQLContext) => {
         const project = await findProjectByPath(c.env.DB, args.fullPath);
@@ -155,10 +164,7 @@ type Mutation {
       id: (g: Namespace) => toGid('Group', g.id),
       fullName: (g: Namespace) => g.name,
       webUrl: (g: Namespace, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/groups/${g.fullPath}`,
-      parent: async (g: Namespace, _a, c: GraphQLContext) => {
-        if (g.parentId === null) return null;
-        return findNamespaceById(c.env.DB, g.parentId);
-      },
+      parent: async (g: Namespace, _a, c: GraphQLContext) => (g.parentId === null ? null : readableNamespace(c, await findNamespaceById(c.env.DB, g.parentId))),
     },
     Namespace: {
       // A project stands in as GitLab's project namespace (streaming namespace filters point at one).
@@ -170,8 +176,8 @@ type Mutation {
       id: (p: Project) => toGid('Project', p.id),
       nameWithNamespace: (p: Project) => `${p.namespace.name} / ${p.name}`,
       webUrl: (p: Project, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}/${p.fullPath}`,
-      group: (p: Project) => (p.namespace.kind === 'group' ? p.namespace : null),
-      namespace: (p: Project) => p.namespace,
+      group: (p: Project, _a, c: GraphQLContext) => (p.namespace.kind === 'group' ? readableNamespace(c, p.namespace) : null),
+      namespace: (p: Project, _a, c: GraphQLContext) => readableNamespace(c, p.namespace),
     },
   },
 };
