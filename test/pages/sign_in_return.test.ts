@@ -69,6 +69,8 @@ describe('sign-in return path', () => {
     expect(await renderedReturn('/-/sign_in', 'return=/%5Cevil.example')).toBe('/');
     expect(await renderedReturn('/', 'return=%2F%2Fevil.example')).toBe('/');
     expect(await renderedReturn('/-/sign_in', `return=${encodeURIComponent('/groups/g1?tab=x#streams')}`)).toBe('/groups/g1?tab=x#streams');
+    // Markup in an accepted path reaches the page percent-encoded (and the attribute is escaped).
+    expect(await renderedReturn('/-/sign_in', `return=${encodeURIComponent('/x"><script>alert(1)</script>')}`)).toBe('/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E');
     // Without a return, nothing to decide: the client stays on the page.
     expect(await renderedReturn('/-/sign_in', 'x=1')).toBe(null);
   });
