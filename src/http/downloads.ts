@@ -258,13 +258,12 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * A signed link's answer when it does not verify for the link its path names (401), or null. A
- * path that names no link answers the same 401 as a wrong signature: only a valid signature,
- * which only we issue, learns more than that.
+ * path that names no link answers the same 401 as a wrong signature, after the same work (link
+ * id 0 is never a link's): only a valid signature, which only we issue, learns more than that.
  */
 async function signedLinkCheck(env: Env, target: DownloadTarget | null, signed: SignedLinkQuery): Promise<Response | null> {
-  if (!target) return signedLinkRefused('invalid');
-  const check = await verifyDownloadLink(downloadLinkSecret(env), target.linkId, signed, nowSeconds());
-  return check === 'valid' ? null : signedLinkRefused(check);
+  const check = await verifyDownloadLink(downloadLinkSecret(env), target?.linkId ?? 0, signed, nowSeconds());
+  return target && check === 'valid' ? null : signedLinkRefused(check === 'valid' ? 'invalid' : check);
 }
 
 /** The `release_external_artifact_download` event ("Repository External Resource Download Started"). */
