@@ -11,6 +11,8 @@ const migrations = await readD1Migrations(join(root, 'migrations'));
 /** What every Worker of the tests gets instead of wrangler.toml's production vars. */
 const testVars = {
   ADMIN_TOKEN: 'test-admin-token',
+  // Signs the releases page's download links (src/auth/download_links.ts); a test value.
+  DOWNLOAD_LINK_SECRET: 'test-download-link-secret-0123456789abcdef',
   ALLOW_LOCAL_DESTINATIONS: 'true',
   // No test delivery ever leaves the machine (fuzzed or example destinations included).
   DELIVERY_LOOPBACK_ONLY: 'true',

@@ -79,6 +79,11 @@ export interface Env extends SharedEnv {
   DOWNLOAD_BUFFER_SHARDS?: string;
   /** Secret: authenticates as the built-in instance administrator `root` (user id 1). */
   ADMIN_TOKEN?: string;
+  /**
+   * Secret (at least 32 characters): the HMAC-SHA256 key of signed download links (src/auth/download_links.ts).
+   * Unset: the signed-link endpoint answers 503 and signed links are refused; tokens still work.
+   */
+  DOWNLOAD_LINK_SECRET?: string;
   /** Origin used in absolute URLs (e.g. direct_asset_url, web_url); defaults to the request's origin. */
   EXTERNAL_URL?: string;
   /** Most streaming destinations per group (GitLab's default plan limit is 5). */

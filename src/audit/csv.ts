@@ -1,27 +1,38 @@
 /**
  * The audit log as CSV (RFC 4180), streamed: rows are produced page by page while the client
  * reads, so a download of 100,000 events never holds more than one page in memory.
- * Cells are neutralised against formula injection (OWASP "CSV injection"): a cell starting
- * with =, +, -, @, a tab or a carriage return is prefixed with a single quote, so that a
- * spreadsheet shows the text instead of evaluating it.
+ * Cells are neutralised against formula injection per OWASP's "CSV Injection" guidance: every
+ * cell is quoted, and a single quote is put before what a spreadsheet could evaluate, so that it
+ * shows the text instead (see csvCell).
  */
 import type { AuditEvent } from './record';
 import { valueText } from './bounds';
 
 /**
- * The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours;
- * `Changes` (last, added by issue 15): what the event changed, see changesCell.
+ * Signs a spreadsheet may read as the start of a formula: `=`, `+`, `-`, `@` (OWASP), `|` (DDE),
+ * their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20, U+FF5C; which some spreadsheets read
+ * as the ASCII signs), the small-form variants (U+FE66, U+FE62, U+FE63, U+FE6B) and the minus sign U+2212.
  */
-export const CSV_HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'] as const;
+const SIGN = '[=+\\-@|\\uFF1D\\uFF0B\\uFF0D\\uFF20\\uFF5C\\uFE66\\uFE62\\uFE63\\uFE6B\\u2212]';
+/** What a spreadsheet may skip before a sign: whitespace, no-break and other Unicode spaces, control and format (zero-width) characters. */
+const BLANK = '[\\s\\p{Z}\\p{Cc}\\p{Cf}]';
+/** Where another locale's reader may start a field inside our cell: `;` and tab (other list separators) and line breaks. */
+const SEPARATOR = '[;\\t\\r\\n]';
+/** A cell a spreadsheet could evaluate: a tab or a line break first (OWASP), or a sign after any blanks. */
+const FORMULA_AT_START = new RegExp(`^(?:[\\t\\r\\n]|${BLANK}*${SIGN})`, 'u');
+/** A separator followed by a sign (after blanks that are not themselves separators): a field that could be evaluated once split there. */
+const FORMULA_AFTER_SEPARATOR = new RegExp(`(${SEPARATOR})(?=(?:(?!${SEPARATOR})${BLANK})*${SIGN})`, 'gu');
 
-const FORMULA_START = /^[=+\-@\t\r]/;
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/** One cell: neutralised, then quoted when it holds a quote, comma or line break (RFC 4180 §2). */
+/**
+ * One cell: a single quote before the cell when it could start a formula, and after each `;`,
+ * tab or line break that a formula follows (a spreadsheet set to split on them would otherwise
+ * evaluate that part); then quoted, doubling quotes (RFC 4180 §2.5-2.7). Only quotes are added.
+ */
 export function csvCell(value: unknown): string {
   let s = value === null || value === undefined ? '' : typeof value === 'string' ? value : String(value);
-  if (FORMULA_START.test(s)) s = `'${s}`;
-  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  s = s.replace(FORMULA_AFTER_SEPARATOR, "$1'");
+  if (FORMULA_AT_START.test(s)) s = `'${s}`;
+  return `"${s.replace(/"/g, '""')}"`;
 }
 
 /** One record, CRLF-terminated (RFC 4180 §2.1). */
@@ -78,10 +89,14 @@ export function recordedChanges(details: Record<string, unknown> | null | undefi
     .map((c) => ({ change: String(present(c.change) ? c.change : c.field), from: c.from ?? null, to: c.to ?? null }));
 }
 
-/** The `Changes` cell: a JSON array of {"change","from","to"} (exact values, one per changed field), or empty. */
+/**
+ * The `Changes` cell: a JSON array of {"change","from","to"} (exact values, one per changed field),
+ * or empty. `;` is written as the JSON escape `\u003b` (JSON already escapes tabs and line
+ * breaks), so that csvCell finds no separator to neutralise inside it and the values stay exact.
+ */
 export function changesCell(details: Record<string, unknown> | null | undefined): string {
   const changes = recordedChanges(details);
-  return changes.length === 0 ? '' : JSON.stringify(changes);
+  return changes.length === 0 ? '' : JSON.stringify(changes).replace(/;/g, '\\u003b');
 }
 
 /** created_at as UTC ISO 8601 (stored values already are; anything else is normalised if it parses). */
@@ -90,10 +105,33 @@ function utc(createdAt: string): string {
   return Number.isNaN(d.getTime()) ? createdAt : d.toISOString();
 }
 
+/** "<target type> <target id>" when an event names no target details. */
+function targetText(e: AuditEvent): string {
+  return e.targetDetails ?? (e.targetType ? `${e.targetType}${e.targetId !== null ? ` ${e.targetId}` : ''}` : '');
+}
+
+/**
+ * The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours;
+ * `Changes` (added by issue 15): what the event changed, see changesCell. A new column is one
+ * entry here (header and cell together); every cell goes through csvCell.
+ */
+const COLUMNS: readonly { header: string; cell: (e: AuditEvent) => string }[] = [
+  { header: 'Author', cell: (e) => e.authorName },
+  { header: 'Action', cell: actionText },
+  { header: 'Target', cell: targetText },
+  { header: 'Entity', cell: (e) => e.entityPath ?? '' },
+  { header: 'Event type', cell: (e) => e.eventType },
+  { header: 'IP', cell: (e) => e.ipAddress ?? '' },
+  { header: 'At', cell: (e) => utc(e.createdAt) },
+  { header: 'Changes', cell: (e) => changesCell(e.details) },
+];
+
+/** The header row. */
+export const CSV_HEADER: readonly string[] = COLUMNS.map((c) => c.header);
+
 /** The CSV cells of one event. */
 export function csvRow(e: AuditEvent): string[] {
-  const target = e.targetDetails ?? (e.targetType ? `${e.targetType}${e.targetId !== null ? ` ${e.targetId}` : ''}` : '');
-  return [e.authorName, actionText(e), target, e.entityPath ?? '', e.eventType, e.ipAddress ?? '', utc(e.createdAt), changesCell(e.details)];
+  return COLUMNS.map((c) => c.cell(e));
 }
 
 /** Reads one page of events after a cursor (the id of the last event already written). */

@@ -4,10 +4,14 @@ export async function sha256Hex(s: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Bytes as base64url without padding (RFC 4648 §5). */
+export function base64Url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** Random bytes as base64url without padding. */
 export function randomBase64Url(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** Random bytes as standard base64 (with padding). */

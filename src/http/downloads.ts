@@ -20,10 +20,15 @@
  * an open redirect).
  *
  * Private and internal projects need a token (PRIVATE-TOKEN, Authorization: Bearer or
- * ?private_token=, scope api or read_api) of a user who may read releases. Anything refused or
- * missing answers 404, never 401 or 403, so that neither the existence of a project nor the
- * validity of a token leaks (GitLab answers 401 for a bad token on its API; this is a browser
- * route, where 404 is GitLab's answer for what the caller may not see).
+ * ?private_token=, scope api or read_api) of a user who may read releases, or a signed link
+ * (`?expires=&user=&signature=`, src/auth/download_links.ts: what the releases page uses, so that
+ * no token is ever in a URL), which stands for its user exactly as a token would, audit event
+ * included. Anything refused or missing answers 404, never 401 or 403, so that neither the
+ * existence of a project nor the validity of a token leaks (GitLab answers 401 for a bad token
+ * on its API; this is a browser route, where 404 is GitLab's answer for what the caller may not
+ * see). A signed link that has expired or does not verify answers 401 with the reason, whether
+ * or not its path names a link (so that this answer leaks nothing either); a signed link with a
+ * token too answers 400.
  */
 import { benchRoutesEnabled, type Env } from '../env';
 import { lookupToken, presentedToken, type Actor } from '../auth/authenticate';
@@ -36,6 +41,8 @@ import { boundedUserAgent } from '../audit/bounds';
 import { FILEPATH_MAX, FILEPATH_REGEX } from '../releases/links';
 import { cacheTtlMs, downloadCache, recentlyWritten, writeGeneration } from '../downloads/cache';
 import { bufferAuditEvent } from '../downloads/buffer';
+import { findUserById } from '../db/users';
+import { downloadLinkSecret, readSignedLinkQuery, signedLinkExpiry, verifyDownloadLink, type SignedLinkQuery } from '../auth/download_links';
 
 const MARKER = '/-/releases/';
 /** Bench-only bare redirect (BENCH_ROUTES="true"); otherwise an ordinary unknown path. */
@@ -101,11 +108,20 @@ export function parseDownloadPath(pathname: string, now: string): DownloadRoute 
   return { projectPath: projectSegs.join('/'), selector };
 }
 
-function notFoundResponse(): Response {
-  return new Response(JSON.stringify({ message: '404 Not Found' }), {
-    status: 404,
+function errorAnswer(status: number, message: string): Response {
+  return new Response(JSON.stringify({ message }), {
+    status,
     headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
   });
+}
+
+function notFoundResponse(): Response {
+  return errorAnswer(404, '404 Not Found');
+}
+
+/** 401 for a signed link that has expired or does not verify. */
+function signedLinkRefused(why: 'expired' | 'invalid'): Response {
+  return errorAnswer(401, why === 'expired' ? '401 Unauthorized - the signed download link has expired' : '401 Unauthorized - the signed download link is invalid');
 }
 
 /** Links by route, and actors by token digest; "user may read releases of project" decisions. */
@@ -152,6 +168,22 @@ async function resolveActor(env: Env, token: string): Promise<Actor | null> {
   return found;
 }
 
+/**
+ * The user a signed link stands for (as a read_api token of theirs would), or null when they do
+ * not exist or are blocked. Cached like a token's user; the link's signature is checked apart.
+ */
+async function resolveSignedActor(env: Env, userId: number): Promise<Actor | null> {
+  const key = `signed-link-user:${userId}`;
+  const cached = actors.get(key);
+  if (cached) return cached;
+  const readAt = writeGeneration();
+  const user = await readReplicaFirst(env.DB, recentlyWritten(), (db) => findUserById(db, userId), (found) => !found);
+  if (!user || user.state !== 'active') return null;
+  const actor: Actor = { user, scopes: ['read_api'], tokenId: null };
+  actors.set(key, actor, cacheTtlMs(env), readAt);
+  return actor;
+}
+
 /** can(read_release) on the link's project: cached when granted; a replica's "no" asks the primary. */
 async function mayReadReleases(env: Env, actor: Actor | null, target: DownloadTarget): Promise<boolean> {
   const resource = { kind: 'project', project: target.project } as const;
@@ -189,10 +221,24 @@ export async function handleDownload(request: Request, env: Env, _ctx: Execution
   }
   if (route === INVALID) return notFoundResponse();
 
-  // The link and the token's user are independent lookups: on a miss their reads overlap.
   const token = presentedToken(request, { queryParam: true });
-  const [target, actor] = await Promise.all([resolveTarget(env, route), token === null ? null : resolveActor(env, token)]);
-  if (!target || (token !== null && actor === null)) return notFoundResponse();
+  const signed = readSignedLinkQuery(url.searchParams);
+  if (signed !== null && token !== null) return errorAnswer(400, '400 Bad request - a signed download link takes no token');
+  if (signed === 'malformed') return signedLinkRefused('invalid');
+  // Needs no lookup: an expired link is refused before anything is read.
+  const expiry = signed === null ? 'valid' : signedLinkExpiry(signed, nowSeconds());
+  if (expiry !== 'valid') return signedLinkRefused(expiry);
+
+  // The link and the caller are independent lookups: on a miss their reads overlap.
+  const [target, actor] = await Promise.all([
+    resolveTarget(env, route),
+    signed !== null ? resolveSignedActor(env, signed.userId) : token === null ? null : resolveActor(env, token),
+  ]);
+  if (signed !== null) {
+    const refused = await signedLinkCheck(env, target, signed);
+    if (refused) return refused;
+  }
+  if (!target || ((token !== null || signed !== null) && actor === null)) return notFoundResponse();
   if (!(await mayReadReleases(env, actor, target))) return notFoundResponse();
   const response = redirectTo(target.url);
   if (request.method !== 'GET' || response.status !== 302) return response;
@@ -207,6 +253,18 @@ export async function handleDownload(request: Request, env: Env, _ctx: Execution
     });
   }
   return response;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A signed link's answer when it does not verify for the link its path names (401), or null. A
+ * path that names no link answers the same 401 as a wrong signature, after the same work (link
+ * id 0 is never a link's): only a valid signature, which only we issue, learns more than that.
+ */
+async function signedLinkCheck(env: Env, target: DownloadTarget | null, signed: SignedLinkQuery): Promise<Response | null> {
+  const check = await verifyDownloadLink(downloadLinkSecret(env), target?.linkId ?? 0, signed, nowSeconds());
+  return target && check === 'valid' ? null : signedLinkRefused(check === 'valid' ? 'invalid' : check);
 }
 
 /** The `release_external_artifact_download` event ("Repository External Resource Download Started"). */

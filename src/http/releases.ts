@@ -3,7 +3,8 @@
  *   POST|GET /projects/:id/releases, GET|PUT|DELETE /projects/:id/releases/:tag_name,
  *   GET|POST /projects/:id/releases/:tag_name/assets/links,
  *   GET|PUT|DELETE /projects/:id/releases/:tag_name/assets/links/:link_id;
- * and ours: GET /projects/:id/releases/:tag_name/downloads/stats (downloads per day and link).
+ * and ours: GET /projects/:id/releases/:tag_name/downloads/stats (downloads per day and link),
+ * GET /projects/:id/releases/:tag_name/assets/links/:link_id/signed_url (a signed download URL).
  * There is no git repository behind a release here: no tag must exist and `ref` is accepted and
  * ignored. Milestones do not exist either, so naming any is GitLab's "Milestone(s) not found".
  */
@@ -18,6 +19,7 @@ import { ApiError, badRequest, badRequestMessage, forbidden, json, notFound } fr
 import { isCalendarDate, optionalDateTime, optionalEnum, optionalString, parseIsoDateTime, readParams, requireString, type Params } from '../web/params';
 import { pagedJson, readPage } from './pagination';
 import { loadReadableProject, requireActor } from './access';
+import { signedDirectAssetUrl } from '../releases/urls';
 import { LINK_TYPES } from '../releases/links';
 import { linkJson, releaseJson } from '../releases/serializers';
 import { addDays, daysBetween, DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, releaseDownloadSeries } from '../releases/download_stats';
@@ -241,6 +243,22 @@ export function registerReleaseRoutes(router: ApiRouter): void {
     const project = await projectFor(request, app, 'read_release');
     const release = await releaseOf(request, app, project);
     return json(linkJson(linkOf(request, release), project, release.tagName, publicOrigin(request, app.env)));
+  });
+
+  /**
+   * Ours: `GET /projects/:id/releases/:tag_name/assets/links/:link_id/signed_url`: the link's
+   * tracked URL signed for the caller, valid 5 minutes (`{"url", "expires_at"}`), so that a page
+   * never puts a token into a link. Who may read the project's releases may ask (scope read_api
+   * is enough: a GET); 503 when DOWNLOAD_LINK_SECRET is not set.
+   */
+  router.get('/projects/:id/releases/:tag_name/assets/links/:link_id/signed_url', async (request, app) => {
+    const actor = requireActor(app);
+    const project = await projectFor(request, app, 'read_release');
+    const release = await releaseOf(request, app, project);
+    const link = linkOf(request, release);
+    const signed = await signedDirectAssetUrl(app.env, publicOrigin(request, app.env), project.fullPath, release.tagName, link, actor.user.id);
+    if (!signed) throw new ApiError(503, { message: '503 Service Unavailable - signed download links are off: DOWNLOAD_LINK_SECRET is not set' });
+    return json({ url: signed.url, expires_at: signed.expiresAt }, 200, { 'Cache-Control': 'no-store' });
   });
 
   /** `PUT /projects/:id/releases/:tag_name/assets/links/:link_id`. */

@@ -8,8 +8,10 @@
 import type { Env } from '../env';
 import { pageHeaders } from './headers';
 import { resolvePage } from './resolve';
-import { matchPageRoute } from './routes';
+import { matchPageRoute, type PageRoute } from './routes';
 import { renderNotFound, renderShell } from './shell';
+import { safeReturnPath } from './return_path';
+import { publicOrigin } from '../web/origin';
 
 /** Paths of the built client (public/): served by the assets binding, also when the Worker runs first. */
 function isAssetPath(pathname: string): boolean {
@@ -36,8 +38,18 @@ export async function handlePage(request: Request, env: Env, _ctx: ExecutionCont
     headers.set('Allow', 'GET, HEAD');
     return new Response('405 Method Not Allowed\n', { status: 405, headers });
   }
-  const body = request.method === 'HEAD' ? null : renderShell(route, resolved);
+  const body = request.method === 'HEAD' ? null : renderShell(route, { ...resolved, ...signInReturn(request, env, route) });
   return new Response(body, { status: 200, headers: pageHeaders('text/html; charset=utf-8') });
+}
+
+/**
+ * The sign-in page's `data-return`: where the client goes once signed in, decided here (only a
+ * path of this origin, else `/`) and checked again by the client before it navigates. Absent when
+ * the URL names no `return` (the client then stays on the page).
+ */
+function signInReturn(request: Request, env: Env, route: PageRoute): Record<string, string> {
+  const value = route.kind === 'sign_in' ? new URL(request.url).searchParams.get('return') : null;
+  return value === null ? {} : { return: safeReturnPath(value, publicOrigin(request, env)) };
 }
 
 /** The HTML 404 page (any method: nothing lives at this path). */

@@ -6,27 +6,29 @@ import { actionText, changesCell, csvCell, csvLine, CSV_HEADER } from '../../src
 const HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'];
 
 describe('CSV cells (RFC 4180, formula injection)', () => {
-  it('quotes only what needs quoting, doubling quotes', () => {
-    expect(csvCell('plain')).toBe('plain');
+  it('quotes every cell, doubling quotes', () => {
+    // Issue 17 (OWASP): every cell is quoted now, not only those holding a quote, comma or line break.
+    expect(csvCell('plain')).toBe('"plain"');
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('say "hi"')).toBe('"say ""hi"""');
     expect(csvCell('two\nlines')).toBe('"two\nlines"');
     expect(csvCell('cr\rlf')).toBe('"cr\rlf"');
-    expect(csvCell(null)).toBe('');
-    expect(csvCell(42)).toBe('42');
-    expect(csvLine(['a', 'b,c'])).toBe('a,"b,c"\r\n');
+    expect(csvCell(null)).toBe('""');
+    expect(csvCell(42)).toBe('"42"');
+    expect(csvLine(['a', 'b,c'])).toBe('"a","b,c"\r\n');
     expect([...CSV_HEADER]).toEqual(HEADER);
   });
 
   it('neutralises cells that a spreadsheet would evaluate', () => {
-    expect(csvCell('=1+1')).toBe("'=1+1");
-    expect(csvCell('+1')).toBe("'+1");
-    expect(csvCell('-1')).toBe("'-1");
-    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
-    expect(csvCell('\t=cmd')).toBe("'\t=cmd");
-    expect(csvCell('\r=cmd')).toBe('"\'\r=cmd"');
+    // Quoted (issue 17); a formula after a tab inside the cell is neutralised too (a reader splitting on tabs).
+    expect(csvCell('=1+1')).toBe('"\'=1+1"');
+    expect(csvCell('+1')).toBe('"\'+1"');
+    expect(csvCell('-1')).toBe('"\'-1"');
+    expect(csvCell('@SUM(A1)')).toBe('"\'@SUM(A1)"');
+    expect(csvCell('\t=cmd')).toBe('"\'\t\'=cmd"');
+    expect(csvCell('\r=cmd')).toBe('"\'\r\'=cmd"');
     expect(csvCell('=HYPERLINK("http://evil","x")')).toBe('"\'=HYPERLINK(""http://evil"",""x"")"');
-    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('a=b')).toBe('"a=b"');
   });
 
   it('words the action as GitLab does', () => {

@@ -1,6 +1,7 @@
 // End-to-end, in Debian's Chromium against `npm start`: download counts on the pages. A release
 // with two links is downloaded through its tracked URLs (three GETs without following the
-// redirect, and one click on the page's link, which lands on a local file server on 127.0.0.1);
+// redirect, and one click on the page's link, which follows a signed link, no token in any URL,
+// to a local file server on 127.0.0.1);
 // the release page then shows each link's count, the release's total, and the downloads per day
 // as a chart with the same figures in a sentence and a table; the releases list shows the total;
 // a signed-out visitor of a public release sees the same; the admin page shows the month's tracked
@@ -67,10 +68,17 @@ describe('download counts on the pages in a real browser', { concurrency: false 
       assert.equal(r.status, 302);
       assert.equal(r.headers.get('location'), `${files.origin}/installer.sh`);
     }
-    // One click on the page's link: the browser follows the redirect to the file server.
+    // One click on the page's link: the page asks for a signed link (the project is private) and
+    // the browser follows its redirect to the file server. No URL carries the token (issue 17).
     await signIn(page, owner.token, new URL(release._links.self).pathname);
+    const requested = [];
+    const onRequest = (r) => requested.push(r.url());
+    page.on('request', onRequest);
     await page.getByRole('link', { name: 'Checksums' }).click();
     await page.waitForURL(`${files.origin}/sha256sums`);
+    page.off('request', onRequest);
+    assert.ok(requested.every((u) => !u.includes(owner.token) && !u.includes('private_token')), requested.join('\n'));
+    assert.ok(requested.some((u) => /\/-\/releases\/[^?]+\?expires=\d+&user=\d+&signature=[\w-]{43}$/.test(u)), requested.join('\n'));
     assert.match(await page.textContent('body'), /artifact \/sha256sums/);
     // The counters rise when the buffered events reach D1 (about a second).
     await until(async () => {

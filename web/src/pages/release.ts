@@ -48,7 +48,7 @@ export async function renderRelease(app: HTMLElement, fullPath: string, namespac
     releaseDownloads(release) ?? '',
     release.description ? h('p', { class: 'description', text: release.description }) : h('p', { class: 'hint', text: 'No release notes.' }),
     h('h3', { text: 'Assets' }),
-    linkList(release.assets?.links || [], project),
+    linkList(release.assets?.links || [], project, release.tag_name),
     downloadsSection(project, release) ?? '',
   );
   if (edit) app.appendChild(h('div', { class: 'actions' }, [edit]));

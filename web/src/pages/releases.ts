@@ -7,32 +7,59 @@ import type { Project, Release, ReleaseLink } from '../types';
 import { loadProject } from './project_load';
 import { newReleaseForm } from './release_new';
 
+/** The tracked URL of a link, as the API gives it: never with a token in it (issue 17). */
+export function trackedHref(link: ReleaseLink): string | null {
+  return safeHref(link.direct_asset_url || '');
+}
+
 /**
- * The tracked URL of a link. Links of non-public projects need the token; navigation cannot send
- * a header, so the URL carries it as private_token (as GitLab's download URLs accept).
+ * Links of a project that is not public need the signed-in user, and a navigation cannot send
+ * the token header: a click asks the API for the link's URL signed for this user (valid 5
+ * minutes; GET .../assets/links/:link_id/signed_url, the token in the header) and follows that.
+ * The href stays the plain tracked URL (what "copy link" gives is safe to share).
  */
-export function trackedHref(link: ReleaseLink, project: Project | null): string | null {
-  let href = safeHref(link.direct_asset_url || '');
-  const token = getToken();
-  if (href && token && !(project && project.visibility === 'public')) href += `${href.includes('?') ? '&' : '?'}private_token=${enc(token)}`;
-  return href;
+function needsSignedLink(project: Project | null): project is Project {
+  return !!getToken() && !!project && project.visibility !== 'public';
+}
+
+/** Ask for the link's signed URL and go there; the API's words in `err` when it cannot. */
+async function followSigned(project: Project, tagName: string, link: ReleaseLink, err: HTMLElement): Promise<void> {
+  say(err, '');
+  try {
+    const path = `/api/v4/projects/${enc(String(project.id))}/releases/${enc(tagName)}/assets/links/${enc(String(link.id))}/signed_url`;
+    const href = safeHref((await rest<{ url: string }>(path)).body.url);
+    if (href) location.assign(href);
+    else say(err, `No download URL for ${link.name}.`);
+  } catch (e) {
+    say(err, `Download of ${link.name}: ${messageOfError(e)}`);
+  }
 }
 
 /** The list of a release's links, each its tracked URL (with its download count when the API gives one). */
-export function linkList(links: ReleaseLink[], project: Project | null): HTMLElement {
+export function linkList(links: ReleaseLink[], project: Project | null, tagName: string): HTMLElement {
   if (!links.length) return h('p', { class: 'hint', text: 'No asset links.' });
-  return h(
+  const err = region('error');
+  const signed = needsSignedLink(project);
+  const follow = (l: ReleaseLink) => (e: Event) => {
+    const m = e as MouseEvent;
+    // A plain click only: a modified click (new tab, download) keeps the browser's own handling.
+    if (!needsSignedLink(project) || m.button !== 0 || m.ctrlKey || m.metaKey || m.shiftKey || m.altKey) return;
+    e.preventDefault();
+    void followSigned(project, tagName, l, err);
+  };
+  const list = h(
     'ul',
     { class: 'links' },
     links.map((l) => {
-      const href = trackedHref(l, project);
+      const href = trackedHref(l);
       return h('li', {}, [
-        href ? h('a', { href, rel: 'noreferrer' }, [l.name || href]) : h('span', { text: l.name || '' }),
+        href ? h('a', { href, rel: 'noreferrer', onclick: signed ? follow(l) : null }, [l.name || href]) : h('span', { text: l.name || '' }),
         l.link_type ? h('span', { class: 'badge', text: l.link_type }) : null,
         typeof l.download_count === 'number' ? h('span', { class: 'hint download-count', text: ` ${downloadsText(l.download_count)}` }) : null,
       ]);
     }),
   );
+  return h('div', {}, [list, err]);
 }
 
 /** "1 download", "12 downloads". */
@@ -92,7 +119,7 @@ export function renderReleaseList(host: HTMLElement, project: Project, level: nu
             releaseDownloads(rel),
             rel.description ? h('p', { class: 'description', text: rel.description }) : null,
             h('h3', { text: 'Assets' }),
-            linkList(rel.assets?.links || [], project),
+            linkList(rel.assets?.links || [], project, rel.tag_name),
           ]),
         );
       }

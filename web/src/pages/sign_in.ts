@@ -4,11 +4,16 @@ import { getToken, messageOf, readBody, setToken } from '../api';
 import { h, messageOfError, region, say } from '../dom';
 import type { User } from '../types';
 import { renderHome } from './home';
+import { safeReturnPath } from '../../../src/pages/return_path';
 
-/** Only same-site paths: never an open redirect. */
+/**
+ * Where to go once signed in: the page's `data-return` (the server's decision on `?return=`),
+ * checked again here with the same code against this page's origin, so that only a path of this
+ * origin is ever navigated to (anything else: `/`). Null when the URL names no return.
+ */
 function returnPath(): string | null {
-  const r = new URLSearchParams(location.search).get('return') || '';
-  return r.charAt(0) === '/' && r.charAt(1) !== '/' && r.charAt(1) !== '\\' ? r : null;
+  const decided = document.body.dataset.return;
+  return decided === undefined ? null : safeReturnPath(decided, location.origin);
 }
 
 export function renderSignIn(app: HTMLElement): void {
