@@ -74,7 +74,8 @@ async function limitsOf(request: Request, surface: LimitedSurface, pathname: str
 
 /**
  * The 429 for a request over one of its limits, or null when it may go on (always null when
- * RATE_LIMITS is "off" or the path has no limits). Every limit of the request is counted.
+ * RATE_LIMITS is "off" or the path has no limits, and when the binding fails: fail open).
+ * Every limit of the request is counted.
  */
 export async function rateLimited(request: Request, env: Env, pathname: string): Promise<Response | null> {
   if (!rateLimitsEnabled(env)) return null;
@@ -82,7 +83,14 @@ export async function rateLimited(request: Request, env: Env, pathname: string):
   if (surface === null) return null;
   const limits = await limitsOf(request, surface, pathname);
   if (limits === null) return null;
-  const outcomes = await Promise.all(limits.map(([name, key]) => env[name].limit({ key })));
+  let outcomes: RateLimitOutcome[];
+  try {
+    outcomes = await Promise.all(limits.map(([name, key]) => env[name].limit({ key })));
+  } catch (err) {
+    // The limiter failing must not take the service down with it: the request goes on, logged.
+    console.error('rate limit: the binding failed; not limiting', err instanceof Error ? err.message : err);
+    return null;
+  }
   const refused = limits.find((_, i) => !outcomes[i].success);
   return refused ? tooManyRequests(surface, RATE_LIMIT_TABLE[refused[0]]) : null;
 }

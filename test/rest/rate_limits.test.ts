@@ -93,6 +93,12 @@ describe('rate limits', () => {
     }
   });
 
+  it('fail open when the binding fails: the limiter going down does not take the API with it', async () => {
+    const failing = { limit: () => Promise.reject(new Error('limiter unavailable')) } as unknown as RateLimit;
+    const res = await send('/api/v4/version', { 'CF-Connecting-IP': freshIp() }, {}, { ...limitsOn, API_IP_LIMITER: failing });
+    expect(res.status).toBe(200);
+  });
+
   it('refuse an anonymous flood from one address (REST and GraphQL share the budget) with 429, Retry-After and RateLimit-Limit', async () => {
     const { limit, period } = RATE_LIMIT_TABLE.API_ANONYMOUS_LIMITER;
     const { ip, statuses, refused } = await inOneWindow(period, 20, async () => {
