@@ -20,6 +20,9 @@ const testVars = {
   DELIVERY_RETRY_SCHEDULE: '1,1,1',
   // Several lanes per destination in tests (production's default is 1), so their paths run.
   DELIVERY_LANES_PER_DESTINATION: '4',
+  // Load measures the service, not the limiter: only the limiter's own tests turn them on
+  // (test/rest/rate_limits.test.ts calls the handler with RATE_LIMITS "on").
+  RATE_LIMITS: 'off',
 };
 
 // The consumer Worker (consumer/wrangler.toml) runs beside the API Worker under test as an

@@ -8,7 +8,7 @@
 // What it does:
 //  1. Starts the worker as the README does (`npm start -- --port <free> --persist-to <tmp>
 //     --var ADMIN_TOKEN:<random> --var ALLOW_LOCAL_DESTINATIONS:true --var DELIVERY_TIMEOUT_MS:1000
-//     --var DELIVERY_RETRY_SCHEDULE:<short> --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5
+//     --var DELIVERY_RETRY_SCHEDULE:<short> --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5 --var RATE_LIMITS:off
 //     --test-scheduled`), with a fresh state directory.
 //  2. Runs a receiver on 127.0.0.1 that fails on purpose: 30% 500, 5% hangs past the delivery
 //     timeout, 5% 429 with Retry-After: 1, 5% slow 2xx close to the timeout (duplicate-prone),
@@ -130,6 +130,8 @@ async function startWorker() {
     '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true',
     '--var', `DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS}`, '--var', `DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE}`,
     '--var', `DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS}`, '--test-scheduled', '--show-interactive-dev-session=false',
+    // The soak measures the service, not the limiter.
+    '--var', 'RATE_LIMITS:off',
   ];
   worker = spawnNpmStart(args, (d) => (workerLog += d));
   await waitForVersion(worker, base, () => workerLog.slice(-3000));
@@ -462,7 +464,7 @@ function writeResults(r) {
     '## Fault soak',
     '',
     '`npm run soak` (N = 5,000) and `npm run soak:short` (N = 200; `.ci/run` runs it). `bench/soak.mjs` starts the worker with',
-    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS} --test-scheduled\``,
+    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS} --var RATE_LIMITS:off --test-scheduled\``,
     '(shortened for the soak only; production keeps 10000 ms, 5,300,1800,7200,18000,36000,36000 and 60 s). The receiver answers',
     '30% 500, 5% hangs past the timeout, 5% 429 with `Retry-After: 1`, 5% slow 2xx close to the timeout, drops every',
     'connection during one outage (10 s full, 3 s short), and one destination always answers 500. Half the events are recorded,',

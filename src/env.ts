@@ -90,6 +90,16 @@ export interface Env extends SharedEnv {
   MAX_DESTINATIONS_PER_GROUP?: string;
   /** Days audit events are kept; unset or 0 keeps them forever. */
   AUDIT_RETENTION_DAYS?: string;
+  /** "off" turns the rate limits off (benchmarks, soak, tests other than the limiter's own); on otherwise. */
+  RATE_LIMITS?: string;
+  /** Rate Limiting binding: API requests (REST and GraphQL) per token (src/http/rate_limit.ts). */
+  API_TOKEN_LIMITER: RateLimit;
+  /** Rate Limiting binding: API requests without a token per client IP. */
+  API_ANONYMOUS_LIMITER: RateLimit;
+  /** Rate Limiting binding: API requests per client IP, with or without a token. */
+  API_IP_LIMITER: RateLimit;
+  /** Rate Limiting binding: download redirects per client IP and link. */
+  DOWNLOAD_LIMITER: RateLimit;
 }
 
 /**

@@ -12,6 +12,7 @@ import { handlePage } from './pages';
 import { errorResponse, json } from './web/errors';
 import { downloadWriteSeen } from './downloads/cache';
 import { handleEdgeStats, requestLabel, runTraced } from './bench/stats';
+import { rateLimited } from './http/rate_limit';
 
 export { DownloadBuffer } from './downloads/buffer';
 export { EdgeModelPrimary } from './bench/edge_model';
@@ -40,6 +41,9 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
   // Bench only (BENCH_ROUTES="true"): the edge model's counters; otherwise null at no cost.
   const stats = await handleEdgeStats(request, env, pathname);
   if (stats) return stats;
+  // Before any other work: a refused request reads nothing and records nothing.
+  const limited = await rateLimited(request, env, pathname);
+  if (limited) return limited;
   const answer = () => runTraced(env, requestLabel(pathname), (traced) => route(request, traced, ctx, pathname));
   if (!mayWrite(request, pathname)) return answer();
   // The download cache of this isolate must not outlive a write made here (src/downloads/cache.ts).

@@ -19,7 +19,7 @@ export { api, freePort, must };
 
 /**
  * Start `npm start` on a free port with its own state directory. `vars` are extra
- * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and BENCH_ROUTES are set).
+ * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS, DELIVERY_LOOPBACK_ONLY, BENCH_ROUTES and RATE_LIMITS=off are set).
  * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs).
  * Returns { base, adminToken, persist, inspectorPort, pid (npm's), log(), stop(), removeState() }.
  */
@@ -28,7 +28,8 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
   const persist = join(dir, 'state');
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
   const port = await freePort();
-  const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', ...vars };
+  // RATE_LIMITS off: load measures the service, not the limiter (README "Security").
+  const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', RATE_LIMITS: 'off', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
   // wrangler dev's local trace collector (X_LOCAL_OBSERVABILITY, on by default with
   // [observability] enabled) stores a span for every invocation, D1 call and queue send in its

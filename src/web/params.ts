@@ -1,19 +1,16 @@
 import { ApiError, badRequest } from './errors';
+import { MAX_BODY_BYTES, readBoundedBody } from './body';
+
+export { MAX_BODY_BYTES } from './body';
 
 /** Request parameters merged as Grape does: query string, then the body (JSON, form or multipart). */
 export type Params = Record<string, unknown>;
 
-/** Bodies above this size are refused with 413 before they are parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Read the body as text, refusing bodies over `limit` bytes (Content-Length or actual size). */
+/** Read the body as UTF-8 text, refusing with 413 bodies over `limit` bytes before reading past it (src/web/body.ts). */
 export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(request.headers.get('Content-Length') ?? '0');
-  if (declared > limit) throw new ApiError(413, { message: '413 Request Entity Too Large' });
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > limit) throw new ApiError(413, { message: '413 Request Entity Too Large' });
+  const bytes = await readBoundedBody(request, limit);
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw badRequest('The request body is not valid UTF-8');
   }
@@ -30,9 +27,12 @@ export async function readParams(request: Request, limit = MAX_BODY_BYTES): Prom
   if (request.method === 'GET' || request.method === 'HEAD') return params;
   const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
   if (type.startsWith('multipart/form-data')) {
+    // Parsed from the bounded bytes (request.formData() would buffer any size first), with the
+    // header as sent: the boundary is case-sensitive.
+    const bytes = await readBoundedBody(request, limit);
     let form: FormData;
     try {
-      form = await request.formData();
+      form = await new Response(bytes, { headers: { 'Content-Type': request.headers.get('Content-Type') ?? type } }).formData();
     } catch {
       throw badRequest('The request body could not be parsed as multipart/form-data');
     }

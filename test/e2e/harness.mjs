@@ -65,7 +65,7 @@ export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
  * Start the worker with `npm start`. State lives in a temporary --persist-to directory whose
  * migrations are applied first (npm start applies them to the default directory, which this
  * run does not use), so every run starts from an empty database and never touches .wrangler/state.
- * ADMIN_TOKEN and ALLOW_LOCAL_DESTINATIONS are passed with --var, so .dev.vars may hold anything;
+ * ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and RATE_LIMITS=off are passed with --var, so .dev.vars may hold anything;
  * `vars` adds more (`{ NAME: value }`, e.g. the cloud endpoint vars). The result's `persist` is the
  * state directory (for `wrangler d1 execute --local --persist-to`).
  */
@@ -81,6 +81,8 @@ export async function startWorker({ vars = {} } = {}) {
   const args = [
     'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
     '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true', '--var', 'DELIVERY_RETRY_SCHEDULE:1,1,1',
+    // Polling and setup calls must not meet the rate limits (test/rest/rate_limits.test.ts tests them).
+    '--var', 'RATE_LIMITS:off',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
   ];
