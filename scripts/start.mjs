@@ -27,7 +27,7 @@ if (major < 22 || (major === 22 && minor < 12)) {
 if (!existsSync(devVars)) {
   const token = `admin-${randomBytes(24).toString('base64url')}`;
   writeFileSync(devVars, `ADMIN_TOKEN=${token}\nALLOW_LOCAL_DESTINATIONS=true\n`, { mode: 0o600 });
-  console.log('Created .dev.vars with a new ADMIN_TOKEN (it authenticates as root) and ALLOW_LOCAL_DESTINATIONS=true.');
+  console.log('Created .dev.vars with a new ADMIN_TOKEN (it authenticates as root) and ALLOW_LOCAL_DESTINATIONS=true (destinations on loopback only).');
 } else if (!/^ADMIN_TOKEN=./m.test(readFileSync(devVars, 'utf8'))) {
   console.warn('.dev.vars has no ADMIN_TOKEN: nothing can authenticate as root until you add one.');
 }
