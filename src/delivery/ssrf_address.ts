@@ -87,8 +87,8 @@ export function hostClass(hostname: string): HostClass {
   const ip = ipClass(host);
   if (ip) return ip;
   if (host === 'localhost') return 'loopback';
-  // A name that URL parsing left looking like an address (e.g. "1.2.3.4.5") is not a name.
-  if (/^[\d.]+$/.test(host) || /^0x/.test(host)) return 'internal';
+  // Digits and dots that are no IPv4 address (URL parsing refuses them; callers may not parse).
+  if (/^[\d.]+$/.test(host)) return 'internal';
   // Single-label names resolve on internal networks only.
   if (PRIVATE_NAMES.test(host) || !host.includes('.')) return 'private';
   return 'public';

@@ -29,6 +29,9 @@ describe('destination URL guard', () => {
     expect(destinationUrlError('https://mydomain.io/endpoint/ingest', PRODUCTION_POLICY)).toBeNull();
     expect(destinationUrlError('http://127.0.0.1:9999/hook', LOCAL)).toBeNull();
     expect(isInternalHost('example.com')).toBe(false);
+    // Names that merely start like a number are names.
+    expect(destinationUrlError('https://0xproject.example/hook', PRODUCTION_POLICY)).toBeNull();
+    expect(destinationUrlError('https://1password.example:8443/hook', PRODUCTION_POLICY)).toBeNull();
   });
 });
 
