@@ -16,6 +16,7 @@ import type { SharedEnv } from '../env';
 import { outboundFetch } from '../bench/edge_model';
 import { hostClass, ipClass } from './ssrf_address';
 import { hostClassError, isLoopbackUrl, type GuardPolicy } from './ssrf';
+import { readBounded } from './send';
 
 /** How long one DoH lookup may take (both record types are asked at once). */
 export const DOH_TIMEOUT_MS = 5000;
@@ -25,6 +26,9 @@ export type DohEnv = Pick<SharedEnv, 'DESTINATION_DOH_URL' | 'DELIVERY_LOOPBACK_
 
 /** What the check found: nothing to refuse, a refused destination, or a lookup that failed. */
 export type ResolutionVerdict = { kind: 'ok' } | { kind: 'blocked'; error: string } | { kind: 'failed'; error: string };
+
+/** Bytes of a resolver's answer read at most (an answer of a few dozen records is a few KB). */
+const DOH_ANSWER_MAX_BYTES = 65536;
 
 /** RR types of the DoH JSON API's answers: A and AAAA. */
 const RR_TYPES = { A: 1, AAAA: 28 } as const;
@@ -46,7 +50,7 @@ async function lookup(env: DohEnv, resolver: URL, name: string, type: keyof type
   }
   let body: unknown;
   try {
-    body = JSON.parse((await res.text()).slice(0, 65536));
+    body = JSON.parse((await readBounded(res, DOH_ANSWER_MAX_BYTES)) ?? '');
   } catch {
     return `the resolver's answer is not JSON (${type})`;
   }
