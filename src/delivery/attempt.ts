@@ -3,7 +3,8 @@
  * payload signed with Standard Webhooks headers; `aws` PUTs one S3 object signed with SigV4
  * (./s3.ts); `gcp` writes one Cloud Logging entry with a service-account token (./gcp.ts). Every
  * URL is checked by the SSRF guard first (and, with DELIVERY_LOOPBACK_ONLY, must be loopback),
- * the cloud endpoints included, and a host name by the resolution-time check (./ssrf_doh.ts); the outcome is classified once (./send.ts) for all categories.
+ * the cloud endpoints included, and a host name by the resolution-time check (./ssrf_doh.ts);
+ * the outcome is classified once (./send.ts) for all categories.
  */
 import type { SharedEnv } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
@@ -67,6 +68,7 @@ async function blockedUrl(env: AttemptEnv, urls: string[]): Promise<SendResult |
     if (blocked) return notSent('url_blocked', blocked);
     const resolution = await checkResolution(env, url, policy);
     if (resolution.kind === 'blocked') return notSent('url_blocked', resolution.error);
+    // Nothing was sent, but the resolver may answer next time: retried like a network error.
     if (resolution.kind === 'failed') return { ...notSent('url_blocked', resolution.error), errorClass: 'network_error', permanent: false };
     const outside = loopbackOnlyError(url, env.DELIVERY_LOOPBACK_ONLY === 'true');
     if (outside) return notSent('url_blocked', outside);
