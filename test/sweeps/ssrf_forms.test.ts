@@ -25,7 +25,7 @@ const PORTS = /Only allowed ports are 443, 8443/;
 const UNPARSABLE = /is blocked|is invalid/;
 
 /** IPv6 forms that embed, map or translate an IPv4 address. */
-export const IPV6_EMBEDDING: Form[] = [
+const IPV6_EMBEDDING: Form[] = [
   ['https://[::ffff:127.0.0.1]/x', EMBEDDED], // IPv4-mapped, dotted
   ['https://[::ffff:7f00:1]/x', EMBEDDED], // IPv4-mapped, hex
   ['https://[::ffff:a9fe:a9fe]/x', EMBEDDED], // mapped cloud metadata
@@ -44,7 +44,7 @@ export const IPV6_EMBEDDING: Form[] = [
 ];
 
 /** IPv6 addresses that are not global unicast. */
-export const IPV6_NOT_GLOBAL: Form[] = [
+const IPV6_NOT_GLOBAL: Form[] = [
   ['https://[::]/x', LOCAL_NETWORK],
   ['https://[fec0::1]/x', LOCAL_NETWORK], // site-local (deprecated)
   ['https://[feff::1]/x', LOCAL_NETWORK],
@@ -65,7 +65,7 @@ export const IPV6_NOT_GLOBAL: Form[] = [
 ];
 
 /** IPv4 ranges that are not public unicast. */
-export const IPV4_NOT_PUBLIC: Form[] = [
+const IPV4_NOT_PUBLIC: Form[] = [
   ['https://10.0.0.1/x', LOCAL_NETWORK],
   ['https://172.16.0.1/x', LOCAL_NETWORK],
   ['https://172.31.255.254/x', LOCAL_NETWORK],
@@ -85,7 +85,7 @@ export const IPV4_NOT_PUBLIC: Form[] = [
 ];
 
 /** Odd textual IPv4 forms, normalised by URL parsing and then classified. */
-export const IPV4_ODD_TEXT: Form[] = [
+const IPV4_ODD_TEXT: Form[] = [
   ['https://2852039166/x', LOCAL_NETWORK], // 169.254.169.254 as one decimal number
   ['https://0xa9fea9fe/x', LOCAL_NETWORK], // ... as hex
   ['https://0251.0376.0251.0376/x', LOCAL_NETWORK], // ... in octal
@@ -96,7 +96,7 @@ export const IPV4_ODD_TEXT: Form[] = [
 ];
 
 /** Names that resolve on a private network or to metadata services, and ports. */
-export const NAMES_AND_PORTS: Form[] = [
+const NAMES_AND_PORTS: Form[] = [
   ['https://metadata.google.internal/computeMetadata/v1/', LOCAL_NETWORK],
   ['https://intranet/x', LOCAL_NETWORK],
   ['https://printer.local/x', LOCAL_NETWORK],
@@ -110,7 +110,7 @@ export const NAMES_AND_PORTS: Form[] = [
 ];
 
 /** Loopback in every spelling: allowed by ALLOW_LOCAL_DESTINATIONS only. */
-export const LOOPBACK: Form[] = [
+const LOOPBACK: Form[] = [
   ['https://127.0.0.1/x', LOCALHOST],
   ['https://127.8.9.10:9999/x', LOCALHOST],
   ['https://2130706433/x', LOCALHOST], // decimal
