@@ -3,8 +3,9 @@
  * refused by the API's own answer (the payload's `errors`, as GitLab answers a blocked URL) at
  * create and at update, on the legacy and the consolidated (GitLab 18) streaming APIs, group
  * and instance scope; with the tests' vars (ALLOW_LOCAL_DESTINATIONS=true: loopback allowed,
- * nothing else local) and with production's (ALLOW_LOCAL_DESTINATIONS unset). Each family has
- * a valid control that must succeed. The API refuses before any connection: nothing here makes
+ * nothing else local) and with production's (ALLOW_LOCAL_DESTINATIONS unset). Each set of vars
+ * has valid controls that every surface must accept (loopback on any port, a public host on 8443,
+ * an extra allowed port). The API refuses before any connection: nothing here makes
  * a request to any address (deliveries of the controls' creation events are refused by
  * DELIVERY_LOOPBACK_ONLY before sending).
  */
