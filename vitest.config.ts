@@ -37,6 +37,8 @@ await build({
   bundle: true,
   format: 'esm',
   platform: 'neutral',
+  // As wrangler resolves packages for Workers (ipaddr.js has only a CommonJS "main").
+  mainFields: ['browser', 'module', 'main'],
   target: 'es2022',
   external: ['cloudflare:*', 'node:*'],
   logLevel: 'warning',

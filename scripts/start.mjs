@@ -29,7 +29,7 @@ const linkSecretLine = () => `DOWNLOAD_LINK_SECRET=${randomBytes(32).toString('b
 if (!existsSync(devVars)) {
   const token = `admin-${randomBytes(24).toString('base64url')}`;
   writeFileSync(devVars, `ADMIN_TOKEN=${token}\nALLOW_LOCAL_DESTINATIONS=true\n${linkSecretLine()}`, { mode: 0o600 });
-  console.log('Created .dev.vars with a new ADMIN_TOKEN (it authenticates as root), a DOWNLOAD_LINK_SECRET and ALLOW_LOCAL_DESTINATIONS=true.');
+  console.log('Created .dev.vars with a new ADMIN_TOKEN (it authenticates as root), a DOWNLOAD_LINK_SECRET and ALLOW_LOCAL_DESTINATIONS=true (destinations on loopback only).');
 } else {
   const text = readFileSync(devVars, 'utf8');
   if (!/^ADMIN_TOKEN=./m.test(text)) console.warn('.dev.vars has no ADMIN_TOKEN: nothing can authenticate as root until you add one.');

@@ -20,8 +20,14 @@ export interface SharedEnv {
   DB: D1Database;
   /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
-  /** "true" lets destinations use http:// and loopback or private addresses (local development and tests only). */
+  /** "true" lets destinations use http:// and loopback addresses on any port (local development and tests only). */
   ALLOW_LOCAL_DESTINATIONS?: string;
+  /** "true" lets destinations use http:// and private ranges and names (RFC 1918, fc00::/7, *.internal, ...). */
+  ALLOW_PRIVATE_DESTINATIONS?: string;
+  /** Comma-separated ports destinations may use besides 443, 8443 and their scheme's default. */
+  DESTINATION_ALLOWED_PORTS?: string;
+  /** A DNS-over-HTTPS JSON endpoint: host names are resolved with it before each attempt, internal answers refused (src/delivery/ssrf_doh.ts). */
+  DESTINATION_DOH_URL?: string;
   /**
    * "true": deliveries go to loopback addresses only (127.0.0.0/8, localhost, [::1]); any other
    * destination fails without a connection. Set by the tests, the soak, the benchmarks and the
@@ -112,11 +118,6 @@ export interface ConsumerEnv extends SharedEnv {
   DELIVERIES_DLQ: Queue<DeliveryJob>;
   /** One Durable Object per streaming destination: its pending deliveries (src/delivery/lane.ts). */
   DESTINATION_LANES: DurableObjectNamespace<DestinationLane>;
-}
-
-/** True when ALLOW_LOCAL_DESTINATIONS is exactly "true". */
-export function allowLocalDestinations(env: Pick<SharedEnv, 'ALLOW_LOCAL_DESTINATIONS'>): boolean {
-  return env.ALLOW_LOCAL_DESTINATIONS === 'true';
 }
 
 /** True when BENCH_ROUTES is exactly "true" (benchmarks only; off by default). */

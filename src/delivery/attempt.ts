@@ -3,13 +3,15 @@
  * payload signed with Standard Webhooks headers; `aws` PUTs one S3 object signed with SigV4
  * (./s3.ts); `gcp` writes one Cloud Logging entry with a service-account token (./gcp.ts). Every
  * URL is checked by the SSRF guard first (and, with DELIVERY_LOOPBACK_ONLY, must be loopback),
- * the cloud endpoints included; the outcome is classified once (./send.ts) for all categories.
+ * the cloud endpoints included, and a host name by the resolution-time check (./ssrf_doh.ts);
+ * the outcome is classified once (./send.ts) for all categories.
  */
-import { allowLocalDestinations, type SharedEnv } from '../env';
+import type { SharedEnv } from '../env';
 import { streamingPayload, type AuditEvent } from '../audit/record';
 import type { AwsConfig, Destination, GcpConfig } from '../db/destinations';
 import { signPayload, webhookId } from './signing';
-import { deliveryUrlError } from './ssrf';
+import { destinationUrlError, guardPolicy, loopbackOnlyError, type GuardEnv } from './ssrf';
+import { checkResolution, type DohEnv } from './ssrf_doh';
 import { notSent, sendRequest, type SendResult } from './send';
 import { awsConfigError, s3ObjectKey, s3ObjectUrl, s3PutRequest } from './s3';
 import { gcpConfigError, gcpEndpoints, writeLogEntry } from './gcp';
@@ -21,7 +23,7 @@ export type AttemptDestination = Pick<
 >;
 
 /** The vars an attempt reads. */
-export type AttemptEnv = Pick<SharedEnv, 'ALLOW_LOCAL_DESTINATIONS' | 'DELIVERY_LOOPBACK_ONLY' | 'AWS_S3_ENDPOINT' | 'GCP_OAUTH_TOKEN_URL' | 'GCP_LOGGING_ENDPOINT'>;
+export type AttemptEnv = GuardEnv & DohEnv & Pick<SharedEnv, 'DELIVERY_LOOPBACK_ONLY' | 'AWS_S3_ENDPOINT' | 'GCP_OAUTH_TOKEN_URL' | 'GCP_LOGGING_ENDPOINT'>;
 
 /** The headers and body of one HTTP delivery request (exported for tests and for the README's recipe). */
 export async function buildDeliveryRequest(
@@ -54,12 +56,22 @@ export async function buildDeliveryRequest(
   return { headers, body, msgId };
 }
 
-/** The first of these URLs the guard refuses, as a failed attempt, or null. */
-function blockedUrl(env: AttemptEnv, urls: string[]): SendResult | null {
-  const opts = { allowLocal: allowLocalDestinations(env), loopbackOnly: env.DELIVERY_LOOPBACK_ONLY === 'true' };
+/**
+ * The first of these URLs the guard refuses, as a failed attempt that sent nothing, or null: the
+ * URL itself, then what its host name resolves to (a lookup that failed is a failure to retry),
+ * then DELIVERY_LOOPBACK_ONLY (last, so that tests see the resolution check's verdict).
+ */
+async function blockedUrl(env: AttemptEnv, urls: string[]): Promise<SendResult | null> {
+  const policy = guardPolicy(env);
   for (const url of urls) {
-    const blocked = deliveryUrlError(url, opts);
+    const blocked = destinationUrlError(url, policy);
     if (blocked) return notSent('url_blocked', blocked);
+    const resolution = await checkResolution(env, url, policy);
+    if (resolution.kind === 'blocked') return notSent('url_blocked', resolution.error);
+    // Nothing was sent, but the resolver may answer next time: retried like a network error.
+    if (resolution.kind === 'failed') return { ...notSent('url_blocked', resolution.error), errorClass: 'network_error', permanent: false };
+    const outside = loopbackOnlyError(url, env.DELIVERY_LOOPBACK_ONLY === 'true');
+    if (outside) return notSent('url_blocked', outside);
   }
   return null;
 }
@@ -77,7 +89,7 @@ export async function attemptDelivery(
     const invalid = awsConfigError(config, destination.secretToken);
     if (invalid || !config || !destination.secretToken) return notSent('config_invalid', invalid ?? 'The aws destination is incomplete');
     const url = s3ObjectUrl(env.AWS_S3_ENDPOINT, config, s3ObjectKey(event));
-    const blocked = blockedUrl(env, [url]);
+    const blocked = await blockedUrl(env, [url]);
     if (blocked) return blocked;
     const request = await s3PutRequest(url, config, destination.secretToken, JSON.stringify(streamingPayload(event)));
     return (await sendRequest(env, request, timeoutMs)).result;
@@ -87,11 +99,11 @@ export async function attemptDelivery(
     const invalid = gcpConfigError(config, destination.secretToken);
     if (invalid || !config || !destination.secretToken) return notSent('config_invalid', invalid ?? 'The gcp destination is incomplete');
     const endpoints = gcpEndpoints(env);
-    const blocked = blockedUrl(env, [endpoints.tokenUrl, endpoints.entriesWriteUrl]);
+    const blocked = await blockedUrl(env, [endpoints.tokenUrl, endpoints.entriesWriteUrl]);
     if (blocked) return blocked;
     return writeLogEntry(env, endpoints, config, destination.secretToken, streamingPayload(event), timeoutMs);
   }
-  const blocked = blockedUrl(env, [destination.destinationUrl]);
+  const blocked = await blockedUrl(env, [destination.destinationUrl]);
   if (blocked) return blocked;
   const { headers, body } = await buildDeliveryRequest(event, destination, customHeaders);
   const request = new Request(destination.destinationUrl, { method: 'POST', headers, body });

@@ -1,85 +1,95 @@
 /**
  * The destination URL guard, used when a destination is saved and again before every delivery
- * (DNS and configuration change between the two). Without ALLOW_LOCAL_DESTINATIONS a
- * destination must be https:// on a public host: no loopback, private, link-local, CGNAT,
- * multicast or cloud metadata addresses, no credentials in the URL, no odd ports of
- * internal services. With it (local development and tests), http:// and loopback are allowed.
+ * attempt (configuration changes between the two). By default a destination must be `https://`
+ * on a public host, on port 443 or 8443 (or one DESTINATION_ALLOWED_PORTS lists), with no
+ * credentials in the URL. Addresses are classified by ./ssrf_address.ts: loopback, private,
+ * link-local, CGNAT, multicast, reserved, cloud metadata and every IPv6 form that embeds or
+ * translates an IPv4 address are refused. ALLOW_LOCAL_DESTINATIONS=true (local development and
+ * tests) allows `http://` and loopback on any port; ALLOW_PRIVATE_DESTINATIONS=true allows
+ * private ranges and names. Host names are checked again at attempt time by ./ssrf_doh.ts.
  */
+import type { SharedEnv } from '../env';
+import { hostClass, type HostClass } from './ssrf_address';
 
-/** IPv4 literal to its four octets, or null. Accepts only dotted-decimal (URL parsing normalises others). */
-function ipv4Octets(host: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const o = m.slice(1).map(Number);
-  return o.every((n) => n <= 255) ? o : null;
+/** Ports a destination may use without DESTINATION_ALLOWED_PORTS (and its scheme's default). */
+export const DEFAULT_ALLOWED_PORTS: readonly number[] = [443, 8443];
+
+/** What the guard allows, from the Workers' vars. */
+export interface GuardPolicy {
+  /** ALLOW_LOCAL_DESTINATIONS: `http://`, and loopback addresses on any port. */
+  allowLocal: boolean;
+  /** ALLOW_PRIVATE_DESTINATIONS: `http://`, and private ranges and names (on the allowed ports). */
+  allowPrivate: boolean;
+  /** 443, 8443 and those of DESTINATION_ALLOWED_PORTS. */
+  allowedPorts: readonly number[];
 }
 
-/** Whether an IPv4 address is not publicly routable. */
-function ipv4IsInternal([a, b]: number[]): boolean {
-  return (
-    a === 0 || a === 10 || a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) || // CGNAT
-    (a === 169 && b === 254) || // link-local, cloud metadata
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 192 && b === 0) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    a >= 224 // multicast and reserved
-  );
+/** The vars the guard reads. */
+export type GuardEnv = Pick<SharedEnv, 'ALLOW_LOCAL_DESTINATIONS' | 'ALLOW_PRIVATE_DESTINATIONS' | 'DESTINATION_ALLOWED_PORTS'>;
+
+/** The ports of DESTINATION_ALLOWED_PORTS (comma-separated; entries that are not ports 1 to 65535 are ignored). */
+export function extraAllowedPorts(raw: string | undefined): number[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^\d{1,5}$/.test(s))
+    .map(Number)
+    .filter((n) => n >= 1 && n <= 65535);
 }
 
-/** Whether an IPv6 literal (without brackets) is not publicly routable. */
-function ipv6IsInternal(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === '::' || h === '::1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  if (mapped) {
-    const o = ipv4Octets(mapped[1]);
-    return o ? ipv4IsInternal(o) : true;
-  }
-  if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(h)) return true; // mapped, hex form: refuse
-  return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(h) || h.startsWith('64:ff9b:') || h.startsWith('100::');
+/** The guard's policy from the vars (both switches exactly "true" to be on). */
+export function guardPolicy(env: GuardEnv): GuardPolicy {
+  return {
+    allowLocal: env.ALLOW_LOCAL_DESTINATIONS === 'true',
+    allowPrivate: env.ALLOW_PRIVATE_DESTINATIONS === 'true',
+    allowedPorts: [...DEFAULT_ALLOWED_PORTS, ...extraAllowedPorts(env.DESTINATION_ALLOWED_PORTS)],
+  };
 }
 
-const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
-const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata', 'instance-data']);
+/** The strictest policy: public https hosts on 443 and 8443 only. */
+export const PRODUCTION_POLICY: GuardPolicy = { allowLocal: false, allowPrivate: false, allowedPorts: DEFAULT_ALLOWED_PORTS };
 
-/** Whether a host names this machine or a private network (by literal or well-known name). */
+const BLOCKED = 'Destination url is blocked';
+
+/** Why a host of this class may not be a destination under the policy, or null when it may. */
+export function hostClassError(cls: HostClass, policy: GuardPolicy): string | null {
+  if (cls === 'embedded') return `${BLOCKED}: IPv6 addresses that embed, map or translate an IPv4 address are not allowed`;
+  if (cls === 'internal') return `${BLOCKED}: Requests to the local network are not allowed`;
+  if (cls === 'loopback' && !policy.allowLocal) return `${BLOCKED}: Requests to localhost are not allowed`;
+  if (cls === 'private' && !policy.allowPrivate) return `${BLOCKED}: Requests to the local network are not allowed`;
+  return null;
+}
+
+/** Whether a host is not a public one (by literal or well-known name). */
 export function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
-  if (host === '' || METADATA_NAMES.has(host) || INTERNAL_NAMES.test(host)) return true;
-  const v4 = ipv4Octets(host);
-  if (v4) return ipv4IsInternal(v4);
-  if (host.includes(':')) return ipv6IsInternal(host);
-  if (!host.includes('.')) return true; // single-label names resolve on internal networks only
-  return false;
-}
-
-/** Whether a host is a loopback address or name (allowed only with ALLOW_LOCAL_DESTINATIONS). */
-function isLoopbackOrPrivate(hostname: string): boolean {
-  return isInternalHost(hostname);
+  return hostClass(hostname) !== 'public';
 }
 
 /**
  * Why a destination URL is not acceptable, or null when it is. Messages follow GitLab's
- * "is blocked" wording.
+ * "is blocked" wording (Gitlab::UrlBlocker).
  */
-export function destinationUrlError(raw: string, allowLocal: boolean): string | null {
+export function destinationUrlError(raw: string, policy: GuardPolicy): string | null {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return 'Destination url is blocked: Only allowed schemes are https';
+    return `${BLOCKED}: Only allowed schemes are https`;
   }
   if (/[\s\u0000-\u001f]/.test(raw)) return 'Destination url is invalid';
-  const schemes = allowLocal ? ['https:', 'http:'] : ['https:'];
+  const schemes = policy.allowLocal || policy.allowPrivate ? ['https:', 'http:'] : ['https:'];
   if (!schemes.includes(url.protocol)) {
-    return `Destination url is blocked: Only allowed schemes are ${schemes.map((s) => s.slice(0, -1)).join(', ')}`;
+    return `${BLOCKED}: Only allowed schemes are ${schemes.map((s) => s.slice(0, -1)).join(', ')}`;
   }
-  if (url.username || url.password) return 'Destination url is blocked: Credentials are not allowed in the URL';
+  if (url.username || url.password) return `${BLOCKED}: Credentials are not allowed in the URL`;
   if (!url.hostname) return 'Destination url is invalid';
-  if (!allowLocal && isLoopbackOrPrivate(url.hostname)) {
-    return 'Destination url is blocked: Requests to the local network are not allowed';
+  const cls = hostClass(url.hostname);
+  const refused = hostClassError(cls, policy);
+  if (refused) return refused;
+  // URL parsing drops the scheme's default port (url.port is then ''). Local receivers of
+  // tests and development listen on random ports: loopback (allowed above) may use any.
+  if (url.port !== '' && cls !== 'loopback' && !policy.allowedPorts.includes(Number(url.port))) {
+    return `${BLOCKED}: Only allowed ports are ${policy.allowedPorts.join(', ')}`;
   }
   return null;
 }
@@ -92,19 +102,18 @@ export function isLoopbackUrl(raw: string): boolean {
   } catch {
     return false;
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host === '::1') return true;
-  const v4 = ipv4Octets(host);
-  return v4 !== null && v4[0] === 127;
+  return hostClass(url.hostname) === 'loopback';
+}
+
+/** When DELIVERY_LOOPBACK_ONLY is set (tests, soaks, benchmarks): why a URL that is not loopback may not be reached, else null. */
+export function loopbackOnlyError(raw: string, loopbackOnly: boolean): string | null {
+  return loopbackOnly && !isLoopbackUrl(raw) ? `${BLOCKED}: DELIVERY_LOOPBACK_ONLY allows loopback addresses only` : null;
 }
 
 /**
- * Why a delivery may not be attempted, or null: the SSRF guard (unless ALLOW_LOCAL_DESTINATIONS),
- * and, when DELIVERY_LOOPBACK_ONLY is set (tests, soaks, benchmarks), anything but loopback.
+ * Why a delivery may not be attempted, or null: anything but loopback when DELIVERY_LOOPBACK_ONLY
+ * is set, and the SSRF guard under the policy.
  */
-export function deliveryUrlError(raw: string, opts: { allowLocal: boolean; loopbackOnly: boolean }): string | null {
-  if (opts.loopbackOnly && !isLoopbackUrl(raw)) {
-    return 'Destination url is blocked: DELIVERY_LOOPBACK_ONLY allows loopback addresses only';
-  }
-  return opts.allowLocal ? null : destinationUrlError(raw, false);
+export function deliveryUrlError(raw: string, opts: { policy: GuardPolicy; loopbackOnly: boolean }): string | null {
+  return loopbackOnlyError(raw, opts.loopbackOnly) ?? destinationUrlError(raw, opts.policy);
 }

@@ -13,7 +13,7 @@ import type { Namespace } from '../db/namespaces';
 import { ensureDelivery, loadDeliveryContext, type Delivery } from '../db/deliveries';
 import { createTestDelivery } from '../db/destination_health';
 import { writeAttemptLog } from '../db/attempt_log';
-import { attemptDelivery } from './attempt';
+import { attemptDelivery, type AttemptEnv } from './attempt';
 import { deliveryTimeoutMs } from './retry';
 
 /** The event type of test events. */
@@ -43,7 +43,7 @@ export function testEvent(id: number, destination: Pick<Destination, 'id' | 'nam
 
 /** Send a test event to the destination now; resolves to its delivery (delivered or failed). */
 export async function sendTestEvent(
-  env: Pick<SharedEnv, 'DB' | 'ALLOW_LOCAL_DESTINATIONS' | 'DELIVERY_LOOPBACK_ONLY' | 'DELIVERY_TIMEOUT_MS' | 'AWS_S3_ENDPOINT' | 'GCP_OAUTH_TOKEN_URL' | 'GCP_LOGGING_ENDPOINT'>,
+  env: Pick<SharedEnv, 'DB' | 'DELIVERY_TIMEOUT_MS'> & AttemptEnv,
   destination: Destination,
   group: Pick<Namespace, 'id' | 'fullPath'> | null,
   author: { id: number; name: string },

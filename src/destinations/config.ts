@@ -5,8 +5,7 @@
  * config is the legacy API's URL and custom headers; aws and gcp configs are stored as JSON.
  */
 import type { Env } from '../env';
-import { allowLocalDestinations } from '../env';
-import { destinationUrlError } from '../delivery/ssrf';
+import { destinationUrlError, guardPolicy } from '../delivery/ssrf';
 import type { AwsConfig, DestinationCategory, GcpConfig } from '../db/destinations';
 import { randomBase64 } from '../auth/crypto';
 import { RESERVED_HEADER_KEYS } from './rules';
@@ -46,7 +45,7 @@ export function categoryError(category: string): string | null {
 /** The http config, or GitLab's errors. */
 function httpConfig(config: Record<string, unknown>, env: Env): HttpConfig | string[] {
   if (!onlyKeys(config, ['url', 'headers']) || typeof config.url !== 'string' || config.url.length > CONFIG_LIMITS.urlMax || !/^https?:\/\/.+/.test(config.url)) return [INVALID];
-  const blocked = destinationUrlError(config.url, allowLocalDestinations(env));
+  const blocked = destinationUrlError(config.url, guardPolicy(env));
   if (blocked) return [blocked.replace(/^Destination url/, 'Config url')];
   const raw = config.headers;
   // GitLab drops an empty headers object before validating.

@@ -3,8 +3,8 @@
  * error texts (ActiveRecord full messages: "Verification token is too short (minimum is 16
  * characters)", "Destination url has already been taken", ...).
  */
-import { allowLocalDestinations, type Env } from '../env';
-import { destinationUrlError } from '../delivery/ssrf';
+import type { Env } from '../env';
+import { destinationUrlError, guardPolicy } from '../delivery/ssrf';
 import { isKnownAuditEventType } from '../audit/catalogue';
 import { randomBase64 } from '../auth/crypto';
 
@@ -33,7 +33,7 @@ export function maxDestinations(env: Env): number {
 export function destinationUrlErrors(url: string, env: Env): string[] {
   if (url.trim() === '') return ["Destination url can't be blank"];
   if (url.length > DESTINATION_LIMITS.urlMax) return [`Destination url is too long (maximum is ${DESTINATION_LIMITS.urlMax} characters)`];
-  const blocked = destinationUrlError(url, allowLocalDestinations(env));
+  const blocked = destinationUrlError(url, guardPolicy(env));
   return blocked ? [blocked] : [];
 }
 

@@ -8,15 +8,18 @@
  *   /retry-after/SECS/...    503 with `Retry-After: SECS`
  *   /slow/MS/...             waits MS milliseconds, then 200
  *   /switch/NAME/...         503 while the switch NAME is down, else 200
+ *   /doh/...?name=&type=     a DNS-over-HTTPS JSON stand-in (doh-standin.mjs; records set by POST /_doh)
  * Inspection (from the tests, inside workerd):
  *   GET  /_requests?path=/ok/x   the requests received on that path, oldest first
  *   POST /_switch?name=NAME&down=1|0   turns a switch down (503) or up (200)
+ *   POST /_doh                   {name, A?, AAAA?, httpStatus?}: the stand-in's records of a name
  *   POST /_verify                {secret, headers, body}: verifies with the official
  *                                `standardwebhooks` package; answers {ok, error?, payload?}
  * Plain JavaScript because the project has no Node type declarations (tests are typed for workerd).
  */
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { dohAnswer, setDohRecords } from './doh-standin.mjs';
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -45,6 +48,10 @@ export async function startReceiver() {
       switches.set(url.searchParams.get('name') ?? '', url.searchParams.get('down') === '1');
       return send(200);
     }
+    if (url.pathname === '/_doh') {
+      setDohRecords(body);
+      return send(200);
+    }
     if (url.pathname === '/_verify') {
       const { secret, headers, body: signed } = JSON.parse(body);
       try {
@@ -65,6 +72,7 @@ export async function startReceiver() {
     if (kind === 'retry-after') return send(503, { error: 'busy' }, { 'Retry-After': arg });
     if (kind === 'slow') return void setTimeout(() => send(200), n);
     if (kind === 'switch') return switches.get(arg) ? send(503, { error: 'down' }) : send(200);
+    if (kind === 'doh') return send(...dohAnswer(url));
     return send(200);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
