@@ -73,7 +73,8 @@ describe('outbox rows only for events a destination could receive', () => {
     // inserts) is there exactly when the row was written, and something is sent exactly when a
     // delivery was routed.
     const written = await record();
-    expect(d1.counts.prepared > 3).toBe(written);
+    // Exactly the three inserts (no lookup, no delete) without the row; more with it.
+    expect(Math.min(d1.counts.prepared, 4)).toBe(written ? 4 : 3);
     expect(d1.counts.batches).toHaveLength(1);
     expect(sent > 0).toBe(d1.counts.batches[0][2].results.length > 0);
     expect(d1.counts.batches[0][2].results.length > 0 && !written).toBe(false);

@@ -138,7 +138,6 @@ const q = (v: unknown): string => (typeof v === 'string' ? v : v === null ? '' :
 /** page and per_page: empty or up to 9 digits (out-of-range values are clamped, as GitLab does). */
 const qInt: Judge = (v) => (q(v) === '' || /^-?\d{1,9}$/.test(q(v)) ? 'ok' : 400);
 const qEnum = (...values: string[]): Judge => (v) => (values.includes(q(v)) ? 'ok' : 400);
-const qId: Judge = (v) => (q(v).trim() === '' || /^-?\d{1,15}$/.test(q(v).trim()) ? 'ok' : 400);
 const qDateTime: Judge = (v) => (q(v) === '' || isoDateTime(q(v)) ? 'ok' : 400);
 
 // ---------------------------------------------------------------------------------------------
