@@ -67,12 +67,17 @@ describe('outbox rows only for events a destination could receive', () => {
       expect(left).toBeNull(); // never left behind: not written, or removed by the fan-out
       return outboxWritten;
     };
-    // Without a group destination: fan-out only if an instance destination happened to exist.
-    if (!(await record())) {
-      expect(d1.counts.prepared).toBe(3); // the event, its (empty) outbox and deliveries inserts: no lookup, no delete
-      expect(d1.counts.batches).toHaveLength(1);
-      expect(sent).toBe(0);
-    }
+    // Without a group destination the row depends on whether another file holds an instance
+    // destination at that moment (the first test checks that in one transaction). Either way the
+    // fan-out's work (a lookup, the outbox delete: more than the event, outbox and deliveries
+    // inserts) is there exactly when the row was written, and something is sent exactly when a
+    // delivery was routed.
+    const written = await record();
+    // Exactly the three inserts (no lookup, no delete) without the row; more with it.
+    expect(Math.min(d1.counts.prepared, 4)).toBe(written ? 4 : 3);
+    expect(d1.counts.batches).toHaveLength(1);
+    expect(sent > 0).toBe(d1.counts.batches[0][2].results.length > 0);
+    expect(d1.counts.batches[0][2].results.length > 0 && !written).toBe(false);
     // With one (that takes no event type of this test, so nothing is enqueued for it): the fan-out runs.
     const dest = await insertDestination({ namespaceId: group.id, url: 'http://127.0.0.1:9/outbox', eventTypes: ['not_this_test'] });
     expect(await record()).toBe(true);

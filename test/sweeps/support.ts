@@ -99,6 +99,29 @@ export function expectGraphqlAnswer(a: Answer, verdict: Verdict, label: string, 
   return success;
 }
 
+/**
+ * A REST answer of an exact status: the status itself, and for a 4xx the error shape
+ * (`{"message": ...}` or `{"error": ...}`) without internal text.
+ */
+export function expectRestStatus(a: Answer, status: number, label: string): void {
+  expect(a.status, `${label}: expected ${status}, got ${a.status} ${a.text.slice(0, 300)}`).toBe(status);
+  expectRestAnswer(a, status >= 400 ? 'bad' : 'ok', label);
+}
+
+/**
+ * What a GraphQL request must answer: 'ok' (200, no top-level errors, no errors as data),
+ * 'invalid' (400 with top-level errors: the document or a variable does not fit the schema) or
+ * 'refused' (200 with top-level errors or errors as data: the value fits the type and is refused).
+ */
+export type GraphqlOutcome = 'ok' | 'invalid' | 'refused';
+
+/** Assert a GraphQL answer's exact outcome (and everything `expectGraphqlAnswer` checks). */
+export function expectGraphqlOutcome(a: Answer, outcome: GraphqlOutcome, label: string, payloadField?: string): void {
+  const success = expectGraphqlAnswer(a, outcome === 'ok' ? 'ok' : 'bad', label, payloadField);
+  expect(success, `${label}: expected ${outcome}: ${a.text.slice(0, 300)}`).toBe(outcome === 'ok');
+  expect(a.status, `${label}: expected ${outcome}: ${a.text.slice(0, 300)}`).toBe(outcome === 'invalid' ? 400 : 200);
+}
+
 const SQL = [
   "' OR '1'='1",
   "'; DROP TABLE users; --",
@@ -153,15 +176,24 @@ export function hostileToken(): fc.Arbitrary<string> {
     .filter((s) => s.trim() !== '' && s.trim() !== 'test-admin-token');
 }
 
-/** Counts the cases a sweep tried, for the report printed at the end. */
+/** Counts the cases (and the families they belong to) a sweep tried, for the report printed at the end. */
 export class CaseCounter {
   private n = 0;
+  private readonly names = new Set<string>();
   /** Count one case. */
   hit(): void {
     this.n++;
   }
+  /** Count one family (a route or operation whose valid control request succeeded). */
+  family(name: string): void {
+    this.names.add(name);
+  }
   /** Cases so far. */
   get count(): number {
     return this.n;
+  }
+  /** Families so far. */
+  get families(): number {
+    return this.names.size;
   }
 }
