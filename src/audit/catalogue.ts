@@ -59,7 +59,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventTypeDefinition[] = [
   def('created_namespace_filter', 'A namespace filter was added to a streaming destination', 'audit_events', ['Group', 'Instance'], true),
   def('deleted_namespace_filter', 'A namespace filter was removed from a streaming destination', 'audit_events', ['Group', 'Instance'], true),
   def('streaming_destination_signing_secret_rotated', 'The signing secret of a streaming destination was rotated (ours)', 'audit_events', ['Group', 'Instance'], true),
-  def('audit_events_exported', 'The audit log was downloaded as CSV (ours)', 'audit_events', ['Instance', 'Group', 'Project'], true),
+  def('audit_events_exported', 'The audit log was downloaded as CSV or as the JSON export (ours)', 'audit_events', ['Instance', 'Group', 'Project'], true),
   def('audit_events_retention_applied', 'Audit events past the retention period were removed (ours)', 'audit_events', ['Instance'], true),
   // Releases (the first seed).
   def('release_created', 'A release was created', 'release_orchestration', ['Project'], true),

@@ -5,13 +5,18 @@
  * with =, +, -, @, a tab or a carriage return is prefixed with a single quote, so that a
  * spreadsheet shows the text instead of evaluating it.
  */
-import type { AuditEvent } from './record';
+import { streamingPayload, type AuditEvent } from './record';
+import { toBase64 } from '../tlog/hash';
+import { LEAF_VERSION, leafBytes } from '../tlog/leaf';
 
 /**
  * The columns, in the order of GitLab's audit events page (Author, Action, Target, At) plus ours;
- * `Changes` (last, added by issue 15): what the event changed, see changesCell.
+ * `Changes` (added by issue 15): what the event changed, see changesCell; `leaf` (last, issue
+ * 18): the base64 of the event's leaf in the verifiable log (the RFC 8785 form of its streaming
+ * payload), which the auditors' verifier checks; base64 of a JSON object starts "eyJ", so
+ * formula neutralising never changes it.
  */
-export const CSV_HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'] as const;
+export const CSV_HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes', 'leaf'] as const;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -92,7 +97,17 @@ function utc(createdAt: string): string {
 /** The CSV cells of one event. */
 export function csvRow(e: AuditEvent): string[] {
   const target = e.targetDetails ?? (e.targetType ? `${e.targetType}${e.targetId !== null ? ` ${e.targetId}` : ''}` : '');
-  return [e.authorName, actionText(e), target, e.entityPath ?? '', e.eventType, e.ipAddress ?? '', utc(e.createdAt), changesCell(e.details)];
+  return [
+    e.authorName,
+    actionText(e),
+    target,
+    e.entityPath ?? '',
+    e.eventType,
+    e.ipAddress ?? '',
+    utc(e.createdAt),
+    changesCell(e.details),
+    toBase64(leafBytes(streamingPayload(e), LEAF_VERSION)),
+  ];
 }
 
 /** Reads one page of events after a cursor (the id of the last event already written). */

@@ -384,10 +384,13 @@ const OPS: Op[] = [
   { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },
   { name: 'GET /audit_events (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events') },
   { name: 'GET /audit_events.csv (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.csv') },
+  { name: 'GET /audit_events.json (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.json') },
   { name: 'GET /groups/:S/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events`) },
   { name: 'GET /groups/:S/audit_events.csv', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events.csv`) },
+  { name: 'GET /groups/:S/audit_events.json', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events.json`) },
   { name: 'GET /projects/:P/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events`) },
   { name: 'GET /projects/:P/audit_events.csv', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events.csv`) },
+  { name: 'GET /projects/:P/audit_events.json', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events.json`) },
   {
     name: 'POST /audit_events (ingest)',
     expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
