@@ -4,6 +4,7 @@ import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
+import { runAuditLogJobs } from './audit/log_jobs';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
 interface Job {
@@ -12,6 +13,13 @@ interface Job {
 }
 
 const JOBS: Job[] = [
+  {
+    // The verifiable audit log (src/audit/log_jobs.ts): append new events' leaves, re-hash a
+    // slice against the last checkpoint, sign a checkpoint when the log grew. Before retention,
+    // so that an event gets its leaf before retention may remove it.
+    name: 'audit log tree',
+    run: (env, ctx) => runAuditLogJobs(env, ctx),
+  },
   {
     // Events whose dispatch did not finish (the outbox): enqueue their deliveries.
     name: 'outbox sweep',
