@@ -14,13 +14,6 @@ interface Job {
 
 const JOBS: Job[] = [
   {
-    // The verifiable audit log (src/audit/log_jobs.ts): append new events' leaves, re-hash a
-    // slice against the last checkpoint, sign a checkpoint when the log grew. Before retention,
-    // so that an event gets its leaf before retention may remove it.
-    name: 'audit log tree',
-    run: (env, ctx) => runAuditLogJobs(env, ctx),
-  },
-  {
     // Events whose dispatch did not finish (the outbox): enqueue their deliveries.
     name: 'outbox sweep',
     run: async (env) => {
@@ -43,6 +36,13 @@ const JOBS: Job[] = [
       const failed = await expirePausedDeliveries(env);
       return failed > 0 ? `dead-lettered ${failed} deliveries of paused destinations` : null;
     },
+  },
+  {
+    // The verifiable audit log (src/audit/log_jobs.ts): append new events' leaves, re-hash a
+    // slice against the last checkpoint, sign a checkpoint when the log grew. Before retention,
+    // so that an event gets its leaf before retention may remove it.
+    name: 'audit log tree',
+    run: (env, ctx) => runAuditLogJobs(env, ctx),
   },
   {
     // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.
