@@ -18,6 +18,8 @@ const testVars = {
   DELIVERY_RETRY_SCHEDULE: '1,1,1',
   // Several lanes per destination in tests (production's default is 1), so their paths run.
   DELIVERY_LANES_PER_DESTINATION: '4',
+  // The audit log's checkpoint signing key (a fixed test seed: bytes 0 to 31).
+  AUDIT_LOG_SIGNING_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
 };
 
 // The consumer Worker (consumer/wrangler.toml) runs beside the API Worker under test as an

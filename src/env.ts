@@ -85,6 +85,11 @@ export interface Env extends SharedEnv {
   MAX_DESTINATIONS_PER_GROUP?: string;
   /** Days audit events are kept; unset or 0 keeps them forever. */
   AUDIT_RETENTION_DAYS?: string;
+  /**
+   * Secret: the base64 of the 32-byte Ed25519 seed that signs the audit log's checkpoints
+   * (src/audit/log_signing.ts). Unset: no checkpoint is issued. `npm start` adds one to .dev.vars.
+   */
+  AUDIT_LOG_SIGNING_KEY?: string;
 }
 
 /**
