@@ -9,10 +9,11 @@
 //    /api/v4/audit_events/checkpoint), and verifies the checkpoint's signature.
 // 2. With --checkpoint (a checkpoint saved earlier, e.g. by --save-checkpoint): verifies its
 //    signature and that the latest tree extends it (GET /api/v4/audit_events/consistency_proof).
-// 3. With --export (a JSON or CSV export of audit events): when the export is complete (its ids
-//    are 1..K without a gap and K reaches the checkpoint's tree size, or --complete says that it
-//    holds every event of the log), rebuilds the tree of the checkpoint's size from it and
-//    compares the root; otherwise checks each event's inclusion proof (GET
+// 3. With --export (a JSON or CSV export of audit events): when the export is whole (its ids are
+//    1..K without a gap, or --complete says that it holds every event of the log), rebuilds the
+//    tree of the checkpoint's size N from it and compares the root (K < N without --complete: an
+//    export older than the checkpoint, its tree must be a prefix of the checkpoint's, by a
+//    consistency proof); otherwise checks each event's inclusion proof (GET
 //    /api/v4/audit_events/inclusion_proofs, 100 ids a request).
 // 4. With --save-checkpoint: once everything verified, saves the latest checkpoint there.
 //
@@ -141,15 +142,23 @@ async function checkConsistency(get, saved, latest, log) {
   log(`consistency: the latest tree extends the saved checkpoint of ${saved.size} events (${hashes.length} proof hashes)`);
 }
 
-/** An export holding every event of the log: ids 1..K without a gap, K reaching the tree size. */
-function looksComplete(events, size) {
-  return events.length >= size && events.every((e, i) => e.id === i + 1);
+/** An export of the log's first events: ids 1..K without a gap. */
+function looksComplete(events) {
+  return events.length > 0 && events.every((e, i) => e.id === i + 1);
 }
 
-async function checkWholeExport(events, checkpoint, log) {
+/**
+ * A whole export. K >= N: the tree of its first N events must have the checkpoint's root. K < N
+ * (an export older than the checkpoint) without --complete: the tree of its K events must be a
+ * prefix of the checkpoint's tree (a consistency proof from K to N).
+ */
+async function checkWholeExport(get, events, checkpoint, complete, log) {
   const { size } = checkpoint;
+  if (events.length < size && !complete) return checkExportPrefix(get, events, checkpoint, log);
   if (events.length < size) {
-    throw new VerificationError(`the export holds ${events.length} events, the checkpoint's tree ${size}: events are missing from the export`);
+    throw new VerificationError(
+      `the export holds ${events.length} events, the checkpoint's tree ${size}: events are missing from the export (or it is older than the checkpoint: verify it without --complete)`,
+    );
   }
   const hashes = await Promise.all(events.slice(0, size).map((e) => leafHash(e.leaf)));
   const root = await rootHash(hashes);
@@ -160,6 +169,20 @@ async function checkWholeExport(events, checkpoint, log) {
   }
   log(`export: the tree of its first ${size} events (ids ${events[0]?.id ?? '-'}..${events[size - 1]?.id ?? '-'}) has the checkpoint's root`);
   if (events.length > size) log(`export: ${events.length - size} later events are not in this checkpoint yet`);
+}
+
+async function checkExportPrefix(get, events, checkpoint, log) {
+  const k = events.length;
+  const root = await rootHash(await Promise.all(events.map((e) => leafHash(e.leaf))));
+  const path = `/api/v4/audit_events/consistency_proof?first=${k}&second=${checkpoint.size}`;
+  const proof = parseJson(await expectOk(get, path, 'the consistency proof of the export'), 'the consistency proof of the export');
+  if (proof.first !== k || proof.second !== checkpoint.size) throw new VerificationError('the consistency proof of the export is for other tree sizes');
+  if (!(await verifyConsistency(k, checkpoint.size, root, checkpoint.rootHash, hashList(proof.hashes, 'the consistency proof of the export')))) {
+    throw new VerificationError(
+      `the export's ${k} events (ids 1..${k}) are not the first ${k} events of the checkpoint's tree: an event was altered, removed, inserted or reordered`,
+    );
+  }
+  log(`export: its ${k} events (ids 1..${k}) are the first ${k} events of the checkpoint's tree of ${checkpoint.size} (consistency proof)`);
 }
 
 async function verifyProofOf(event, answer, checkpoint) {
@@ -247,7 +270,7 @@ export async function main(argv, log = console.log) {
   if (opts.export) {
     const events = readExport(readFile(opts.export));
     log(`export: ${events.length} events read from ${opts.export}`);
-    if (opts.complete || looksComplete(events, latest.size)) await checkWholeExport(events, latest, log);
+    if (opts.complete || looksComplete(events)) await checkWholeExport(get, events, latest, Boolean(opts.complete), log);
     else await checkByProofs(get, events, latest, log);
   }
   if (opts['save-checkpoint']) {

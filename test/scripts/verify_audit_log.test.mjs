@@ -153,6 +153,13 @@ describe('verify-audit-log: an untouched log', () => {
     assert.equal(service.requests.filter((p) => p.includes('inclusion_proof')).length, 0);
   });
 
+  it('checks a whole export older than the checkpoint as a prefix of its tree, by a consistency proof', async () => {
+    const r = await verify(service, '--export', jsonExport(log.payloads.slice(0, 7)));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /its 7 events \(ids 1\.\.7\) are the first 7 events of the checkpoint's tree of 10 \(consistency proof\)/);
+    assert.ok(service.requests.includes('/api/v4/audit_events/consistency_proof?first=7&second=10'));
+  });
+
   it('checks a partial CSV export by inclusion proofs, in batches, and names events newer than the checkpoint', async () => {
     service.requests.length = 0;
     const r = await verify(service, '--export', csvExport(log.payloads.filter((p) => [3, 4, 7, 8, 10, 12].includes(Number(p.id)))));
@@ -203,6 +210,10 @@ describe('verify-audit-log: tampering is detected', () => {
     assertMismatch(await verify(service, '--export', jsonExport(altered())), /has root .* the checkpoint .*altered, removed, inserted or reordered/);
   });
 
+  it('an altered event, in a whole export older than the checkpoint (not a prefix of its tree)', async () => {
+    assertMismatch(await verify(service, '--export', jsonExport(altered().slice(0, 7))), /the export's 7 events \(ids 1\.\.7\) are not the first 7 events of the checkpoint's tree/);
+  });
+
   it('an altered event, in a partial CSV export (its leaf hash is not the log\'s)', async () => {
     assertMismatch(await verify(service, '--export', csvExport(altered().slice(2, 6))), /audit event 4 in the export is not the event the log holds.*\(altered\)/);
   });
@@ -211,7 +222,7 @@ describe('verify-audit-log: tampering is detected', () => {
     const rows = log.payloads.filter((p) => p.id !== '4');
     assertMismatch(await verify(service, '--export', jsonExport(rows), '--complete'), /altered, removed, inserted or reordered/);
     const lastGone = log.payloads.slice(0, 9);
-    assertMismatch(await verify(service, '--export', jsonExport(lastGone), '--complete'), /the export holds 9 events, the checkpoint's tree 10/);
+    assertMismatch(await verify(service, '--export', jsonExport(lastGone), '--complete'), /the export holds 9 events, the checkpoint's tree 10: events are missing from the export/);
   });
 
   it('an inserted row: renumbering the later rows, or filling a gap in the ids', async () => {
