@@ -11,9 +11,9 @@
 //    signature and that the latest tree extends it (GET /api/v4/audit_events/consistency_proof).
 // 3. With --export (a JSON or CSV export of audit events): when the export is whole (its ids are
 //    1..K without a gap, or --complete says that it holds every event of the log), rebuilds the
-//    tree of the checkpoint's size N from it and compares the root (K < N without --complete: an
-//    export older than the checkpoint, its tree must be a prefix of the checkpoint's, by a
-//    consistency proof); otherwise checks each event's inclusion proof (GET
+//    tree of the checkpoint's size N from it and compares the root (K < N: an export older than
+//    the checkpoint, its tree must be a prefix of the checkpoint's, by a consistency proof);
+//    otherwise checks each event's inclusion proof (GET
 //    /api/v4/audit_events/inclusion_proofs, 100 ids a request).
 // 4. With --save-checkpoint: once everything verified, saves the latest checkpoint there.
 //
@@ -148,18 +148,13 @@ function looksComplete(events) {
 }
 
 /**
- * A whole export. K >= N: the tree of its first N events must have the checkpoint's root. K < N
- * (an export older than the checkpoint) without --complete: the tree of its K events must be a
- * prefix of the checkpoint's tree (a consistency proof from K to N).
+ * A whole export of K events. K >= N: the tree of its first N events must have the checkpoint's
+ * root. K < N (an export older than the checkpoint): the tree of its K events must be a prefix
+ * of the checkpoint's tree (a consistency proof from K to N).
  */
-async function checkWholeExport(get, events, checkpoint, complete, log) {
+async function checkWholeExport(get, events, checkpoint, log) {
   const { size } = checkpoint;
-  if (events.length < size && !complete) return checkExportPrefix(get, events, checkpoint, log);
-  if (events.length < size) {
-    throw new VerificationError(
-      `the export holds ${events.length} events, the checkpoint's tree ${size}: events are missing from the export (or it is older than the checkpoint: verify it without --complete)`,
-    );
-  }
+  if (events.length < size) return checkExportPrefix(get, events, checkpoint, log);
   const hashes = await Promise.all(events.slice(0, size).map((e) => leafHash(e.leaf)));
   const root = await rootHash(hashes);
   if (toBase64(root) !== toBase64(checkpoint.rootHash)) {
@@ -177,12 +172,11 @@ async function checkExportPrefix(get, events, checkpoint, log) {
   const path = `/api/v4/audit_events/consistency_proof?first=${k}&second=${checkpoint.size}`;
   const proof = parseJson(await expectOk(get, path, 'the consistency proof of the export'), 'the consistency proof of the export');
   if (proof.first !== k || proof.second !== checkpoint.size) throw new VerificationError('the consistency proof of the export is for other tree sizes');
+  const ids = `ids ${events[0]?.id ?? '-'}..${events.at(-1)?.id ?? '-'}`;
   if (!(await verifyConsistency(k, checkpoint.size, root, checkpoint.rootHash, hashList(proof.hashes, 'the consistency proof of the export')))) {
-    throw new VerificationError(
-      `the export's ${k} events (ids 1..${k}) are not the first ${k} events of the checkpoint's tree: an event was altered, removed, inserted or reordered`,
-    );
+    throw new VerificationError(`the export's ${k} events (${ids}) are not the first ${k} events of the checkpoint's tree: an event was altered, removed, inserted or reordered`);
   }
-  log(`export: its ${k} events (ids 1..${k}) are the first ${k} events of the checkpoint's tree of ${checkpoint.size} (consistency proof)`);
+  log(`export: its ${k} events (${ids}) are the first ${k} events of the checkpoint's tree of ${checkpoint.size} (consistency proof)`);
 }
 
 async function verifyProofOf(event, answer, checkpoint) {
@@ -270,7 +264,7 @@ export async function main(argv, log = console.log) {
   if (opts.export) {
     const events = readExport(readFile(opts.export));
     log(`export: ${events.length} events read from ${opts.export}`);
-    if (opts.complete || looksComplete(events)) await checkWholeExport(get, events, latest, Boolean(opts.complete), log);
+    if (opts.complete || looksComplete(events)) await checkWholeExport(get, events, latest, log);
     else await checkByProofs(get, events, latest, log);
   }
   if (opts['save-checkpoint']) {

@@ -221,8 +221,11 @@ describe('verify-audit-log: tampering is detected', () => {
   it('a deleted row, in an export said to be complete', async () => {
     const rows = log.payloads.filter((p) => p.id !== '4');
     assertMismatch(await verify(service, '--export', jsonExport(rows), '--complete'), /altered, removed, inserted or reordered/);
-    const lastGone = log.payloads.slice(0, 9);
-    assertMismatch(await verify(service, '--export', jsonExport(lastGone), '--complete'), /the export holds 9 events, the checkpoint's tree 10: events are missing from the export/);
+    // The checkpoint's last event (10 of 12) removed: the first 10 rows are no longer its tree.
+    const tenthGone = log.payloads.filter((p) => p.id !== '10');
+    assertMismatch(await verify(service, '--export', jsonExport(tenthGone), '--complete'), /altered, removed, inserted or reordered/);
+    // An export older than the checkpoint (rows 1..8) with row 4 removed is no prefix of its tree.
+    assertMismatch(await verify(service, '--export', jsonExport(rows.slice(0, 7)), '--complete'), /are not the first 7 events of the checkpoint's tree/);
   });
 
   it('an inserted row: renumbering the later rows, or filling a gap in the ids', async () => {
