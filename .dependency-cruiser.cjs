@@ -27,8 +27,9 @@ const LAYERS = [
   { name: 'auth', units: [unit('auth/')] },
   { name: 'web', units: [unit('web/')] },
   { name: 'db', units: [unit('db/')] },
-  // One unit: env.ts and the edge-model instrumentation use each other's types.
-  { name: 'base', units: ['^src/(env\\.ts$|bench/)'] },
+  // One unit: env.ts and the edge-model instrumentation use each other's types; tlog/ (the
+  // transparency log's pure library, also run by scripts/verify-audit-log.mjs in Node) imports nothing of src/.
+  { name: 'base', units: ['^src/(env\\.ts$|bench/|tlog/)'] },
 ];
 
 /** Files holding Durable Object classes that src/env.ts may name with `import type`. */
@@ -67,6 +68,13 @@ module.exports = {
       severity: 'error',
       from: { path: ENV },
       to: { path: DURABLE_OBJECT_CLASSES, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'tlog-imports-nothing-of-src',
+      comment: 'src/tlog/ is a pure library (run in Node by scripts/verify-audit-log.mjs too): it imports only its own files',
+      severity: 'error',
+      from: { path: unit('tlog/') },
+      to: { path: '^src/', pathNot: unit('tlog/') },
     },
     {
       name: 'src-file-outside-layers',

@@ -23,6 +23,8 @@ const testVars = {
   // Load measures the service, not the limiter: only the limiter's own tests turn them on
   // (test/rest/rate_limits.test.ts calls the handler with RATE_LIMITS "on").
   RATE_LIMITS: 'off',
+  // The audit log's checkpoint signing key (a fixed test seed: bytes 0 to 31).
+  AUDIT_LOG_SIGNING_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
 };
 
 // The consumer Worker (consumer/wrangler.toml) runs beside the API Worker under test as an

@@ -106,6 +106,11 @@ export interface Env extends SharedEnv {
   API_IP_LIMITER: RateLimit;
   /** Rate Limiting binding: download redirects per client IP and link. */
   DOWNLOAD_LIMITER: RateLimit;
+  /**
+   * Secret: the base64 of the 32-byte Ed25519 seed that signs the audit log's checkpoints
+   * (src/audit/log_signing.ts). Unset: no checkpoint is issued. `npm start` adds one to .dev.vars.
+   */
+  AUDIT_LOG_SIGNING_KEY?: string;
 }
 
 /**

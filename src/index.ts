@@ -8,6 +8,7 @@ import { handleRest } from './http/router';
 import { handleGraphql } from './graphql/handler';
 import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
+import { handleVerifierKey } from './http/audit_log_proofs';
 import { handlePage } from './pages';
 import { errorResponse, json } from './web/errors';
 import { downloadWriteSeen } from './downloads/cache';
@@ -26,6 +27,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
   try {
     if (pathname === '/api/v4' || pathname.startsWith('/api/v4/')) return await handleRest(request, env, ctx);
     if (pathname === '/api/graphql') return await handleGraphql(request, env, ctx);
+    const verifierKey = await handleVerifierKey(request, env, pathname);
+    if (verifierKey) return verifierKey;
     const download = await handleDownload(request, env, ctx);
     if (download) return download;
     // The API's other paths answer in the API's shape; every other path is a page or an HTML 404.

@@ -4,6 +4,7 @@ import { applyAuditRetention } from './audit/retention';
 import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
+import { runAuditLogJobs } from './audit/log_jobs';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
 interface Job {
@@ -35,6 +36,13 @@ const JOBS: Job[] = [
       const failed = await expirePausedDeliveries(env);
       return failed > 0 ? `dead-lettered ${failed} deliveries of paused destinations` : null;
     },
+  },
+  {
+    // The verifiable audit log (src/audit/log_jobs.ts): append new events' leaves, re-hash a
+    // slice against the last checkpoint, sign a checkpoint when the log grew. Before retention,
+    // so that an event gets its leaf before retention may remove it.
+    name: 'audit log tree',
+    run: (env, ctx) => runAuditLogJobs(env, ctx),
   },
   {
     // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.

@@ -59,8 +59,12 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventTypeDefinition[] = [
   def('created_namespace_filter', 'A namespace filter was added to a streaming destination', 'audit_events', ['Group', 'Instance'], true),
   def('deleted_namespace_filter', 'A namespace filter was removed from a streaming destination', 'audit_events', ['Group', 'Instance'], true),
   def('streaming_destination_signing_secret_rotated', 'The signing secret of a streaming destination was rotated (ours)', 'audit_events', ['Group', 'Instance'], true),
-  def('audit_events_exported', 'The audit log was downloaded as CSV (ours)', 'audit_events', ['Instance', 'Group', 'Project'], true),
+  def('audit_events_exported', 'The audit log was downloaded as CSV or as the JSON export (ours)', 'audit_events', ['Instance', 'Group', 'Project'], true),
   def('audit_events_retention_applied', 'Audit events past the retention period were removed (ours)', 'audit_events', ['Instance'], true),
+  // The verifiable audit log (ours, issue 18).
+  def('audit_log_checkpoint_issued', 'A signed checkpoint of the audit log was issued; details carry the signed note', 'audit_events', ['Instance'], true),
+  def('audit_log_integrity_failure', 'The audit log integrity check found stored events or tree nodes that no longer match a signed checkpoint', 'audit_events', ['Instance'], true),
+  def('audit_log_integrity_acknowledged', 'An administrator acknowledged an audit log integrity failure; checkpoints resume', 'audit_events', ['Instance'], true),
   // Releases (the first seed).
   def('release_created', 'A release was created', 'release_orchestration', ['Project'], true),
   def('release_updated', 'A release was updated; details list each changed field with from and to', 'release_orchestration', ['Project'], true),

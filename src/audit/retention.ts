@@ -18,6 +18,7 @@
  */
 import type { Env } from '../env';
 import { expiredEventsChunk, expiredEventsRemovalStatements } from '../db/audit_events';
+import { markLeavesRemovedStatement } from '../db/audit_log_tree';
 import { instanceEntity, recordAuditEvent } from './record';
 
 /** Events deleted per transaction. */
@@ -81,7 +82,8 @@ export async function applyAuditRetention(
   for (let chunk = 0; chunk < maxChunks; chunk++) {
     const stats = await expiredEventsChunk(db, cutoff, chunkSize);
     if (!stats) break;
-    const removal = expiredEventsRemovalStatements(db, cutoff, stats.maxId);
+    // The removed events' leaves stay (proofs keep working), marked as having lost their content.
+    const removal = [markLeavesRemovedStatement(db, cutoff, stats.maxId), ...expiredEventsRemovalStatements(db, cutoff, stats.maxId)];
     const firstDay = stats.firstAt?.slice(0, 10) ?? null;
     const lastDay = stats.lastAt?.slice(0, 10) ?? null;
     await recordAuditEvent(

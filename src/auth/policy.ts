@@ -74,6 +74,10 @@ const RULES = {
   read_instance: { adminOnly: true },
   read_instance_audit_events: { adminOnly: true },
   admin_instance_streaming: { adminOnly: true, write: true },
+  /** Ask for an audit log checkpoint now; acknowledge an integrity failure (issue 18). */
+  admin_audit_log: { adminOnly: true, write: true },
+  /** Read the audit log's signed checkpoints and consistency proofs: any signed-in user (issue 18). */
+  read_audit_log_checkpoints: { signedIn: true },
   read_instance_streaming: { adminOnly: true },
   // Groups
   read_group: { minLevel: AccessLevel.Guest, visibilityRead: true },

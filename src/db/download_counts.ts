@@ -83,8 +83,8 @@ export interface InstanceMonth {
 }
 
 /**
- * Per month from `fromMonth` (YYYY-MM) on: CSV exports of the audit log (audit_events_exported,
- * through its partial index) and tracked downloads (the monthly counter). Months without either
+ * Per month from `fromMonth` (YYYY-MM) on: CSV exports of the audit log (audit_events_exported
+ * of format csv, not the verifier's JSON exports, through its partial index) and tracked downloads (the monthly counter). Months without either
  * are absent. One round trip.
  */
 export async function instanceMonths(db: D1Database, fromMonth: string): Promise<InstanceMonth[]> {
@@ -92,7 +92,8 @@ export async function instanceMonths(db: D1Database, fromMonth: string): Promise
     db
       .prepare(
         `SELECT substr(created_at, 1, 7) AS month, COUNT(*) AS n FROM audit_events INDEXED BY audit_events_exported_created
-         WHERE event_type = 'audit_events_exported' AND created_at >= ?1 GROUP BY substr(created_at, 1, 7)`,
+         WHERE event_type = 'audit_events_exported' AND created_at >= ?1 AND coalesce(json_extract(details, '$.format'), 'csv') = 'csv'
+         GROUP BY substr(created_at, 1, 7)`,
       )
       .bind(`${fromMonth}-01`),
     db.prepare('SELECT month, downloads AS n FROM tracked_download_months WHERE month >= ?1').bind(fromMonth),

@@ -27,7 +27,7 @@ import { BudgetExceeded, meteredEnv, meteredFieldResolver, RequestBudget } from 
 import type { GraphQLContext } from './context';
 
 /** Largest request body read (a query of LIMITS.maxQueryLength characters and its variables). */
-const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Bench-only request header ("true" skips the document cache) honoured only when BENCH_ROUTES is "true". */
 export const BENCH_NO_CACHE_HEADER = 'X-Bench-No-Document-Cache';

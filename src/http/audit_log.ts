@@ -4,8 +4,10 @@
  *   GET /groups/:id/audit_events[/:audit_event_id]            owners all; developers, maintainers their own
  *   GET /projects/:id/audit_events[/:audit_event_id]          maintainers, owners all; developers their own
  * Offset pagination (page, per_page) or keyset (pagination=keyset, order_by=id, sort, cursor).
- * The three listings also answer text/csv (Accept: text/csv or the .csv suffix), streamed, and
- * each download is itself recorded as `audit_events_exported`. No route changes an event:
+ * The three listings also answer text/csv (Accept: text/csv or the .csv suffix) and, for the
+ * auditors' verifier (issue 18), a JSON export of each event's exact streaming payload (the .json
+ * suffix), both streamed with the listing's permissions and filters; each download is itself
+ * recorded as `audit_events_exported`. No route changes an event:
  * PUT, PATCH, DELETE (and POST, except ingest's POST /audit_events) answer 405.
  */
 import type { IRequest } from 'itty-router';
@@ -30,6 +32,7 @@ import {
   type AuditScope,
 } from '../audit/query';
 import { auditCsvStream } from '../audit/csv';
+import { auditJsonStream } from '../audit/export_json';
 import { param, type App, type ApiRouter } from './context';
 import { ApiError, badRequest, forbidden, json, notFound, unauthorized } from '../web/errors';
 import { optionalDateTime, optionalEnum, optionalInteger, optionalString, readParams, type Params } from '../web/params';
@@ -185,12 +188,20 @@ async function listJson(request: IRequest, app: App, access: Access, filters: Au
   return pagedJson(url, page, total, events.map(auditEventJson));
 }
 
+/** A download's format: the CSV, or the JSON export of exact payloads. */
+type ExportFormat = 'csv' | 'json';
+
+const EXPORTS = {
+  csv: { stream: auditCsvStream, contentType: 'text/csv; charset=utf-8', message: 'Exported audit events to CSV' },
+  json: { stream: auditJsonStream, contentType: 'application/json; charset=utf-8', message: 'Exported audit events to JSON' },
+} as const;
+
 /**
- * The CSV download. The export is recorded (durably) before the first byte is streamed; the
+ * The CSV or JSON download. The export is recorded (durably) before the first byte is streamed; the
  * stream then reads the log as it was at that moment (ids below the export event's own),
  * so rows added meanwhile cannot shift or repeat.
  */
-async function listCsv(request: IRequest, app: App, access: Access, filters: AuditFilters): Promise<Response> {
+async function listExport(request: IRequest, app: App, access: Access, filters: AuditFilters, format: ExportFormat): Promise<Response> {
   const p = await readParams(request);
   const sort = optionalEnum(p, 'sort', ['asc', 'desc'] as const) ?? 'desc';
   const exported = await recordAuditEvent(app.env, app.ctx, {
@@ -200,33 +211,35 @@ async function listCsv(request: IRequest, app: App, access: Access, filters: Aud
     target: { id: null, type: null, details: null },
     ipAddress: clientIp(request),
     details: {
-      custom_message: 'Exported audit events to CSV',
-      format: 'csv',
+      custom_message: EXPORTS[format].message,
+      format,
       filters: filtersUsed(filters, sort),
       // A developer's download holds only their own events (GitLab's permission, not a filter).
       ...(access.onlyAuthorId !== undefined ? { own_events_only: true } : {}),
     },
   });
   const db = app.env.DB;
-  const stream = auditCsvStream((afterId) =>
+  const stream = EXPORTS[format].stream((afterId) =>
     listAuditEventsKeyset(db, access.scope, filters, { sort, afterId, maxId: exported.id - 1 }, CSV_PAGE_SIZE),
   );
   const stamp = exported.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return new Response(stream, {
     status: 200,
     headers: {
-      'Content-Type': 'text/csv; charset=utf-8',
-      'Content-Disposition': `attachment; filename="${access.fileStem}_${stamp}.csv"`,
+      'Content-Type': EXPORTS[format].contentType,
+      'Content-Disposition': `attachment; filename="${access.fileStem}_${stamp}.${format}"`,
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
     },
   });
 }
 
-async function listing(request: IRequest, app: App, access: Access, instance: boolean, csv: boolean): Promise<Response> {
+/** A listing: `format` for the .csv and .json routes, else JSON pages (or the CSV for Accept: text/csv). */
+async function listing(request: IRequest, app: App, access: Access, instance: boolean, format: ExportFormat | null): Promise<Response> {
   const p = await readParams(request);
   const filters = { ...readFilters(p, instance), onlyAuthorId: access.onlyAuthorId };
-  return csv || wantsCsv(request) ? listCsv(request, app, access, filters) : listJson(request, app, access, filters);
+  const download = format ?? (wantsCsv(request) ? 'csv' : null);
+  return download ? listExport(request, app, access, filters, download) : listJson(request, app, access, filters);
 }
 
 /** The `:audit_event_id` / `:id` of one event: an integer (Grape's "is invalid" otherwise). */
@@ -247,20 +260,25 @@ function readOnly(): never {
   throw new ApiError(405, { message: '405 Method Not Allowed' }, { Allow: 'GET' });
 }
 
-/** Register the audit log routes (GETs, the .csv variants, and the 405s). */
+/** Register the audit log routes (GETs, the .csv and .json exports, and the 405s). */
 export function registerAuditLogRoutes(router: ApiRouter): void {
-  router.get('/audit_events.csv', async (request, app) => listing(request, app, await instanceAccess(app), true, true));
-  router.get('/audit_events', async (request, app) => listing(request, app, await instanceAccess(app), true, false));
+  for (const format of ['csv', 'json'] as const) {
+    router.get(`/audit_events.${format}`, async (request, app) => listing(request, app, await instanceAccess(app), true, format));
+    router.get(`/groups/:id/audit_events.${format}`, async (request, app) =>
+      listing(request, app, await groupAccess(app, param(request, 'id')), false, format),
+    );
+    router.get(`/projects/:id/audit_events.${format}`, async (request, app) =>
+      listing(request, app, await projectAccess(app, param(request, 'id')), false, format),
+    );
+  }
+  router.get('/audit_events', async (request, app) => listing(request, app, await instanceAccess(app), true, null));
   router.get('/audit_events/:id', async (request, app) => {
     const access = await instanceAccess(app);
     return showOne(app, access.scope, eventId(request, 'id'));
   });
 
-  router.get('/groups/:id/audit_events.csv', async (request, app) =>
-    listing(request, app, await groupAccess(app, param(request, 'id')), false, true),
-  );
   router.get('/groups/:id/audit_events', async (request, app) =>
-    listing(request, app, await groupAccess(app, param(request, 'id')), false, false),
+    listing(request, app, await groupAccess(app, param(request, 'id')), false, null),
   );
   router.get('/groups/:id/audit_events/:audit_event_id', async (request, app) => {
     const access = await groupAccess(app, param(request, 'id'));
@@ -269,11 +287,8 @@ export function registerAuditLogRoutes(router: ApiRouter): void {
     return showOne(app, access.scope, eventId(request, 'audit_event_id'));
   });
 
-  router.get('/projects/:id/audit_events.csv', async (request, app) =>
-    listing(request, app, await projectAccess(app, param(request, 'id')), false, true),
-  );
   router.get('/projects/:id/audit_events', async (request, app) =>
-    listing(request, app, await projectAccess(app, param(request, 'id')), false, false),
+    listing(request, app, await projectAccess(app, param(request, 'id')), false, null),
   );
   router.get('/projects/:id/audit_events/:audit_event_id', async (request, app) => {
     const access = await projectAccess(app, param(request, 'id'));

@@ -17,6 +17,7 @@ import { registerAllMemberRoutes } from './members_all';
 import { registerProjectListRoutes } from './project_list';
 import { registerAuditIngestRoutes } from './audit_ingest';
 import { registerAuditLogRoutes } from './audit_log';
+import { registerAuditLogProofRoutes } from './audit_log_proofs';
 import { registerReleaseRoutes } from './releases';
 import { registerAdminStatsRoutes } from './admin_stats';
 
@@ -47,6 +48,8 @@ function buildRouter(): ApiRouter {
   registerAllMemberRoutes(router);
   registerMemberRoutes(router);
   registerAuditIngestRoutes(router);
+  // Before the audit log's routes: `audit_events/checkpoint` is not `audit_events/:id`.
+  registerAuditLogProofRoutes(router);
   registerAuditLogRoutes(router);
   registerReleaseRoutes(router);
   registerAdminStatsRoutes(router);

@@ -3,7 +3,7 @@ import { ADMIN, addMember, api, call, createGroup, createProject, createUser, ty
 import { eventInput, groupEntityOf, insertEvents, parseCsv, projectEntityOf } from './support';
 import { actionText, changesCell, csvCell, csvLine, CSV_HEADER } from '../../src/audit/csv';
 
-const HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes'];
+const HEADER = ['Author', 'Action', 'Target', 'Entity', 'Event type', 'IP', 'At', 'Changes', 'leaf'];
 
 describe('CSV cells (RFC 4180, formula injection)', () => {
   it('quotes every cell, doubling quotes', () => {
@@ -102,14 +102,16 @@ describe('CSV download', () => {
     expect(rows[0]).toEqual(HEADER);
     expect(rows.length).toBe(4);
     const [dev, change, evil] = rows.slice(1);
-    expect(dev).toEqual([developer.name, 'mine', '', group.full_path, 'audit_operation', '', '2022-02-04T00:00:00.000Z', '']);
+    // The cells before `leaf` (issue 18's last column, checked in export_json.test.ts).
+    expect(dev.slice(0, 8)).toEqual([developer.name, 'mine', '', group.full_path, 'audit_operation', '', '2022-02-04T00:00:00.000Z', '']);
     expect(change[1]).toBe('Changed name from @old to -new');
     expect(change[3]).toMatch(new RegExp(`^${group.full_path}/`));
     expect(change[4]).toBe('release_updated');
     // The changes column (last): exact from/to values as JSON, never evaluated by a spreadsheet.
     expect(change[7]).toBe('[{"change":"name","from":"@old","to":"-new"}]');
     expect(JSON.parse(change[7])).toEqual([{ change: 'name', from: '@old', to: '-new' }]);
-    expect(evil).toEqual([
+    expect(dev[8]).toMatch(/^eyJ[A-Za-z0-9+/]+={0,2}$/);
+    expect(evil.slice(0, 8)).toEqual([
       owner.name,
       '\'=HYPERLINK("http://evil.example","click"), then\nmore',
       '\'=cmd|" /C calc"!A0',

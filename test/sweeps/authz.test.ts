@@ -155,6 +155,14 @@ const status = async (p: Promise<Response>): Promise<Cell> => {
 const rest = (method: string, path: () => string, body?: () => unknown) => (token: string | null) =>
   status(call(method, path(), { token, body: body?.() }));
 
+let checkpointed: Promise<unknown> | null = null;
+/** An operation that needs a signed checkpoint covering the seeded event (one, issued by root before the first such cell). */
+const afterCheckpoint = (run: (token: string | null) => Promise<Cell>) => async (token: string | null): Promise<Cell> => {
+  checkpointed ??= call('POST', '/api/v4/audit_events/checkpoint', { token: ADMIN }).then((r) => r.body?.cancel());
+  await checkpointed;
+  return run(token);
+};
+
 /** A listing cell: 'listed' when the row `id()` shows up on some page of `path()`, else 'unlisted' (or the status when not 200). */
 const lists = (path: () => string, id: () => number) => async (token: string | null): Promise<Cell> => {
   for (let page = 1; ; page++) {
@@ -384,15 +392,31 @@ const OPS: Op[] = [
   { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },
   { name: 'GET /audit_events (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events') },
   { name: 'GET /audit_events.csv (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.csv') },
+  { name: 'GET /audit_events.json (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events.json') },
   { name: 'GET /groups/:S/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events`) },
   { name: 'GET /groups/:S/audit_events.csv', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events.csv`) },
+  { name: 'GET /groups/:S/audit_events.json', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/groups/${S.id}/audit_events.json`) },
   { name: 'GET /projects/:P/audit_events', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events`) },
   { name: 'GET /projects/:P/audit_events.csv', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events.csv`) },
+  { name: 'GET /projects/:P/audit_events.json', expected: row(404, 404, 403, 403, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/audit_events.json`) },
   {
     name: 'POST /audit_events (ingest)',
     expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401),
     run: rest('POST', () => '/api/v4/audit_events', () => ({ event_type: 'authz_probe', entity_type: 'Group', entity_id: T.id })),
   },
+  // --- The verifiable audit log (issue 18); proofs need a checkpoint covering `eventId` ---
+  { name: 'GET /-/audit-log/verifier-key (no authentication)', expected: row(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200), run: rest('GET', () => '/-/audit-log/verifier-key') },
+  { name: 'GET /audit_events/checkpoint', expected: row(401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: afterCheckpoint(rest('GET', () => '/api/v4/audit_events/checkpoint')) },
+  { name: 'POST /audit_events/checkpoint', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401), run: afterCheckpoint(rest('POST', () => '/api/v4/audit_events/checkpoint')) },
+  { name: 'POST /audit_events/integrity/acknowledge', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('POST', () => '/api/v4/audit_events/integrity/acknowledge') },
+  {
+    // Whoever may read the event (T's, authored by root): T's Owners and administrators.
+    name: 'GET /audit_events/:id/inclusion_proof',
+    expected: row(401, 404, 404, 404, 404, 404, 200, 200, 200, 200, 401),
+    run: afterCheckpoint(rest('GET', () => `/api/v4/audit_events/${eventId}/inclusion_proof`)),
+  },
+  { name: 'GET /audit_events/inclusion_proofs', expected: row(401, 404, 404, 404, 404, 404, 200, 200, 200, 200, 401), run: afterCheckpoint(rest('GET', () => `/api/v4/audit_events/inclusion_proofs?ids=${eventId}`)) },
+  { name: 'GET /audit_events/consistency_proof', expected: row(401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401), run: afterCheckpoint(rest('GET', () => '/api/v4/audit_events/consistency_proof?first=1')) },
   // --- GraphQL: directory and releases ---
   {
     name: 'gql group(S)',
