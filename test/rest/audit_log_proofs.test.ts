@@ -58,6 +58,12 @@ describe('checkpoints', () => {
     expect(verifierKey).toMatch(/^127\.0\.0\.1:8787\/audit-log\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/);
   });
 
+  it('the bench-only fill route does not exist without BENCH_ROUTES', async () => {
+    const r = await call('POST', '/-/bench/tlog/fill?count=10');
+    expect(r.status).toBe(404);
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_log_leaves WHERE event_id < 0').first<{ n: number }>()).toEqual({ n: 0 });
+  });
+
   it('the scheduled job signs a checkpoint when the log grew, and none when only its own checkpoint events are new', async () => {
     expect(await runAuditLogJobs(env, null)).toMatch(/signed checkpoint/);
     const first = await checkpointOf(await latestNote());
