@@ -140,6 +140,20 @@ describe('tampering is detected', () => {
     ['details', "json_set(details, '$.n', 99)"],
     ['created_at', "'2001-01-01T00:00:00.000Z'"],
   ];
+  // Not in the payload, so not in the leaf: checked against the event's entity instead.
+  const placement: [string, string][] = [
+    ['root_namespace_id', 'root_namespace_id + 1'],
+    ['scope_path', "'999/'"],
+    ['project_id', '1'],
+  ];
+  for (const [column, value] of placement) {
+    it(`altering ${column} of a stored event (where it belongs)`, async () => {
+      await withoutTriggers([env.DB.prepare(`UPDATE audit_events SET ${column} = ${value} WHERE id = ?1`).bind(target)]);
+      const failures = await checkAll();
+      expect(failures[0]).toMatch(new RegExp(`event ${target}'s ${column} is not its entity's`));
+      await restore();
+    });
+  }
   for (const [column, value] of fields) {
     it(`altering ${column} of a stored event`, async () => {
       await withoutTriggers([env.DB.prepare(`UPDATE audit_events SET ${column} = ${value} WHERE id = ?1`).bind(target)]);
