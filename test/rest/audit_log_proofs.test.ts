@@ -173,3 +173,26 @@ describe('proofs', () => {
     expect((await api('GET', '/api/v4/audit_events/consistency_proof?first=1')).status).toBe(401);
   });
 });
+
+describe('bad input', () => {
+  const hostile = ['-1', '1.5', '1e3', '0x10', '+1', '9'.repeat(16), '99999999999999', '%00', "1' OR 1=1", '１', 'null', '[]'];
+  it('every hostile size or id answers 400 or 404 in the REST shape, never a 5xx', async () => {
+    const paths = (v: string) => [
+      `/api/v4/audit_events/checkpoint?tree_size=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/${groupEventId}/inclusion_proof?tree_size=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/${encodeURIComponent(v)}/inclusion_proof`,
+      `/api/v4/audit_events/inclusion_proofs?ids=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/inclusion_proofs?ids=${groupEventId},${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/consistency_proof?first=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/consistency_proof?first=1&second=${encodeURIComponent(v)}`,
+    ];
+    for (const v of hostile) {
+      for (const path of paths(v)) {
+        const r = await api('GET', path, { token: ADMIN });
+        expect([400, 404], `${path}: ${r.status} ${JSON.stringify(r.body)}`).toContain(r.status);
+        expect(typeof r.body?.message, path).toBe('string');
+        expect(r.body.message, path).toMatch(/^40[04] /);
+      }
+    }
+  });
+});
