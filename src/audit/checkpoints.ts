@@ -80,24 +80,30 @@ export async function issueCheckpoint(
   const note = await signNote(formatCheckpoint(origin, head.size, root), origin, seed);
   const checkpoint: StoredCheckpoint = { treeSize: head.size, rootHash: toBase64(root), note, createdAt: nowIso() };
   const author = options.requestedBy ?? { ...LOG_AUTHOR };
-  await recordAuditEvent(
-    env,
-    ctx,
-    {
-      eventType: CHECKPOINT_EVENT,
-      author,
-      authorClass: options.requestedBy ? 'User' : 'System',
-      entity: instanceEntity(),
-      ipAddress: options.ipAddress ?? null,
-      details: {
-        custom_message: `Issued audit log checkpoint of tree size ${head.size}`,
-        origin,
-        tree_size: head.size,
-        root_hash: checkpoint.rootHash,
-        checkpoint: note,
+  try {
+    await recordAuditEvent(
+      env,
+      ctx,
+      {
+        eventType: CHECKPOINT_EVENT,
+        author,
+        authorClass: options.requestedBy ? 'User' : 'System',
+        entity: instanceEntity(),
+        ipAddress: options.ipAddress ?? null,
+        details: {
+          custom_message: `Issued audit log checkpoint of tree size ${head.size}`,
+          origin,
+          tree_size: head.size,
+          root_hash: checkpoint.rootHash,
+          checkpoint: note,
+        },
       },
-    },
-    [insertCheckpointStatement(db, checkpoint)],
-  );
+      [insertCheckpointStatement(db, checkpoint)],
+    );
+  } catch (err) {
+    // Another issuer (the cron, an administrator) signed this size first: its checkpoint stands.
+    if (err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message)) return { kind: 'current', checkpoint: await latestCheckpoint(db) };
+    throw err;
+  }
   return { kind: 'issued', checkpoint };
 }

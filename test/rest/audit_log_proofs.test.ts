@@ -106,6 +106,18 @@ describe('checkpoints', () => {
   });
 });
 
+describe('racing issuers', () => {
+  it('administrators asking at once (and the cron) never fail: one signs each size, the others answer it', async () => {
+    await ingest('User', user.id);
+    const answers = await Promise.all([0, 1, 2].map(() => call('POST', '/api/v4/audit_events/checkpoint', { token: ADMIN })));
+    await Promise.allSettled([runAuditLogJobs(env, null)]);
+    for (const r of answers) expect([200, 201]).toContain(r.status);
+    const notes = await Promise.all(answers.map((r) => r.text()));
+    for (const note of notes) await checkpointOf(note);
+    expect(answers.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('proofs', () => {
   it('an inclusion proof verifies against the signed root, its leaf hash is the RFC 8785 streaming payload', async () => {
     const cp = await checkpointOf(await latestNote());
