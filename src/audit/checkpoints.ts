@@ -16,7 +16,7 @@
  * is signed while an integrity failure waits for an administrator (src/audit/integrity.ts).
  */
 import type { Env } from '../env';
-import { hasLeafOtherThan, treeHead } from '../db/audit_log_tree';
+import { hasLeafOtherThan, isKeyConflict, treeHead } from '../db/audit_log_tree';
 import { insertCheckpointStatement, integrityBlocked, latestCheckpoint, readIntegrityState, type StoredCheckpoint } from '../db/audit_log_checkpoints';
 import { nowIso } from '../db/time';
 import { equalBytes, toBase64 } from '../tlog/hash';
@@ -102,7 +102,7 @@ export async function issueCheckpoint(
     );
   } catch (err) {
     // Another issuer (the cron, an administrator) signed this size first: its checkpoint stands.
-    if (err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message)) return { kind: 'current', checkpoint: await latestCheckpoint(db) };
+    if (isKeyConflict(err)) return { kind: 'current', checkpoint: await latestCheckpoint(db) };
     throw err;
   }
   return { kind: 'issued', checkpoint };

@@ -13,7 +13,7 @@
  * loser's transaction fails on the leaves' primary key and nothing of it is written.
  */
 import type { Env } from '../env';
-import { appendLeaves, eventsAfter, nodeKey, treeHead } from '../db/audit_log_tree';
+import { appendLeaves, eventsAfter, isKeyConflict, nodeKey, treeHead } from '../db/audit_log_tree';
 import { leafHash, toBase64, type Bytes } from '../tlog/hash';
 import { LEAF_VERSION, leafBytes } from '../tlog/leaf';
 import { streamingPayload, type AuditEvent } from './record';
@@ -33,7 +33,13 @@ export async function appendPendingLeaves(env: Pick<Env, 'DB'>, limit = APPEND_L
   const events = await eventsAfter(env.DB, head.lastEventId, limit);
   if (events.length === 0) return { appended: 0, size: head.size };
   const hashes = await Promise.all(events.map((e) => eventLeafHash(e, LEAF_VERSION)));
-  await appendHashes(env.DB, head.size, events.map((e, i) => ({ eventId: e.id, hash: hashes[i] })));
+  try {
+    await appendHashes(env.DB, head.size, events.map((e, i) => ({ eventId: e.id, hash: hashes[i] })));
+  } catch (err) {
+    // Another builder (the cron, an administrator's checkpoint) appended these leaves first.
+    if (isKeyConflict(err)) return { appended: 0, size: (await treeHead(env.DB)).size };
+    throw err;
+  }
   return { appended: events.length, size: head.size + events.length };
 }
 

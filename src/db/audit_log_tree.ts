@@ -33,6 +33,11 @@ function toLogLeaf(r: LeafRow): LogLeaf {
   return { leafIndex: r.leaf_index, eventId: r.event_id, leafVersion: r.leaf_version, leafHash: r.leaf_hash, contentRemoved: r.content_removed === 1 };
 }
 
+/** Whether a write failed on a unique key: another builder or issuer wrote the same leaf or checkpoint first. */
+export function isKeyConflict(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message);
+}
+
 /** The map key of a node. */
 export function nodeKey(level: number, idx: number): string {
   return `${level}:${idx}`;
