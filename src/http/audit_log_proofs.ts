@@ -17,7 +17,7 @@ import { issueCheckpoint } from '../audit/checkpoints';
 import { acknowledgeIntegrityFailure } from '../audit/integrity';
 import { logVerifierKey } from '../audit/log_signing';
 import { consistencyProof, inclusionProofs, ProofError, proofTreeSize, type InclusionProof } from '../audit/proofs';
-import { checkpointOfSize, latestCheckpoint } from '../db/audit_log_checkpoints';
+import { checkpointOfSize, integrityBlocked, latestCheckpoint, readIntegrityState } from '../db/audit_log_checkpoints';
 import { ApiError, badRequestMessage, conflict, json, notFound } from '../web/errors';
 import { param, type ApiRouter, type App } from './context';
 import { requireAllowed } from './access';
@@ -105,7 +105,13 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
 
   router.post('/audit_events/integrity/acknowledge', async (request, app) => {
     const actor = await requireAllowed(app, 'admin_audit_log');
+    const before = await readIntegrityState(app.env.DB);
     const s = await acknowledgeIntegrityFailure(app.env, app.ctx, authorOf(actor.user), clientIp(request));
+    if (integrityBlocked(before)) {
+      // Checks resume from a checkpoint of the tree as stored now (see issueCheckpoint's `acknowledged`).
+      await appendPendingLeaves(app.env);
+      await issueCheckpoint(app.env, app.ctx, { scheduled: false, requestedBy: authorOf(actor.user), ipAddress: clientIp(request), acknowledged: true });
+    }
     return json({ failed_at: s.failedAt, failure: s.failure, acknowledged_by: s.acknowledgedBy, acknowledged_at: s.acknowledgedAt });
   });
 
