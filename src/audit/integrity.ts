@@ -29,6 +29,7 @@ import {
   readIntegrityState,
   saveIntegrityCursor,
   type LogIntegrityState,
+  type StoredCheckpoint,
 } from '../db/audit_log_checkpoints';
 import { nowIso } from '../db/time';
 import { equalBytes, fromBase64, type Bytes } from '../tlog/hash';
@@ -105,6 +106,7 @@ export async function checkIntegrity(env: Env, ctx: Ctx, options: { at?: number;
   const size = checkpoint.treeSize;
   const start = options.at ?? (state.cursor < size ? state.cursor : 0);
   const from = start - (start % slice);
+  if (from >= size) return { checked: null, failure: null };
   const to = Math.min(from + slice, size);
   const failure = await checkSlice(env, from, to, checkpoint);
   if (options.at === undefined) await saveIntegrityCursor(db, to >= size ? 0 : to);
@@ -113,7 +115,7 @@ export async function checkIntegrity(env: Env, ctx: Ctx, options: { at?: number;
 }
 
 /** Check leaves [from, to) of the checkpoint's tree (see the module comment); the failure found, or null. */
-async function checkSlice(env: Env, from: number, to: number, checkpoint: { treeSize: number; note: string; rootHash: string; createdAt: string }): Promise<string | null> {
+async function checkSlice(env: Env, from: number, to: number, checkpoint: StoredCheckpoint): Promise<string | null> {
   const key = await logVerifierKey(env);
   if (!key) return null;
   const signed = await signedRoot(key, checkpoint);
