@@ -62,7 +62,7 @@ export interface SharedEnv {
   DELIVERY_PAUSE_RETENTION_DAYS?: string;
   /** DestinationLane objects per destination (1 to 16, default 1; src/delivery/lanes.ts). */
   DELIVERY_LANES_PER_DESTINATION?: string;
-  /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, the x-bench-no-document-cache header, EDGE_MODEL. */
+  /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, POST /-/bench/tlog/fill, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**
    * Bench only, honoured when BENCH_ROUTES is "true": "off" (default), "near" or "far", the edge

@@ -9,6 +9,7 @@ import { handleGraphql } from './graphql/handler';
 import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
 import { handleVerifierKey } from './http/audit_log_proofs';
+import { handleBenchTlog } from './http/bench_tlog';
 import { handlePage } from './pages';
 import { errorResponse, json } from './web/errors';
 import { downloadWriteSeen } from './downloads/cache';
@@ -29,6 +30,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
     if (pathname === '/api/graphql') return await handleGraphql(request, env, ctx);
     const verifierKey = await handleVerifierKey(request, env, pathname);
     if (verifierKey) return verifierKey;
+    const benchFill = await handleBenchTlog(request, env, pathname);
+    if (benchFill) return benchFill;
     const download = await handleDownload(request, env, ctx);
     if (download) return download;
     // The API's other paths answer in the API's shape; every other path is a page or an HTML 404.

@@ -16,7 +16,7 @@
  * is signed while an integrity failure waits for an administrator (src/audit/integrity.ts).
  */
 import type { Env } from '../env';
-import { hasLeafOtherThan, treeHead } from '../db/audit_log_tree';
+import { hasLeafOtherThan, isKeyConflict, treeHead } from '../db/audit_log_tree';
 import { insertCheckpointStatement, integrityBlocked, latestCheckpoint, readIntegrityState, type StoredCheckpoint } from '../db/audit_log_checkpoints';
 import { nowIso } from '../db/time';
 import { equalBytes, toBase64 } from '../tlog/hash';
@@ -43,11 +43,14 @@ type Ctx = Pick<ExecutionContext, 'waitUntil'> | null;
  * Sign a checkpoint of the tree as built now, if it grew since the latest one. `scheduled`:
  * the scheduled job's rule (only when the log grew by some other event than checkpoint events).
  * `requestedBy`: the administrator who asked (the event's author), else the log itself.
+ * `acknowledged`: an administrator just acknowledged an integrity failure; the stored tree is
+ * signed as it is, without comparing it with the checkpoint that failed (which may also be one
+ * the current key cannot verify, after the key was changed), so that checks resume from it.
  */
 export async function issueCheckpoint(
   env: Env,
   ctx: Ctx,
-  options: { scheduled: boolean; requestedBy?: { id: number; name: string }; ipAddress?: string | null },
+  options: { scheduled: boolean; requestedBy?: { id: number; name: string }; ipAddress?: string | null; acknowledged?: boolean },
 ): Promise<CheckpointOutcome> {
   const db = env.DB;
   const seed = signingSeed(env);
@@ -64,7 +67,7 @@ export async function issueCheckpoint(
   const oldRoot = latest ? plans.range(0, latest.treeSize) : null;
   const nodes = await readPlanned(db, plans);
   const root = await evaluate(newRoot, nodes);
-  if (latest && oldRoot) {
+  if (latest && oldRoot && !options.acknowledged) {
     const signed = await signedRoot(await verifierKeyFromSeed(origin, seed), latest);
     const problem =
       'error' in signed
@@ -80,24 +83,30 @@ export async function issueCheckpoint(
   const note = await signNote(formatCheckpoint(origin, head.size, root), origin, seed);
   const checkpoint: StoredCheckpoint = { treeSize: head.size, rootHash: toBase64(root), note, createdAt: nowIso() };
   const author = options.requestedBy ?? { ...LOG_AUTHOR };
-  await recordAuditEvent(
-    env,
-    ctx,
-    {
-      eventType: CHECKPOINT_EVENT,
-      author,
-      authorClass: options.requestedBy ? 'User' : 'System',
-      entity: instanceEntity(),
-      ipAddress: options.ipAddress ?? null,
-      details: {
-        custom_message: `Issued audit log checkpoint of tree size ${head.size}`,
-        origin,
-        tree_size: head.size,
-        root_hash: checkpoint.rootHash,
-        checkpoint: note,
+  try {
+    await recordAuditEvent(
+      env,
+      ctx,
+      {
+        eventType: CHECKPOINT_EVENT,
+        author,
+        authorClass: options.requestedBy ? 'User' : 'System',
+        entity: instanceEntity(),
+        ipAddress: options.ipAddress ?? null,
+        details: {
+          custom_message: `Issued audit log checkpoint of tree size ${head.size}${options.acknowledged ? ' after an acknowledged integrity failure' : ''}`,
+          origin,
+          tree_size: head.size,
+          root_hash: checkpoint.rootHash,
+          checkpoint: note,
+        },
       },
-    },
-    [insertCheckpointStatement(db, checkpoint)],
-  );
+      [insertCheckpointStatement(db, checkpoint)],
+    );
+  } catch (err) {
+    // Another issuer (the cron, an administrator) signed this size first: its checkpoint stands.
+    if (isKeyConflict(err)) return { kind: 'current', checkpoint: await latestCheckpoint(db) };
+    throw err;
+  }
   return { kind: 'issued', checkpoint };
 }

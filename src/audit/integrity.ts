@@ -10,8 +10,9 @@
  * The first finds an event changed behind the stored tree's back; the second finds one changed
  * together with its stored leaf hash and nodes (which whoever edits the database could rewrite
  * too; the signature they cannot). The slice's id span is also checked for events that no leaf
- * names (a row inserted in the middle), and every leaf for its event (a row deleted; retention's
- * removals are marked on the leaf in retention's own transaction).
+ * names (a row inserted in the middle), every leaf for its event (a row deleted; retention's
+ * removals are marked on the leaf in retention's own transaction), and every event's placement
+ * columns, which its leaf does not cover, against its entity (src/audit/placement.ts).
  *
  * A mismatch records `audit_log_integrity_failure` (instance level: it reaches instance
  * destinations as an alert) and stops checkpoints until an administrator acknowledges it
@@ -28,12 +29,14 @@ import {
   readIntegrityState,
   saveIntegrityCursor,
   type LogIntegrityState,
+  type StoredCheckpoint,
 } from '../db/audit_log_checkpoints';
 import { nowIso } from '../db/time';
 import { equalBytes, fromBase64, type Bytes } from '../tlog/hash';
 import { rootHash } from '../tlog/tree';
 import { instanceEntity, recordChangesIfChanged, type AuditEvent } from './record';
 import { eventLeafHash } from './log_builder';
+import { misplacedEvent } from './placement';
 import { evaluate, PlanNodes, readPlanned } from './log_tree';
 import { INTEGRITY_ACKNOWLEDGED_EVENT, INTEGRITY_FAILURE_EVENT, LOG_AUTHOR, logVerifierKey, signedRoot } from './log_signing';
 
@@ -87,7 +90,8 @@ async function rehashSlice(env: Env, from: number, to: number): Promise<{ hashes
     }
     hashes.push(hash);
   }
-  return { hashes, problem: null };
+  const misplaced = await misplacedEvent(env.DB, slice.leaves.flatMap(({ event }) => (event ? [event] : [])));
+  return { hashes, problem: misplaced };
 }
 
 /**
@@ -102,6 +106,7 @@ export async function checkIntegrity(env: Env, ctx: Ctx, options: { at?: number;
   const size = checkpoint.treeSize;
   const start = options.at ?? (state.cursor < size ? state.cursor : 0);
   const from = start - (start % slice);
+  if (from >= size) return { checked: null, failure: null };
   const to = Math.min(from + slice, size);
   const failure = await checkSlice(env, from, to, checkpoint);
   if (options.at === undefined) await saveIntegrityCursor(db, to >= size ? 0 : to);
@@ -110,7 +115,7 @@ export async function checkIntegrity(env: Env, ctx: Ctx, options: { at?: number;
 }
 
 /** Check leaves [from, to) of the checkpoint's tree (see the module comment); the failure found, or null. */
-async function checkSlice(env: Env, from: number, to: number, checkpoint: { treeSize: number; note: string; rootHash: string; createdAt: string }): Promise<string | null> {
+async function checkSlice(env: Env, from: number, to: number, checkpoint: StoredCheckpoint): Promise<string | null> {
   const key = await logVerifierKey(env);
   if (!key) return null;
   const signed = await signedRoot(key, checkpoint);

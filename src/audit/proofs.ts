@@ -79,13 +79,21 @@ export async function proofTreeSize(db: D1Database, requested: number | undefine
 }
 
 /**
- * Inclusion proofs of these events in the tree of `treeSize` leaves, for an actor who may read
- * every one of them: 404 (`not_found`) when any does not exist or the actor may not read it
- * (the whole request, so a batch tells nothing about events its caller cannot see); 400 when
- * one's leaf index is not below the tree size (or it has no leaf yet).
+ * Inclusion proofs of these events in the tree of `requestedSize` leaves (default: the latest
+ * checkpoint's; see proofTreeSize), for an actor who may read every one of them: 404
+ * (`not_found`) when any does not exist or the actor may not read it (the whole request, so a
+ * batch tells nothing about events its caller cannot see); 400 when one's leaf index is not
+ * below the tree size (or it has no leaf yet). The tree size, the events and their leaves are
+ * read at once.
  */
-export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: number[], treeSize: number): Promise<InclusionProof[]> {
-  const [events, leaves] = await Promise.all([eventsByIds(db, ids), leavesOfEvents(db, ids)]);
+export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: number[], requestedSize: number | undefined): Promise<InclusionProof[]> {
+  const [size, events, leaves] = await Promise.all([
+    proofTreeSize(db, requestedSize).then((n) => ({ n }), (error: unknown) => ({ error })),
+    eventsByIds(db, ids),
+    leavesOfEvents(db, ids),
+  ]);
+  if ('error' in size) throw size.error;
+  const treeSize = size.n;
   for (const id of ids) {
     const event = events.get(id);
     if (!event || !(await canReadAuditEvent(db, actor, event))) throw new ProofError('not_found', 'Audit Event');

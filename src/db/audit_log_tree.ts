@@ -33,6 +33,11 @@ function toLogLeaf(r: LeafRow): LogLeaf {
   return { leafIndex: r.leaf_index, eventId: r.event_id, leafVersion: r.leaf_version, leafHash: r.leaf_hash, contentRemoved: r.content_removed === 1 };
 }
 
+/** Whether a write failed on a unique key: another builder or issuer wrote the same leaf or checkpoint first. */
+export function isKeyConflict(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message);
+}
+
 /** The map key of a node. */
 export function nodeKey(level: number, idx: number): string {
   return `${level}:${idx}`;
@@ -82,16 +87,16 @@ function chunks<T>(rows: T[]): T[][] {
 }
 
 /**
- * Write one append in ONE transaction: leaves as [leaf_index, event_id, leaf_version, leaf_hash]
- * rows and nodes as [level, idx, hash] rows. A leaf index or event that already has a leaf (a
+ * Write one append in ONE transaction: leaves as [leaf_index, event_id, leaf_version, leaf_hash,
+ * content_removed] rows and nodes as [level, idx, hash] rows. A leaf index or event that already has a leaf (a
  * second builder racing this one) fails the whole transaction.
  */
-export async function appendLeaves(db: D1Database, leaves: [number, number, number, string][], nodes: [number, number, string][]): Promise<void> {
+export async function appendLeaves(db: D1Database, leaves: [number, number, number, string, 0 | 1][], nodes: [number, number, string][]): Promise<void> {
   const col = (i: number) => `json_extract(value, '$[${i}]')`;
   await db.batch([
     ...chunks(leaves).map((rows) =>
       db
-        .prepare(`INSERT INTO audit_log_leaves (leaf_index, event_id, leaf_version, leaf_hash) SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)} FROM json_each(?1)`)
+        .prepare(`INSERT INTO audit_log_leaves (leaf_index, event_id, leaf_version, leaf_hash, content_removed) SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)} FROM json_each(?1)`)
         .bind(JSON.stringify(rows)),
     ),
     ...chunks(nodes).map((rows) =>

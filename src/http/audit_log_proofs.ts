@@ -17,7 +17,7 @@ import { issueCheckpoint } from '../audit/checkpoints';
 import { acknowledgeIntegrityFailure } from '../audit/integrity';
 import { logVerifierKey } from '../audit/log_signing';
 import { consistencyProof, inclusionProofs, ProofError, proofTreeSize, type InclusionProof } from '../audit/proofs';
-import { checkpointOfSize, latestCheckpoint } from '../db/audit_log_checkpoints';
+import { checkpointOfSize, integrityBlocked, latestCheckpoint, readIntegrityState } from '../db/audit_log_checkpoints';
 import { ApiError, badRequestMessage, conflict, json, notFound } from '../web/errors';
 import { param, type ApiRouter, type App } from './context';
 import { requireAllowed } from './access';
@@ -77,12 +77,7 @@ function idsParam(request: IRequest): number[] {
 
 async function issueNow(request: IRequest, app: App): Promise<Response> {
   const actor = await requireAllowed(app, 'admin_audit_log');
-  try {
-    await appendPendingLeaves(app.env);
-  } catch (err) {
-    // Another builder (the cron) appended the same leaves first: its tree is as good.
-    if (!(err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message))) throw err;
-  }
+  await appendPendingLeaves(app.env);
   const outcome = await issueCheckpoint(app.env, app.ctx, { scheduled: false, requestedBy: authorOf(actor.user), ipAddress: clientIp(request) });
   switch (outcome.kind) {
     case 'issued':
@@ -110,7 +105,13 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
 
   router.post('/audit_events/integrity/acknowledge', async (request, app) => {
     const actor = await requireAllowed(app, 'admin_audit_log');
+    const before = await readIntegrityState(app.env.DB);
     const s = await acknowledgeIntegrityFailure(app.env, app.ctx, authorOf(actor.user), clientIp(request));
+    if (integrityBlocked(before)) {
+      // Checks resume from a checkpoint of the tree as stored now (see issueCheckpoint's `acknowledged`).
+      await appendPendingLeaves(app.env);
+      await issueCheckpoint(app.env, app.ctx, { scheduled: false, requestedBy: authorOf(actor.user), ipAddress: clientIp(request), acknowledged: true });
+    }
     return json({ failed_at: s.failedAt, failure: s.failure, acknowledged_by: s.acknowledgedBy, acknowledged_at: s.acknowledgedAt });
   });
 
@@ -130,8 +131,7 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
     const ids = idsParam(request);
     const requested = sizeParam(request, 'tree_size');
     return proofCall(async () => {
-      const size = await proofTreeSize(app.env.DB, requested);
-      const proofs = await inclusionProofs(app.env.DB, app.actor, ids, size);
+      const proofs = await inclusionProofs(app.env.DB, app.actor, ids, requested);
       return json(proofs.map((p) => ({ id: p.id, ...proofJson(p) })));
     });
   });
@@ -142,8 +142,7 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
     if (!/^\d{1,15}$/.test(raw)) throw badRequestMessage('id must be an audit event id');
     const requested = sizeParam(request, 'tree_size');
     return proofCall(async () => {
-      const size = await proofTreeSize(app.env.DB, requested);
-      const [proof] = await inclusionProofs(app.env.DB, app.actor, [Number(raw)], size);
+      const [proof] = await inclusionProofs(app.env.DB, app.actor, [Number(raw)], requested);
       return json(proofJson(proof));
     });
   });

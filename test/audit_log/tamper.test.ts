@@ -8,6 +8,8 @@
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../../src/index';
 import { ADMIN, api, call, createGroup, createProject, createUser, type TestUser } from '../support/api';
 import { checkIntegrity, SLICE_LEAVES } from '../../src/audit/integrity';
 import { appendPendingLeaves } from '../../src/audit/log_builder';
@@ -140,6 +142,20 @@ describe('tampering is detected', () => {
     ['details', "json_set(details, '$.n', 99)"],
     ['created_at', "'2001-01-01T00:00:00.000Z'"],
   ];
+  // Not in the payload, so not in the leaf: checked against the event's entity instead.
+  const placement: [string, string][] = [
+    ['root_namespace_id', 'root_namespace_id + 1'],
+    ['scope_path', "'999/'"],
+    ['project_id', '1'],
+  ];
+  for (const [column, value] of placement) {
+    it(`altering ${column} of a stored event (where it belongs)`, async () => {
+      await withoutTriggers([env.DB.prepare(`UPDATE audit_events SET ${column} = ${value} WHERE id = ?1`).bind(target)]);
+      const failures = await checkAll();
+      expect(failures[0]).toMatch(new RegExp(`event ${target}'s ${column} is not its entity's`));
+      await restore();
+    });
+  }
   for (const [column, value] of fields) {
     it(`altering ${column} of a stored event`, async () => {
       await withoutTriggers([env.DB.prepare(`UPDATE audit_events SET ${column} = ${value} WHERE id = ?1`).bind(target)]);
@@ -227,5 +243,17 @@ describe('tampering is detected', () => {
     expect(ack.body.failure).toMatch(new RegExp(`event ${target}`));
     expect(await acks()).toBe(before + 1);
     expect((await call('POST', '/api/v4/audit_events/checkpoint', { token: ADMIN })).status).toBe(201);
+  });
+
+  it('a changed signing key: old checkpoints no longer verify (a failure); acknowledging signs a new baseline and checks resume', async () => {
+    const rotated = { ...env, AUDIT_LOG_SIGNING_KEY: 'H/7ltIG5BbVmEeXQaXkx3HbEVhC9lLGe63Jwb1W0G1k=' } as Env;
+    expect((await checkIntegrity(rotated, null, { at: 0, sliceLeaves: SLICE })).failure).toMatch(/does not verify|no signature by/);
+    const ctx = createExecutionContext();
+    const acked = await worker.fetch(new Request('http://127.0.0.1:8787/api/v4/audit_events/integrity/acknowledge', { method: 'POST', headers: { 'PRIVATE-TOKEN': ADMIN } }), rotated, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(acked.status).toBe(200);
+    expect((await checkIntegrity(rotated, null, { at: 0, sliceLeaves: SLICE })).failure).toBeNull();
+    const state = await env.DB.prepare('SELECT failed_at, acknowledged_at FROM audit_log_state').first<{ failed_at: string; acknowledged_at: string | null }>();
+    expect(state!.acknowledged_at).not.toBeNull();
   });
 });

@@ -58,6 +58,12 @@ describe('checkpoints', () => {
     expect(verifierKey).toMatch(/^127\.0\.0\.1:8787\/audit-log\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/);
   });
 
+  it('the bench-only fill route does not exist without BENCH_ROUTES', async () => {
+    const r = await call('POST', '/-/bench/tlog/fill?count=10');
+    expect(r.status).toBe(404);
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_log_leaves WHERE event_id < 0').first<{ n: number }>()).toEqual({ n: 0 });
+  });
+
   it('the scheduled job signs a checkpoint when the log grew, and none when only its own checkpoint events are new', async () => {
     expect(await runAuditLogJobs(env, null)).toMatch(/signed checkpoint/);
     const first = await checkpointOf(await latestNote());
@@ -97,6 +103,18 @@ describe('checkpoints', () => {
       status: 400,
       body: { message: '400 Bad request - tree_size must be a whole number' },
     });
+  });
+});
+
+describe('racing issuers', () => {
+  it('administrators asking at once (and the cron) never fail: one signs each size, the others answer it', async () => {
+    await ingest('User', user.id);
+    const answers = await Promise.all([0, 1, 2].map(() => call('POST', '/api/v4/audit_events/checkpoint', { token: ADMIN })));
+    await Promise.allSettled([runAuditLogJobs(env, null)]);
+    for (const r of answers) expect([200, 201]).toContain(r.status);
+    const notes = await Promise.all(answers.map((r) => r.text()));
+    for (const note of notes) await checkpointOf(note);
+    expect(answers.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -165,5 +183,28 @@ describe('proofs', () => {
     expect((await api('GET', `/api/v4/audit_events/consistency_proof?first=1&second=${b.size + 1}`, { token: user.token })).status).toBe(400);
     expect(await api('GET', '/api/v4/audit_events/consistency_proof?second=2', { token: user.token })).toMatchObject({ status: 400, body: { message: '400 Bad request - first is missing' } });
     expect((await api('GET', '/api/v4/audit_events/consistency_proof?first=1')).status).toBe(401);
+  });
+});
+
+describe('bad input', () => {
+  const hostile = ['-1', '1.5', '1e3', '0x10', '+1', '9'.repeat(16), '99999999999999', '%00', "1' OR 1=1", '１', 'null', '[]'];
+  it('every hostile size or id answers 400 or 404 in the REST shape, never a 5xx', async () => {
+    const paths = (v: string) => [
+      `/api/v4/audit_events/checkpoint?tree_size=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/${groupEventId}/inclusion_proof?tree_size=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/${encodeURIComponent(v)}/inclusion_proof`,
+      `/api/v4/audit_events/inclusion_proofs?ids=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/inclusion_proofs?ids=${groupEventId},${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/consistency_proof?first=${encodeURIComponent(v)}`,
+      `/api/v4/audit_events/consistency_proof?first=1&second=${encodeURIComponent(v)}`,
+    ];
+    for (const v of hostile) {
+      for (const path of paths(v)) {
+        const r = await api('GET', path, { token: ADMIN });
+        expect([400, 404], `${path}: ${r.status} ${JSON.stringify(r.body)}`).toContain(r.status);
+        expect(typeof r.body?.message, path).toBe('string');
+        expect(r.body.message, path).toMatch(/^40[04] /);
+      }
+    }
   });
 });

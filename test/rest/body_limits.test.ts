@@ -9,7 +9,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import worker from '../../src/index';
 import type { Env } from '../../src/env';
 import { MAX_BODY_BYTES } from '../../src/web/body';
-import { MAX_BODY_BYTES } from '../../src/graphql/handler';
+import { MAX_BODY_BYTES as GRAPHQL_MAX_BODY_BYTES } from '../../src/graphql/handler';
 import { ADMIN, BASE, unique } from '../support/api';
 import { MB, paddedJson, streamedBody } from '../support/bodies';
 
@@ -40,7 +40,7 @@ describe('request bodies are limited while they stream', () => {
     const res = await post('/api/graphql', body.stream);
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ errors: [{ message: '413 Request Entity Too Large' }] });
-    expect(body.pulled()).toBe(MAX_BODY_BYTES / CHUNK + 1);
+    expect(body.pulled()).toBe(GRAPHQL_MAX_BODY_BYTES / CHUNK + 1);
     expect(body.cancelled()).toBe(true);
   });
 

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exports } from 'cloudflare:workers';
 import { MAX_BODY_BYTES } from '../../src/web/body';
-import { MAX_BODY_BYTES } from '../../src/graphql/handler';
+import { MAX_BODY_BYTES as GRAPHQL_MAX_BODY_BYTES } from '../../src/graphql/handler';
 import { MAX_INGEST_BODY_BYTES } from '../../src/http/audit_ingest';
 import { ADMIN, BASE, createGroup, unique } from '../support/api';
 import { MB, paddedJson, streamedBody } from '../support/bodies';
@@ -58,7 +58,7 @@ const TARGETS: Target[] = [
   {
     name: 'GraphQL POST /api/graphql (its own 256 KB cap)',
     path: '/api/graphql',
-    cap: MAX_BODY_BYTES,
+    cap: GRAPHQL_MAX_BODY_BYTES,
     contentType: 'application/json',
     valid: () => ({ query: '{ __typename }' }),
     success: 200,
