@@ -122,7 +122,6 @@ const LOOPBACK: Form[] = [
   ['https://LOCALHOST./x', LOCALHOST],
 ];
 
-const ALL_NON_LOOPBACK: Form[] = [...IPV6_EMBEDDING, ...IPV6_NOT_GLOBAL, ...IPV4_NOT_PUBLIC, ...IPV4_ODD_TEXT, ...NAMES_AND_PORTS];
 
 /** POST /api/graphql through the API Worker with these vars over the tests' own. */
 async function gqlWith(vars: Record<string, string | undefined>, query: string, variables: Record<string, unknown>): Promise<any> {
@@ -253,19 +252,19 @@ afterAll(async () => {
 describe("SSRF forms, with the tests' vars (ALLOW_LOCAL_DESTINATIONS=true)", () => {
   it('refuses IPv6 forms that embed, map or translate an IPv4 address, at create and update', async () => {
     await expectRefused(TESTS_VARS, IPV6_EMBEDDING);
-  });
+  }, 120_000);
   it('refuses IPv6 addresses that are not global unicast', async () => {
     await expectRefused(TESTS_VARS, IPV6_NOT_GLOBAL);
-  });
+  }, 120_000);
   it('refuses IPv4 ranges that are not public (private ranges need ALLOW_PRIVATE_DESTINATIONS)', async () => {
     await expectRefused(TESTS_VARS, IPV4_NOT_PUBLIC);
-  });
+  }, 120_000);
   it('refuses odd textual IPv4 forms by what URL parsing makes of them', async () => {
     await expectRefused(TESTS_VARS, IPV4_ODD_TEXT);
-  });
+  }, 120_000);
   it('refuses private and metadata names, and ports other than 443 and 8443', async () => {
     await expectRefused(TESTS_VARS, NAMES_AND_PORTS);
-  });
+  }, 120_000);
   it('control: loopback on any port is accepted (ALLOW_LOCAL_DESTINATIONS), and a public host on 443 or 8443', async () => {
     let port = 40000;
     await expectAccepted(TESTS_VARS, () => `http://127.0.0.1:${port++}/${crypto.randomUUID()}`);
@@ -274,9 +273,18 @@ describe("SSRF forms, with the tests' vars (ALLOW_LOCAL_DESTINATIONS=true)", () 
 });
 
 describe("SSRF forms, with production's vars (no ALLOW_LOCAL_DESTINATIONS)", () => {
-  it('refuses every form above, and loopback in every spelling', async () => {
-    await expectRefused(PRODUCTION_VARS, [...ALL_NON_LOOPBACK, ...LOOPBACK]);
-  });
+  // One test per family: each makes some hundred requests, slow on a loaded machine (the whole
+  // list in one test overran the 30 s timeout during a full run).
+  it.each([
+    ['IPv6 forms that carry an IPv4 address', IPV6_EMBEDDING],
+    ['IPv6 addresses that are not global unicast', IPV6_NOT_GLOBAL],
+    ['IPv4 ranges that are not public', IPV4_NOT_PUBLIC],
+    ['odd textual IPv4 forms', IPV4_ODD_TEXT],
+    ['private and metadata names, and ports', NAMES_AND_PORTS],
+    ['loopback in every spelling', LOOPBACK],
+  ])('refuses %s', async (_family, forms) => {
+    await expectRefused(PRODUCTION_VARS, forms);
+  }, 120_000);
   it('refuses http:// on a public host', async () => {
     await expectRefused(PRODUCTION_VARS, [['http://example.com/x', /Only allowed schemes are https$/]]);
   });
