@@ -388,6 +388,15 @@ const OPS: Op[] = [
   },
   // Ours (issue 15): downloads per day and link; the same rule as reading the release.
   { name: 'GET release downloads stats', expected: row(404, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401), run: rest('GET', () => `/api/v4/projects/${P.id}/releases/${TAG}/downloads/stats`) },
+  // Ours (issue 17): a signed URL of a link for the caller; whoever may download it (the release's read rule).
+  {
+    name: 'GET release link signed_url (signed for the caller: anonymous 401)',
+    expected: row(401, 404, 403, 200, 200, 200, 200, 200, 200, 200, 401),
+    run: async (t) => {
+      const links = await api('GET', `/api/v4/projects/${P.id}/releases/${TAG}/assets/links`, { token: ADMIN });
+      return status(call('GET', `/api/v4/projects/${P.id}/releases/${TAG}/assets/links/${links.body[0].id}/signed_url`, { token: t }));
+    },
+  },
   // --- Audit log ---
   { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },
   { name: 'GET /audit_events (instance)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/audit_events') },
