@@ -76,12 +76,19 @@ export function tagNameValid(tag: string): boolean {
   return !tag.split('/').some((s) => s.startsWith('.'));
 }
 
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 8;
 
-/** Run a batch that inserts rows with reserved ids, retrying when a concurrent writer took them. */
+/**
+ * Run a batch that inserts rows with reserved ids, retrying when a concurrent writer took them.
+ * A retry reserves ids a random distance past the next free ones (wider each time), so writers
+ * that collided do not all pick the same ids again: ten concurrent creates all succeed (ids may
+ * have gaps, as AUTOINCREMENT's may).
+ */
 async function withReservedIds<T>(run: (ids: { release: number; link: number }) => Promise<T>, env: Env): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const ids = await nextIds(env.DB);
+    const next = await nextIds(env.DB);
+    const spread = attempt === 1 ? 0 : 8 * attempt;
+    const ids = { release: next.release + Math.floor(Math.random() * spread), link: next.link + Math.floor(Math.random() * spread) * 16 };
     try {
       return await run(ids);
     } catch (err) {

@@ -126,6 +126,20 @@ describe('releases REST API', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('creates concurrent releases with links, each once, none refused by a raced id', async () => {
+    const w = await releaseWorld('private');
+    const tags = Array.from({ length: 10 }, (_, i) => `par-${i}`);
+    const answers = await Promise.all(
+      tags.map((tag_name) => api('POST', releasesPath(w.project.id), { token: w.developer.token, body: { tag_name, assets: { links: [{ name: 'a', url: `https://example.com/${tag_name}/a` }, { name: 'b', url: `https://example.com/${tag_name}/b` }] } } })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(tags.map(() => 201));
+    const list = await api('GET', `${releasesPath(w.project.id)}?per_page=100`, { token: w.reporter.token });
+    expect(list.body.map((r: any) => r.tag_name).sort()).toEqual([...tags].sort());
+    expect(list.body.every((r: any) => r.assets.links.length === 2)).toBe(true);
+    const created = await projectEvents(w.project.id, 'release_created');
+    expect(created).toHaveLength(10);
+  });
+
   it('records release_updated with each changed field, description included', async () => {
     const w = await releaseWorld('private');
     await createRelease(w.project.id, w.developer.token, { tag_name: 'v0.3', name: 'New Release', description: 'first' });
