@@ -164,13 +164,21 @@ export async function collectScheduledEvidence(env: Env, ctx: Pick<ExecutionCont
   if (pending.length === 0) return 0;
   const projects = await findProjectsByIds(env.DB, [...new Set(pending.map((p) => p.projectId))]);
   let collected = 0;
+  const failed: string[] = [];
+  // One release that fails does not keep the others from their evidence; the run fails after.
   for (const p of pending) {
-    const project = projects.get(p.projectId);
-    const release = project ? await findRelease(env.DB, project.id, p.tagName) : null;
-    const checkpoint = await firstCheckpointCovering(env.DB, p.leafIndex);
-    if (!project || !release || release.id !== p.releaseId || !checkpoint) continue;
-    const evidence = await collectEvidence(env, ctx, project, release, checkpoint, { collectedBy: 'scheduled', author: { ...LOG_AUTHOR }, ipAddress: null });
-    if (evidence) collected++;
+    try {
+      const project = projects.get(p.projectId);
+      const release = project ? await findRelease(env.DB, project.id, p.tagName) : null;
+      const checkpoint = await firstCheckpointCovering(env.DB, p.leafIndex);
+      if (!project || !release || release.id !== p.releaseId || !checkpoint) continue;
+      const evidence = await collectEvidence(env, ctx, project, release, checkpoint, { collectedBy: 'scheduled', author: { ...LOG_AUTHOR }, ipAddress: null });
+      if (evidence) collected++;
+    } catch (err) {
+      failed.push(String(p.releaseId));
+      console.error(`release evidence: release ${p.releaseId} failed`, err instanceof Error ? err.message : err);
+    }
   }
+  if (failed.length > 0) throw new Error(`release evidence failed for releases ${failed.join(', ')} (collected ${collected})`);
   return collected;
 }
