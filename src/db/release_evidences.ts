@@ -65,19 +65,24 @@ export function isScheduledEvidenceTaken(err: unknown): boolean {
   return /UNIQUE constraint failed: release_evidences\.release_id/.test(text);
 }
 
+/** The columns of an evidence's summary (its document left out: listings do not need it). */
+export const EVIDENCE_SUMMARY_COLUMNS = "v.id, v.release_id, v.project_id, v.sha, v.tree_size, v.collected_by, '' AS evidence, v.collected_at";
+
+/** Summary rows (EVIDENCE_SUMMARY_COLUMNS, oldest first) grouped by release id; every id in `releaseIds` present. */
+export function evidencesByRelease(releaseIds: readonly number[], rows: unknown[]): Map<number, ReleaseEvidence[]> {
+  const out = new Map<number, ReleaseEvidence[]>(releaseIds.map((id) => [id, []]));
+  for (const r of rows as EvidenceRow[]) out.get(r.release_id)?.push(toEvidence(r));
+  return out;
+}
+
 /** The evidences of these releases, oldest first, by release id (without their documents). */
 export async function evidencesOfReleases(db: D1Database, releaseIds: readonly number[]): Promise<Map<number, ReleaseEvidence[]>> {
-  const out = new Map<number, ReleaseEvidence[]>(releaseIds.map((id) => [id, []]));
-  if (releaseIds.length === 0) return out;
+  if (releaseIds.length === 0) return new Map();
   const rows = await db
-    .prepare(
-      `SELECT v.id, v.release_id, v.project_id, v.sha, v.tree_size, v.collected_by, '' AS evidence, v.collected_at
-       FROM json_each(?1) j JOIN release_evidences v ON v.release_id = j.value ORDER BY v.id`,
-    )
+    .prepare(`SELECT ${EVIDENCE_SUMMARY_COLUMNS} FROM json_each(?1) j JOIN release_evidences v ON v.release_id = j.value ORDER BY v.id`)
     .bind(JSON.stringify(releaseIds))
     .all<EvidenceRow>();
-  for (const r of rows.results) out.get(r.release_id)?.push(toEvidence(r));
-  return out;
+  return evidencesByRelease(releaseIds, rows.results);
 }
 
 /** One evidence of a release, with its document, or null. */

@@ -168,9 +168,8 @@ export function registerReleaseRoutes(router: ApiRouter): void {
     const q = Object.fromEntries(url.searchParams) as Params;
     const orderBy = optionalEnum(q, 'order_by', ['released_at', 'created_at'] as const) ?? 'released_at';
     const sort = optionalEnum(q, 'sort', ['asc', 'desc'] as const) ?? 'desc';
-    const { total, items } = await listReleases(app.env.DB, project.id, { orderBy, sort }, page.limit, page.offset);
+    const { total, items, evidences } = await listReleases(app.env.DB, project.id, { orderBy, sort }, page.limit, page.offset);
     const origin = publicOrigin(request, app.env);
-    const evidences = await evidencesOfReleases(app.env.DB, items.map((r) => r.id));
     return pagedJson(url, page, total, items.map((r) => releaseJson(r, project, origin, evidences.get(r.id))));
   });
 

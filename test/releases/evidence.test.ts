@@ -7,6 +7,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { handleScheduled } from '../../src/scheduled';
+import type { Env } from '../../src/env';
 import { ADMIN, api, call } from '../support/api';
 import { createRelease, projectEvents, releasesPath, releaseWorld, type ReleaseWorld } from './support';
 import { fromBase64, sha256, toHex } from '../../src/tlog/hash';
@@ -171,6 +174,16 @@ describe('release evidence', () => {
     const listed = (await api('GET', releasesPath(w.project.id, 'v1.0'), { token: w.reporter.token })).body.evidences;
     expect(listed).toHaveLength(2);
     expect(listed[1]).toEqual(r.body);
+  });
+
+  it('the Cron Trigger runs the step after the checkpoint it issues', async () => {
+    await createRelease(w.project.id, w.developer.token, { tag_name: 'v2.0' });
+    const ctx = createExecutionContext();
+    await handleScheduled(createScheduledController() as ScheduledController, env as unknown as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    const rows = await evidenceRows('v2.0');
+    expect(rows.map((r) => r.collected_by)).toEqual(['scheduled']);
+    await verifyDocument(JSON.parse(rows[0].evidence));
   });
 
   it('stored evidence is append-only', async () => {
