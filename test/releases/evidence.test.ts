@@ -10,7 +10,7 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { handleScheduled } from '../../src/scheduled';
 import type { Env } from '../../src/env';
-import { ADMIN, api, call } from '../support/api';
+import { ADMIN, api, call, gql } from '../support/api';
 import { createRelease, projectEvents, releasesPath, releaseWorld, type ReleaseWorld } from './support';
 import { fromBase64, sha256, toHex } from '../../src/tlog/hash';
 import { verifyNote } from '../../src/tlog/note';
@@ -129,6 +129,23 @@ describe('release evidence', () => {
     // The listing shows it too.
     const list = await api('GET', releasesPath(w.project.id), { token: w.reporter.token });
     expect(list.body.find((x: any) => x.tag_name === 'v1.0').evidences).toEqual([ev]);
+  });
+
+  it('GraphQL Release.evidences lists the same (single release and listing), hidden from outsiders', async () => {
+    const rest = (await api('GET', releasesPath(w.project.id, 'v1.0'), { token: w.reporter.token })).body.evidences;
+    const [row] = await evidenceRows('v1.0');
+    const q = `query($p: ID!) { project(fullPath: $p) {
+      release(tagName: "v1.0") { evidences { nodes { id sha filepath collectedAt } } }
+      releases { nodes { tagName evidences { nodes { sha } } } } } }`;
+    const r = await gql(q, { p: w.project.path_with_namespace }, w.reporter.token);
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data!.project.release.evidences.nodes).toEqual(
+      rest.map((e: any) => ({ id: `gid://gitlab/Releases::Evidence/${row.id}`, sha: e.sha, filepath: e.filepath, collectedAt: e.collected_at })),
+    );
+    const listed = r.body.data!.project.releases.nodes.find((n: any) => n.tagName === 'v1.0');
+    expect(listed.evidences.nodes).toEqual([{ sha: rest[0].sha }]);
+    const outsider = await gql(q, { p: w.project.path_with_namespace }, w.outsider.token);
+    expect(outsider.body.data!.project).toBeNull();
   });
 
   it('the evidence file: 404 for outsiders and anonymous callers of a private project, and for unknown ids', async () => {
