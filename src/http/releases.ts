@@ -217,8 +217,9 @@ export function registerReleaseRoutes(router: ApiRouter): void {
   router.delete('/projects/:id/releases/:tag_name', async (request, app) => {
     const project = await projectFor(request, app, 'destroy_release');
     const release = await releaseOf(request, app, project);
+    const evidences = await evidencesOfReleases(app.env.DB, [release.id]);
     await service(() => deleteRelease(changeContext(request, app), project, release));
-    return json(releaseJson(release, project, publicOrigin(request, app.env)));
+    return json(releaseJson(release, project, publicOrigin(request, app.env), evidences.get(release.id)));
   });
 
   /** `GET /projects/:id/releases/:tag_name/assets/links`. */

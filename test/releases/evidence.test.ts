@@ -203,6 +203,17 @@ describe('release evidence', () => {
     await verifyDocument(JSON.parse(rows[0].evidence));
   });
 
+  it('DELETE answers the release with its evidences; the evidence outlives the release (no longer served)', async () => {
+    const before = (await api('GET', releasesPath(w.project.id, 'v2.0'), { token: w.reporter.token })).body.evidences;
+    expect(before).toHaveLength(1);
+    const r = await api('DELETE', releasesPath(w.project.id, 'v2.0'), { token: w.maintainer.token });
+    expect(r.status).toBe(200);
+    expect(r.body.evidences).toEqual(before);
+    expect((await fetchEvidence(before[0].filepath, w.maintainer.token)).status).toBe(404);
+    const kept = await env.DB.prepare('SELECT COUNT(*) AS n FROM release_evidences WHERE sha = ?1').bind(before[0].sha).first<{ n: number }>();
+    expect(kept!.n).toBe(1);
+  });
+
   it('stored evidence is append-only', async () => {
     await expect(env.DB.prepare("UPDATE release_evidences SET sha = 'x'").run()).rejects.toThrow(/append-only/);
     await expect(env.DB.prepare('DELETE FROM release_evidences').run()).rejects.toThrow(/append-only/);
