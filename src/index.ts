@@ -8,6 +8,7 @@ import { handleRest } from './http/router';
 import { handleGraphql } from './graphql/handler';
 import { handleScheduled } from './scheduled';
 import { handleDownload } from './http/downloads';
+import { handleEvidenceFile } from './http/release_evidence';
 import { handleVerifierKey } from './http/audit_log_proofs';
 import { handleBenchTlog } from './http/bench_tlog';
 import { handlePage } from './pages';
@@ -32,6 +33,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
     if (verifierKey) return verifierKey;
     const benchFill = await handleBenchTlog(request, env, pathname);
     if (benchFill) return benchFill;
+    const evidence = await handleEvidenceFile(request, env, pathname);
+    if (evidence) return evidence;
     const download = await handleDownload(request, env, ctx);
     if (download) return download;
     // The API's other paths answer in the API's shape; every other path is a page or an HTML 404.

@@ -5,6 +5,7 @@ import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
 import { runAuditLogJobs } from './audit/log_jobs';
+import { collectScheduledEvidence } from './releases/evidence';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
 interface Job {
@@ -43,6 +44,15 @@ const JOBS: Job[] = [
     // so that an event gets its leaf before retention may remove it.
     name: 'audit log tree',
     run: (env, ctx) => runAuditLogJobs(env, ctx),
+  },
+  {
+    // Release evidence (src/releases/evidence.ts), after the checkpoint: releases whose creation
+    // a checkpoint now covers get their evidence at the first such checkpoint.
+    name: 'release evidence',
+    run: async (env, ctx) => {
+      const collected = await collectScheduledEvidence(env, ctx);
+      return collected > 0 ? `collected evidence of ${collected} releases` : null;
+    },
   },
   {
     // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.

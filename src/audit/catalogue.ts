@@ -72,6 +72,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventTypeDefinition[] = [
   def('release_asset_link_created', 'An asset link was added to a release', 'release_orchestration', ['Project'], true),
   def('release_asset_link_updated', 'An asset link of a release was updated', 'release_orchestration', ['Project'], true),
   def('release_asset_link_deleted', 'An asset link was removed from a release', 'release_orchestration', ['Project'], true),
+  def('release_evidence_collected', 'Evidence of a release was collected (ours: GitLab records none); details carry its SHA-256 and the checkpoint tree size', 'release_orchestration', ['Project'], true),
   def('release_external_artifact_download', 'Repository External Resource Download Started: an asset link was followed through the tracked download URL', 'release_orchestration', ['Project'], true),
   // Identity and membership.
   def('user_created', 'A user was created', 'user_management', ['Instance'], true),

@@ -98,6 +98,20 @@ export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: 
     const event = events.get(id);
     if (!event || !(await canReadAuditEvent(db, actor, event))) throw new ProofError('not_found', 'Audit Event');
   }
+  return proofsOfLeaves(db, ids, leaves, treeSize);
+}
+
+/**
+ * Inclusion proofs of these events in the tree of `treeSize` leaves, for the service's own use
+ * (release evidence: the caller decided who may see them). 400 (`bad_request`) when an event's
+ * leaf is not below the tree size or it has none yet.
+ */
+export async function inclusionProofsAt(db: D1Database, ids: number[], treeSize: number): Promise<InclusionProof[]> {
+  return proofsOfLeaves(db, ids, await leavesOfEvents(db, ids), treeSize);
+}
+
+/** The proofs of these events' leaves, all planned together and read in ONE query. */
+async function proofsOfLeaves(db: D1Database, ids: number[], leaves: Map<number, LogLeaf>, treeSize: number): Promise<InclusionProof[]> {
   const planned: { leaf: LogLeaf; plans: Plan[] }[] = [];
   const nodes = new PlanNodes();
   for (const id of ids) {

@@ -4,6 +4,7 @@
  * audit event describing it commit in one batch (recordAuditEvent's `extra`).
  */
 import { NAMESPACE_COLUMNS, toNamespace, type NamespaceRow } from './namespaces';
+import { EVIDENCE_SUMMARY_COLUMNS, evidencesByRelease, type ReleaseEvidence } from './release_evidences';
 import type { Project } from './projects';
 
 /** The link types GitLab knows (Releases::Link `link_type`), the values of links.link_type. */
@@ -155,18 +156,22 @@ export async function listReleases(
   order: ReleaseOrder,
   limit: number,
   offset: number,
-): Promise<{ total: number; items: Release[] }> {
+): Promise<{ total: number; items: Release[]; evidences: Map<number, ReleaseEvidence[]> }> {
   const dir = order.sort === 'asc' ? 'ASC' : 'DESC';
   const orderSql = `ORDER BY r.${order.orderBy} ${dir}, r.id ${dir}`;
   const page = `SELECT r.id FROM releases r WHERE r.project_id = ?1 ${orderSql} LIMIT ${limit} OFFSET ${offset}`;
-  const [count, rel, links] = await db.batch([
+  const [count, rel, links, evidences] = await db.batch([
     db.prepare('SELECT COUNT(*) AS n FROM releases WHERE project_id = ?1').bind(projectId),
     db.prepare(`${RELEASE_SELECT} WHERE r.id IN (${page}) ${orderSql}`).bind(projectId),
     db.prepare(`SELECT ${LINK_COLUMNS} FROM release_links l WHERE l.release_id IN (${page}) ${LINK_ORDER}`).bind(projectId),
+    // The page's release evidences (migration 0015), in the same round trip.
+    db.prepare(`SELECT ${EVIDENCE_SUMMARY_COLUMNS} FROM release_evidences v WHERE v.release_id IN (${page}) ORDER BY v.id`).bind(projectId),
   ]);
+  const items = attachLinks(rel.results as ReleaseRow[], links.results as LinkRow[]);
   return {
     total: (count.results[0] as { n: number }).n,
-    items: attachLinks(rel.results as ReleaseRow[], links.results as LinkRow[]),
+    items,
+    evidences: evidencesByRelease(items.map((r) => r.id), evidences.results),
   };
 }
 

@@ -12,6 +12,7 @@ import type { IRequest } from 'itty-router';
 import { can, type Action } from '../auth/policy';
 import type { Project } from '../db/projects';
 import { findRelease, listReleases, type Release, type ReleaseLink } from '../db/releases';
+import { evidencesOfReleases } from '../db/release_evidences';
 import { clientIp } from '../audit/record';
 import { param, type App, type ApiRouter } from './context';
 import { publicOrigin } from '../web/origin';
@@ -167,9 +168,9 @@ export function registerReleaseRoutes(router: ApiRouter): void {
     const q = Object.fromEntries(url.searchParams) as Params;
     const orderBy = optionalEnum(q, 'order_by', ['released_at', 'created_at'] as const) ?? 'released_at';
     const sort = optionalEnum(q, 'sort', ['asc', 'desc'] as const) ?? 'desc';
-    const { total, items } = await listReleases(app.env.DB, project.id, { orderBy, sort }, page.limit, page.offset);
+    const { total, items, evidences } = await listReleases(app.env.DB, project.id, { orderBy, sort }, page.limit, page.offset);
     const origin = publicOrigin(request, app.env);
-    return pagedJson(url, page, total, items.map((r) => releaseJson(r, project, origin)));
+    return pagedJson(url, page, total, items.map((r) => releaseJson(r, project, origin, evidences.get(r.id))));
   });
 
   /** `POST /projects/:id/releases`. */
@@ -191,7 +192,8 @@ export function registerReleaseRoutes(router: ApiRouter): void {
   router.get('/projects/:id/releases/:tag_name', async (request, app) => {
     const project = await projectFor(request, app, 'read_release');
     const release = await releaseOf(request, app, project);
-    return json(releaseJson(release, project, publicOrigin(request, app.env)));
+    const evidences = await evidencesOfReleases(app.env.DB, [release.id]);
+    return json(releaseJson(release, project, publicOrigin(request, app.env), evidences.get(release.id)));
   });
 
   /** `PUT /projects/:id/releases/:tag_name`: name, description, released_at. */
@@ -207,15 +209,17 @@ export function registerReleaseRoutes(router: ApiRouter): void {
     const releasedAt = optionalDateTime(p, 'released_at');
     refuseMilestones(p);
     const updated = await service(() => updateRelease(changeContext(request, app), project, release, { name, description, releasedAt }));
-    return json(releaseJson(updated, project, publicOrigin(request, app.env)));
+    const evidences = await evidencesOfReleases(app.env.DB, [updated.id]);
+    return json(releaseJson(updated, project, publicOrigin(request, app.env), evidences.get(updated.id)));
   });
 
   /** `DELETE /projects/:id/releases/:tag_name`: answers the deleted release. */
   router.delete('/projects/:id/releases/:tag_name', async (request, app) => {
     const project = await projectFor(request, app, 'destroy_release');
     const release = await releaseOf(request, app, project);
+    const evidences = await evidencesOfReleases(app.env.DB, [release.id]);
     await service(() => deleteRelease(changeContext(request, app), project, release));
-    return json(releaseJson(release, project, publicOrigin(request, app.env)));
+    return json(releaseJson(release, project, publicOrigin(request, app.env), evidences.get(release.id)));
   });
 
   /** `GET /projects/:id/releases/:tag_name/assets/links`. */

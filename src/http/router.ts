@@ -19,6 +19,7 @@ import { registerAuditIngestRoutes } from './audit_ingest';
 import { registerAuditLogRoutes } from './audit_log';
 import { registerAuditLogProofRoutes } from './audit_log_proofs';
 import { registerReleaseRoutes } from './releases';
+import { registerReleaseEvidenceRoutes } from './release_evidence';
 import { registerAdminStatsRoutes } from './admin_stats';
 
 /** Routes that answer without authentication even when no token is sent. */
@@ -52,6 +53,7 @@ function buildRouter(): ApiRouter {
   registerAuditLogProofRoutes(router);
   registerAuditLogRoutes(router);
   registerReleaseRoutes(router);
+  registerReleaseEvidenceRoutes(router);
   registerAdminStatsRoutes(router);
   // Unknown routes answer like every other 404 here (GitLab's Grape says {"error": ...}).
   router.all('*', () => {

@@ -1,8 +1,9 @@
 /** REST JSON of releases and links: GitLab's API::Entities::Release and API::Entities::Releases::Link. */
 import type { Project } from '../db/projects';
 import type { Release, ReleaseLink } from '../db/releases';
+import type { ReleaseEvidence } from '../db/release_evidences';
 import { userBasicJson } from '../web/serializers';
-import { directAssetUrl, releasePath } from './urls';
+import { directAssetUrl, evidencePath, releasePath } from './urls';
 
 /** Whether a release is still to come (released_at in the future), as GitLab's `upcoming_release`. */
 export function isUpcoming(release: Pick<Release, 'releasedAt'>, now = new Date().toISOString()): boolean {
@@ -27,8 +28,13 @@ export function linkJson(link: ReleaseLink, project: Project, tagName: string, o
   };
 }
 
+/** GitLab's API::Entities::Releases::Evidence: the document's SHA-256, its URL and when it was collected. */
+export function evidenceJson(evidence: ReleaseEvidence, project: Project, tagName: string, origin: string) {
+  return { sha: evidence.sha, filepath: `${origin}${evidencePath(project.fullPath, tagName, evidence.id)}`, collected_at: evidence.collectedAt };
+}
+
 /** GitLab's API::Entities::Release (no commit, tag or sources: this service holds no git repository). */
-export function releaseJson(release: Release, project: Project, origin: string) {
+export function releaseJson(release: Release, project: Project, origin: string, evidences: readonly ReleaseEvidence[] = []) {
   const self = `${origin}${releasePath(project.fullPath, release.tagName)}`;
   return {
     name: release.name,
@@ -40,7 +46,7 @@ export function releaseJson(release: Release, project: Project, origin: string) 
     historical_release: isHistorical(release),
     author: release.author ? userBasicJson(release.author, origin) : null,
     milestones: [],
-    evidences: [],
+    evidences: evidences.map((e) => evidenceJson(e, project, release.tagName, origin)),
     assets: {
       count: release.links.length,
       sources: [],

@@ -18,6 +18,11 @@ export function releasePath(projectFullPath: string, tagName: string): string {
   return `/${projectFullPath}/-/releases/${encodeURIComponent(tagName)}`;
 }
 
+/** The path of a release evidence's JSON (GitLab's route): `<release path>/evidences/<id>.json`. */
+export function evidencePath(projectFullPath: string, tagName: string, evidenceId: number): string {
+  return `${releasePath(projectFullPath, tagName)}/evidences/${evidenceId}.json`;
+}
+
 /** The tracked download URL of a link. */
 export function directAssetUrl(origin: string, projectFullPath: string, tagName: string, link: Pick<ReleaseLink, 'id' | 'filepath'>): string {
   const base = `${origin}${releasePath(projectFullPath, tagName)}`;

@@ -10,6 +10,8 @@ import { env } from 'cloudflare:workers';
 import { ADMIN, addMember, api, createGroup, createProject, createUser, gql, unique } from '../support/api';
 import { receiverOrigin } from '../support/receiver';
 import { allowAllEvents, allowEvent, refuseEvent } from '../support/refuse_event';
+import { runAuditLogJobs } from '../../src/audit/log_jobs';
+import { collectScheduledEvidence } from '../../src/releases/evidence';
 
 afterEach(allowAllEvents);
 
@@ -259,6 +261,36 @@ describe('a change without its audit event is not written', () => {
       expect(await linkRow(link.id)).not.toBeNull();
     });
     expect(await linkRow(link.id)).toBeNull();
+  });
+
+  const evidenceCount = (releaseId: number) => count('release_evidences WHERE release_id = ?1', releaseId);
+
+  it('release evidence, by the cron and by POST .../evidence: no evidence row', async () => {
+    const name = unique('rel');
+    const { project, tag, base } = await projectWithRelease(name);
+    const releaseId = (await releaseRow(project.id, tag)).id;
+    // The cron's evidence: refused, the run fails and stores nothing; allowed, it is written.
+    const refusal = await refuseEvent('release_evidence_collected', name);
+    await runAuditLogJobs(env, null);
+    await expect(collectScheduledEvidence(env, null)).rejects.toThrow(/release evidence failed/);
+    expect(await evidenceCount(releaseId)).toBe(0);
+    await allowEvent(refusal);
+    await collectScheduledEvidence(env, null);
+    expect(await evidenceCount(releaseId)).toBe(1);
+    const scheduled = await eventFor('release_evidence_collected', name);
+    expect(scheduled).toMatchObject({ entity_type: 'Project', entity_id: project.id, target_type: 'Release', target_id: releaseId });
+    // On request, at the latest checkpoint.
+    const again = await refuseEvent('release_evidence_collected', name);
+    const r = await api('POST', `${base}/evidence`, { token: ADMIN });
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual(REST_500);
+    expect(await evidenceCount(releaseId)).toBe(1);
+    await allowEvent(again);
+    const ok = await api('POST', `${base}/evidence`, { token: ADMIN });
+    expect(ok.status).toBe(201);
+    expect(await evidenceCount(releaseId)).toBe(2);
+    const events = await env.DB.prepare("SELECT details FROM audit_events WHERE event_type = 'release_evidence_collected' AND target_id = ?1 ORDER BY id").bind(releaseId).all<{ details: string }>();
+    expect(events.results.map((e) => JSON.parse(e.details).sha)).toEqual([scheduled.details.sha, ok.body.sha]);
   });
 
   const memberRow = (groupId: number, userId: number) =>

@@ -163,6 +163,17 @@ const afterCheckpoint = (run: (token: string | null) => Promise<Cell>) => async 
   return run(token);
 };
 
+let evidence: Promise<string> | null = null;
+/** The path of one evidence of TAG (collected by root at the latest checkpoint, once). */
+const evidenceFile = (): Promise<string> => {
+  evidence ??= afterCheckpoint(async () => 0)(null).then(async () => {
+    const r = await api('POST', `/api/v4/projects/${P.id}/releases/${TAG}/evidence`, { token: ADMIN });
+    expect(r.status).toBe(201);
+    return new URL(r.body.filepath).pathname;
+  });
+  return evidence;
+};
+
 /** A listing cell: 'listed' when the row `id()` shows up on some page of `path()`, else 'unlisted' (or the status when not 200). */
 const lists = (path: () => string, id: () => number) => async (token: string | null): Promise<Cell> => {
   for (let page = 1; ; page++) {
@@ -396,6 +407,18 @@ const OPS: Op[] = [
       const links = await api('GET', `/api/v4/projects/${P.id}/releases/${TAG}/assets/links`, { token: ADMIN });
       return status(call('GET', `/api/v4/projects/${P.id}/releases/${TAG}/assets/links/${links.body[0].id}/signed_url`, { token: t }));
     },
+  },
+  // Release evidence (issue 18 section 5): collecting is updating the release; the document is read as the release.
+  {
+    name: 'POST /projects/:P/releases/:tag/evidence',
+    expected: row(401, 404, 403, 403, 201, 201, 201, 201, 201, 403, 401),
+    run: afterCheckpoint(rest('POST', () => `/api/v4/projects/${P.id}/releases/${TAG}/evidence`)),
+  },
+  {
+    // A browser route like the download redirect: anything the caller may not read is 404 (a bad token 401, as the API).
+    name: 'GET release evidence file (private project)',
+    expected: row(404, 404, 404, 200, 200, 200, 200, 200, 200, 200, 401),
+    run: async (t) => status(call('GET', await evidenceFile(), { token: t })),
   },
   // --- Audit log ---
   { name: 'GET /admin/audit_events/stats (ours)', expected: row(401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 401), run: rest('GET', () => '/api/v4/admin/audit_events/stats') },

@@ -50,7 +50,15 @@ export interface Release {
   created_at: string;
   author: User | null;
   assets: { count: number; links: ReleaseLink[] };
+  evidences?: ReleaseEvidence[];
   _links: { self: string; edit_url: string };
+}
+
+/** GitLab's Releases::Evidence entity: the JSON's SHA-256, its URL, when it was collected. */
+export interface ReleaseEvidence {
+  sha: string;
+  filepath: string;
+  collected_at: string;
 }
 
 export interface AuditEvent {

@@ -14,7 +14,8 @@ import { clientIp } from '../../audit/record';
 import { publicOrigin } from '../../web/origin';
 import { parseIsoDateTime } from '../../web/params';
 import { isHistorical, isUpcoming } from '../../releases/serializers';
-import { directAssetUrl, releasePath } from '../../releases/urls';
+import { directAssetUrl, evidencePath, releasePath } from '../../releases/urls';
+import { evidencesOfReleases, type ReleaseEvidence } from '../../db/release_evidences';
 import {
   createLink,
   createRelease,
@@ -32,8 +33,10 @@ import { PublicError, resourceNotAvailable } from '../errors';
 import { parseGid, toGid } from '../gid';
 import { releaseTypeDefs } from '../schema/releases';
 
-/** A release as resolvers see it: with its project (for URLs). */
-type GqlRelease = Release & { project: Project };
+/** A release as resolvers see it: with its project (for URLs), and its evidences when a listing read them. */
+type GqlRelease = Release & { project: Project; evidences?: ReleaseEvidence[] };
+/** An evidence as resolvers see it: with its project and tag (for its URL). */
+type GqlEvidence = ReleaseEvidence & { project: Project; tagName: string };
 /** A link as resolvers see it: with its project and tag (for the tracked URL). */
 type GqlLink = ReleaseLink & { project: Project; tagName: string };
 
@@ -145,7 +148,7 @@ function milestonesError(m: unknown): string[] {
   return Array.isArray(m) && m.length > 0 ? [`Milestone(s) not found: ${m.join(', ')}`] : [];
 }
 
-const withProject = (r: Release, project: Project): GqlRelease => ({ ...r, project });
+const withProject = (r: Release, project: Project, evidences?: ReleaseEvidence[]): GqlRelease => ({ ...r, project, evidences });
 
 export const releases: SchemaModule = {
   typeDefs: releaseTypeDefs,
@@ -153,8 +156,8 @@ export const releases: SchemaModule = {
     Project: {
       releases: async (p: Project, args: ConnectionArgs & { sort?: string }, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_release', { kind: 'project', project: p }))) return orderedConnection([], args);
-        const { items } = await listReleases(c.env.DB, p.id, SORTS[args.sort ?? 'RELEASED_AT_DESC'] ?? SORTS.RELEASED_AT_DESC, RELEASE_WINDOW, 0);
-        return orderedConnection(items.map((r) => withProject(r, p)), args);
+        const { items, evidences } = await listReleases(c.env.DB, p.id, SORTS[args.sort ?? 'RELEASED_AT_DESC'] ?? SORTS.RELEASED_AT_DESC, RELEASE_WINDOW, 0);
+        return orderedConnection(items.map((r) => withProject(r, p, evidences.get(r.id))), args);
       },
       release: async (p: Project, args: { tagName: string }, c: GraphQLContext) => {
         if (!(await can(c.env.DB, c.actor, 'read_release', { kind: 'project', project: p }))) return null;
@@ -174,6 +177,14 @@ export const releases: SchemaModule = {
         const self = `${publicOrigin(c.request, c.env)}${releasePath(r.project.fullPath, r.tagName)}`;
         return { selfUrl: self, editUrl: `${self}/edit` };
       },
+      evidences: async (r: GqlRelease, args: ConnectionArgs, c: GraphQLContext) => {
+        const evidences = r.evidences ?? (await evidencesOfReleases(c.env.DB, [r.id])).get(r.id) ?? [];
+        return orderedConnection(evidences.map((e): GqlEvidence => ({ ...e, project: r.project, tagName: r.tagName })), args);
+      },
+    },
+    ReleaseEvidence: {
+      id: (e: GqlEvidence) => toGid('Releases::Evidence', e.id),
+      filepath: (e: GqlEvidence, _a, c: GraphQLContext) => `${publicOrigin(c.request, c.env)}${evidencePath(e.project.fullPath, e.tagName, e.id)}`,
     },
     ReleaseAssets: {
       count: (r: GqlRelease) => r.links.length,

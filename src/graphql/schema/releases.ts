@@ -75,8 +75,19 @@ type Release {
   author: UserCore
   assets: ReleaseAssets
   links: ReleaseLinks
+  "Evidence for the release (collected at audit log checkpoints), oldest first."
+  evidences(first: Int, after: String, last: Int, before: String): ReleaseEvidenceConnection
 }
 ${connectionTypes('Release')}
+
+"Evidence for a release: the SHA-256 of its JSON document, the document's URL, when it was collected."
+type ReleaseEvidence {
+  id: ID!
+  sha: String
+  filepath: String
+  collectedAt: Time
+}
+${connectionTypes('ReleaseEvidence')}
 
 extend type Project {
   "Releases of the project."

@@ -1,4 +1,4 @@
-/** A release's page (`.../-/releases/:tag`, its `_links.self`): title, notes, its links (each the tracked URL, with its download count), the downloads over time, and Edit for Developers. */
+/** A release's page (`.../-/releases/:tag`, its `_links.self`): title, notes, its links (each the tracked URL, with its download count), the downloads over time, its evidence, and Edit for Developers. */
 import { rest } from '../api';
 import { pathCrumbs, renderBreadcrumbs, type Crumb } from '../breadcrumbs';
 import { enc, h } from '../dom';
@@ -8,6 +8,7 @@ import type { Project, Release } from '../types';
 import { downloadsSection } from '../downloads/release_downloads';
 import { loadProject } from './project_load';
 import { linkList, releaseDownloads, releaseMeta } from './releases';
+import { evidenceSection } from './release_evidence';
 
 /** The crumbs down to a release: its project, Releases, the tag. */
 export function releaseCrumbs(fullPath: string, namespaceKind: string, tag: string): Crumb[] {
@@ -50,6 +51,7 @@ export async function renderRelease(app: HTMLElement, fullPath: string, namespac
     h('h3', { text: 'Assets' }),
     linkList(release.assets?.links || [], project, release.tag_name),
     downloadsSection(project, release) ?? '',
+    evidenceSection(release),
   );
   if (edit) app.appendChild(h('div', { class: 'actions' }, [edit]));
 }
