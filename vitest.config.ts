@@ -23,6 +23,10 @@ const testVars = {
   // Load measures the service, not the limiter: only the limiter's own tests turn them on
   // (test/rest/rate_limits.test.ts calls the handler with RATE_LIMITS "on").
   RATE_LIMITS: 'off',
+  // Test files share one database and the archive moves the oldest events of the whole log: in
+  // this suite nothing is ever old enough (tests date events back to 1990 at most). The archive's
+  // own tests (test/archive/) run in a database of their own: vitest.archive.config.ts.
+  AUDIT_HOT_DAYS: '36500',
   // The audit log's checkpoint signing key (a fixed test seed: bytes 0 to 31).
   AUDIT_LOG_SIGNING_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
 };
@@ -71,6 +75,7 @@ export default defineConfig({
             compatibilityFlags: consumer.compatibilityFlags,
             bindings: { ...consumer.bindings, ...testVars },
             d1Databases: consumer.d1Databases,
+            r2Buckets: consumer.r2Buckets,
             queueProducers: consumer.queueProducers,
             queueConsumers: consumer.queueConsumers,
             // The API Worker's objects (EDGE_MODEL_PRIMARY, bench only) are bound by the script_name of
@@ -90,7 +95,7 @@ export default defineConfig({
     // the aws and gcp destinations' tests (inject('cloud')).
     globalSetup: ['./test/support/receiver-setup.mjs', './test/support/cloud-setup.mjs'],
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'node_modules/**'],
+    exclude: ['test/e2e/**', 'test/archive/**', 'node_modules/**'],
     testTimeout: 30_000,
     // Worker console output goes straight to workerd's stdout. With vitest's interception, a
     // console call from another invocation's I/O context (the queue consumer logging while a file

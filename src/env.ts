@@ -18,6 +18,15 @@ export interface DeliveryJob {
 export interface SharedEnv {
   /** D1: the source of truth (users, groups, projects, releases, events, destinations, deliveries). */
   DB: D1Database;
+  /**
+   * R2 bucket "audit-archive": the cold audit log (src/audit/archive_format.ts), events moved out
+   * of D1 past the hot window. Both Workers read it (the consumer delivers cold events too).
+   */
+  AUDIT_ARCHIVE: R2Bucket;
+  /** Days events stay in D1 before they move to the archive (default 7; 0: every event moves at the next run). */
+  AUDIT_HOT_DAYS?: string;
+  /** Megabytes of audit data D1 may hold before the oldest events move early (default 4096). */
+  AUDIT_HOT_MAX_MB?: string;
   /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
   /** "true" lets destinations use http:// and loopback addresses on any port (local development and tests only). */
