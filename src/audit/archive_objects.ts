@@ -1,0 +1,70 @@
+/**
+ * Reading the cold archive's objects (format in archive_format.ts): a chunk's events object and
+ * its manifest, each checked against the SHA-256 its chunk row recorded, and kept decoded in a
+ * small per-isolate cache (objects are immutable: a key never holds other bytes once recorded).
+ * Every reader of cold data (listings, exports, deliveries, proofs, the integrity check) goes
+ * through here.
+ */
+import type { ArchiveChunk } from '../db/audit_archive';
+import { decodeChunk, decodeManifest, sha256Hex, type ArchiveLine, type ChunkManifest } from './archive_format';
+
+/** Decoded chunks kept per isolate (a chunk of 1,024 events is about 1 MB decoded). */
+export const CACHED_CHUNKS = 16;
+
+/** An object missing or not holding the bytes its chunk row recorded. */
+export class ArchiveObjectError extends Error {}
+
+class Lru<T> {
+  private readonly map = new Map<string, T>();
+  constructor(private readonly size: number) {}
+  get(key: string): T | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+  set(key: string, v: T): void {
+    this.map.delete(key);
+    this.map.set(key, v);
+    while (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
+const lines = new Lru<Promise<ArchiveLine[]>>(CACHED_CHUNKS);
+const manifests = new Lru<Promise<ChunkManifest>>(CACHED_CHUNKS * 4);
+
+async function readChecked(bucket: R2Bucket, key: string, sha256: string): Promise<Uint8Array> {
+  const object = await bucket.get(key);
+  if (!object) throw new ArchiveObjectError(`archive object ${key} is missing`);
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  if ((await sha256Hex(bytes)) !== sha256) throw new ArchiveObjectError(`archive object ${key} does not match its recorded SHA-256`);
+  return bytes;
+}
+
+function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const p = load();
+  cache.set(key, p);
+  // A failure is not kept: the next read tries the bucket again.
+  p.catch(() => cache.delete(key));
+  return p;
+}
+
+/** The lines of a chunk's events object (ascending leaf index). Throws ArchiveObjectError when retention deleted it or it does not match. */
+export function readChunkLines(bucket: R2Bucket, chunk: ArchiveChunk): Promise<ArchiveLine[]> {
+  if (chunk.deletedAt !== null) return Promise.reject(new ArchiveObjectError(`archive object ${chunk.objectKey} was deleted by retention`));
+  return cached(lines, `${chunk.objectKey}#${chunk.objectSha256}`, async () => decodeChunk(await readChecked(bucket, chunk.objectKey, chunk.objectSha256)));
+}
+
+/** A chunk's manifest (kept even after retention deleted the events object). */
+export function readChunkManifest(bucket: R2Bucket, chunk: ArchiveChunk): Promise<ChunkManifest> {
+  return cached(manifests, `${chunk.manifestKey}#${chunk.manifestSha256}`, async () =>
+    decodeManifest(await readChecked(bucket, chunk.manifestKey, chunk.manifestSha256)),
+  );
+}
