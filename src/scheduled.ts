@@ -5,6 +5,7 @@ import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
 import { runAuditLogJobs } from './audit/log_jobs';
+import { archiveRunSummary, runArchiveMove } from './audit/archive_run';
 import { collectScheduledEvidence } from './releases/evidence';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
@@ -44,6 +45,13 @@ const JOBS: Job[] = [
     // so that an event gets its leaf before retention may remove it.
     name: 'audit log tree',
     run: (env, ctx) => runAuditLogJobs(env, ctx),
+  },
+  {
+    // The cold audit log (src/audit/archive_run.ts): events past AUDIT_HOT_DAYS, or the oldest
+    // while D1's audit data is above AUDIT_HOT_MAX_MB, move to R2. After the tree builder (only
+    // events with their leaf move), before retention.
+    name: 'audit archive',
+    run: async (env, ctx) => archiveRunSummary(await runArchiveMove(env, ctx)),
   },
   {
     // Release evidence (src/releases/evidence.ts), after the checkpoint: releases whose creation
