@@ -91,5 +91,5 @@ export function archiveRunSummary(r: ArchiveRunResult): string | null {
   if (r.chunks === 0) return null;
   const size = r.bySize > 0 ? ` (${r.bySize} by AUDIT_HOT_MAX_MB)` : '';
   const more = r.stoppedBy === 'done' ? '' : `; stopped by the ${r.stoppedBy === 'time' ? 'time budget' : 'chunk bound'}, the next run continues`;
-  return `moved ${r.events} events (ids ${r.firstId} to ${r.lastId}) in ${r.chunks} chunks${size}${more}`;
+  return `moved ${r.events} events (ids ${r.firstId} to ${r.lastId}) in ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${size}${more}`;
 }

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { handleScheduled } from '../../src/scheduled';
 import type { Env } from '../../src/env';
 import { createGroup, createUser } from '../support/api';
-import { eventInput, groupEntityOf } from '../audit_log/support';
+import { eventInput, groupEntityOf, insertEvents } from '../audit_log/support';
 import { moveNextChunk, type Eligible } from '../../src/audit/archive_move';
 import { coldBoundary } from '../../src/db/audit_archive';
 import { runArchiveMove } from '../../src/audit/archive_run';
@@ -192,6 +194,22 @@ describe('the scheduled run', () => {
     expect(error).toHaveBeenCalledTimes(4);
     expect(String(error.mock.calls[0][0])).toContain('AUDIT_HOT_DAYS must be a whole number of days from 0 to 36500 (got "7 days"); the audit archive move is skipped');
     expect(await hotIds(ids)).toEqual(ids);
+  });
+
+  it('runs in the Cron Trigger after the tree builder, with its summary line', async () => {
+    await setup();
+    // Events without leaves yet: the cron's "audit log tree" job gives them theirs first.
+    const ids = await insertEvents(events(4));
+    const log = vi.spyOn(console, 'log');
+    const ctx = createExecutionContext();
+    await handleScheduled(createScheduledController({ cron: '* * * * *' }) as ScheduledController, envWith({ AUDIT_HOT_DAYS: '0' }), ctx);
+    await waitOnExecutionContext(ctx);
+    const lines = log.mock.calls.map((c) => String(c[0]));
+    const tree = lines.findIndex((l) => l.startsWith('audit log tree: appended'));
+    const archive = lines.findIndex((l) => /^audit archive: moved \d+ events \(ids \d+ to \d+\) in \d+ chunks?$/.test(l));
+    expect(tree).toBeGreaterThanOrEqual(0);
+    expect(archive).toBeGreaterThan(tree);
+    expect(await hotIds(ids)).toEqual([]);
   });
 
   it('bounds a run by its chunk count and by its time budget; a following run continues', async () => {
