@@ -59,10 +59,16 @@ export async function runArchiveMove(
   const budgetMs = limits.budgetMs ?? BUDGET_MS;
   const byAge = olderThan(hotCutoff(read.config.hotDays, now));
   const started = Date.now();
+  // Bytes per event are sampled once per run; each chunk re-reads only the hot id range.
+  let perEvent: number | undefined;
+  const estimate = async (): Promise<number> => {
+    const size = await estimateHotSize(env, (await coldBoundary(env.DB)).lastId, perEvent);
+    perEvent = size.bytesPerEvent;
+    return size.bytes;
+  };
   for (;;) {
-    const size = await estimateHotSize(env, (await coldBoundary(env.DB)).lastId);
-    result.hotBytes = size.bytes;
-    const overSize = size.bytes > read.config.hotMaxBytes;
+    result.hotBytes = await estimate();
+    const overSize = result.hotBytes > read.config.hotMaxBytes;
     const chunk = await moveNextChunk(env, ctx, overSize ? dispatched : byAge, now);
     if (!chunk) {
       result.stoppedBy = 'done';
@@ -82,7 +88,7 @@ export async function runArchiveMove(
       break;
     }
   }
-  if (result.stoppedBy !== 'done') result.hotBytes = (await estimateHotSize(env, (await coldBoundary(env.DB)).lastId)).bytes;
+  if (result.stoppedBy !== 'done') result.hotBytes = await estimate();
   return result;
 }
 

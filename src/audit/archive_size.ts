@@ -35,11 +35,15 @@ export interface HotSize {
   bytes: number;
 }
 
-/** Estimate the audit data D1 holds above the cold prefix (`lastColdId`). */
-export async function estimateHotSize(env: Pick<Env, 'DB'>, lastColdId: number): Promise<HotSize> {
-  const f = await hotFigures(env.DB, lastColdId, HOT_SAMPLE);
+/**
+ * Estimate the audit data D1 holds above the cold prefix (`lastColdId`). With `bytesPerEvent`
+ * (from an earlier estimate of the same run) only the hot id range is read again.
+ */
+export async function estimateHotSize(env: Pick<Env, 'DB'>, lastColdId: number, bytesPerEvent?: number): Promise<HotSize> {
+  const f = await hotFigures(env.DB, lastColdId, bytesPerEvent === undefined ? HOT_SAMPLE : 0);
+  if (bytesPerEvent !== undefined) return { hotEvents: f.hotEvents, bytesPerEvent, bytes: f.hotEvents * bytesPerEvent };
   const per = (total: number): number => (f.sampled > 0 ? total / f.sampled : 0);
-  const bytesPerEvent = Math.ceil(
+  bytesPerEvent = Math.ceil(
     per(f.sampledTextBytes) + EVENT_ROW_OVERHEAD + LEAF_BYTES + per(f.sampledDeliveries) * DELIVERY_ROW_BYTES + per(f.sampledAttempts) * ATTEMPT_ROW_BYTES,
   );
   return { hotEvents: f.hotEvents, bytesPerEvent, bytes: f.hotEvents * bytesPerEvent };

@@ -19,11 +19,16 @@ export interface HotFigures {
 
 const TEXT_COLUMNS = ['author_name', 'entity_path', 'entity_type', 'event_type', 'target_type', 'target_details', 'ip_address', 'details', 'created_at', 'scope_path', 'uuid'];
 
-/** The hot window's figures: events above `lastColdId`, sampling at most `sample` of the newest. */
+/** The hot window's figures: events above `lastColdId`, sampling at most `sample` of the newest (0: the id range only). */
 export async function hotFigures(db: D1Database, lastColdId: number, sample: number): Promise<HotFigures> {
   const text = TEXT_COLUMNS.map((c) => `COALESCE(length(${c}), 0)`).join(' + ');
+  const rangeStatement = db.prepare('SELECT (SELECT MAX(id) FROM audit_events) AS max_id, (SELECT MIN(id) FROM audit_events WHERE id > ?1) AS min_id').bind(lastColdId);
+  if (sample === 0) {
+    const r = (await rangeStatement.first<{ max_id: number | null; min_id: number | null }>())!;
+    return { hotEvents: r.max_id === null || r.min_id === null ? 0 : r.max_id - r.min_id + 1, sampled: 0, sampledTextBytes: 0, sampledDeliveries: 0, sampledAttempts: 0 };
+  }
   const [range, sampled] = await db.batch([
-    db.prepare('SELECT (SELECT MAX(id) FROM audit_events) AS max_id, (SELECT MIN(id) FROM audit_events WHERE id > ?1) AS min_id').bind(lastColdId),
+    rangeStatement,
     db
       .prepare(
         `SELECT COUNT(*) AS n, COALESCE(SUM(${text}), 0) AS bytes,
