@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../../src/index';
 import { createGroup, createUser } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents } from '../audit_log/support';
 import { appendPendingLeaves } from '../../src/audit/log_builder';
@@ -67,13 +69,14 @@ describe('retention of the cold archive (AUDIT_RETENTION_DAYS over R2 chunks)', 
   let newer: ArchiveChunk[];
   let racing: ArchiveChunk[];
   let oldIds: number[];
+  let at: (createdAt: string) => ReturnType<typeof eventInput>;
 
   beforeAll(async () => {
     const u = await createUser();
     const g = await createGroup();
     groupId = g.id;
     const entity = await groupEntityOf(g.id);
-    const at = (createdAt: string) => eventInput(entity, u, { createdAt });
+    at = (createdAt: string) => eventInput(entity, u, { createdAt });
     oldIds = await insertEvents([1, 2, 3, 4, 5].map((d) => at(DAY(d))));
     old = await moveExactly(oldIds);
     straddling = await moveExactly(await insertEvents([at(DAY(6)), at(DAY(8))]));
@@ -195,5 +198,18 @@ describe('retention of the cold archive (AUDIT_RETENTION_DAYS over R2 chunks)', 
     // The old events are in no object and in no count: hot D1 has none of them either.
     const hot = await env.DB.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE id IN (${oldIds.join(',')})`).first<{ n: number }>();
     expect(hot!.n).toBe(0);
+  });
+
+  it("runs in the cron's 'audit retention' job, after the hot events' retention", async () => {
+    // The longest retention accepted (36,500 days) reaches back to 1926: only these 1920 events are that old.
+    const ancient = await moveExactly(await insertEvents([at('1920-03-01T00:00:00.000Z'), at('1920-03-02T00:00:00.000Z')]));
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '* * * * *' }), { ...env, AUDIT_RETENTION_DAYS: '36500' }, ctx);
+    await waitOnExecutionContext(ctx);
+    for (const c of ancient) {
+      expect(await exists(c.objectKey)).toBe(false);
+      expect((await chunkRow(c.firstLeaf)).deletedAt).not.toBeNull();
+    }
+    expect(await countsOf(ancient)).toBe(0);
   });
 });
