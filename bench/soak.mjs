@@ -28,7 +28,7 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { freePort, spawnNpmStart, waitForVersion } from '../test/e2e/harness.mjs';
+import { freePort, killGroup, spawnNpmStart, waitForVersion } from '../test/e2e/harness.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHORT = process.argv.includes('--short');
@@ -142,21 +142,7 @@ async function killWorker(signal = 'SIGKILL') {
   if (!worker) return;
   const child = worker;
   worker = null;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* already gone */
-  }
-  for (let i = 0; i < 40 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
-  // Wait until the port is free again.
-  for (let i = 0; i < 50; i++) {
-    try {
-      await fetch(`${base}/api/v4/version`);
-      await sleep(100);
-    } catch {
-      return;
-    }
-  }
+  await killGroup(child, base, signal);
 }
 
 async function api(method, path, body) {

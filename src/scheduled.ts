@@ -1,6 +1,7 @@
 import type { Env } from './env';
 import { sweepOutbox } from './audit/outbox';
 import { applyAuditRetention } from './audit/retention';
+import { applyArchiveRetention } from './audit/archive_retention';
 import { pruneDeliveryLog } from './delivery/retention';
 import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
@@ -63,11 +64,17 @@ const JOBS: Job[] = [
     },
   },
   {
-    // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): see src/audit/retention.ts.
+    // Audit log retention (AUDIT_RETENTION_DAYS; off when unset): the hot events in D1
+    // (src/audit/retention.ts), then the cold archive's chunks in R2 (src/audit/archive_retention.ts).
     name: 'audit retention',
     run: async (env, ctx) => {
       const r = await applyAuditRetention(env, ctx);
-      return r.deleted > 0 ? `removed ${r.deleted} events created before ${r.cutoff}` : null;
+      const cold = await applyArchiveRetention(env, ctx);
+      const done = [
+        r.deleted > 0 ? `removed ${r.deleted} events created before ${r.cutoff}` : '',
+        cold.chunks > 0 ? `deleted ${cold.chunks} archive objects (${cold.events} events) whose newest event was created before ${cold.cutoff}` : '',
+      ].filter((s) => s !== '');
+      return done.length > 0 ? done.join('; ') : null;
     },
   },
   {

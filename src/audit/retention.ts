@@ -46,6 +46,32 @@ export function retentionCutoff(days: number, now: Date): string {
   return new Date(midnight - days * 86_400_000).toISOString();
 }
 
+/**
+ * Record `audit_events_retention_applied` (instance entity, the retention author) in ONE
+ * transaction with the statements that remove what it describes (hot events here, archive chunks
+ * in archive_retention.ts).
+ */
+export async function recordRetention(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  details: Record<string, unknown>,
+  removal: D1PreparedStatement[],
+): Promise<void> {
+  await recordAuditEvent(
+    env,
+    ctx,
+    {
+      eventType: 'audit_events_retention_applied',
+      author: { ...RETENTION_AUTHOR },
+      authorClass: 'System',
+      entity: instanceEntity(),
+      target: { id: null, type: null, details: null },
+      details,
+    },
+    removal,
+  );
+}
+
 /** What one run did. */
 export interface RetentionResult {
   /** Retention in days (0: off). */
@@ -86,23 +112,16 @@ export async function applyAuditRetention(
     const removal = [markLeavesRemovedStatement(db, cutoff, stats.maxId), ...expiredEventsRemovalStatements(db, cutoff, stats.maxId)];
     const firstDay = stats.firstAt?.slice(0, 10) ?? null;
     const lastDay = stats.lastAt?.slice(0, 10) ?? null;
-    await recordAuditEvent(
+    await recordRetention(
       env,
       ctx,
       {
-        eventType: 'audit_events_retention_applied',
-        author: { ...RETENTION_AUTHOR },
-        authorClass: 'System',
-        entity: instanceEntity(),
-        target: { id: null, type: null, details: null },
-        details: {
-          custom_message: `Removed ${stats.n} audit events created before ${cutoff} (retention ${days} days)`,
-          retention_days: days,
-          deleted_before: cutoff,
-          deleted_count: stats.n,
-          first_day: firstDay,
-          last_day: lastDay,
-        },
+        custom_message: `Removed ${stats.n} audit events created before ${cutoff} (retention ${days} days)`,
+        retention_days: days,
+        deleted_before: cutoff,
+        deleted_count: stats.n,
+        first_day: firstDay,
+        last_day: lastDay,
       },
       removal,
     );

@@ -43,6 +43,29 @@ export function spawnNpmStart(args, onOutput) {
 }
 
 /**
+ * Signal the whole process group of `child` (from spawnNpmStart: npm, scripts/start.mjs, wrangler
+ * and workerd at once; SIGKILL: like a crash), wait until it exited and `base` no longer answers.
+ */
+export async function killGroup(child, base, signal = 'SIGKILL') {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; i < 40 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
+  // Wait until the port is free again.
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`${base}/api/v4/version`);
+      await sleep(100);
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
  * Wait until the worker `child` started answers GET `base`/api/v4/version. Throws when npm exits
  * first or after `timeoutMs`, with `log()` (its output so far) in the message.
  */
