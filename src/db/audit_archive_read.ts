@@ -51,8 +51,16 @@ function chunkMatchesSql(scope: AuditScope, filters: AuditFilters, range: { belo
     clauses.push(`c.first_at <= ${p}`);
     exact += ` AND c.last_at <= ${p}`;
   }
-  if (range.belowId !== undefined) clauses.push(`c.first_id < ${bind(range.belowId)}`);
-  if (range.aboveId !== undefined) clauses.push(`c.last_id > ${bind(range.aboveId)}`);
+  // The id bounds also bound k.first_leaf (chunks are in id order), so the counts' indexes skip the chunks out of range.
+  const firstChunkEndingAtOrAfter = (id: string) => `(SELECT x.first_leaf FROM audit_archive_chunks x WHERE x.last_id >= ${id} ORDER BY x.last_id LIMIT 1)`;
+  if (range.belowId !== undefined) {
+    const p = bind(range.belowId);
+    clauses.push(`c.first_id < ${p}`, `k.first_leaf <= COALESCE(${firstChunkEndingAtOrAfter(p)}, 9007199254740991)`);
+  }
+  if (range.aboveId !== undefined) {
+    const p = bind(range.aboveId);
+    clauses.push(`c.last_id > ${p}`, `k.first_leaf >= ${firstChunkEndingAtOrAfter(`${p} + 1`)}`);
+  }
   if (range.maxId !== undefined) clauses.push(`c.first_id <= ${bind(range.maxId)}`);
   const dir = order === 'asc' ? 'ASC' : 'DESC';
   return {
