@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import type { ConsumerEnv } from '../../src/env';
-import { ADMIN, addMember, api, call, createGroup, createProject, createUser, unique } from '../support/api';
+import { ADMIN, addMember, api, call, createGroup, createProject, createUser, gql, unique } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents, projectEntityOf } from '../audit_log/support';
 import { insertDestination, insertEventQuietly, groupEntityOf as deliveryEntityOf } from '../delivery/support';
-import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '../support/receiver';
+import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks, waitForRequests } from '../support/receiver';
 import { appendPendingLeaves } from '../../src/audit/log_builder';
 import { moveNextChunk, type Eligible } from '../../src/audit/archive_move';
 import { coldBoundary } from '../../src/db/audit_archive';
@@ -71,6 +71,10 @@ describe('reading the audit log hot and cold', () => {
     const coldEvent = await insertEventQuietly(deliveryEntityOf(g2));
     await ensureDelivery(env.DB, coldEvent.id, d1.id);
     await ensureDelivery(env.DB, coldEvent.id, d2.id);
+    // A third destination whose delivery had failed: redelivered (GraphQL) after the move.
+    const d3 = await insertDestination({ namespaceId: g2.id, url: `${receiverOrigin()}${path}/3` });
+    await ensureDelivery(env.DB, coldEvent.id, d3.id);
+    await env.DB.prepare("UPDATE deliveries SET status = 'failed' WHERE event_id = ?1 AND destination_id = ?2").bind(coldEvent.id, d3.id).run();
     const consumerEnv = env as unknown as ConsumerEnv;
     expect(await deliverJob(consumerEnv, { eventId: coldEvent.id, destinationId: d1.id })).toMatchObject({ action: 'ack', result: 'delivered' });
     const [hotReq] = await receivedRequests(`${path}/1`);
@@ -187,5 +191,17 @@ describe('reading the audit log hot and cold', () => {
     expect(coldReq.headers['webhook-id']).toBe(`msg_${coldEvent.id}_${d2.id}`);
     expect(coldReq.headers['x-gitlab-audit-event-type']).toBe(hotReq.headers['x-gitlab-audit-event-type']);
     expect((await verifyWithStandardWebhooks(d2.secret, coldReq)).ok).toBe(true);
+
+    // The failed one, redelivered: its event type is read from the archive, and the consumer delivers it.
+    const redelivered = await gql(
+      `mutation($d: ID!, $e: ID!) { auditEventsStreamingDeliveryRedeliver(input: { destinationId: $d, eventId: $e }) { errors delivery { status eventType webhookId } } }`,
+      { d: `gid://gitlab/AuditEvents::ExternalAuditEventDestination/${d3.id}`, e: String(coldEvent.id) },
+    );
+    expect(redelivered.body.data.auditEventsStreamingDeliveryRedeliver).toEqual({
+      errors: [],
+      delivery: { status: 'PENDING', eventType: 'audit_operation', webhookId: `msg_${coldEvent.id}_${d3.id}` },
+    });
+    const [again] = await waitForRequests(`${path}/3`, 1);
+    expect(again?.body).toBe(hotReq.body);
   });
 });
