@@ -203,5 +203,13 @@ describe('reading the audit log hot and cold', () => {
     });
     const [again] = await waitForRequests(`${path}/3`, 1);
     expect(again?.body).toBe(hotReq.body);
+
+    // The delivery log names the moved event's type (read from the archive).
+    const log = await gql(`query($g: ID!) { group(fullPath: $g) { externalAuditEventDestinations { nodes { id deliveries { nodes { eventId eventType } } } } } }`, { g: g2.full_path });
+    const logged = log.body.data.group.externalAuditEventDestinations.nodes.flatMap((n: { deliveries: { nodes: unknown[] } }) => n.deliveries.nodes);
+    expect(logged.filter((d: { eventId: string }) => d.eventId === String(coldEvent.id))).toEqual([
+      { eventId: String(coldEvent.id), eventType: 'audit_operation' },
+      { eventId: String(coldEvent.id), eventType: 'audit_operation' },
+    ]);
   });
 });
