@@ -6,6 +6,7 @@
  * - a subgroup takes a RANGE of audit_events_scope (scope_path, id): '1/5/' <= scope_path < '1/50';
  * - a project walks audit_events_project (project_id, id);
  * - "only my own events" and the author_id filter can use audit_events_author (author_id, id).
+ * The pages themselves (hot and cold together) are read by src/db/audit_archive_read.ts.
  */
 import type { Namespace } from './namespaces';
 import type { Project } from './projects';
@@ -97,43 +98,6 @@ export function keysetPageSql(scope: AuditScope, filters: AuditFilters, keyset: 
     sql: `SELECT * FROM audit_events ${w.sql} ORDER BY id ${keyset.sort === 'asc' ? 'ASC' : 'DESC'} LIMIT ${Math.trunc(limit)}`,
     binds: w.binds,
   };
-}
-
-/** One offset page (newest first, as GitLab) and the total. */
-export async function listAuditEventsPage(
-  db: D1Database,
-  scope: AuditScope,
-  filters: AuditFilters,
-  page: { limit: number; offset: number },
-): Promise<{ total: number; events: AuditEvent[] }> {
-  const w = whereFor(scope, filters);
-  const [count, rows] = await db.batch([
-    db.prepare(`SELECT COUNT(*) AS n FROM audit_events ${w.sql}`).bind(...w.binds),
-    db
-      .prepare(`SELECT * FROM audit_events ${w.sql} ORDER BY id DESC LIMIT ${Math.trunc(page.limit)} OFFSET ${Math.trunc(page.offset)}`)
-      .bind(...w.binds),
-  ]);
-  return {
-    total: (count.results[0] as { n: number }).n,
-    events: (rows.results as AuditEventRow[]).map(toAuditEvent),
-  };
-}
-
-/**
- * One keyset page: up to `limit` events after the cursor, and whether more follow. Stable
- * under concurrent inserts: ids only grow, so a page boundary never moves.
- */
-export async function listAuditEventsKeyset(
-  db: D1Database,
-  scope: AuditScope,
-  filters: AuditFilters,
-  keyset: Keyset,
-  limit: number,
-): Promise<{ events: AuditEvent[]; hasMore: boolean }> {
-  const q = keysetPageSql(scope, filters, keyset, limit + 1);
-  const rows = await db.prepare(q.sql).bind(...q.binds).all<AuditEventRow>();
-  const events = rows.results.slice(0, limit).map(toAuditEvent);
-  return { events, hasMore: rows.results.length > limit };
 }
 
 /** One event by id, if it lies within the scope; null otherwise. */

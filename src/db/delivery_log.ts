@@ -36,13 +36,17 @@ export async function eventTypesOf(db: D1Database, eventIds: number[]): Promise<
   return new Map(rows.results.map((r) => [r.id, r.event_type]));
 }
 
-/** The event type of an event that was routed to this destination (it has a delivery there), or null. */
-export async function routedEventType(db: D1Database, eventId: number, destinationId: number): Promise<string | null> {
+/**
+ * Whether an event was routed to this destination (it has a delivery there), with its event type
+ * when the event is still in D1 (null when it moved to the archive: the caller reads it there).
+ * Null when it was not routed there.
+ */
+export async function routedEventType(db: D1Database, eventId: number, destinationId: number): Promise<{ eventType: string | null } | null> {
   const row = await db
-    .prepare('SELECT e.event_type FROM deliveries d JOIN audit_events e ON e.id = d.event_id WHERE d.event_id = ?1 AND d.destination_id = ?2')
+    .prepare('SELECT e.event_type FROM deliveries d LEFT JOIN audit_events e ON e.id = d.event_id WHERE d.event_id = ?1 AND d.destination_id = ?2')
     .bind(eventId, destinationId)
-    .first<{ event_type: string }>();
-  return row?.event_type ?? null;
+    .first<{ event_type: string | null }>();
+  return row ? { eventType: row.event_type } : null;
 }
 
 /** Put deliveries reset for a redelivery back to failed, when their redelivery could not be enqueued (one statement). */

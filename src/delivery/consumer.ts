@@ -16,7 +16,6 @@ import {
   deadLetterDelivery,
   ensureDelivery,
   failDeliveryWithoutAttempt,
-  loadDeliveryContext,
   type DeliveryContext,
   type DeliveryDestination,
   type Delivery,
@@ -25,6 +24,7 @@ import { claimBreakerProbe, writeAttemptLog, type AttemptRecord, type Destinatio
 import { breakerBaseCooldownSeconds, breakerWaitSeconds, failureWeight, isHalfOpen } from './breaker';
 import { deliveryTimeoutMs, MAX_QUEUE_DELAY_SECONDS, retryDelaySeconds, retrySchedule, maxWaitPassed } from './retry';
 import { attemptDelivery } from './attempt';
+import { deliveryContext } from './contexts';
 
 export { buildDeliveryRequest } from './attempt';
 export { RESPONSE_EXCERPT_CHARS } from './send';
@@ -77,7 +77,7 @@ export function isDeliveryJob(body: unknown): body is DeliveryJob {
  * attempts in the delivery row (not queue retries), so waits behind an open breaker use none.
  */
 export async function deliverJob(env: Env, job: DeliveryJob, share: BatchShare = {}): Promise<DeliveryOutcome> {
-  const { event, destination, headers, delivery: existing } = share.context ?? (await loadDeliveryContext(env.DB, job.eventId, job.destinationId));
+  const { event, destination, headers, delivery: existing } = share.context ?? (await deliveryContext(env, job.eventId, job.destinationId));
   if (!event) {
     console.warn(`delivery ${job.eventId}→${job.destinationId}: the event no longer exists; dropped`);
     await failDeliveryWithoutAttempt(env.DB, job.eventId, job.destinationId, 'The event no longer exists');

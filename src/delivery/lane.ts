@@ -52,7 +52,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
-import { deliveryKey, loadDeliveryContexts, type DeliveryContext } from '../db/deliveries';
+import { deliveryKey, type DeliveryContext } from '../db/deliveries';
+import { deliveryContexts } from './contexts';
 import { writeAttemptLog, type LoggedAttempt } from '../db/attempt_log';
 import { breakerJitterSpan, deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
 import { nextPauseCheck } from './pause';
@@ -257,7 +258,7 @@ export class DestinationLane extends DurableObject<Env> {
         const jobs = rows.map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
         let contexts: Map<string, DeliveryContext> | null = null;
         try {
-          contexts = await loadDeliveryContexts(env.DB, jobs);
+          contexts = await deliveryContexts(env, jobs);
         } catch (err) {
           console.error('destination lane: loading due jobs failed; loading job by job', err instanceof Error ? err.message : err);
         }

@@ -8,6 +8,7 @@ import type { DeliveryJob, Env } from '../env';
 import type { Destination } from '../db/destinations';
 import { resetDeliveryForRedelivery, resetFailedDeliveriesSince, type Delivery } from '../db/deliveries';
 import { markRedeliveriesNotEnqueued, routedEventType } from '../db/delivery_log';
+import { loadColdEvents } from '../audit/listing';
 
 /** Most deliveries one "redeliver failed" call re-sends. */
 export const MAX_REDELIVER_FAILED = 1000;
@@ -33,6 +34,13 @@ async function enqueueOrRevert(env: Env, d: Destination, eventIds: number[], wha
   }
 }
 
+/** The type of an event routed to this destination (hot, or cold in the archive); null when it was not routed there or no longer exists. */
+async function eventTypeRouted(env: Env, eventId: number, destinationId: number): Promise<string | null> {
+  const routed = await routedEventType(env.DB, eventId, destinationId);
+  if (routed === null || routed.eventType !== null) return routed?.eventType ?? null;
+  return (await loadColdEvents(env, [eventId])).get(eventId)?.eventType ?? null;
+}
+
 /**
  * Send one event to a destination again. Only events that were routed to this destination may
  * be replayed to it: an owner must not be able to send another group's events to their own
@@ -43,7 +51,7 @@ export async function redeliverEvent(
   d: Destination,
   eventId: number | null,
 ): Promise<{ delivery: (Delivery & { eventType: string }) | null; errors: string[] }> {
-  const eventType = eventId === null ? null : await routedEventType(env.DB, eventId, d.id);
+  const eventType = eventId === null ? null : await eventTypeRouted(env, eventId, d.id);
   if (eventId === null || eventType === null) return { delivery: null, errors: ['Audit event was never delivered to this destination'] };
   if (!d.active) return { delivery: null, errors: [NOT_ACTIVE] };
   const row = await resetDeliveryForRedelivery(env.DB, eventId, d.id);

@@ -2,7 +2,9 @@
  * `GET /admin/audit_events/stats?months=12` (ours, not in GitLab): the instance's figures per
  * UTC month, the oldest first, the current month last: CSV exports of the audit log (every
  * export is audited as `audit_events_exported`; counted through a partial index of those events
- * alone, so months older than the audit log's retention count none) and tracked downloads (a
+ * alone, so months older than the audit log's retention, or moved to the cold archive, count none:
+ * the archive's counts have no month, and decoding every chunk of two years per request is out of
+ * the Worker's budget) and tracked downloads (a
  * monthly counter kept in the download flush's transaction). Administrators only.
  */
 import { instanceMonths } from '../db/download_counts';

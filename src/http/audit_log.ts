@@ -24,13 +24,8 @@ import {
   type AuditEntity,
   type AuditEvent,
 } from '../audit/record';
-import {
-  findAuditEventInScope,
-  listAuditEventsKeyset,
-  listAuditEventsPage,
-  type AuditFilters,
-  type AuditScope,
-} from '../audit/query';
+import type { AuditFilters, AuditScope } from '../audit/query';
+import { exportPageReader, findAuditEvent, listAuditEventsKeyset, listAuditEventsPage } from '../audit/listing';
 import { auditCsvStream } from '../audit/csv';
 import { auditJsonStream } from '../audit/export_json';
 import { param, type App, type ApiRouter } from './context';
@@ -42,7 +37,7 @@ import { loadReadableGroup, loadReadableProject, requireAllowed } from './access
 /** GitLab's AuditEventFinder::VALID_ENTITY_TYPES (instance listing `entity_type`). */
 export const ENTITY_TYPES = ['User', 'Group', 'Project', 'Gitlab::Audit::InstanceScope'] as const;
 
-/** Events read per D1 query while streaming a CSV download. */
+/** Events read per page (one D1 query, archive chunks one at a time) while streaming a download. */
 export const CSV_PAGE_SIZE = 500;
 
 /** GitLab's API::Entities::AuditEvent, plus event_type (GitLab shows it on streamed and newer events). */
@@ -169,22 +164,23 @@ async function listJson(request: IRequest, app: App, access: Access, filters: Au
     const sort = optionalEnum(p, 'sort', ['asc', 'desc'] as const) ?? 'desc';
     const cursor = url.searchParams.get('cursor');
     const afterId = cursor === null || cursor === '' ? undefined : decodeCursor(cursor);
-    const { events, hasMore } = await listAuditEventsKeyset(app.env.DB, access.scope, filters, { sort, afterId }, page.perPage);
+    const { events, hasMore, nextAfterId } = await listAuditEventsKeyset(app.env, access.scope, filters, { sort, afterId }, page.perPage);
     const headers = new Headers({ 'Content-Type': 'application/json' });
-    if (hasMore && events.length > 0) {
-      // GitLab: only a rel="next" link, absent on the last page; no totals.
+    if (hasMore && nextAfterId !== undefined) {
+      // GitLab: only a rel="next" link, absent on the last page; no totals. A page that read
+      // its cap of archive chunks (src/audit/listing.ts) may be shorter, even empty, and still link on.
       const next = new URL(url);
       next.searchParams.delete('page');
       next.searchParams.set('pagination', 'keyset');
       next.searchParams.set('per_page', String(page.perPage));
       next.searchParams.set('order_by', 'id');
       next.searchParams.set('sort', sort);
-      next.searchParams.set('cursor', encodeCursor(events[events.length - 1].id));
+      next.searchParams.set('cursor', encodeCursor(nextAfterId));
       headers.set('Link', `<${next.toString()}>; rel="next"`);
     }
     return new Response(JSON.stringify(events.map(auditEventJson)), { status: 200, headers });
   }
-  const { total, events } = await listAuditEventsPage(app.env.DB, access.scope, filters, page);
+  const { total, events } = await listAuditEventsPage(app.env, access.scope, filters, page);
   return pagedJson(url, page, total, events.map(auditEventJson));
 }
 
@@ -218,10 +214,7 @@ async function listExport(request: IRequest, app: App, access: Access, filters: 
       ...(access.onlyAuthorId !== undefined ? { own_events_only: true } : {}),
     },
   });
-  const db = app.env.DB;
-  const stream = EXPORTS[format].stream((afterId) =>
-    listAuditEventsKeyset(db, access.scope, filters, { sort, afterId, maxId: exported.id - 1 }, CSV_PAGE_SIZE),
-  );
+  const stream = EXPORTS[format].stream(exportPageReader(app.env, access.scope, filters, sort, exported.id - 1, CSV_PAGE_SIZE));
   const stamp = exported.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return new Response(stream, {
     status: 200,
@@ -250,7 +243,7 @@ function eventId(request: IRequest, name: string): number {
 }
 
 async function showOne(app: App, scope: AuditScope, id: number): Promise<Response> {
-  const event = await findAuditEventInScope(app.env.DB, scope, id);
+  const event = await findAuditEvent(app.env, scope, id);
   if (!event) throw notFound('Audit Event');
   return json(auditEventJson(event));
 }

@@ -19,6 +19,7 @@ import { onDestinationTypes } from '../schema/common';
 import type { Destination } from '../../db/destinations';
 import { countDeliveries, listDeliveries, type Delivery, type DeliveryAttempt, type DeliveryStatus } from '../../db/deliveries';
 import { eventTypesOf, listAttemptsOfDeliveries } from '../../db/delivery_log';
+import { loadColdEvents } from '../../audit/listing';
 import { webhookId } from '../../delivery/signing';
 import { TEST_EVENT_TYPE } from '../../delivery/test_event';
 import { parseIsoDateTime } from '../../web/params';
@@ -93,6 +94,9 @@ async function deliveriesField(d: Destination, a: { status?: keyof typeof STATUS
   ]);
   const page = rows.slice(0, first);
   const types = await eventTypesOf(c.env.DB, page.map((r) => r.eventId));
+  // Events moved to the archive (issue 19) keep their pending and failed deliveries.
+  const cold = await loadColdEvents(c.env, page.filter((r) => r.eventId > 0 && !types.has(r.eventId)).map((r) => r.eventId));
+  for (const [id, e] of cold) types.set(id, e.eventType);
   const attemptsOfPage = pageAttempts(c.env.DB, page.map((r) => r.id));
   const nodes = page.map((r) => deliveryNode({ ...r, eventType: types.get(r.eventId) ?? null }, attemptsOfPage));
   return {

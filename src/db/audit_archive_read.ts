@@ -1,0 +1,175 @@
+/**
+ * The SQL of reading the audit log hot (audit_events) and cold (the archive's chunks) together
+ * (issue 19; the merge is src/audit/listing.ts). Each read is ONE D1 batch, so the hot rows and
+ * the cold chunks it sees come from one snapshot: a chunk moved meanwhile is either still hot or
+ * already cold, never both or neither.
+ *
+ * Which chunks hold matching events comes from audit_archive_counts (the scope columns, event type,
+ * author and entity of every event, summed per chunk), never from the objects. Counts have no
+ * time: a chunk whose whole time range (first_at..last_at) lies inside the created_after /
+ * created_before window counts exactly; one that only overlaps it (in an append-only log, at most
+ * the two chunks at the window's ends) is marked inexact and its lines are counted by the caller.
+ * Chunks deleted by retention (deleted_at set) hold no events and are never returned.
+ */
+import { toAuditEvent, type AuditEvent, type AuditEventRow } from './audit_events';
+import { keysetPageSql, scopeRange, whereFor, type AuditFilters, type AuditScope, type Keyset } from './audit_log';
+import { toArchiveChunk, type ArchiveChunk, type ArchiveChunkRow } from './audit_archive';
+
+/** A chunk with events matching a listing, and how many (exact unless a time filter cuts it). */
+export interface ChunkMatch {
+  chunk: ArchiveChunk;
+  /** Matching events by the counts (all of the chunk's matches when `exact`, an upper bound otherwise). */
+  n: number;
+  /** False when the chunk's time range only overlaps the time filter: its lines must be filtered to count. */
+  exact: boolean;
+}
+
+interface Sql {
+  sql: string;
+  binds: unknown[];
+}
+
+/** The chunks (with their matching counts) for a scope and filters, limited to an id range; newest first or oldest first. */
+function chunkMatchesSql(scope: AuditScope, filters: AuditFilters, range: { belowId?: number; aboveId?: number; maxId?: number }, order: 'asc' | 'desc', limit?: number): Sql {
+  // The counts rows carry the same column names as audit_events: the listing's WHERE applies as is (without time and ids).
+  const { createdAfter, createdBefore, ...rest } = filters;
+  const w = whereFor(scope, rest);
+  const binds = [...w.binds];
+  const bind = (v: unknown) => {
+    binds.push(v);
+    return `?${binds.length}`;
+  };
+  const clauses = [w.sql ? w.sql.slice('WHERE '.length) : '1', 'c.deleted_at IS NULL'];
+  let exact = '1';
+  if (createdAfter !== undefined) {
+    const p = bind(createdAfter);
+    clauses.push(`c.last_at >= ${p}`);
+    exact += ` AND c.first_at >= ${p}`;
+  }
+  if (createdBefore !== undefined) {
+    const p = bind(createdBefore);
+    clauses.push(`c.first_at <= ${p}`);
+    exact += ` AND c.last_at <= ${p}`;
+  }
+  // The id bounds also bound k.first_leaf (chunks are in id order), so the counts' indexes skip the chunks out of range.
+  const firstChunkEndingAtOrAfter = (id: string) => `(SELECT x.first_leaf FROM audit_archive_chunks x WHERE x.last_id >= ${id} ORDER BY x.last_id LIMIT 1)`;
+  if (range.belowId !== undefined) {
+    const p = bind(range.belowId);
+    clauses.push(`c.first_id < ${p}`, `k.first_leaf <= COALESCE(${firstChunkEndingAtOrAfter(p)}, 9007199254740991)`);
+  }
+  if (range.aboveId !== undefined) {
+    const p = bind(range.aboveId);
+    clauses.push(`c.last_id > ${p}`, `k.first_leaf >= ${firstChunkEndingAtOrAfter(`${p} + 1`)}`);
+  }
+  if (range.maxId !== undefined) clauses.push(`c.first_id <= ${bind(range.maxId)}`);
+  const dir = order === 'asc' ? 'ASC' : 'DESC';
+  return {
+    sql: `SELECT c.*, SUM(k.n) AS matches, (${exact}) AS exact
+          FROM audit_archive_counts k JOIN audit_archive_chunks c ON c.first_leaf = k.first_leaf
+          WHERE ${clauses.join(' AND ')}
+          GROUP BY k.first_leaf ORDER BY k.first_leaf ${dir}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`,
+    binds,
+  };
+}
+
+function toChunkMatches(result: D1Result): ChunkMatch[] {
+  return (result.results as (ArchiveChunkRow & { matches: number; exact: number })[]).map((r) => ({
+    chunk: toArchiveChunk(r),
+    n: r.matches,
+    exact: r.exact === 1,
+  }));
+}
+
+/** What one offset page reads from D1: the hot total and page, and every chunk with matches (newest first). */
+export async function offsetSnapshot(
+  db: D1Database,
+  scope: AuditScope,
+  filters: AuditFilters,
+  page: { limit: number; offset: number },
+): Promise<{ hotTotal: number; hot: AuditEvent[]; chunks: ChunkMatch[] }> {
+  const w = whereFor(scope, filters);
+  const c = chunkMatchesSql(scope, filters, {}, 'desc');
+  const [count, rows, chunks] = await db.batch([
+    db.prepare(`SELECT COUNT(*) AS n FROM audit_events ${w.sql}`).bind(...w.binds),
+    db
+      .prepare(`SELECT * FROM audit_events ${w.sql} ORDER BY id DESC LIMIT ${Math.trunc(page.limit)} OFFSET ${Math.trunc(page.offset)}`)
+      .bind(...w.binds),
+    db.prepare(c.sql).bind(...c.binds),
+  ]);
+  return {
+    hotTotal: (count.results[0] as { n: number }).n,
+    hot: (rows.results as AuditEventRow[]).map(toAuditEvent),
+    chunks: toChunkMatches(chunks),
+  };
+}
+
+/**
+ * What one keyset page reads from D1: up to `limit` hot events after the cursor, and up to
+ * `chunkLimit` chunks with matches after the cursor in the page's direction.
+ */
+export async function keysetSnapshot(
+  db: D1Database,
+  scope: AuditScope,
+  filters: AuditFilters,
+  keyset: Keyset,
+  limit: number,
+  chunkLimit: number,
+): Promise<{ hot: AuditEvent[]; chunks: ChunkMatch[] }> {
+  const q = keysetPageSql(scope, filters, keyset, limit);
+  const range =
+    keyset.sort === 'asc'
+      ? { aboveId: keyset.afterId, maxId: keyset.maxId }
+      : { belowId: keyset.afterId, maxId: keyset.maxId };
+  const c = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit);
+  const [rows, chunks] = await db.batch([
+    db.prepare(q.sql).bind(...q.binds),
+    db.prepare(c.sql).bind(...c.binds),
+  ]);
+  return { hot: (rows.results as AuditEventRow[]).map(toAuditEvent), chunks: toChunkMatches(chunks) };
+}
+
+/**
+ * Whether an event row matches a scope, filters and keyset: the same test whereFor's SQL makes
+ * (text compared by code units as SQLite's BINARY collation does; NULL matches no comparison).
+ */
+export function rowMatches(row: AuditEventRow, scope: AuditScope, filters: AuditFilters, keyset?: Keyset): boolean {
+  if (scope.kind === 'group') {
+    if (scope.group.parentId === null) {
+      if (row.root_namespace_id !== scope.group.id) return false;
+    } else {
+      const [lo, hi] = scopeRange(scope.group.traversalPath);
+      if (row.scope_path === null || !(row.scope_path >= lo && row.scope_path < hi)) return false;
+    }
+  } else if (scope.kind === 'project' && row.project_id !== scope.project.id) return false;
+  const f = filters;
+  if (f.createdAfter !== undefined && !(row.created_at >= f.createdAfter)) return false;
+  if (f.createdBefore !== undefined && !(row.created_at <= f.createdBefore)) return false;
+  if (f.entityType !== undefined && row.entity_type !== f.entityType) return false;
+  if (f.entityId !== undefined && row.entity_id !== f.entityId) return false;
+  if (f.eventType !== undefined && row.event_type !== f.eventType) return false;
+  if (f.authorId !== undefined && row.author_id !== f.authorId) return false;
+  if (f.onlyAuthorId !== undefined && row.author_id !== f.onlyAuthorId) return false;
+  if (keyset?.afterId !== undefined && !(keyset.sort === 'asc' ? row.id > keyset.afterId : row.id < keyset.afterId)) return false;
+  if (keyset?.maxId !== undefined && row.id > keyset.maxId) return false;
+  return true;
+}
+
+/** The chunks holding these event ids (moved, not deleted by retention), each with the ids it holds. One query. */
+export async function chunksForIds(db: D1Database, ids: readonly number[]): Promise<{ chunk: ArchiveChunk; ids: number[] }[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .prepare(
+      `SELECT j.value AS event_id, c.* FROM json_each(?1) j
+       JOIN audit_archive_chunks c ON c.first_leaf = (SELECT x.first_leaf FROM audit_archive_chunks x WHERE x.last_id >= j.value ORDER BY x.last_id LIMIT 1)
+       WHERE c.first_id <= j.value AND c.deleted_at IS NULL`,
+    )
+    .bind(JSON.stringify([...new Set(ids)]))
+    .all<ArchiveChunkRow & { event_id: number }>();
+  const byChunk = new Map<number, { chunk: ArchiveChunk; ids: number[] }>();
+  for (const r of rows.results) {
+    let entry = byChunk.get(r.first_leaf);
+    if (!entry) byChunk.set(r.first_leaf, (entry = { chunk: toArchiveChunk(r), ids: [] }));
+    entry.ids.push(r.event_id);
+  }
+  return [...byChunk.values()];
+}
