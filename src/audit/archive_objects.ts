@@ -46,8 +46,8 @@ async function readChecked(bucket: R2Bucket, key: string, sha256: string): Promi
   return bytes;
 }
 
-function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  const hit = cache.get(key);
+function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>, fresh: boolean): Promise<T> {
+  const hit = fresh ? undefined : cache.get(key);
   if (hit) return hit;
   const p = load();
   cache.set(key, p);
@@ -56,15 +56,22 @@ function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>):
   return p;
 }
 
-/** The lines of a chunk's events object (ascending leaf index). Throws ArchiveObjectError when retention deleted it or it does not match. */
-export function readChunkLines(bucket: R2Bucket, chunk: ArchiveChunk): Promise<ArchiveLine[]> {
+/**
+ * The lines of a chunk's events object (ascending leaf index). Throws ArchiveObjectError when
+ * retention deleted it or it does not match. `fresh`: read the bucket even when cached (the
+ * integrity check verifies what the bucket holds now).
+ */
+export function readChunkLines(bucket: R2Bucket, chunk: ArchiveChunk, fresh = false): Promise<ArchiveLine[]> {
   if (chunk.deletedAt !== null) return Promise.reject(new ArchiveObjectError(`archive object ${chunk.objectKey} was deleted by retention`));
-  return cached(lines, `${chunk.objectKey}#${chunk.objectSha256}`, async () => decodeChunk(await readChecked(bucket, chunk.objectKey, chunk.objectSha256)));
+  return cached(lines, `${chunk.objectKey}#${chunk.objectSha256}`, async () => decodeChunk(await readChecked(bucket, chunk.objectKey, chunk.objectSha256)), fresh);
 }
 
-/** A chunk's manifest (kept even after retention deleted the events object). */
-export function readChunkManifest(bucket: R2Bucket, chunk: ArchiveChunk): Promise<ChunkManifest> {
-  return cached(manifests, `${chunk.manifestKey}#${chunk.manifestSha256}`, async () =>
-    decodeManifest(await readChecked(bucket, chunk.manifestKey, chunk.manifestSha256)),
+/** A chunk's manifest (kept even after retention deleted the events object). `fresh` as for readChunkLines. */
+export function readChunkManifest(bucket: R2Bucket, chunk: ArchiveChunk, fresh = false): Promise<ChunkManifest> {
+  return cached(
+    manifests,
+    `${chunk.manifestKey}#${chunk.manifestSha256}`,
+    async () => decodeManifest(await readChecked(bucket, chunk.manifestKey, chunk.manifestSha256)),
+    fresh,
   );
 }

@@ -65,7 +65,7 @@ export async function issueCheckpoint(
   const plans = new PlanNodes();
   const newRoot = plans.range(0, head.size);
   const oldRoot = latest ? plans.range(0, latest.treeSize) : null;
-  const nodes = await readPlanned(db, plans);
+  const nodes = await readPlanned(env, plans);
   const root = await evaluate(newRoot, nodes);
   if (latest && oldRoot && !options.acknowledged) {
     const signed = await signedRoot(await verifierKeyFromSeed(origin, seed), latest);

@@ -21,6 +21,7 @@
  */
 import type { Env } from '../env';
 import { leafSlice } from '../db/audit_log_tree';
+import { coldBoundary } from '../db/audit_archive';
 import {
   acknowledgeStatement,
   integrityBlocked,
@@ -38,6 +39,7 @@ import { instanceEntity, recordChangesIfChanged, type AuditEvent } from './recor
 import { eventLeafHash } from './log_builder';
 import { misplacedEvent } from './placement';
 import { evaluate, PlanNodes, readPlanned } from './log_tree';
+import { rehashColdLeaves } from './archive_integrity';
 import { INTEGRITY_ACKNOWLEDGED_EVENT, INTEGRITY_FAILURE_EVENT, LOG_AUTHOR, logVerifierKey, signedRoot } from './log_signing';
 
 /** Leaves re-hashed per run: one aligned block of 2^11. */
@@ -120,15 +122,19 @@ async function checkSlice(env: Env, from: number, to: number, checkpoint: Stored
   if (!key) return null;
   const signed = await signedRoot(key, checkpoint);
   if ('error' in signed) return signed.error;
-  const rebuilt = await rehashSlice(env, from, to);
+  // Leaves up to the cold boundary were moved to the archive: verified there (archive_integrity.ts).
+  const cold = Math.max(from, Math.min(to, (await coldBoundary(env.DB)).lastLeaf + 1));
+  const moved = cold > from ? await rehashColdLeaves(env, from, cold) : { hashes: [], problem: null };
+  if (moved.problem) return moved.problem;
+  const rebuilt = cold < to ? await rehashSlice(env, cold, to) : { hashes: [], problem: null };
   if (rebuilt.problem) return rebuilt.problem;
-  const sliceRoot = await rootHash(rebuilt.hashes);
+  const sliceRoot = await rootHash([...moved.hashes, ...rebuilt.hashes]);
   const stored = new PlanNodes();
   const storedSlice = stored.range(from, to);
   const chained = new PlanNodes({ from, to, hash: sliceRoot });
   const root = chained.range(0, checkpoint.treeSize);
   try {
-    const nodes = await readPlanned(env.DB, mergeNodes(stored, chained));
+    const nodes = await readPlanned(env, mergeNodes(stored, chained));
     if (!equalBytes(await evaluate(storedSlice, nodes), sliceRoot)) return `the stored tree over leaves ${from} to ${to - 1} does not match their events`;
     if (!equalBytes(await evaluate(root, nodes), signed)) {
       return `leaves ${from} to ${to - 1} with the stored tree do not give the root signed by checkpoint ${checkpoint.treeSize}`;

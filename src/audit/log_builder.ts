@@ -12,11 +12,11 @@
  * Two builders racing (the cron and an administrator's checkpoint) cannot both append: the
  * loser's transaction fails on the leaves' primary key and nothing of it is written.
  */
-import type { Env } from '../env';
 import { appendLeaves, eventsAfter, isKeyConflict, nodeKey, treeHead } from '../db/audit_log_tree';
 import { leafHash, toBase64, type Bytes } from '../tlog/hash';
 import { LEAF_VERSION, leafBytes } from '../tlog/leaf';
 import { streamingPayload, type AuditEvent } from './record';
+import type { TreeStore } from './archive_tree';
 import { appendToFrontier, frontierKeys, PlanNodes, readPlanned } from './log_tree';
 
 /** Leaves appended per run at most (a backlog continues next run). */
@@ -28,13 +28,13 @@ export async function eventLeafHash(event: AuditEvent, version: number): Promise
 }
 
 /** Append the leaves of the events recorded since the last run (at most `limit`). Returns how many, and the tree's size after. */
-export async function appendPendingLeaves(env: Pick<Env, 'DB'>, limit = APPEND_LIMIT): Promise<{ appended: number; size: number }> {
+export async function appendPendingLeaves(env: TreeStore, limit = APPEND_LIMIT): Promise<{ appended: number; size: number }> {
   const head = await treeHead(env.DB);
   const events = await eventsAfter(env.DB, head.lastEventId, limit);
   if (events.length === 0) return { appended: 0, size: head.size };
   const hashes = await Promise.all(events.map((e) => eventLeafHash(e, LEAF_VERSION)));
   try {
-    await appendHashes(env.DB, head.size, events.map((e, i) => ({ eventId: e.id, hash: hashes[i] })));
+    await appendHashes(env, head.size, events.map((e, i) => ({ eventId: e.id, hash: hashes[i] })));
   } catch (err) {
     // Another builder (the cron, an administrator's checkpoint) appended these leaves first.
     if (isKeyConflict(err)) return { appended: 0, size: (await treeHead(env.DB)).size };
@@ -48,11 +48,11 @@ export async function appendPendingLeaves(env: Pick<Env, 'DB'>, limit = APPEND_L
  * complete-subtree nodes the new leaves complete, write leaves and nodes in ONE transaction.
  * `contentRemoved`: a leaf with no event content (the benchmark's synthetic leaves).
  */
-export async function appendHashes(db: D1Database, size: number, leaves: { eventId: number; hash: Bytes; contentRemoved?: boolean }[]): Promise<void> {
+export async function appendHashes(store: TreeStore, size: number, leaves: { eventId: number; hash: Bytes; contentRemoved?: boolean }[]): Promise<void> {
   const edge = new PlanNodes();
   const keys = frontierKeys(size);
   for (const [level, idx] of keys) edge.range(idx * 2 ** level, (idx + 1) * 2 ** level);
-  const stored = await readPlanned(db, edge);
+  const stored = await readPlanned(store, edge);
   const frontier = new Map<number, Bytes>();
   for (const [level, idx] of keys) {
     const hash = stored.get(nodeKey(level, idx));
@@ -61,7 +61,7 @@ export async function appendHashes(db: D1Database, size: number, leaves: { event
   }
   const nodes = await appendToFrontier(size, frontier, leaves.map((l) => l.hash));
   await appendLeaves(
-    db,
+    store.DB,
     leaves.map((l, i) => [size + i, l.eventId, LEAF_VERSION, toBase64(l.hash), l.contentRemoved ? 1 : 0]),
     nodes.map(([level, idx, hash]) => [level, idx, toBase64(hash)]),
   );

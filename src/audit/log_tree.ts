@@ -9,6 +9,7 @@
 import { fromBase64, nodeHash, type Bytes } from '../tlog/hash';
 import { splitPoint } from '../tlog/tree';
 import { nodeKey, storedHashes, type NodeKey } from '../db/audit_log_tree';
+import { addMovedNodes, type TreeStore } from './archive_tree';
 
 /** How to get MTH of a range: a stored node, a hash already known, or two plans combined. */
 export type Plan = { key: string } | { hash: Bytes } | { left: Plan; right: Plan };
@@ -46,15 +47,21 @@ export function exactLog2(n: number): number | null {
   return p === n ? level : null;
 }
 
-/** Read the stored nodes the plans of `nodes` need (one query), as bytes by key. */
-export async function readPlanned(db: D1Database, nodes: PlanNodes): Promise<Map<string, Bytes>> {
-  const stored = await storedHashes(db, [...nodes.keys.values()]);
+/**
+ * Read the stored nodes the plans of `nodes` need (one query), as bytes by key. Nodes of moved
+ * blocks that D1 no longer holds are recomputed from the archive's manifests (archive_tree.ts).
+ */
+export async function readPlanned(store: TreeStore, nodes: PlanNodes): Promise<Map<string, Bytes>> {
+  const keys = [...nodes.keys.values()];
+  const stored = await storedHashes(store.DB, keys);
   const out = new Map<string, Bytes>();
   for (const [key, text] of stored) {
     const bytes = fromBase64(text);
     if (!bytes || bytes.length !== 32) throw new Error(`audit log node ${key} holds no SHA-256 hash`);
     out.set(key, bytes);
   }
+  const missing = keys.filter(([level, idx]) => !out.has(nodeKey(level, idx)));
+  if (missing.length > 0) await addMovedNodes(store, missing, out);
   return out;
 }
 

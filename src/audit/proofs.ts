@@ -13,6 +13,8 @@ import { findProjectById } from '../db/projects';
 import { toBase64 } from '../tlog/hash';
 import type { AuditEvent } from './record';
 import { consistencyRanges, evaluate, inclusionRanges, PlanNodes, readPlanned, type Plan } from './log_tree';
+import { addColdEvents } from './archive_leaves';
+import type { TreeStore } from './archive_tree';
 
 /** An inclusion proof as the API answers it. */
 export interface InclusionProof {
@@ -84,9 +86,10 @@ export async function proofTreeSize(db: D1Database, requested: number | undefine
  * (`not_found`) when any does not exist or the actor may not read it (the whole request, so a
  * batch tells nothing about events its caller cannot see); 400 when one's leaf index is not
  * below the tree size (or it has no leaf yet). The tree size, the events and their leaves are
- * read at once.
+ * read at once; events (and leaves) D1 no longer holds are read from the archive.
  */
-export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: number[], requestedSize: number | undefined): Promise<InclusionProof[]> {
+export async function inclusionProofs(store: TreeStore, actor: Actor | null, ids: number[], requestedSize: number | undefined): Promise<InclusionProof[]> {
+  const db = store.DB;
   const [size, events, leaves] = await Promise.all([
     proofTreeSize(db, requestedSize).then((n) => ({ n }), (error: unknown) => ({ error })),
     eventsByIds(db, ids),
@@ -94,11 +97,12 @@ export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: 
   ]);
   if ('error' in size) throw size.error;
   const treeSize = size.n;
+  await addColdEvents(store, ids, events, leaves);
   for (const id of ids) {
     const event = events.get(id);
     if (!event || !(await canReadAuditEvent(db, actor, event))) throw new ProofError('not_found', 'Audit Event');
   }
-  return proofsOfLeaves(db, ids, leaves, treeSize);
+  return proofsOfLeaves(store, ids, leaves, treeSize);
 }
 
 /**
@@ -106,12 +110,14 @@ export async function inclusionProofs(db: D1Database, actor: Actor | null, ids: 
  * (release evidence: the caller decided who may see them). 400 (`bad_request`) when an event's
  * leaf is not below the tree size or it has none yet.
  */
-export async function inclusionProofsAt(db: D1Database, ids: number[], treeSize: number): Promise<InclusionProof[]> {
-  return proofsOfLeaves(db, ids, await leavesOfEvents(db, ids), treeSize);
+export async function inclusionProofsAt(store: TreeStore, ids: number[], treeSize: number): Promise<InclusionProof[]> {
+  const leaves = await leavesOfEvents(store.DB, ids);
+  await addColdEvents(store, ids, new Map(), leaves);
+  return proofsOfLeaves(store, ids, leaves, treeSize);
 }
 
 /** The proofs of these events' leaves, all planned together and read in ONE query. */
-async function proofsOfLeaves(db: D1Database, ids: number[], leaves: Map<number, LogLeaf>, treeSize: number): Promise<InclusionProof[]> {
+async function proofsOfLeaves(store: TreeStore, ids: number[], leaves: Map<number, LogLeaf>, treeSize: number): Promise<InclusionProof[]> {
   const planned: { leaf: LogLeaf; plans: Plan[] }[] = [];
   const nodes = new PlanNodes();
   for (const id of ids) {
@@ -122,7 +128,7 @@ async function proofsOfLeaves(db: D1Database, ids: number[], leaves: Map<number,
     }
     planned.push({ leaf, plans: inclusionRanges(leaf.leafIndex, 0, treeSize).map(([a, b]) => nodes.range(a, b)) });
   }
-  const stored = await readPlanned(db, nodes);
+  const stored = await readPlanned(store, nodes);
   return Promise.all(
     planned.map(async ({ leaf, plans }) => ({
       id: leaf.eventId,
@@ -135,12 +141,12 @@ async function proofsOfLeaves(db: D1Database, ids: number[], leaves: Map<number,
 }
 
 /** The consistency proof from the tree of `first` leaves to that of `second` (1 <= first <= second <= the latest checkpoint). */
-export async function consistencyProof(db: D1Database, first: number, second: number): Promise<string[]> {
-  await proofTreeSize(db, second);
+export async function consistencyProof(store: TreeStore, first: number, second: number): Promise<string[]> {
+  await proofTreeSize(store.DB, second);
   if (first < 1) throw new ProofError('bad_request', 'first must be at least 1');
   if (first > second) throw new ProofError('bad_request', `first (${first}) must not be larger than second (${second})`);
   const nodes = new PlanNodes();
   const plans = consistencyRanges(first, second).map(([a, b]) => nodes.range(a, b));
-  const stored = await readPlanned(db, nodes);
+  const stored = await readPlanned(store, nodes);
   return Promise.all(plans.map(async (p) => toBase64(await evaluate(p, stored))));
 }

@@ -202,3 +202,9 @@ export function markLeavesRemovedStatement(db: D1Database, cutoff: string, maxId
     .prepare('UPDATE audit_log_leaves SET content_removed = 1 WHERE event_id IN (SELECT id FROM audit_events WHERE created_at < ?1 AND id <= ?2)')
     .bind(cutoff, maxId);
 }
+
+/** Up to `limit` ids of the events D1 holds with an id from `lo` to `hi` (inclusive), in id order: none should be in a moved chunk's range. */
+export async function eventIdsBetween(db: D1Database, lo: number, hi: number, limit: number): Promise<number[]> {
+  const rows = await db.prepare('SELECT id FROM audit_events WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3').bind(lo, hi, limit).all<{ id: number }>();
+  return rows.results.map((r) => r.id);
+}

@@ -158,6 +158,20 @@ export async function releaseEventIds(
   return rows.results.map((r) => r.id);
 }
 
+/**
+ * The id of the release's `release_created` event as D1 holds it, or null: moved to the cold
+ * archive (issue 19) or removed by retention (then the release's events cannot be listed).
+ */
+export async function releaseCreatedEventId(db: D1Database, release: { id: number; projectId: number }): Promise<number | null> {
+  const row = await db
+    .prepare(
+      `SELECT MIN(id) AS id FROM audit_events WHERE project_id = ?1 AND event_type = 'release_created' AND target_type = 'Release' AND target_id = ?2`,
+    )
+    .bind(release.projectId, release.id)
+    .first<{ id: number | null }>();
+  return row?.id ?? null;
+}
+
 /** The first kept checkpoint whose tree covers the leaf at `leafIndex`, or null. */
 export async function firstCheckpointCovering(db: D1Database, leafIndex: number): Promise<StoredCheckpoint | null> {
   const row = await db

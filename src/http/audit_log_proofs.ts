@@ -122,7 +122,7 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
     const requested = sizeParam(request, 'second');
     return proofCall(async () => {
       const second = await proofTreeSize(app.env.DB, requested);
-      return json({ first, second, hashes: await consistencyProof(app.env.DB, first, second) });
+      return json({ first, second, hashes: await consistencyProof(app.env, first, second) });
     });
   });
 
@@ -131,7 +131,7 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
     const ids = idsParam(request);
     const requested = sizeParam(request, 'tree_size');
     return proofCall(async () => {
-      const proofs = await inclusionProofs(app.env.DB, app.actor, ids, requested);
+      const proofs = await inclusionProofs(app.env, app.actor, ids, requested);
       return json(proofs.map((p) => ({ id: p.id, ...proofJson(p) })));
     });
   });
@@ -142,7 +142,7 @@ export function registerAuditLogProofRoutes(router: ApiRouter): void {
     if (!/^\d{1,15}$/.test(raw)) throw badRequestMessage('id must be an audit event id');
     const requested = sizeParam(request, 'tree_size');
     return proofCall(async () => {
-      const [proof] = await inclusionProofs(app.env.DB, app.actor, [Number(raw)], requested);
+      const [proof] = await inclusionProofs(app.env, app.actor, [Number(raw)], requested);
       return json(proofJson(proof));
     });
   });

@@ -32,6 +32,6 @@ export async function handleBenchTlog(request: Request, env: Env, pathname: stri
       contentRemoved: true,
     })),
   );
-  await appendHashes(env.DB, head.size, leaves);
+  await appendHashes(env, head.size, leaves);
   return json({ size: head.size + count });
 }

@@ -21,12 +21,14 @@ import {
   insertedEvidenceId,
   insertEvidenceStatement,
   isScheduledEvidenceTaken,
+  releaseCreatedEventId,
   releaseEventIds,
   releasesAwaitingEvidence,
   type EvidenceCollector,
   type ReleaseEvidence,
 } from '../db/release_evidences';
 import { nowIso } from '../db/time';
+import { coldBoundary } from '../db/audit_archive';
 import { sha256, toHex } from '../tlog/hash';
 import { inclusionProofsAt } from '../audit/proofs';
 import { LOG_AUTHOR } from '../audit/log_signing';
@@ -55,9 +57,20 @@ export interface EvidenceRequest {
 
 /** The evidence document's text (what its sha hashes). */
 async function evidenceDocument(env: Env, project: Project, release: Release, checkpoint: StoredCheckpoint, collectedBy: EvidenceCollector, collectedAt: string) {
-  const ids = await releaseEventIds(env.DB, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1);
+  const [ids, createdId, boundary] = await Promise.all([
+    releaseEventIds(env.DB, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1),
+    releaseCreatedEventId(env.DB, release),
+    coldBoundary(env.DB),
+  ]);
+  // The listing reads D1: once the release's creation event moved to the cold archive (issue 19),
+  // its events are no longer all there, and an evidence listing only the rest would be wrong.
+  if (createdId === null && boundary.lastId > 0) {
+    throw new EvidenceUnavailable(
+      `The audit events of release ${release.tagName} are no longer in the hot audit log (moved to the cold archive or removed by retention); evidence can no longer be collected`,
+    );
+  }
   const listed = ids.slice(0, MAX_EVIDENCE_EVENTS);
-  const proofs = await inclusionProofsAt(env.DB, listed, checkpoint.treeSize);
+  const proofs = await inclusionProofsAt(env, listed, checkpoint.treeSize);
   const document = {
     release: {
       id: release.id,
