@@ -20,14 +20,14 @@ export { api, freePort, must };
 /**
  * Start `npm start` on a free port with its own state directory. `vars` are extra
  * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS, DELIVERY_LOOPBACK_ONLY, BENCH_ROUTES and RATE_LIMITS=off are set).
- * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs).
+ * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs); `port` fixes the port (default: a free one).
  * Returns { base, adminToken, persist, inspectorPort, pid (npm's), log(), stop(), removeState() }.
  */
-export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false } = {}) {
+export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false, port: fixedPort = 0 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const persist = join(dir, 'state');
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
-  const port = await freePort();
+  const port = fixedPort || (await freePort());
   // RATE_LIMITS off: load measures the service, not the limiter (README "Security").
   const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', RATE_LIMITS: 'off', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
