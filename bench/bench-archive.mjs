@@ -23,7 +23,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { must, seedPublicRelease, startWorker, workerWarnings } from './lib/worker.mjs';
+import { ROOT, seedPublicRelease, startWorker, workerWarnings } from './lib/worker.mjs';
+import { countTotal, edgeStats, resetEdgeStats } from './lib/edge-stats.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
 const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, tag: '', noWrite: false, json: false });
@@ -85,6 +86,37 @@ function d1Size(file, vacuumTo) {
   db.close();
   const wal = (() => { try { return statSync(`${file}-wal`).size; } catch { return 0; } })();
   return { fileBytes: statSync(file).size, walBytes: wal, pageSize, pages, freePages: free, usedBytes: (pages - free) * pageSize, vacuumedBytes: vacuumed, bytes, rows };
+}
+
+/**
+ * Bytes per delivered delivery in D1 (its deliveries row and one delivery_attempts row, indexes
+ * included): the benchmark's events have no destination, so these rows are measured apart, on
+ * the schema the migrations make (an in-memory SQLite database), with rows as a delivered
+ * delivery leaves them (200, one attempt, a short response excerpt).
+ */
+function deliveryBytes(n = 100_000) {
+  const db = new DatabaseSync(':memory:');
+  const dir = join(ROOT, 'migrations');
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) db.exec(readFileSync(join(dir, f), 'utf8'));
+  const at = (i) => new Date(Date.UTC(2026, 0, 1) + i * 86).toISOString();
+  db.exec('BEGIN');
+  const d = db.prepare(`INSERT INTO deliveries (event_id, destination_id, status, attempts, last_http_status, created_at, updated_at, delivered_at, run_attempts, run_started_at)
+    VALUES (?, 1, 'delivered', 1, 200, ?, ?, ?, 1, ?)`);
+  const a = db.prepare(`INSERT INTO delivery_attempts (delivery_id, attempt, status, http_status, duration_ms, response_excerpt, created_at, destination_id)
+    VALUES (?, 1, 'delivered', 200, ?, '{"status":"ok"}', ?, 1)`);
+  for (let i = 1; i <= n; i++) {
+    d.run(1_000_000 + i, at(i), at(i + 3), at(i + 3), at(i));
+    a.run(i, 20 + (i % 200), at(i + 3));
+  }
+  db.exec('COMMIT');
+  const owner = new Map(db.prepare('SELECT name, tbl_name FROM sqlite_schema').all().map((r) => [r.name, r.tbl_name]));
+  const bytes = { deliveries: 0, delivery_attempts: 0 };
+  for (const r of db.prepare('SELECT name, SUM(pgsize) AS b FROM dbstat GROUP BY name').all()) {
+    const t = owner.get(r.name) ?? r.name;
+    if (t in bytes) bytes[t] += r.b;
+  }
+  db.close();
+  return { deliveryRow: bytes.deliveries / n, attemptRow: bytes.delivery_attempts / n };
 }
 
 async function post(base, path, body) {
@@ -162,6 +194,7 @@ try {
   const now = Date.now();
   const start = now - opt.days * DAY;
   const step = (opt.days * DAY) / opt.events;
+  await resetEdgeStats(worker);
   const fillStarted = performance.now();
   let firstId = null;
   let lastId = null;
@@ -176,6 +209,8 @@ try {
     if (done % 100_000 < opt.batch || done === opt.events) log(`recorded ${done} events (${((performance.now() - fillStarted) / 1000).toFixed(0)} s)`);
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
+  // D1's meta.rows_written (index writes included: what D1 bills) of recording and leafing, then of moving.
+  const fillRowsWritten = countTotal(await edgeStats(worker), 'rowsWritten');
   const file = d1File(persist);
   const before = d1Size(file, null);
   log(`D1 before the move: ${(before.usedBytes / 2 ** 20).toFixed(1)} MiB used (${JSON.stringify(before.rows)})`);
@@ -183,6 +218,7 @@ try {
   // 2. Move everything older than the hot window.
   const cutoff = new Date(now - HOT_DAYS * DAY).toISOString();
   const runs = [];
+  await resetEdgeStats(worker);
   const moveStarted = performance.now();
   let moved = 0;
   let coldLastId = null;
@@ -195,9 +231,12 @@ try {
     if (runs.length % 20 === 0) log(`moved ${moved} events (${((performance.now() - moveStarted) / 1000).toFixed(0)} s)`);
   }
   const moveSeconds = (performance.now() - moveStarted) / 1000;
+  const moveRowsWritten = countTotal(await edgeStats(worker), 'rowsWritten');
   const after = d1Size(file, join(persist, '..', 'vacuumed.sqlite'));
   const r2Files = files(join(persist, 'v3', 'r2'));
   const r2StoreBytes = r2Files.reduce((s, f) => s + statSync(f).size, 0);
+  // The local R2 store keeps each object's bytes in a blob file (events objects and manifests) and its metadata in SQLite.
+  const r2BlobBytes = r2Files.filter((f) => f.includes('/blobs/')).reduce((s, f) => s + statSync(f).size, 0);
   const db = new DatabaseSync(file, { readOnly: true });
   const chunkRow = db.prepare('SELECT COUNT(*) AS chunks, SUM(object_bytes) AS bytes, SUM(event_count) AS events FROM audit_archive_chunks').get();
   db.close();
@@ -243,10 +282,11 @@ try {
   const warnings = workerWarnings(worker.log());
   const result = {
     date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu }, options: opt,
-    fill: { events: opt.events, seconds: fillSeconds, perSecond: opt.events / fillSeconds },
+    fill: { events: opt.events, seconds: fillSeconds, perSecond: opt.events / fillSeconds, rowsWrittenPerEvent: fillRowsWritten / opt.events },
     d1Before: before, d1After: after,
-    move: { events: moved, seconds: moveSeconds, perSecond: throughput, requests: runs.length, perRequest: perRun },
-    r2: { chunks: chunkRow.chunks, objectBytes: chunkRow.bytes, bytesPerEvent: chunkRow.bytes / chunkRow.events, storeBytes: r2StoreBytes, storeFiles: r2Files.length },
+    move: { events: moved, rowsWrittenPerEvent: moveRowsWritten / moved, seconds: moveSeconds, perSecond: throughput, requests: runs.length, perRequest: perRun },
+    r2: { chunks: chunkRow.chunks, objectBytes: chunkRow.bytes, bytesPerEvent: chunkRow.bytes / chunkRow.events, storeBytes: r2StoreBytes, blobBytes: r2BlobBytes, blobBytesPerEvent: r2BlobBytes / chunkRow.events, storeFiles: r2Files.length },
+    deliveries: deliveryBytes(),
     listings: r, coldServed, csv: { ...csv, expectedRows: expectedMonthRows, servedFromArchive: csvServed },
     warnings: warnings.length,
   };
@@ -259,18 +299,20 @@ try {
       [
         `### Cold audit log${opt.tag ? ` (${opt.tag})` : ''}: ${opt.events.toLocaleString('en-US')} events, ${HOT_DAYS}-day hot window`,
         ...machineLines(info, `npm run bench:archive -- ${process.argv.slice(2).join(' ')}`.trim()),
-        `- Events: ${opt.events.toLocaleString('en-US')} over ${opt.days} days (97 % downloads, 2 % release_updated, 1 % instance), bench-only bulk route through the one writer's buffered path, no destinations (no outbox or deliveries rows); recorded and leafed in ${fillSeconds.toFixed(0)} s (${Math.round(opt.events / fillSeconds)} events/s)${busy ? '; **machine busy at start**' : ''}`,
+        `- Events: ${opt.events.toLocaleString('en-US')} over ${opt.days} days (97 % downloads, 2 % release_updated, 1 % instance), bench-only bulk route through the one writer's buffered path, no destinations (no outbox or deliveries rows); recorded and leafed in ${fillSeconds.toFixed(0)} s (${Math.round(opt.events / fillSeconds)} events/s), D1 rows written ${result.fill.rowsWrittenPerEvent.toFixed(1)} per event (meta.rows_written, index writes included)${busy ? '; **machine busy at start**' : ''}`,
         '',
         table(['D1 (local SQLite file)', 'before the move', 'after the move'], [
           ['pages in use × page size', `${mib(before.usedBytes)} MiB`, `${mib(after.usedBytes)} MiB`],
           ['file (free pages included)', `${mib(before.fileBytes)} MiB`, `${mib(after.fileBytes)} MiB`],
           ['after VACUUM', '', `${mib(after.vacuumedBytes)} MiB`],
-          ...Object.keys(before.rows).map((t) => [`${t} rows (bytes with indexes)`, `${before.rows[t]} (${mib(before.bytes[t] ?? 0)} MiB)`, `${after.rows[t] ?? 0} (${mib(after.bytes[t] ?? 0)} MiB)`]),
+          ...TABLES.filter((t) => t in before.rows).map((t) => [`${t} rows (bytes with indexes)`, `${before.rows[t]} (${mib(before.bytes[t] ?? 0)} MiB)`, `${after.rows[t]} (${mib(after.bytes[t] ?? 0)} MiB)`]),
+          ['audit_log_nodes of level 10 and above (rows)', before.rows.audit_log_nodes_level_10_up, after.rows.audit_log_nodes_level_10_up],
         ]),
         '',
         `- D1 bytes per event at the hot window (tables with their indexes, before the move): audit_events ${perEvent('audit_events').toFixed(0)}, audit_log_leaves ${perEvent('audit_log_leaves').toFixed(0)}, audit_log_nodes ${perEvent('audit_log_nodes').toFixed(0)}`,
-        `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} requests of up to 10 chunks, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms`,
-        `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); the local R2 store (objects, manifests and its metadata) ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
+        `- A delivered delivery (measured apart on the migrations' schema, 100,000 synthetic rows: the benchmark's events have no destination): deliveries row ${result.deliveries.deliveryRow.toFixed(0)} bytes, one delivery_attempts row ${result.deliveries.attemptRow.toFixed(0)} bytes (indexes included), per event and destination`,
+        `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} requests of up to 10 chunks, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
+        `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); with the manifests (every leaf hash) ${mib(r2BlobBytes)} MiB, **${result.r2.blobBytesPerEvent.toFixed(0)} bytes per event**; the local R2 store with its metadata ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
         '',
         table(['request (100 events)', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
           ['hot page (GET /audit_events, newest)', r.hot.n, fmt(r.hot.p50), fmt(r.hot.p99), fmt(r.hot.max)],
