@@ -9,7 +9,9 @@
 //    with its indexes from dbstat, rows per table; and the size VACUUM would leave);
 // 3. moves every event older than the hot window (bench-only POST /-/bench/audit_archive/move,
 //    the mover's moveNextChunk until nothing is left), timing each request; the run's setup
-//    events (its group, project and release, the log's first events) count as old;
+//    events (its group, project and release, the log's first events) count as old; or, with
+//    --via scheduled, through the cron's own mover (GET /__scheduled, `--test-scheduled`) run
+//    after run until a run moves nothing (the first chunk, with the setup events, by the route);
 // 4. measures D1 again and the R2 bytes (the chunk rows' object_bytes, and the local R2 store's
 //    files under the persist directory);
 // 5. times the REST listing: a hot page, a cold offset page deep in the cold range, a cold keyset
@@ -18,7 +20,7 @@
 //    in the moved range; otherwise it is reported as "not served from the archive".
 //
 // Options: --events 1000000 --days 90 --quick (50,000 events) --requests 200 (per listing kind)
-//          --batch 20000 (events per bulk request) --port 8816 --tag NAME --no-write
+//          --batch 20000 (events per bulk request) --port 8816 --via route|scheduled --tag NAME --no-write
 //          --json (every figure as one JSON object on the last line of stdout; progress to stderr)
 import { DatabaseSync } from 'node:sqlite';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -27,8 +29,9 @@ import { ROOT, seedPublicRelease, startWorker, workerWarnings } from './lib/work
 import { countTotal, edgeStats, resetEdgeStats } from './lib/edge-stats.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
-const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, tag: '', noWrite: false, json: false });
+const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, via: 'route', tag: '', noWrite: false, json: false });
 if (opt.quick) opt.events = Math.min(opt.events, 50_000);
+if (!['route', 'scheduled'].includes(opt.via)) throw new Error('--via must be route or scheduled');
 const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const info = machineInfo();
 const busy = warnIfBusy(info);
@@ -119,6 +122,14 @@ function deliveryBytes(n = 100_000) {
   return { deliveryRow: bytes.deliveries / n, attemptRow: bytes.delivery_attempts / n };
 }
 
+/** The moved chunks so far, from the D1 file: their events and the last id moved. */
+function coldChunks(file) {
+  const db = new DatabaseSync(file, { readOnly: true });
+  const row = db.prepare('SELECT COALESCE(SUM(event_count), 0) AS events, MAX(last_id) AS lastId FROM audit_archive_chunks').get();
+  db.close();
+  return row;
+}
+
 async function post(base, path, body) {
   const started = performance.now();
   const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -184,7 +195,7 @@ async function timedCsv(url, token, pids) {
   return { firstByteMs: first ?? last, lastByteMs: last, bytes, rows: Math.max(0, rows - 1), rssBeforeBytes: base, rssPeakBytes: peak };
 }
 
-const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off' }, port: opt.port });
+const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off' }, port: opt.port, args: opt.via === 'scheduled' ? ['--test-scheduled'] : [] });
 try {
   const { base, adminToken: token, persist } = worker;
   const seeded = await seedPublicRelease(base, token, 'archive');
@@ -222,12 +233,32 @@ try {
   const moveStarted = performance.now();
   let moved = 0;
   let coldLastId = null;
+  const moveRequest = async (maxChunks) => {
+    const r = await post(base, '/-/bench/audit_archive/move', { older_than: cutoff, setup_through_id: firstId - 1, max_chunks: maxChunks });
+    return { ms: r.ms, events: r.body.events, lastId: r.body.last_id };
+  };
+  // --via scheduled: the cron's own mover (GET /__scheduled, wrangler dev --test-scheduled), after
+  // the first chunk (the run's setup events, which the cron would not take as old) is moved by the route.
+  const scheduledRun = async () => {
+    const started = performance.now();
+    const res = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`/__scheduled: ${res.status} ${text}`);
+    const ms = performance.now() - started;
+    const c = coldChunks(file);
+    return { ms, events: c.events - moved, lastId: c.lastId };
+  };
+  if (opt.via === 'scheduled') {
+    const first = await moveRequest(1);
+    moved += first.events;
+    coldLastId = first.lastId;
+  }
   for (;;) {
-    const r = await post(base, '/-/bench/audit_archive/move', { older_than: cutoff, setup_through_id: firstId - 1, max_chunks: 10 });
-    if (r.body.chunks === 0) break;
-    runs.push({ ms: r.ms, events: r.body.events });
-    moved += r.body.events;
-    coldLastId = r.body.last_id;
+    const r = opt.via === 'scheduled' ? await scheduledRun() : await moveRequest(10);
+    if (r.events === 0) break;
+    runs.push({ ms: r.ms, events: r.events });
+    moved += r.events;
+    coldLastId = r.lastId;
     if (runs.length % 20 === 0) log(`moved ${moved} events (${((performance.now() - moveStarted) / 1000).toFixed(0)} s)`);
   }
   const moveSeconds = (performance.now() - moveStarted) / 1000;
@@ -311,7 +342,7 @@ try {
         '',
         `- D1 bytes per event at the hot window (tables with their indexes, before the move): audit_events ${perEvent('audit_events').toFixed(0)}, audit_log_leaves ${perEvent('audit_log_leaves').toFixed(0)}, audit_log_nodes ${perEvent('audit_log_nodes').toFixed(0)}`,
         `- A delivered delivery (measured apart on the migrations' schema, 100,000 synthetic rows: the benchmark's events have no destination): deliveries row ${result.deliveries.deliveryRow.toFixed(0)} bytes, one delivery_attempts row ${result.deliveries.attemptRow.toFixed(0)} bytes (indexes included), per event and destination`,
-        `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} requests of up to 10 chunks, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
+        `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} ${opt.via === 'scheduled' ? 'cron runs (GET /__scheduled; the first chunk, with the setup events, by the bench route)' : 'requests of up to 10 chunks (bench route)'}, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
         `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); with the manifests (every leaf hash) ${mib(r2BlobBytes)} MiB, **${result.r2.blobBytesPerEvent.toFixed(0)} bytes per event**; the local R2 store with its metadata ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
         '',
         table(['request (100 events)', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
