@@ -11,6 +11,7 @@ import { handleDownload } from './http/downloads';
 import { handleEvidenceFile } from './http/release_evidence';
 import { handleVerifierKey } from './http/audit_log_proofs';
 import { handleBenchTlog } from './http/bench_tlog';
+import { handleBenchArchive } from './http/bench_archive';
 import { handlePage } from './pages';
 import { errorResponse, json } from './web/errors';
 import { downloadWriteSeen } from './downloads/cache';
@@ -33,6 +34,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext, pathname
     if (verifierKey) return verifierKey;
     const benchFill = await handleBenchTlog(request, env, pathname);
     if (benchFill) return benchFill;
+    const benchArchive = await handleBenchArchive(request, env, pathname);
+    if (benchArchive) return benchArchive;
     const evidence = await handleEvidenceFile(request, env, pathname);
     if (evidence) return evidence;
     const download = await handleDownload(request, env, ctx);

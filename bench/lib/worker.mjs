@@ -20,14 +20,14 @@ export { api, freePort, must };
 /**
  * Start `npm start` on a free port with its own state directory. `vars` are extra
  * `--var NAME:value` pairs (ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS, DELIVERY_LOOPBACK_ONLY, BENCH_ROUTES and RATE_LIMITS=off are set).
- * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs).
+ * `inspector: true` adds --inspector-port (see bench/lib/profile.mjs); `port` fixes the port (default: a free one); `args`: more arguments for `wrangler dev` (e.g. --test-scheduled).
  * Returns { base, adminToken, persist, inspectorPort, pid (npm's), log(), stop(), removeState() }.
  */
-export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false } = {}) {
+export async function startWorker({ vars = {}, logLevel = 'warn', inspector = false, port: fixedPort = 0, args: extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const persist = join(dir, 'state');
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
-  const port = await freePort();
+  const port = fixedPort || (await freePort());
   // RATE_LIMITS off: load measures the service, not the limiter (README "Security").
   const allVars = { ADMIN_TOKEN: adminToken, ALLOW_LOCAL_DESTINATIONS: 'true', DELIVERY_LOOPBACK_ONLY: 'true', BENCH_ROUTES: 'true', RATE_LIMITS: 'off', ...vars };
   const inspectorPort = inspector ? await freePort() : null;
@@ -39,6 +39,7 @@ export async function startWorker({ vars = {}, logLevel = 'warn', inspector = fa
   process.env.X_LOCAL_OBSERVABILITY ??= 'false';
   const args = ['start', '--', '--port', String(port), '--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', logLevel];
   if (inspectorPort) args.push('--inspector-port', String(inspectorPort));
+  args.push(...extraArgs);
   for (const [k, v] of Object.entries(allVars)) args.push('--var', `${k}:${v}`);
   let log = '';
   const child = spawnNpmStart(args, (d) => {
