@@ -14,6 +14,7 @@
  *   events object (the manifest is kept).
  */
 import type { AuditEventRow } from '../db/audit_events';
+import type { ChunkCount } from '../db/audit_archive';
 
 /** Format version of both objects. */
 export const ARCHIVE_FORMAT = 1;
@@ -147,21 +148,9 @@ export function decodeManifest(bytes: Uint8Array): ChunkManifest {
   return m;
 }
 
-/** The combinations of filter values of a chunk's events and how many share each (audit_archive_counts rows). */
-export interface CountTuple {
-  rootNamespaceId: number | null;
-  scopePath: string | null;
-  projectId: number | null;
-  eventType: string;
-  authorId: number;
-  entityType: string;
-  entityId: number;
-  n: number;
-}
-
 /** The count tuples of a chunk's lines (lines without an event are not counted). */
-export function countTuples(lines: readonly ArchiveLine[]): CountTuple[] {
-  const byKey = new Map<string, CountTuple>();
+export function countTuples(lines: readonly ArchiveLine[]): ChunkCount[] {
+  const byKey = new Map<string, ChunkCount>();
   for (const e of lines.filter(isEventLine)) {
     const key = JSON.stringify([e.root_namespace_id, e.scope_path, e.project_id, e.event_type, e.author_id, e.entity_type, e.entity_id]);
     const t = byKey.get(key);
