@@ -15,6 +15,7 @@
  */
 import type { AuditEventRow } from '../db/audit_events';
 import type { ChunkCount } from '../db/audit_archive';
+import { sha256, toHex } from '../tlog/hash';
 
 /** Format version of both objects. */
 export const ARCHIVE_FORMAT = 1;
@@ -81,8 +82,7 @@ export function manifestObjectKey(firstId: number, lastId: number): string {
 
 /** Lowercase hex SHA-256 of bytes. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(await sha256(bytes));
 }
 
 async function pipeAll(bytes: Uint8Array, transform: CompressionStream | DecompressionStream): Promise<Uint8Array> {

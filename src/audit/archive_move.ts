@@ -25,7 +25,6 @@ import {
   buildManifest,
   CHUNK_LEAVES,
   countTuples,
-  decodeChunk,
   encodeChunk,
   encodeManifest,
   eventsObjectKey,
@@ -33,6 +32,7 @@ import {
   sha256Hex,
   type ArchiveLine,
 } from './archive_format';
+import { readChunkLines } from './archive_objects';
 import { instanceEntity, recordAuditEvent } from './record';
 
 /** The author of archive events: not a user (GitLab's convention for non-user authors is id -1). */
@@ -85,16 +85,6 @@ export async function moveNextChunk(env: Env, ctx: Pick<ExecutionContext, 'waitU
   const manifestKey = manifestObjectKey(first.id, last.id);
   const manifestSha256 = await putChecked(env.AUDIT_ARCHIVE, manifestKey, encodeManifest(manifest), 'application/json');
 
-  // Verify what the bucket now holds before anything leaves D1.
-  const stored = await env.AUDIT_ARCHIVE.get(objectKey);
-  if (!stored) throw new Error(`archive: ${objectKey} is missing right after it was written`);
-  const storedBytes = new Uint8Array(await stored.arrayBuffer());
-  if ((await sha256Hex(storedBytes)) !== objectSha256) throw new Error(`archive: ${objectKey} does not hold the bytes written`);
-  const reread = await decodeChunk(storedBytes);
-  if (reread.length !== lines.length || reread[reread.length - 1].leaf_hash !== last.leaf_hash) {
-    throw new Error(`archive: ${objectKey} does not decode to the lines written`);
-  }
-
   const chunk: ArchiveChunk = {
     firstLeaf: first.leaf_index,
     lastLeaf: last.leaf_index,
@@ -111,6 +101,13 @@ export async function moveNextChunk(env: Env, ctx: Pick<ExecutionContext, 'waitU
     movedAt: now.toISOString(),
     deletedAt: null,
   };
+  // Verify what the bucket now holds before anything leaves D1: read afresh (not from this
+  // isolate's cache), checked against the SHA-256 the chunk row will record, and decoded.
+  const reread = await readChunkLines(env.AUDIT_ARCHIVE, chunk, true);
+  if (reread.length !== lines.length || reread[reread.length - 1].leaf_hash !== last.leaf_hash) {
+    throw new Error(`archive: ${objectKey} does not decode to the lines written`);
+  }
+
   try {
     await recordAuditEvent(
       env,
