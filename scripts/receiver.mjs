@@ -5,26 +5,31 @@
 // and answers 200 (401 when the signature does not verify, so the delivery log shows it). Other
 // methods get 200 and are not counted (a probe that it listens).
 //
-//   node scripts/receiver.mjs --port 8799 [--secret whsec_...] [--exit-after N]
+//   node scripts/receiver.mjs --port 8799 [--secret whsec_...] [--exit-after N] [--until TYPE[,TYPE...]]
 //
 // --exit-after N: exit (status 0) once N deliveries verified (or, without a secret, arrived),
 // counted by webhook-id, so a repeated delivery does not count twice.
+// --until TYPES: exit (status 0) once a delivery of each of these event types (comma-separated
+// X-Gitlab-Audit-Event-Type values) verified (or arrived); deliveries of other types (such as
+// the scheduled release_evidence_collected) are printed but do not end the wait. With both
+// options, the receiver exits when either is met.
 // Runs on any Node from 18 on (plain ESM), so also before npm ci brought a newer one.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import standardwebhooks from 'standardwebhooks';
 
-const usage = 'usage: node scripts/receiver.mjs --port <port> [--secret whsec_...] [--exit-after <n>]';
+const usage = 'usage: node scripts/receiver.mjs --port <port> [--secret whsec_...] [--exit-after <n>] [--until <type>[,<type>...]]';
 let options;
 try {
-  options = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, 'exit-after': { type: 'string' } } }).values;
+  options = parseArgs({ options: { port: { type: 'string' }, secret: { type: 'string' }, 'exit-after': { type: 'string' }, until: { type: 'string' } } }).values;
 } catch (e) {
   console.error(`${e.message}\n${usage}`);
   process.exit(2);
 }
 const port = Number(options.port);
 const exitAfter = options['exit-after'] === undefined ? Infinity : Number(options['exit-after']);
-if (!Number.isInteger(port) || port < 1 || port > 65535 || !(exitAfter >= 1)) {
+const until = options.until === undefined ? null : new Set(options.until.split(',').map((t) => t.trim()));
+if (!Number.isInteger(port) || port < 1 || port > 65535 || !(exitAfter >= 1) || (until && [...until].some((t) => !/^[a-z0-9_]+$/.test(t)))) {
   console.error(usage);
   process.exit(2);
 }
@@ -44,6 +49,8 @@ if (options.secret !== undefined) {
 
 /** webhook-ids of the deliveries accepted: a repeat (delivery is at least once) is not counted again. */
 const accepted = new Set();
+/** The event types of --until still awaited. */
+const awaited = new Set(until ?? []);
 const server = createServer((req, res) => {
   // Anything but a POST (`curl http://127.0.0.1:<port>/` to see that it listens): 200, not counted.
   if (req.method !== 'POST') {
@@ -79,10 +86,12 @@ const server = createServer((req, res) => {
     res.writeHead(ok ? 200 : 401, { 'Content-Type': 'text/plain' });
     if (ok && accepted.has(header('webhook-id'))) console.log('  (a repeat of an earlier delivery: same webhook-id)');
     if (ok) accepted.add(header('webhook-id'));
-    const done = ok && accepted.size >= exitAfter;
+    if (ok) awaited.delete(header('x-gitlab-audit-event-type'));
+    const done = ok && (accepted.size >= exitAfter || (until !== null && awaited.size === 0));
     res.end(ok ? 'ok' : 'bad signature', () => {
       if (!done) return;
-      console.log(`receiver: ${accepted.size} deliveries ${webhook ? 'verified' : 'received'}, exiting`);
+      const why = until !== null && awaited.size === 0 ? ` (each of ${[...until].join(', ')})` : '';
+      console.log(`receiver: ${accepted.size} deliveries ${webhook ? 'verified' : 'received'}${why}, exiting`);
       process.exit(0);
     });
   });
