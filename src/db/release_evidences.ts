@@ -4,6 +4,7 @@
  */
 import { sqlValue, type SqlValue } from './sql';
 import type { StoredCheckpoint } from './audit_log_checkpoints';
+import type { AuditEvent } from './audit_events';
 
 /** How an evidence was collected: by the scheduled job, or on request (POST .../evidence). */
 export type EvidenceCollector = 'scheduled' | 'request';
@@ -131,29 +132,34 @@ export const RELEASE_EVENT_TYPES = [
   'release_evidence_collected',
 ] as const;
 
+/** Whether an event is about this release: its target is the release, or one of its links (a link event names the release's tag in its details). */
+export function isReleaseEvent(e: Pick<AuditEvent, 'targetType' | 'targetId' | 'details'>, release: { id: number; tagName: string }): boolean {
+  return (e.targetType === 'Release' && e.targetId === release.id) || (e.targetType === 'Releases::Link' && e.details.tag_name === release.tagName);
+}
+
 /**
- * The ids of a release's events that are in the tree below `treeSize`, oldest first, at most
- * `limit`: events of its project since its creation event whose target is the release, or one of
- * its links (a link event names the release's tag in its details).
+ * The ids of a release's events that D1 holds and that are in the tree below `treeSize`, oldest
+ * first, at most `limit`: events of its project from `sinceId` (its creation event's) on, of the
+ * RELEASE_EVENT_TYPES, about the release (isReleaseEvent, in SQL).
  */
 export async function releaseEventIds(
   db: D1Database,
   release: { id: number; projectId: number; tagName: string },
   treeSize: number,
   limit: number,
+  sinceId: number,
 ): Promise<number[]> {
   const rows = await db
     .prepare(
       `SELECT e.id FROM json_each(?1) t
        JOIN audit_events e ON e.project_id = ?2 AND e.event_type = t.value
        JOIN audit_log_leaves l ON l.event_id = e.id AND l.leaf_index < ?5
-       WHERE e.id >= (SELECT MIN(c.id) FROM audit_events c WHERE c.project_id = ?2 AND c.event_type = 'release_created'
-                        AND c.target_type = 'Release' AND c.target_id = ?3)
+       WHERE e.id >= ?7
          AND ((e.target_type = 'Release' AND e.target_id = ?3)
               OR (e.target_type = 'Releases::Link' AND json_extract(e.details, '$.tag_name') = ?4))
        ORDER BY e.id LIMIT ?6`,
     )
-    .bind(JSON.stringify(RELEASE_EVENT_TYPES), release.projectId, release.id, release.tagName, treeSize, limit)
+    .bind(JSON.stringify(RELEASE_EVENT_TYPES), release.projectId, release.id, release.tagName, treeSize, limit, sinceId)
     .all<{ id: number }>();
   return rows.results.map((r) => r.id);
 }

@@ -20,10 +20,12 @@ import {
   firstCheckpointCovering,
   insertedEvidenceId,
   insertEvidenceStatement,
+  isReleaseEvent,
   isScheduledEvidenceTaken,
   releaseCreatedEventId,
   releaseEventIds,
   releasesAwaitingEvidence,
+  RELEASE_EVENT_TYPES,
   type EvidenceCollector,
   type ReleaseEvidence,
 } from '../db/release_evidences';
@@ -31,6 +33,10 @@ import { nowIso } from '../db/time';
 import { coldBoundary } from '../db/audit_archive';
 import { sha256, toHex } from '../tlog/hash';
 import { inclusionProofsAt } from '../audit/proofs';
+import { listAuditEventsKeyset } from '../audit/listing';
+import { coldEventLines } from '../audit/archive_leaves';
+import type { AuditScope } from '../db/audit_log';
+import type { AuditEvent } from '../db/audit_events';
 import { LOG_AUTHOR } from '../audit/log_signing';
 import { projectEntity, recordChange } from '../audit/record';
 
@@ -57,16 +63,10 @@ export interface EvidenceRequest {
 
 /** The evidence document's text (what its sha hashes). */
 async function evidenceDocument(env: Env, project: Project, release: Release, checkpoint: StoredCheckpoint, collectedBy: EvidenceCollector, collectedAt: string) {
-  const [ids, createdId, boundary] = await Promise.all([
-    releaseEventIds(env.DB, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1),
-    releaseCreatedEventId(env.DB, release),
-    coldBoundary(env.DB),
-  ]);
-  // The listing reads D1: once the release's creation event moved to the cold archive (issue 19),
-  // its events are no longer all there, and an evidence listing only the rest would be wrong.
-  if (createdId === null && boundary.lastId > 0) {
+  const ids = await releaseEventIdsHotAndCold(env, project, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1);
+  if (ids === null) {
     throw new EvidenceUnavailable(
-      `The audit events of release ${release.tagName} are no longer in the hot audit log (moved to the cold archive or removed by retention); evidence can no longer be collected`,
+      `The creation event of release ${release.tagName} was removed from the audit log by retention; evidence can no longer be collected`,
     );
   }
   const listed = ids.slice(0, MAX_EVIDENCE_EVENTS);
@@ -96,6 +96,47 @@ async function evidenceDocument(env: Env, project: Project, release: Release, ch
     collected_at: collectedAt,
   };
   return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/**
+ * The ids of the release's events in the tree below `treeSize`, hot or cold, oldest first, at
+ * most `limit`; null when retention removed its creation event from the archive.
+ * - Its creation event in D1: every later event is there too (the cold events are a prefix of
+ *   the log), one query.
+ * - Moved to the archive (issue 19): the project's events of each release event type are read
+ *   through the one hot+cold listing (its counts skip the chunks without them), cold ones only,
+ *   from the creation event on; then the hot ones from the cold boundary on. Should a move end
+ *   meanwhile (the boundary changed), the reading starts over.
+ */
+async function releaseEventIdsHotAndCold(env: Env, project: Project, release: Release, treeSize: number, limit: number): Promise<number[] | null> {
+  const createdHot = await releaseCreatedEventId(env.DB, release);
+  if (createdHot !== null) return releaseEventIds(env.DB, release, treeSize, limit, createdHot);
+  for (let tries = 0; ; tries++) {
+    const boundary = await coldBoundary(env.DB);
+    // Never moved and not in D1: retention removed it while hot; nothing of the release is listed (as before issue 19).
+    if (boundary.lastId === 0) return [];
+    const scope: AuditScope = { kind: 'project', project };
+    const coldOfType = async (eventType: string, afterId: number | undefined, wanted: (e: AuditEvent) => boolean, max: number): Promise<AuditEvent[]> => {
+      const found: AuditEvent[] = [];
+      for (let cursor = afterId, more = true; more && found.length < max; ) {
+        const page = await listAuditEventsKeyset(env, scope, { eventType }, { sort: 'asc', afterId: cursor, maxId: boundary.lastId }, 100);
+        for (const e of page.events) if (found.length < max && wanted(e)) found.push(e);
+        more = page.hasMore;
+        cursor = page.nextAfterId;
+      }
+      return found;
+    };
+    const [created] = await coldOfType('release_created', undefined, (e) => e.targetType === 'Release' && e.targetId === release.id, 1);
+    if (!created) return null;
+    const candidates: number[] = [];
+    for (const type of RELEASE_EVENT_TYPES) {
+      for (const e of await coldOfType(type, created.id - 1, (x) => isReleaseEvent(x, release), limit)) candidates.push(e.id);
+    }
+    const lines = await coldEventLines(env, candidates);
+    const cold = candidates.filter((id) => (lines.get(id)?.leaf_index ?? Infinity) < treeSize).sort((a, b) => a - b);
+    const hot = await releaseEventIds(env.DB, release, treeSize, limit, boundary.lastId + 1);
+    if ((await coldBoundary(env.DB)).lastId === boundary.lastId || tries >= 2) return [...cold, ...hot].slice(0, limit);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * and across moved blocks, all verify with src/tlog against signed checkpoints; an event retention
  * removed before the move, or whose events object retention deleted, has no proof (404) while
  * every other proof still holds; who may read a cold event's proof is decided by its scope.
+ * A release whose events moved is still given evidence, listed and proved from the archive.
  * Other archive test files may share this database: only this file's events are asserted on.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import { toAuditEvent, type AuditEventRow } from '../../src/db/audit_events';
 import type { Env } from '../../src/env';
 import { fromBase64, toBase64, type Bytes } from '../../src/tlog/hash';
 import { verifyConsistency, verifyInclusion } from '../../src/tlog/tree';
-import { buildTree, bytesOf, checkpointNow, checkpointOfSize, getOk, leafIndexes, moveAll, type Verified } from './tlog_support';
+import { buildTree, bytesOf, checkpointNow, checkpointOfSize, getOk, leafIndexes, moveAll, verifyCheckpoint, type Verified } from './tlog_support';
 
 const count = async (sql: string, ...args: unknown[]): Promise<number> => (await env.DB.prepare(sql).bind(...args).first<{ n: number }>())!.n;
 
@@ -162,16 +163,61 @@ describe('proofs over moved blocks', () => {
 });
 
 describe('release evidence over cold events', () => {
-  it('refuses clearly (409) to collect evidence of a release whose events moved to the archive', async () => {
+  const eventsOf = async (projectId: number) =>
+    (await env.DB.prepare('SELECT id, event_type, target_type, target_id FROM audit_events WHERE project_id = ?1 ORDER BY id').bind(projectId).all<{ id: number; event_type: string }>()).results;
+
+  it('collects evidence of a release whose events moved to the archive: its cold and hot events, each with a proof that verifies', async () => {
     const user = await createUser();
     const group = await createGroup({ token: user.token });
     const project = await createProject(group.id, { token: user.token });
-    await createRelease(project.id, user.token, { tag_name: 'v-cold', name: 'Cold' });
+    await createRelease(project.id, user.token, {
+      tag_name: 'v-cold',
+      name: 'Cold',
+      assets: { links: [{ name: 'cold.tar.gz', url: 'https://downloads.example.com/cold.tar.gz' }] },
+    });
+    // Another release of the project, before and after: its events are not listed.
+    await createRelease(project.id, user.token, { tag_name: 'v-other', name: 'Other' });
+    expect((await api('PUT', releasesPath(project.id, 'v-cold'), { token: user.token, body: { description: 'moved soon' } })).status).toBe(200);
+    const before = await eventsOf(project.id);
+    expect(before.map((e) => e.event_type)).toEqual(['project_created', 'release_created', 'release_asset_link_created', 'release_created', 'release_updated']);
+    const ofCold = [before[1].id, before[2].id, before[4].id];
     await checkpointNow();
     await moveAll();
+    expect(await eventsOf(project.id)).toEqual([]);
+    // One more event of the release, hot; and one of the other release.
+    expect((await api('PUT', releasesPath(project.id, 'v-cold'), { token: user.token, body: { name: 'Cold, renamed' } })).status).toBe(200);
+    expect((await api('PUT', releasesPath(project.id, 'v-other'), { token: user.token, body: { name: 'Other, renamed' } })).status).toBe(200);
+    const hot = await eventsOf(project.id);
+    expect(hot.map((e) => e.event_type)).toEqual(['release_updated', 'release_updated']);
     await checkpointNow();
+
     const r = await api('POST', `${releasesPath(project.id, 'v-cold')}/evidence`, { token: user.token });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const row = await env.DB.prepare('SELECT evidence FROM release_evidences WHERE sha = ?1').bind(r.body.sha).first<{ evidence: string }>();
+    const doc = JSON.parse(row!.evidence);
+    expect(doc.audit_events).toEqual({ ids: [...ofCold, hot[0].id], truncated: false });
+    const cp = await verifyCheckpoint(doc.audit_log.checkpoint);
+    expect(doc.audit_log.inclusion_proofs.map((p: any) => p.audit_event_id)).toEqual(doc.audit_events.ids);
+    for (const p of doc.audit_log.inclusion_proofs) {
+      expect(await verifyInclusion(p.leaf_index, cp.size, fromBase64(p.leaf_hash)!, bytesOf(p.hashes), cp.root), `proof of ${p.audit_event_id}`).toBe(true);
+    }
+  });
+
+  it('refuses clearly (409) once retention deleted the archived creation event of the release', async () => {
+    const user = await createUser();
+    const group = await createGroup({ token: user.token });
+    const project = await createProject(group.id, { token: user.token });
+    await createRelease(project.id, user.token, { tag_name: 'v-gone', name: 'Gone' });
+    const created = (await eventsOf(project.id)).find((e) => e.event_type === 'release_created')!;
+    await checkpointNow();
+    await moveAll();
+    const chunk = (await chunkContainingId(env.DB, created.id))!;
+    // What retention of cold objects does (issue 19): the events object goes, the manifest and the row stay.
+    await env.AUDIT_ARCHIVE.delete(chunk.objectKey);
+    await env.DB.prepare('UPDATE audit_archive_chunks SET deleted_at = ?1 WHERE first_leaf = ?2').bind(new Date().toISOString(), chunk.firstLeaf).run();
+    await checkpointNow();
+    const r = await api('POST', `${releasesPath(project.id, 'v-gone')}/evidence`, { token: user.token });
     expect(r.status).toBe(409);
-    expect(r.body.message).toMatch(/no longer in the hot audit log/);
+    expect(r.body.message).toBe('The creation event of release v-gone was removed from the audit log by retention; evidence can no longer be collected');
   });
 });
