@@ -42,8 +42,13 @@ const CONFIG = SHORT
 const DELIVERY_TIMEOUT_MS = 1000;
 /** 13 attempts over about a minute: at a 40% failure rate, 0.4^13 ≈ 7e-6 per delivery. */
 const DELIVERY_RETRY_SCHEDULE = '1,1,2,2,3,3,5,5,8,8,13,13';
-/** First circuit-breaker cool-down (production: 60 s), doubling per trip up to ten times it. */
-const BREAKER_COOLDOWN_SECONDS = 5;
+/**
+ * First circuit-breaker cool-down (production: 60 s), doubling per trip up to ten times it.
+ * `--default-breaker` keeps the production default instead (issue 13's goal: the flaky-but-alive
+ * destinations get every event with the short retry schedule and the default breaker).
+ */
+const DEFAULT_BREAKER = process.argv.includes('--default-breaker');
+const BREAKER_COOLDOWN_SECONDS = DEFAULT_BREAKER ? 60 : 5;
 const INGEST_CONCURRENCY = 8;
 const HEALTHY = ['/soak/a', '/soak/b', '/soak/c'];
 const DEAD = '/soak/dead';
@@ -129,7 +134,7 @@ async function startWorker() {
     'start', '--', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist,
     '--var', `ADMIN_TOKEN:${adminToken}`, '--var', 'ALLOW_LOCAL_DESTINATIONS:true', '--var', 'DELIVERY_LOOPBACK_ONLY:true',
     '--var', `DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS}`, '--var', `DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE}`,
-    '--var', `DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS}`, '--test-scheduled', '--show-interactive-dev-session=false',
+    ...(DEFAULT_BREAKER ? [] : ['--var', `DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS}`]), '--test-scheduled', '--show-interactive-dev-session=false',
     // The soak measures the service, not the limiter.
     '--var', 'RATE_LIMITS:off',
   ];
@@ -419,11 +424,16 @@ function writeResults(r) {
       return `Node ${process.version}`;
     }
   })();
-  const sub = `### ${r.mode === 'short' ? 'Short mode (`npm run soak:short`)' : 'Full run (`npm run soak`)'}`;
+  const command = `npm run ${r.mode === 'short' ? 'soak:short' : 'soak'}${DEFAULT_BREAKER ? ' -- --default-breaker' : ''}`;
+  const sub = `### ${r.mode === 'short' ? 'Short mode' : 'Full run'} (\`${command}\`)`;
   const body = [
     sub,
     '',
     `${date} UTC; ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB; ${versions}; \`wrangler dev\` with local D1 and local queues.`,
+    '',
+    DEFAULT_BREAKER
+      ? `Circuit breaker: **the production default** (first cool-down ${BREAKER_COOLDOWN_SECONDS} s, no DELIVERY_BREAKER_COOLDOWN_SECONDS), with the short retry schedule above.`
+      : `Circuit breaker: first cool-down shortened to ${BREAKER_COOLDOWN_SECONDS} s (DELIVERY_BREAKER_COOLDOWN_SECONDS).`,
     '',
     '| measure | value |',
     '| --- | --- |',
