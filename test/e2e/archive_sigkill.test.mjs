@@ -7,11 +7,13 @@
 // at a random delay within the window those two measured. After each kill the service restarts on the same directory; at the end the cron runs until
 // every ingested event is cold, and D1 (`wrangler d1 execute --local`) and the chunks' objects in
 // R2 (`wrangler r2 object get --local`) must hold every ingested event exactly once.
+// Then the auditors' verifier (npm run verify-audit-log) checks a whole JSON export and a group
+// CSV export of the log, its events nearly all cold.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -34,6 +36,7 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
   let child = null;
   let log = '';
   let groupPath;
+  let groupId;
 
   async function start() {
     log = '';
@@ -147,6 +150,7 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
     const g = await api(BASE, 'POST', '/api/v4/groups', { token, body: { name: `kill-${s}`, path: `kill-${s}` } });
     assert.equal(g.status, 201, JSON.stringify(g.body));
     groupPath = g.body.full_path;
+    groupId = g.body.id;
   });
 
   after(async () => {
@@ -233,5 +237,37 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
     assert.deepEqual(duplicated, [], 'events duplicated');
     assert.deepEqual(unknown, [], 'events never ingested');
     assert.equal(d1(`SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'archive_kill_test'`)[0].n, 0, 'every ingested event moved');
+  });
+
+  it("the auditors' verifier checks the log over its cold events: the whole JSON export and a group CSV export", { timeout: 300_000 }, async () => {
+    // After the kills, every event of the test is cold (the test above ends with all of them moved).
+    await start();
+    const verify = (...args) =>
+      new Promise((resolve) => {
+        execFile('npm', ['run', '--silent', 'verify-audit-log', '--', '--url', BASE, '--token', token, ...args], { cwd: ROOT, env: workerEnv(), maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+          resolve({ code: err ? err.code : 0, stdout, stderr }),
+        );
+      });
+    const download = async (path, name) => {
+      const res = await fetch(`${BASE}${path}`, { headers: { 'PRIVATE-TOKEN': token } });
+      assert.equal(res.status, 200, path);
+      const file = join(dir, name);
+      writeFileSync(file, await res.text());
+      return file;
+    };
+    const cp = await fetch(`${BASE}/api/v4/audit_events/checkpoint`, { method: 'POST', headers: { 'PRIVATE-TOKEN': token } });
+    assert.ok([200, 201].includes(cp.status), `checkpoint: ${cp.status}`);
+    const [cold] = d1('SELECT COALESCE(MAX(last_leaf), -1) AS last_leaf, COUNT(*) AS chunks FROM audit_archive_chunks');
+    assert.ok(cold.chunks >= 4, `the log is mostly cold (${cold.chunks} chunks)`);
+    const key = (await (await fetch(`${BASE}/-/audit-log/verifier-key`)).text()).trim();
+    const whole = await verify('--key', key, '--export', await download('/api/v4/audit_events.json', 'whole.json'));
+    assert.equal(whole.code, 0, whole.stdout + whole.stderr);
+    assert.match(whole.stdout, /signature verified/);
+    const covered = Number(whole.stdout.match(/export: (?:the tree of its first|its) (\d+) events/)?.[1]);
+    assert.ok(covered > cold.last_leaf, `the whole export's tree covers the cold events (${covered} events, cold up to leaf ${cold.last_leaf}):\n${whole.stdout}`);
+    const group = await verify('--key', key, '--export', await download(`/api/v4/groups/${groupId}/audit_events.csv`, 'group.csv'));
+    assert.equal(group.code, 0, group.stdout + group.stderr);
+    assert.match(group.stdout, /export: \d+ events verified by inclusion proofs/);
+    await kill();
   });
 });
