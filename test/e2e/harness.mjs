@@ -92,7 +92,7 @@ export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
  * `vars` adds more (`{ NAME: value }`, e.g. the cloud endpoint vars). The result's `persist` is the
  * state directory (for `wrangler d1 execute --local --persist-to`).
  */
-export async function startWorker({ vars = {} } = {}) {
+export async function startWorker({ vars = {}, testScheduled = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
   const persist = join(dir, 'state');
   const adminToken = `e2e-admin-${randomBytes(12).toString('hex')}`;
@@ -107,6 +107,8 @@ export async function startWorker({ vars = {} } = {}) {
     // Polling and setup calls must not meet the rate limits (test/rest/rate_limits.test.ts tests them).
     '--var', 'RATE_LIMITS:off',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+    // GET /__scheduled runs the cron at once (the minute cron runs on its own as well).
+    ...(testScheduled ? ['--test-scheduled'] : []),
     '--show-interactive-dev-session=false',
   ];
   let log = '';
