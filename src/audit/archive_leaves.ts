@@ -48,3 +48,8 @@ export async function addColdEvents(store: TreeStore, ids: readonly number[], ev
     if (!leaves.has(id)) leaves.set(id, lineLeaf(line));
   }
 }
+
+/** Complete `leaves` (what D1 gave for `ids`) with the archive's: for every id missing, its archived line's leaf. In place. */
+export async function addColdLeaves(store: TreeStore, ids: readonly number[], leaves: Map<number, LogLeaf>): Promise<void> {
+  for (const [id, line] of await coldEventLines(store, ids.filter((id) => !leaves.has(id)))) leaves.set(id, lineLeaf(line));
+}

@@ -13,7 +13,7 @@ import { findProjectById } from '../db/projects';
 import { toBase64 } from '../tlog/hash';
 import type { AuditEvent } from './record';
 import { consistencyRanges, evaluate, inclusionRanges, PlanNodes, readPlanned, type Plan } from './log_tree';
-import { addColdEvents } from './archive_leaves';
+import { addColdEvents, addColdLeaves } from './archive_leaves';
 import type { TreeStore } from './archive_tree';
 
 /** An inclusion proof as the API answers it. */
@@ -108,11 +108,13 @@ export async function inclusionProofs(store: TreeStore, actor: Actor | null, ids
 /**
  * Inclusion proofs of these events in the tree of `treeSize` leaves, for the service's own use
  * (release evidence: the caller decided who may see them). 400 (`bad_request`) when an event's
- * leaf is not below the tree size or it has none yet.
+ * leaf is not below the tree size or it has none yet. `known`: leaves the caller already read
+ * (from the archive); the others come from D1, and from the archive only when D1 has none.
  */
-export async function inclusionProofsAt(store: TreeStore, ids: number[], treeSize: number): Promise<InclusionProof[]> {
-  const leaves = await leavesOfEvents(store.DB, ids);
-  await addColdEvents(store, ids, new Map(), leaves);
+export async function inclusionProofsAt(store: TreeStore, ids: number[], treeSize: number, known: ReadonlyMap<number, LogLeaf> = new Map()): Promise<InclusionProof[]> {
+  const leaves = await leavesOfEvents(store.DB, ids.filter((id) => !known.has(id)));
+  for (const [id, leaf] of known) leaves.set(id, leaf);
+  await addColdLeaves(store, ids, leaves);
   return proofsOfLeaves(store, ids, leaves, treeSize);
 }
 

@@ -34,7 +34,8 @@ import { coldBoundary } from '../db/audit_archive';
 import { sha256, toHex } from '../tlog/hash';
 import { inclusionProofsAt } from '../audit/proofs';
 import { listAuditEventsKeyset } from '../audit/listing';
-import { coldEventLines } from '../audit/archive_leaves';
+import { coldEventLines, lineLeaf } from '../audit/archive_leaves';
+import type { LogLeaf } from '../db/audit_log_tree';
 import type { AuditScope } from '../db/audit_log';
 import type { AuditEvent } from '../db/audit_events';
 import { LOG_AUTHOR } from '../audit/log_signing';
@@ -63,14 +64,15 @@ export interface EvidenceRequest {
 
 /** The evidence document's text (what its sha hashes). */
 async function evidenceDocument(env: Env, project: Project, release: Release, checkpoint: StoredCheckpoint, collectedBy: EvidenceCollector, collectedAt: string) {
-  const ids = await releaseEventIdsHotAndCold(env, project, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1);
-  if (ids === null) {
+  const found = await releaseEventIdsHotAndCold(env, project, release, checkpoint.treeSize, MAX_EVIDENCE_EVENTS + 1);
+  if (found === null) {
     throw new EvidenceUnavailable(
       `The creation event of release ${release.tagName} was removed from the audit log by retention; evidence can no longer be collected`,
     );
   }
+  const { ids, coldLeaves } = found;
   const listed = ids.slice(0, MAX_EVIDENCE_EVENTS);
-  const proofs = await inclusionProofsAt(env, listed, checkpoint.treeSize);
+  const proofs = await inclusionProofsAt(env, listed, checkpoint.treeSize, coldLeaves);
   const document = {
     release: {
       id: release.id,
@@ -100,7 +102,8 @@ async function evidenceDocument(env: Env, project: Project, release: Release, ch
 
 /**
  * The ids of the release's events in the tree below `treeSize`, hot or cold, oldest first, at
- * most `limit`; null when retention removed its creation event from the archive.
+ * most `limit`, with the leaves of the cold ones (read from their archived lines, so the proofs
+ * need not read them again); null when retention removed its creation event from the archive.
  * - Its creation event in D1: every later event is there too (the cold events are a prefix of
  *   the log), one query.
  * - Moved to the archive (issue 19): the project's events of each release event type are read
@@ -108,13 +111,19 @@ async function evidenceDocument(env: Env, project: Project, release: Release, ch
  *   from the creation event on; then the hot ones from the cold boundary on. Should a move end
  *   meanwhile (the boundary changed), the reading starts over.
  */
-async function releaseEventIdsHotAndCold(env: Env, project: Project, release: Release, treeSize: number, limit: number): Promise<number[] | null> {
+async function releaseEventIdsHotAndCold(
+  env: Env,
+  project: Project,
+  release: Release,
+  treeSize: number,
+  limit: number,
+): Promise<{ ids: number[]; coldLeaves: Map<number, LogLeaf> } | null> {
   const createdHot = await releaseCreatedEventId(env.DB, release);
-  if (createdHot !== null) return releaseEventIds(env.DB, release, treeSize, limit, createdHot);
+  if (createdHot !== null) return { ids: await releaseEventIds(env.DB, release, treeSize, limit, createdHot), coldLeaves: new Map() };
   for (let tries = 0; ; tries++) {
     const boundary = await coldBoundary(env.DB);
     // Never moved and not in D1: retention removed it while hot; nothing of the release is listed (as before issue 19).
-    if (boundary.lastId === 0) return [];
+    if (boundary.lastId === 0) return { ids: [], coldLeaves: new Map() };
     const scope: AuditScope = { kind: 'project', project };
     const coldOfType = async (eventType: string, afterId: number | undefined, wanted: (e: AuditEvent) => boolean, max: number): Promise<AuditEvent[]> => {
       const found: AuditEvent[] = [];
@@ -135,7 +144,9 @@ async function releaseEventIdsHotAndCold(env: Env, project: Project, release: Re
     const lines = await coldEventLines(env, candidates);
     const cold = candidates.filter((id) => (lines.get(id)?.leaf_index ?? Infinity) < treeSize).sort((a, b) => a - b);
     const hot = await releaseEventIds(env.DB, release, treeSize, limit, boundary.lastId + 1);
-    if ((await coldBoundary(env.DB)).lastId === boundary.lastId || tries >= 2) return [...cold, ...hot].slice(0, limit);
+    if ((await coldBoundary(env.DB)).lastId === boundary.lastId || tries >= 2) {
+      return { ids: [...cold, ...hot].slice(0, limit), coldLeaves: new Map(cold.map((id) => [id, lineLeaf(lines.get(id)!)])) };
+    }
   }
 }
 
