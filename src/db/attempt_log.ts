@@ -2,7 +2,7 @@
  * The delivery log's writes from the delivery path: attempts (grouped, one transaction per group)
  * and their effects on the destination's circuit breaker.
  */
-import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD, type DeliveryStatus } from './deliveries';
+import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD, HALF_OPEN_PROBES, type DeliveryStatus } from './deliveries';
 import { nowIso } from './time';
 
 /** The result of one attempt, as recorded. */
@@ -106,40 +106,49 @@ export async function writeAttemptLog(db: D1Database, attempts: LoggedAttempt[])
 export function breakerSuccessStatement(db: D1Database, destinationId: number): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL, breaker_trips = 0
-       WHERE id = ?1 AND (consecutive_failures <> 0 OR breaker_open_until IS NOT NULL OR breaker_trips <> 0)`,
+      `UPDATE streaming_destinations SET consecutive_failures = 0, breaker_open_until = NULL, breaker_trips = 0, breaker_probe_failures = 0
+       WHERE id = ?1 AND (consecutive_failures <> 0 OR breaker_open_until IS NOT NULL OR breaker_trips <> 0 OR breaker_probe_failures <> 0)`,
     )
     .bind(destinationId);
 }
 
 /**
  * Statement: a failed attempt counts against the destination (see src/delivery/breaker.ts).
- * A failed half-open probe re-opens the breaker for the next, doubled cool-down; at the
- * threshold a closed breaker opens; a failure while it is open (an attempt that was in flight
- * when it opened) changes nothing but the count. SQLite evaluates every SET expression on the
- * row as it was, so the CASEs agree with each other. `baseCooldown`: the first cool-down in
- * seconds (see cooldownSeconds in src/delivery/breaker.ts, which this computes in SQL). `weight`:
- * how many failures this one counts for (see failureWeight in src/delivery/breaker.ts).
+ * A failed half-open probe releases the probe (the destination is half-open again at once, so
+ * the next probe can go) until HALF_OPEN_PROBES probes in a row have failed; that one re-opens
+ * the breaker for the next, doubled cool-down. At the threshold a closed breaker opens; a failure
+ * while it is open (an attempt that was in flight when it opened) changes nothing but the count.
+ * SQLite evaluates every SET expression on the row as it was, so the CASEs agree with each other.
+ * `baseCooldown`: the first cool-down in seconds (see cooldownSeconds in src/delivery/breaker.ts,
+ * which this computes in SQL). `weight`: how many failures this one counts for (see failureWeight
+ * in src/delivery/breaker.ts).
  */
 export function breakerFailureStatement(db: D1Database, destinationId: number, probe: boolean, baseCooldown: number, weight = 1): D1PreparedStatement {
   const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-  const opens = `(?2 = 1 OR ((breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + ?6 >= ?3))`;
+  // A probe whose breaker another attempt's success closed meanwhile counts as a plain failure.
+  const probing = `(?2 = 1 AND consecutive_failures >= ?3)`;
+  const opens = `((${probing} AND breaker_probe_failures + 1 >= ?7)
+    OR (NOT ${probing} AND (breaker_open_until IS NULL OR breaker_open_until <= ${now}) AND consecutive_failures + ?6 >= ?3))`;
   return db
     .prepare(
       `UPDATE streaming_destinations SET
          consecutive_failures = consecutive_failures + ?6,
          breaker_open_until = CASE WHEN ${opens}
            THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || min(?5, ?4 * (1 << min(breaker_trips, 10))) || ' seconds')
+           WHEN ${probing} THEN ${now}
            ELSE breaker_open_until END,
-         breaker_trips = CASE WHEN ${opens} THEN breaker_trips + 1 ELSE breaker_trips END
+         breaker_trips = CASE WHEN ${opens} THEN breaker_trips + 1 ELSE breaker_trips END,
+         breaker_probe_failures = CASE WHEN ${opens} THEN 0 WHEN ${probing} THEN breaker_probe_failures + 1 ELSE breaker_probe_failures END
        WHERE id = ?1`,
     )
-    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, baseCooldown, baseCooldown * BREAKER_MAX_COOLDOWN_FACTOR, weight);
+    .bind(destinationId, probe ? 1 : 0, BREAKER_THRESHOLD, baseCooldown, baseCooldown * BREAKER_MAX_COOLDOWN_FACTOR, weight, HALF_OPEN_PROBES);
 }
 
 /**
  * Claim the half-open probe of a destination whose cool-down is over: only one consumer wins
- * (the row is pushed `holdSeconds` into the future); the others keep waiting.
+ * (the row is pushed `holdSeconds` into the future); the others keep waiting. Probes go one at a
+ * time: a failed one that is not the last of HALF_OPEN_PROBES releases the claim
+ * (breakerFailureStatement), a successful one closes the breaker.
  */
 export async function claimBreakerProbe(db: D1Database, destinationId: number, holdSeconds: number): Promise<boolean> {
   const now = nowIso();

@@ -13,6 +13,12 @@ import { nowIso } from './time';
  * living receiver (even one failing 40% of attempts: 0.4^10, about 1 in 10,000) rarely trips it.
  */
 export const BREAKER_THRESHOLD = 10;
+/**
+ * Half-open probes in a row that must all fail before the breaker opens again (the rule is
+ * src/delivery/breaker.ts): one failed request of a receiver that fails 40% of them no longer
+ * doubles the cool-down (0.4^3, about 1 in 16, does).
+ */
+export const HALF_OPEN_PROBES = 3;
 /** The longest cool-down is this many times the first. */
 export const BREAKER_MAX_COOLDOWN_FACTOR = 10;
 

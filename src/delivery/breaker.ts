@@ -1,28 +1,36 @@
 /**
  * Per-destination circuit breaker. After BREAKER_THRESHOLD consecutive failed attempts (a timeout
- * counting for TIMEOUT_FAILURE_WEIGHT) the
- * breaker opens for a cool-down; while it is open, messages for the destination wait in the
- * queue (delayed) without a request, so a dead endpoint costs neither subrequests nor consumer
- * time. When the cool-down ends, one message claims the half-open probe; its success closes the
- * breaker, its failure re-opens it for twice as long (60 s, 120 s, ... at most 10 min; the first
- * cool-down is DELIVERY_BREAKER_COOLDOWN_SECONDS, default 60, and the longest ten times it). The
- * cool-down doubles with trips (openings), not with failed attempts: attempts that were already
- * in flight when the breaker opened fail without lengthening it. Healthy destinations never
- * wait: the state lives on each destination's row.
+ * counting for TIMEOUT_FAILURE_WEIGHT) the breaker opens for a cool-down; while it is open,
+ * messages for the destination wait (delayed) without a request, so a dead endpoint costs neither
+ * subrequests nor consumer time. When the cool-down ends the destination is half-open: one
+ * message at a time claims the probe. A successful probe closes the breaker; a failed one lets
+ * the next message probe, until HALF_OPEN_PROBES probes in a row have failed, which re-opens the
+ * breaker for twice as long (60 s, 120 s, ... at most 10 min; the first cool-down is
+ * DELIVERY_BREAKER_COOLDOWN_SECONDS, default 60, and the longest ten times it). So one unlucky
+ * request of a flaky but living receiver does not decide the next cool-down. The cool-down
+ * doubles with trips (openings), not with failed attempts: attempts that were already in flight
+ * when the breaker opened fail without lengthening it. Healthy destinations never wait: the
+ * state lives on each destination's row.
  */
 
 import { DEFAULT_BREAKER_COOLDOWN_SECONDS, readDeliveryConfig } from './config';
 
-import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD } from '../db/deliveries';
+import { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD, HALF_OPEN_PROBES } from '../db/deliveries';
 
-/** Consecutive failures that open the breaker, and the longest cool-down's factor (defined with the SQL that applies them). */
-export { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD };
+/**
+ * Consecutive failures that open the breaker, the half-open probes that must all fail to re-open
+ * it, and the longest cool-down's factor (defined with the SQL that applies them).
+ */
+export { BREAKER_MAX_COOLDOWN_FACTOR, BREAKER_THRESHOLD, HALF_OPEN_PROBES };
 /**
  * How many failures an attempt that timed out counts for: a hanging receiver holds a connection
- * and its consumer invocation for a whole timeout per attempt, so two timeouts in a row open the
- * breaker (ten quick failures do). Waiting behind the breaker costs no attempt (it only delays).
+ * of its lane for a whole timeout per attempt, so five timeouts in a row open the breaker (ten
+ * quick failures do). A receiver that hangs for good is still caught by its lane's first wave of
+ * attempts (LANE_CONCURRENCY, 6, in flight at once: 12 ≥ 10), and it holds only its own lanes;
+ * a heavier weight (two timeouts opened it) tripped the breaker every few hundred attempts at a
+ * living receiver with 5% of slow answers. Waiting behind the breaker costs no attempt.
  */
-export const TIMEOUT_FAILURE_WEIGHT = BREAKER_THRESHOLD / 2;
+export const TIMEOUT_FAILURE_WEIGHT = BREAKER_THRESHOLD / 5;
 
 /** How many failures a failed attempt counts for on the breaker (by its error class). */
 export function failureWeight(errorClass: string | null): number {

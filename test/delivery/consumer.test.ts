@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import type { ConsumerEnv as Env, DeliveryJob } from '../../src/env';
 import { deliverJob } from '../../src/delivery/consumer';
 import { retryDelaySeconds, parseRetryAfter } from '../../src/delivery/retry';
-import { BREAKER_THRESHOLD, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
+import { BREAKER_THRESHOLD, HALF_OPEN_PROBES, TIMEOUT_FAILURE_WEIGHT, breakerBaseCooldownSeconds, cooldownSeconds } from '../../src/delivery/breaker';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks } from '../support/receiver';
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, newSecret } from './support';
@@ -156,11 +156,14 @@ describe('delivery consumer', () => {
     expect((await attemptRows(d!.id))[0]).toMatchObject({ http_status: null, error_class: 'timeout' });
   });
 
-  it('counts a timeout as half the breaker threshold: two hanging attempts in a row open it', async () => {
+  it('counts a timeout as a fifth of the breaker threshold: five hanging attempts in a row open it', async () => {
+    expect(TIMEOUT_FAILURE_WEIGHT).toBe(BREAKER_THRESHOLD / 5);
     const { dest, job } = await setup('slow/3000');
     const fast = { ...env, DELIVERY_TIMEOUT_MS: '300' } as unknown as Env;
     await runBatch([job], { env: fast });
-    expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: BREAKER_THRESHOLD / 2, breaker_open_until: null });
+    expect(await destinationRow(dest.id)).toMatchObject({ consecutive_failures: TIMEOUT_FAILURE_WEIGHT, breaker_open_until: null });
+    // Three more timeouts (counted as if made): the fifth opens it.
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2 WHERE id = ?1').bind(dest.id, BREAKER_THRESHOLD - TIMEOUT_FAILURE_WEIGHT).run();
     await env.DB.prepare('UPDATE deliveries SET next_retry_at = NULL WHERE event_id = ?1 AND destination_id = ?2').bind(job.eventId, dest.id).run();
     await runBatch([job], { env: fast });
     const state = await destinationRow(dest.id);
@@ -217,13 +220,52 @@ describe('delivery consumer', () => {
     await breakerFailureStatement(env.DB, dest.id, false, 60).run();
     const after = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t, consecutive_failures AS f FROM streaming_destinations WHERE id = ?1').bind(dest.id).first<{ u: string; t: number; f: number }>();
     expect(after).toMatchObject({ u: row!.u, t: 1, f: BREAKER_THRESHOLD + 1 });
-    // Cool-down over: the probe goes out, fails, and re-opens the breaker for 120 s.
+    // Cool-down over: half-open. A failed probe lets the next one go at once (no new cool-down),
+    // until HALF_OPEN_PROBES probes in a row have failed: that re-opens the breaker for 120 s.
+    expect(HALF_OPEN_PROBES).toBe(3);
     await env.DB.prepare('UPDATE streaming_destinations SET breaker_open_until = ?2 WHERE id = ?1').bind(dest.id, new Date(Date.now() - 1000).toISOString()).run();
+    for (let probe = 1; probe < HALF_OPEN_PROBES; probe++) {
+      const e = await insertEventQuietly(groupEntityOf(group));
+      const { result } = await runBatch([{ eventId: e.id, destinationId: dest.id }]);
+      expect(result.retryMessages).toHaveLength(1);
+      expect(await attemptRows((await deliveryRow(e.id, dest.id))!.id)).toHaveLength(1); // it really went out
+      const state = await env.DB.prepare('SELECT breaker_open_until AS u, breaker_trips AS t, breaker_probe_failures AS p FROM streaming_destinations WHERE id = ?1')
+        .bind(dest.id).first<{ u: string; t: number; p: number }>();
+      expect(state).toMatchObject({ t: 1, p: probe });
+      expect(Date.parse(state!.u)).toBeLessThanOrEqual(Date.now());
+    }
     const e2 = await insertEventQuietly(groupEntityOf(group));
     await runBatch([{ eventId: e2.id, destinationId: dest.id }]);
     const reopened = (await openUntil()) / 1000;
     expect(reopened).toBeGreaterThan(110);
     expect(reopened).toBeLessThanOrEqual(121);
+    expect(await env.DB.prepare('SELECT breaker_trips AS t, breaker_probe_failures AS p FROM streaming_destinations WHERE id = ?1').bind(dest.id).first()).toEqual({ t: 2, p: 0 });
+  });
+
+  it('half-open: a successful probe after failed ones closes the breaker and forgets them; a probe whose breaker closed meanwhile is a plain failure', async () => {
+    const { breakerFailureStatement, breakerSuccessStatement } = await import('../../src/db/attempt_log');
+    const { dest } = await setup('status/500');
+    const state = () =>
+      env.DB.prepare('SELECT consecutive_failures AS f, breaker_open_until AS u, breaker_trips AS t, breaker_probe_failures AS p FROM streaming_destinations WHERE id = ?1')
+        .bind(dest.id).first<{ f: number; u: string | null; t: number; p: number }>();
+    await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds') WHERE id = ?1")
+      .bind(dest.id, BREAKER_THRESHOLD).run();
+    for (let i = 0; i < HALF_OPEN_PROBES - 1; i++) await breakerFailureStatement(env.DB, dest.id, true, 60).run();
+    expect(await state()).toMatchObject({ t: 1, p: HALF_OPEN_PROBES - 1 });
+    await breakerSuccessStatement(env.DB, dest.id).run();
+    expect(await state()).toEqual({ f: 0, u: null, t: 0, p: 0 });
+    // A probe's failure that reaches D1 after a success closed the breaker: counted, nothing opens.
+    await breakerFailureStatement(env.DB, dest.id, true, 60).run();
+    expect(await state()).toEqual({ f: 1, u: null, t: 0, p: 0 });
+    // The next opening starts a fresh half-open: all HALF_OPEN_PROBES probes must fail again.
+    await env.DB.prepare("UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_trips = 1, breaker_open_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds') WHERE id = ?1")
+      .bind(dest.id, BREAKER_THRESHOLD).run();
+    for (let i = 0; i < HALF_OPEN_PROBES - 1; i++) await breakerFailureStatement(env.DB, dest.id, true, 60).run();
+    expect((await state())!.t).toBe(1);
+    await breakerFailureStatement(env.DB, dest.id, true, 60).run();
+    const reopened = await state();
+    expect(reopened).toMatchObject({ t: 2, p: 0 });
+    expect(Date.parse(reopened!.u!) - Date.now()).toBeGreaterThan(110_000);
   });
 
   it('behind an open breaker, waits without spending attempts past the retry window, and dead-letters after DELIVERY_MAX_WAIT_DAYS', async () => {

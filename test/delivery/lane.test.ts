@@ -13,7 +13,7 @@ import { attemptLogStatements, type LoggedAttempt } from '../../src/db/attempt_l
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
-import { BREAKER_THRESHOLD } from '../../src/delivery/breaker';
+import { BREAKER_THRESHOLD, HALF_OPEN_PROBES } from '../../src/delivery/breaker';
 
 /** Lanes per destination in the tests (DELIVERY_LANES_PER_DESTINATION in vitest.config.ts). */
 const LANES = lanesPerDestination(env);
@@ -258,4 +258,32 @@ describe('destination lane', () => {
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(41);
     for (const e of events) expect(await waitFor(() => deliveryRow(e.id, dest.id), (d) => d?.status === 'delivered', 5000)).toMatchObject({ attempts: 1 });
   });
+
+  it('half-open: probes go one at a time, and a receiver whose first probes fail gets the backlog without a new cool-down', async () => {
+    expect(HALF_OPEN_PROBES).toBe(3);
+    const group = await createGroup();
+    // Fails the first 2 requests (2 probes), then answers 200.
+    const path = `/fail/2/${unique('lane-half-open')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    const events: { id: number }[] = [];
+    while (events.length < 6) {
+      const e = await insertEventQuietly(groupEntityOf(group));
+      if (laneIndex(e.id, LANES) === 0) events.push(e);
+    }
+    // Opened once (trips 1); its 60 s cool-down just ended.
+    await env.DB.prepare('UPDATE streaming_destinations SET consecutive_failures = ?2, breaker_open_until = ?3, breaker_trips = 1 WHERE id = ?1')
+      .bind(dest.id, BREAKER_THRESHOLD, new Date(Date.now() - 1000).toISOString()).run();
+    const started = Date.now();
+    await laneOf(env, dest.id, events[0].id).enqueue(events.map((e) => ({ eventId: e.id, destinationId: dest.id })));
+    // Every job is delivered; with one probe deciding, the failed first probe would have re-opened
+    // the breaker for 120 s instead.
+    for (const e of events) await waitFor(() => deliveryRow(e.id, dest.id), (d) => d?.status === 'delivered', 30_000);
+    expect(Date.now() - started).toBeLessThan(40_000);
+    const got = await receivedRequests(path);
+    // The 2 failed probes went out one after the other, then 6 successes: no request while a probe was out.
+    expect(got).toHaveLength(8);
+    expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(6);
+    expect(await env.DB.prepare('SELECT consecutive_failures AS f, breaker_open_until AS u, breaker_trips AS t FROM streaming_destinations WHERE id = ?1').bind(dest.id).first())
+      .toEqual({ f: 0, u: null, t: 0 });
+  }, 60_000);
 });
