@@ -465,7 +465,8 @@ function writeResults(r) {
     '## Fault soak',
     '',
     '`npm run soak` (N = 5,000) and `npm run soak:short` (N = 200; `.ci/run` runs it). `bench/soak.mjs` starts the worker with',
-    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS} --var RATE_LIMITS:off --test-scheduled\``,
+    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5 --var RATE_LIMITS:off --test-scheduled\``
+      + ' (`--default-breaker`: without the cool-down, so the production 60 s applies)',
     '(shortened for the soak only; production keeps 10000 ms, 5,300,1800,7200,18000,36000,36000 and 60 s). The receiver answers',
     '30% 500, 5% hangs past the timeout, 5% 429 with `Retry-After: 1`, 5% slow 2xx close to the timeout, drops every',
     'connection during one outage (10 s full, 3 s short), and one destination always answers 500. Half the events are recorded,',
