@@ -67,8 +67,15 @@ export interface ColdBoundary {
 }
 
 export async function coldBoundary(db: D1Database): Promise<ColdBoundary> {
+  // The newest chunk row, or the newest sealed segment (migration 0021) when its chunk rows are all sealed.
   const row = await db
-    .prepare('SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1')
+    .prepare(
+      `SELECT last_leaf, last_id FROM (
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1)
+         UNION ALL
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_segments ORDER BY first_leaf DESC LIMIT 1))
+       ORDER BY last_leaf DESC LIMIT 1`,
+    )
     .first<{ last_leaf: number; last_id: number }>();
   return row ? { lastLeaf: row.last_leaf, lastId: row.last_id } : { lastLeaf: -1, lastId: 0 };
 }

@@ -10,10 +10,15 @@
  * created_before window counts exactly; one that only overlaps it (in an append-only log, at most
  * the two chunks at the window's ends) is marked inexact and its lines are counted by the caller.
  * Chunks deleted by retention (deleted_at set) hold no events and are never returned.
+ *
+ * Sealed segments (migration 0021) answer the same way from audit_archive_segments and their
+ * summed audit_archive_segment_counts: a SegmentMatch, which the caller expands into its chunks
+ * (src/audit/listing.ts, from the segment's index) only when it needs more than the total.
  */
 import { toAuditEvent, type AuditEvent, type AuditEventRow } from './audit_events';
 import { keysetPageSql, scopeRange, whereFor, type AuditFilters, type AuditScope, type Keyset } from './audit_log';
-import { toArchiveChunk, type ArchiveChunk, type ArchiveChunkRow } from './audit_archive';
+import { toArchiveChunk, type ArchiveChunk, type ArchiveChunkRow, type ChunkCount } from './audit_archive';
+import { toArchiveSegment, type ArchiveSegment, type ArchiveSegmentRow } from './audit_archive_segments';
 
 /** A chunk with events matching a listing, and how many (exact unless a time filter cuts it). */
 export interface ChunkMatch {
@@ -24,13 +29,33 @@ export interface ChunkMatch {
   exact: boolean;
 }
 
+/** A sealed segment with events matching a listing, and how many (exact unless a time filter cuts it). */
+export interface SegmentMatch {
+  segment: ArchiveSegment;
+  n: number;
+  exact: boolean;
+}
+
+/** The tables matches are read from: chunks and their counts, or sealed segments and theirs. */
+const TABLES = {
+  chunks: { parent: 'audit_archive_chunks', counts: 'audit_archive_counts' },
+  segments: { parent: 'audit_archive_segments', counts: 'audit_archive_segment_counts' },
+} as const;
+
 interface Sql {
   sql: string;
   binds: unknown[];
 }
 
 /** The chunks (with their matching counts) for a scope and filters, limited to an id range; newest first or oldest first. */
-function chunkMatchesSql(scope: AuditScope, filters: AuditFilters, range: { belowId?: number; aboveId?: number; maxId?: number }, order: 'asc' | 'desc', limit?: number): Sql {
+function chunkMatchesSql(
+  scope: AuditScope,
+  filters: AuditFilters,
+  range: { belowId?: number; aboveId?: number; maxId?: number },
+  order: 'asc' | 'desc',
+  limit?: number,
+  tables: (typeof TABLES)[keyof typeof TABLES] = TABLES.chunks,
+): Sql {
   // The counts rows carry the same column names as audit_events: the listing's WHERE applies as is (without time and ids).
   const { createdAfter, createdBefore, ...rest } = filters;
   const w = whereFor(scope, rest);
@@ -52,7 +77,7 @@ function chunkMatchesSql(scope: AuditScope, filters: AuditFilters, range: { belo
     exact += ` AND c.last_at <= ${p}`;
   }
   // The id bounds also bound k.first_leaf (chunks are in id order), so the counts' indexes skip the chunks out of range.
-  const firstChunkEndingAtOrAfter = (id: string) => `(SELECT x.first_leaf FROM audit_archive_chunks x WHERE x.last_id >= ${id} ORDER BY x.last_id LIMIT 1)`;
+  const firstChunkEndingAtOrAfter = (id: string) => `(SELECT x.first_leaf FROM ${tables.parent} x WHERE x.last_id >= ${id} ORDER BY x.last_id LIMIT 1)`;
   if (range.belowId !== undefined) {
     const p = bind(range.belowId);
     clauses.push(`c.first_id < ${p}`, `k.first_leaf <= COALESCE(${firstChunkEndingAtOrAfter(p)}, 9007199254740991)`);
@@ -65,7 +90,7 @@ function chunkMatchesSql(scope: AuditScope, filters: AuditFilters, range: { belo
   const dir = order === 'asc' ? 'ASC' : 'DESC';
   return {
     sql: `SELECT c.*, SUM(k.n) AS matches, (${exact}) AS exact
-          FROM audit_archive_counts k JOIN audit_archive_chunks c ON c.first_leaf = k.first_leaf
+          FROM ${tables.counts} k JOIN ${tables.parent} c ON c.first_leaf = k.first_leaf
           WHERE ${clauses.join(' AND ')}
           GROUP BY k.first_leaf ORDER BY k.first_leaf ${dir}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`,
     binds,
@@ -80,32 +105,43 @@ function toChunkMatches(result: D1Result): ChunkMatch[] {
   }));
 }
 
-/** What one offset page reads from D1: the hot total and page, and every chunk with matches (newest first). */
+function toSegmentMatches(result: D1Result): SegmentMatch[] {
+  return (result.results as (ArchiveSegmentRow & { matches: number; exact: number })[]).map((r) => ({
+    segment: toArchiveSegment(r),
+    n: r.matches,
+    exact: r.exact === 1,
+  }));
+}
+
+/** What one offset page reads from D1: the hot total and page, and every chunk and sealed segment with matches (newest first). */
 export async function offsetSnapshot(
   db: D1Database,
   scope: AuditScope,
   filters: AuditFilters,
   page: { limit: number; offset: number },
-): Promise<{ hotTotal: number; hot: AuditEvent[]; chunks: ChunkMatch[] }> {
+): Promise<{ hotTotal: number; hot: AuditEvent[]; chunks: ChunkMatch[]; segments: SegmentMatch[] }> {
   const w = whereFor(scope, filters);
   const c = chunkMatchesSql(scope, filters, {}, 'desc');
-  const [count, rows, chunks] = await db.batch([
+  const s = chunkMatchesSql(scope, filters, {}, 'desc', undefined, TABLES.segments);
+  const [count, rows, chunks, segments] = await db.batch([
     db.prepare(`SELECT COUNT(*) AS n FROM audit_events ${w.sql}`).bind(...w.binds),
     db
       .prepare(`SELECT * FROM audit_events ${w.sql} ORDER BY id DESC LIMIT ${Math.trunc(page.limit)} OFFSET ${Math.trunc(page.offset)}`)
       .bind(...w.binds),
     db.prepare(c.sql).bind(...c.binds),
+    db.prepare(s.sql).bind(...s.binds),
   ]);
   return {
     hotTotal: (count.results[0] as { n: number }).n,
     hot: (rows.results as AuditEventRow[]).map(toAuditEvent),
     chunks: toChunkMatches(chunks),
+    segments: toSegmentMatches(segments),
   };
 }
 
 /**
  * What one keyset page reads from D1: up to `limit` hot events after the cursor, and up to
- * `chunkLimit` chunks with matches after the cursor in the page's direction.
+ * `chunkLimit` chunks and as many sealed segments with matches after the cursor in the page's direction.
  */
 export async function keysetSnapshot(
   db: D1Database,
@@ -114,18 +150,20 @@ export async function keysetSnapshot(
   keyset: Keyset,
   limit: number,
   chunkLimit: number,
-): Promise<{ hot: AuditEvent[]; chunks: ChunkMatch[] }> {
+): Promise<{ hot: AuditEvent[]; chunks: ChunkMatch[]; segments: SegmentMatch[] }> {
   const q = keysetPageSql(scope, filters, keyset, limit);
   const range =
     keyset.sort === 'asc'
       ? { aboveId: keyset.afterId, maxId: keyset.maxId }
       : { belowId: keyset.afterId, maxId: keyset.maxId };
   const c = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit);
-  const [rows, chunks] = await db.batch([
+  const s = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit, TABLES.segments);
+  const [rows, chunks, segments] = await db.batch([
     db.prepare(q.sql).bind(...q.binds),
     db.prepare(c.sql).bind(...c.binds),
+    db.prepare(s.sql).bind(...s.binds),
   ]);
-  return { hot: (rows.results as AuditEventRow[]).map(toAuditEvent), chunks: toChunkMatches(chunks) };
+  return { hot: (rows.results as AuditEventRow[]).map(toAuditEvent), chunks: toChunkMatches(chunks), segments: toSegmentMatches(segments) };
 }
 
 /**
@@ -152,6 +190,24 @@ export function rowMatches(row: AuditEventRow, scope: AuditScope, filters: Audit
   if (keyset?.afterId !== undefined && !(keyset.sort === 'asc' ? row.id > keyset.afterId : row.id < keyset.afterId)) return false;
   if (keyset?.maxId !== undefined && row.id > keyset.maxId) return false;
   return true;
+}
+
+/**
+ * Whether a count row (of a chunk in a sealed segment's index) counts events matching a scope and
+ * filters other than time: the test the counts' SQL makes (the same columns as rowMatches).
+ */
+export function countMatches(c: ChunkCount, scope: AuditScope, filters: AuditFilters): boolean {
+  const { createdAfter, createdBefore, ...rest } = filters;
+  const row = {
+    root_namespace_id: c.rootNamespaceId,
+    scope_path: c.scopePath,
+    project_id: c.projectId,
+    event_type: c.eventType,
+    author_id: c.authorId,
+    entity_type: c.entityType,
+    entity_id: c.entityId,
+  };
+  return rowMatches(row as AuditEventRow, scope, rest);
 }
 
 /** The chunks holding these event ids (moved, not deleted by retention), each with the ids it holds. One query. */
