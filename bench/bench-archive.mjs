@@ -70,11 +70,14 @@ const TABLES = ['audit_events', 'audit_log_leaves', 'audit_log_nodes', 'deliveri
 /** The tables whose rows cold data leaves in D1 (besides the nodes of level 10 and up). */
 const RESIDUE_TABLES = ['audit_archive_chunks', 'audit_archive_counts', 'audit_archive_segments', 'audit_archive_segment_counts'];
 
-/** D1 bytes cold data leaves: its tables' bytes (indexes included) and the nodes of level 10 and up at the nodes table's bytes per row. */
+/**
+ * D1 bytes cold data leaves: its tables' filled bytes (pages less their unused space, indexes
+ * included) and the nodes of level 10 and up at the nodes table's filled bytes per row.
+ */
 function residueBytes(size) {
-  const tables = RESIDUE_TABLES.reduce((s, t) => s + (size.bytes[t] ?? 0), 0);
-  const perNode = size.rows.audit_log_nodes > 0 ? (size.bytes.audit_log_nodes ?? 0) / size.rows.audit_log_nodes : 0;
-  return tables + size.rows.audit_log_nodes_level_10_up * perNode;
+  const tables = RESIDUE_TABLES.reduce((s, t) => s + (size.filled[t] ?? 0), 0);
+  const perNode = size.rows.audit_log_nodes > 0 ? (size.filled.audit_log_nodes ?? 0) / size.rows.audit_log_nodes : 0;
+  return Math.round(tables + size.rows.audit_log_nodes_level_10_up * perNode);
 }
 
 /** D1's size: pages, free pages, bytes per table (its indexes included), rows per table. */
@@ -86,9 +89,12 @@ function d1Size(file, vacuumTo) {
   const free = one('PRAGMA freelist_count');
   const owner = new Map(db.prepare('SELECT name, tbl_name FROM sqlite_schema').all().map((r) => [r.name, r.tbl_name]));
   const bytes = {};
-  for (const r of db.prepare('SELECT name, SUM(pgsize) AS b FROM dbstat GROUP BY name').all()) {
+  // Bytes of pages less their unused space: a small table's residue is not rounded up to whole pages.
+  const filled = {};
+  for (const r of db.prepare('SELECT name, SUM(pgsize) AS b, SUM(pgsize - unused) AS f FROM dbstat GROUP BY name').all()) {
     const t = owner.get(r.name) ?? r.name;
     bytes[t] = (bytes[t] ?? 0) + r.b;
+    filled[t] = (filled[t] ?? 0) + r.f;
   }
   const rows = {};
   const present = new Set(owner.values());
@@ -103,7 +109,7 @@ function d1Size(file, vacuumTo) {
   }
   db.close();
   const wal = (() => { try { return statSync(`${file}-wal`).size; } catch { return 0; } })();
-  return { fileBytes: statSync(file).size, walBytes: wal, pageSize, pages, freePages: free, usedBytes: (pages - free) * pageSize, vacuumedBytes: vacuumed, bytes, rows };
+  return { fileBytes: statSync(file).size, walBytes: wal, pageSize, pages, freePages: free, usedBytes: (pages - free) * pageSize, vacuumedBytes: vacuumed, bytes, filled, rows };
 }
 
 /**
@@ -305,6 +311,7 @@ try {
   const segmentRow = db2.prepare('SELECT COUNT(*) AS segments, COALESCE(SUM(event_count), 0) AS events, COALESCE(SUM(object_bytes), 0) AS bytes FROM audit_archive_segments').get();
   db2.close();
   const residue = { moved: residueBytes(after), sealed: residueBytes(sealedSize), segments: segmentRow.segments, sealedEvents: segmentRow.events, indexBytes: segmentRow.bytes, sealSeconds, sealedThisRequest: sealReply.body.segments };
+  log(`residue rows after the move ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, after.rows[t]])))}, after sealing ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, sealedSize.rows[t]])))}`);
   log(`sealed ${residue.sealedThisRequest} segments in ${sealSeconds.toFixed(1)} s (${residue.segments} in all, ${residue.sealedEvents} events); D1 residue of cold data ${residue.moved} -> ${residue.sealed} bytes (${(residue.moved / moved).toFixed(2)} -> ${(residue.sealed / moved).toFixed(2)} bytes per cold event)`);
 
   // 3. Listings: hot page, cold offset page, cold keyset page, CSV of one cold month.
@@ -377,7 +384,7 @@ try {
         `- D1 bytes per event at the hot window (tables with their indexes, before the move): audit_events ${perEvent('audit_events').toFixed(0)}, audit_log_leaves ${perEvent('audit_log_leaves').toFixed(0)}, audit_log_nodes ${perEvent('audit_log_nodes').toFixed(0)}`,
         `- A delivered delivery (measured apart on the migrations' schema, 100,000 synthetic rows: the benchmark's events have no destination): deliveries row ${result.deliveries.deliveryRow.toFixed(0)} bytes, one delivery_attempts row ${result.deliveries.attemptRow.toFixed(0)} bytes (indexes included), per event and destination`,
         `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} ${opt.via === 'scheduled' ? 'cron runs (GET /__scheduled; the first chunk, with the setup events, by the bench route)' : 'requests of up to 10 chunks (bench route)'}, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
-        `- Residue of cold data in D1 (${RESIDUE_TABLES.join(', ')} and nodes of level 10 and up): ${residue.moved} bytes after the move (**${(residue.moved / moved).toFixed(2)} bytes per cold event**), ${residue.sealed} bytes after sealing ${residue.segments} segments of ${opt.segmentChunks} chunks (${residue.sealedEvents.toLocaleString('en-US')} events; **${(residue.sealed / moved).toFixed(2)} bytes per cold event**; index objects ${mib(residue.indexBytes)} MiB in R2; sealed in ${residue.sealSeconds.toFixed(1)} s)`,
+        `- Residue of cold data in D1 (filled bytes of ${RESIDUE_TABLES.join(', ')} and nodes of level 10 and up): ${residue.moved} bytes after the move (**${(residue.moved / moved).toFixed(2)} bytes per cold event**), ${residue.sealed} bytes after sealing ${residue.segments} segments of ${opt.segmentChunks} chunks (${residue.sealedEvents.toLocaleString('en-US')} events; **${(residue.sealed / moved).toFixed(2)} bytes per cold event**; index objects ${mib(residue.indexBytes)} MiB in R2; sealed in ${residue.sealSeconds.toFixed(1)} s)`,
         `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); with the manifests (every leaf hash) ${mib(r2BlobBytes)} MiB, **${result.r2.blobBytesPerEvent.toFixed(0)} bytes per event**; the local R2 store with its metadata ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
         '',
         table(['request (100 events)', 'n', 'p50 ms', 'p99 ms', 'max ms'], [

@@ -7,7 +7,8 @@
 -- per combination, deletes the segment's chunk rows, their count rows and its tree nodes of levels
 -- 10 to level-1 (the node at `level` stays: the check of the index), and records
 -- `audit_archive_segment_sealed` with the object's SHA-256. What a segment leaves in D1 is one row
--- here, one node, and its summed count rows.
+-- here, one node, and its summed count rows: at most SEGMENT_COUNT_ROWS (1,024) of them, coarser
+-- when its events have more combinations (`coarse`; the index keeps every chunk's exact counts).
 CREATE TABLE audit_archive_segments (
   first_leaf INTEGER PRIMARY KEY,
   last_leaf INTEGER NOT NULL,
@@ -19,6 +20,10 @@ CREATE TABLE audit_archive_segments (
   event_count INTEGER NOT NULL,     -- events of its chunks not deleted by retention
   chunks INTEGER NOT NULL,          -- chunk rows sealed into it
   deleted_chunks INTEGER NOT NULL,  -- of which retention had deleted the events object
+  coarse INTEGER NOT NULL,          -- its count rows: 0 per full combination; 1 per (root_namespace_id, scope_path,
+                                    -- project_id, event_type), author_id 0, entity_type '', entity_id 0; 2 one row
+                                    -- (scope columns NULL, event_type ''). A listing filtering on what they lack
+                                    -- counts the segment from its index.
   object_key TEXT NOT NULL UNIQUE,  -- segments/<first_id>-<last_id>.json.gz (16 digits each)
   object_bytes INTEGER NOT NULL,
   object_sha256 TEXT NOT NULL,
@@ -28,7 +33,7 @@ CREATE TABLE audit_archive_segments (
 CREATE UNIQUE INDEX audit_archive_segments_last_id ON audit_archive_segments(last_id);
 CREATE INDEX audit_archive_segments_live_last_at ON audit_archive_segments(last_at) WHERE deleted_at IS NULL;
 
--- A sealed segment's count rows: its chunks' audit_archive_counts rows summed per combination.
+-- A sealed segment's count rows: its chunks' audit_archive_counts rows summed per combination (or coarser: `coarse`).
 CREATE TABLE audit_archive_segment_counts (
   first_leaf INTEGER NOT NULL,
   root_namespace_id INTEGER,
@@ -57,7 +62,7 @@ END;
 
 -- A segment's row never changes except that retention sets deleted_at once; rows are never deleted.
 CREATE TRIGGER audit_archive_segments_reject_update
-BEFORE UPDATE OF first_leaf, last_leaf, level, first_id, last_id, first_at, last_at, event_count, chunks, deleted_chunks,
+BEFORE UPDATE OF first_leaf, last_leaf, level, first_id, last_id, first_at, last_at, event_count, chunks, deleted_chunks, coarse,
   object_key, object_bytes, object_sha256, sealed_at ON audit_archive_segments
 BEGIN
   SELECT RAISE(ABORT, 'audit archive segments are kept unchanged');

@@ -10,7 +10,8 @@
  * 3. read the index back (afresh) and check it: SHA-256, ranges, and its block nodes giving the
  *    segment's stored level-`level` node;
  * 4. ONE D1 transaction: the segment row (migration 0021's trigger fails it unless the chunk rows
- *    are still those of the index), its counts summed, the deletes of its chunk rows, count rows
+ *    are still those of the index), its counts summed (at most SEGMENT_COUNT_ROWS rows: coarser
+ *    when its events have more combinations, the index keeping each chunk's exact counts), the deletes of its chunk rows, count rows
  *    and nodes of levels BLOCK_LEVEL to level-1, and `audit_archive_segment_sealed` naming the
  *    object and its SHA-256.
  * A crash before 4 leaves D1 unchanged (the next run writes the index again: same key, same bytes
@@ -25,7 +26,7 @@
  */
 import type { Env } from '../env';
 import { coldBoundary } from '../db/audit_archive';
-import { lastSealedLeaf, segmentContents, sealSegmentStatements, type ArchiveSegment } from '../db/audit_archive_segments';
+import { lastSealedLeaf, segmentContents, sealSegmentStatements, type ArchiveSegment, type ChunkCountOf } from '../db/audit_archive_segments';
 import { isKeyConflict } from '../db/audit_log_tree';
 import { ARCHIVE_FORMAT, BLOCK_LEVEL, CHUNK_LEAVES, sha256Hex } from './archive_format';
 import { segmentChunks } from './archive_config';
@@ -33,6 +34,20 @@ import { ARCHIVE_AUTHOR } from './archive_move';
 import { encodeSegmentIndex, indexCountTuples, readSegmentIndex, segmentObjectKey } from './archive_segments';
 import { instanceEntity, recordAuditEvent } from './record';
 import { retentionCutoff, retentionDays } from './retention';
+
+/**
+ * Most count rows a sealed segment keeps in D1 (migration 0021's `coarse`): summed per full
+ * combination while they are at most this many, else per scope and event type, else one row.
+ */
+export const SEGMENT_COUNT_ROWS = 1024;
+
+/** How coarse a segment's count rows must be to stay within `max` rows (see SEGMENT_COUNT_ROWS). */
+export function coarseness(counts: readonly ChunkCountOf[], max: number): 0 | 1 | 2 {
+  const distinct = (key: (c: ChunkCountOf) => unknown[]) => new Set(counts.map((c) => JSON.stringify(key(c)))).size;
+  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId]) <= max) return 0;
+  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType]) <= max) return 1;
+  return 2;
+}
 
 /** Segments sealed per cron run at most. */
 export const MAX_SEGMENTS = 2;
@@ -57,7 +72,12 @@ export async function nextSegment(env: Pick<Env, 'DB' | 'AUDIT_ARCHIVE_SEGMENT_C
  * Seal the next segment if every leaf of it is cold. Returns the segment sealed, or null when
  * there is none to seal yet (or another run sealed it, or retention changed it, first).
  */
-export async function sealNextSegment(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, now = new Date()): Promise<ArchiveSegment | null> {
+export async function sealNextSegment(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  now = new Date(),
+  options: { maxCountRows?: number } = {},
+): Promise<ArchiveSegment | null> {
   const { first, last, level } = await nextSegment(env);
   if ((await coldBoundary(env.DB)).lastLeaf < last) return null;
   const { chunks, counts, blockNodes } = await segmentContents(env.DB, first, last, BLOCK_LEVEL);
@@ -97,6 +117,7 @@ export async function sealNextSegment(env: Env, ctx: Pick<ExecutionContext, 'wai
     eventCount: live.reduce((n, c) => n + c.eventCount, 0),
     chunks: chunks.length,
     deletedChunks: chunks.length - live.length,
+    coarse: coarseness(counts, options.maxCountRows ?? SEGMENT_COUNT_ROWS),
     objectKey,
     objectBytes: bytes.byteLength,
     objectSha256,
@@ -125,6 +146,7 @@ export async function sealNextSegment(env: Env, ctx: Pick<ExecutionContext, 'wai
           last_id: segment.lastId,
           chunks: chunks.length,
           events: segment.eventCount,
+          coarse_counts: segment.coarse,
           object_key: objectKey,
           object_sha256: objectSha256,
         },

@@ -36,10 +36,15 @@ export interface SegmentMatch {
   exact: boolean;
 }
 
-/** The tables matches are read from: chunks and their counts, or sealed segments and theirs. */
+/**
+ * The tables matches are read from: chunks and their counts, sealed segments with counts per full
+ * combination, or sealed segments with coarse counts (migration 0021: per scope and event type, or
+ * one row), which match on what they have and are exact only when the filters need no more.
+ */
 const TABLES = {
-  chunks: { parent: 'audit_archive_chunks', counts: 'audit_archive_counts' },
-  segments: { parent: 'audit_archive_segments', counts: 'audit_archive_segment_counts' },
+  chunks: { parent: 'audit_archive_chunks', counts: 'audit_archive_counts', coarse: false },
+  segments: { parent: 'audit_archive_segments', counts: 'audit_archive_segment_counts', coarse: false },
+  coarseSegments: { parent: 'audit_archive_segments', counts: 'audit_archive_segment_counts', coarse: true },
 } as const;
 
 interface Sql {
@@ -58,14 +63,22 @@ function chunkMatchesSql(
 ): Sql {
   // The counts rows carry the same column names as audit_events: the listing's WHERE applies as is (without time and ids).
   const { createdAfter, createdBefore, ...rest } = filters;
-  const w = whereFor(scope, rest);
+  const w = whereFor(scope, tables.coarse ? (rest.eventType === undefined ? {} : { eventType: rest.eventType }) : rest);
   const binds = [...w.binds];
   const bind = (v: unknown) => {
     binds.push(v);
     return `?${binds.length}`;
   };
-  const clauses = [w.sql ? w.sql.slice('WHERE '.length) : '1', 'c.deleted_at IS NULL'];
+  const where = w.sql ? w.sql.slice('WHERE '.length) : '1';
+  const clauses = [tables.coarse ? `(c.coarse = 2 OR (c.coarse = 1 AND ${where}))` : where, 'c.deleted_at IS NULL'];
+  if (tables.parent === 'audit_archive_segments') clauses.push(tables.coarse ? 'c.coarse > 0' : 'c.coarse = 0');
   let exact = '1';
+  if (tables.coarse) {
+    // Coarse rows count exactly only when the filters need nothing they lack (author, entity; for one row: scope and type too).
+    const finer = rest.authorId !== undefined || rest.onlyAuthorId !== undefined || rest.entityType !== undefined || rest.entityId !== undefined;
+    const whole = scope.kind === 'instance' && rest.eventType === undefined;
+    exact = finer ? '0' : whole ? '1' : 'c.coarse = 1';
+  }
   if (createdAfter !== undefined) {
     const p = bind(createdAfter);
     clauses.push(`c.last_at >= ${p}`);
@@ -113,6 +126,11 @@ function toSegmentMatches(result: D1Result): SegmentMatch[] {
   }));
 }
 
+/** Two lists of segment matches as one, in leaf order (newest first unless asc). */
+function mergeSegmentMatches(a: SegmentMatch[], b: SegmentMatch[], sort: 'asc' | 'desc'): SegmentMatch[] {
+  return [...a, ...b].sort((x, y) => (sort === 'asc' ? x.segment.firstLeaf - y.segment.firstLeaf : y.segment.firstLeaf - x.segment.firstLeaf));
+}
+
 /** What one offset page reads from D1: the hot total and page, and every chunk and sealed segment with matches (newest first). */
 export async function offsetSnapshot(
   db: D1Database,
@@ -123,19 +141,21 @@ export async function offsetSnapshot(
   const w = whereFor(scope, filters);
   const c = chunkMatchesSql(scope, filters, {}, 'desc');
   const s = chunkMatchesSql(scope, filters, {}, 'desc', undefined, TABLES.segments);
-  const [count, rows, chunks, segments] = await db.batch([
+  const sc = chunkMatchesSql(scope, filters, {}, 'desc', undefined, TABLES.coarseSegments);
+  const [count, rows, chunks, segments, coarse] = await db.batch([
     db.prepare(`SELECT COUNT(*) AS n FROM audit_events ${w.sql}`).bind(...w.binds),
     db
       .prepare(`SELECT * FROM audit_events ${w.sql} ORDER BY id DESC LIMIT ${Math.trunc(page.limit)} OFFSET ${Math.trunc(page.offset)}`)
       .bind(...w.binds),
     db.prepare(c.sql).bind(...c.binds),
     db.prepare(s.sql).bind(...s.binds),
+    db.prepare(sc.sql).bind(...sc.binds),
   ]);
   return {
     hotTotal: (count.results[0] as { n: number }).n,
     hot: (rows.results as AuditEventRow[]).map(toAuditEvent),
     chunks: toChunkMatches(chunks),
-    segments: toSegmentMatches(segments),
+    segments: mergeSegmentMatches(toSegmentMatches(segments), toSegmentMatches(coarse), 'desc'),
   };
 }
 
@@ -158,12 +178,19 @@ export async function keysetSnapshot(
       : { belowId: keyset.afterId, maxId: keyset.maxId };
   const c = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit);
   const s = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit, TABLES.segments);
-  const [rows, chunks, segments] = await db.batch([
+  const sc = chunkMatchesSql(scope, filters, range, keyset.sort, chunkLimit, TABLES.coarseSegments);
+  const [rows, chunks, segments, coarse] = await db.batch([
     db.prepare(q.sql).bind(...q.binds),
     db.prepare(c.sql).bind(...c.binds),
     db.prepare(s.sql).bind(...s.binds),
+    db.prepare(sc.sql).bind(...sc.binds),
   ]);
-  return { hot: (rows.results as AuditEventRow[]).map(toAuditEvent), chunks: toChunkMatches(chunks), segments: toSegmentMatches(segments) };
+  return {
+    hot: (rows.results as AuditEventRow[]).map(toAuditEvent),
+    chunks: toChunkMatches(chunks),
+    // Both lists were cut at chunkLimit: the first chunkLimit of their merge are the first chunkLimit of all.
+    segments: mergeSegmentMatches(toSegmentMatches(segments), toSegmentMatches(coarse), keyset.sort).slice(0, chunkLimit),
+  };
 }
 
 /**

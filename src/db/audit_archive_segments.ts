@@ -18,6 +18,8 @@ export interface ArchiveSegment {
   eventCount: number;
   chunks: number;
   deletedChunks: number;
+  /** How its count rows are summed (migration 0021): 0 per full combination, 1 per scope and event type, 2 one row. */
+  coarse: 0 | 1 | 2;
   objectKey: string;
   objectBytes: number;
   objectSha256: string;
@@ -37,6 +39,7 @@ export interface ArchiveSegmentRow {
   event_count: number;
   chunks: number;
   deleted_chunks: number;
+  coarse: number;
   object_key: string;
   object_bytes: number;
   object_sha256: string;
@@ -56,6 +59,7 @@ export function toArchiveSegment(r: ArchiveSegmentRow): ArchiveSegment {
     eventCount: r.event_count,
     chunks: r.chunks,
     deletedChunks: r.deleted_chunks,
+    coarse: r.coarse as 0 | 1 | 2,
     objectKey: r.object_key,
     objectBytes: r.object_bytes,
     objectSha256: r.object_sha256,
@@ -143,25 +147,27 @@ export async function segmentContents(
  * The statements that seal a segment, for ONE transaction (the caller appends its
  * `audit_archive_segment_sealed` event): the segment row first (migration 0021's trigger fails
  * it unless the chunk rows are still those of its index; a second sealer fails on its key), its
- * count rows summed from its chunks' (in SQL, from the same rows), then the deletes of the
+ * count rows summed from its chunks' (in SQL, from the same rows; per full combination or coarser,
+ * as `s.coarse` says), then the deletes of the
  * chunks' count rows, the chunk rows and the nodes of levels `blockLevel` to level-1 inside it.
  */
 export function sealSegmentStatements(db: D1Database, s: ArchiveSegment, blockLevel: number): D1PreparedStatement[] {
   const cols = 'root_namespace_id, scope_path, project_id, event_type, author_id, entity_type, entity_id';
+  const scopeCols = 'root_namespace_id, scope_path, project_id, event_type';
+  const summed = [
+    `SELECT ?1, ${cols}, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 GROUP BY ${cols}`,
+    `SELECT ?1, ${scopeCols}, 0, '', 0, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 GROUP BY ${scopeCols}`,
+    `SELECT ?1, NULL, NULL, NULL, '', 0, '', 0, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 HAVING COUNT(*) > 0`,
+  ][s.coarse];
   const statements: D1PreparedStatement[] = [
     db
       .prepare(
         `INSERT INTO audit_archive_segments (first_leaf, last_leaf, level, first_id, last_id, first_at, last_at, event_count, chunks,
-           deleted_chunks, object_key, object_bytes, object_sha256, sealed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`,
+           deleted_chunks, coarse, object_key, object_bytes, object_sha256, sealed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`,
       )
-      .bind(s.firstLeaf, s.lastLeaf, s.level, s.firstId, s.lastId, s.firstAt, s.lastAt, s.eventCount, s.chunks, s.deletedChunks, s.objectKey, s.objectBytes, s.objectSha256, s.sealedAt),
-    db
-      .prepare(
-        `INSERT INTO audit_archive_segment_counts (first_leaf, ${cols}, n)
-         SELECT ?1, ${cols}, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 GROUP BY ${cols}`,
-      )
-      .bind(s.firstLeaf, s.lastLeaf),
+      .bind(s.firstLeaf, s.lastLeaf, s.level, s.firstId, s.lastId, s.firstAt, s.lastAt, s.eventCount, s.chunks, s.deletedChunks, s.coarse, s.objectKey, s.objectBytes, s.objectSha256, s.sealedAt),
+    db.prepare(`INSERT INTO audit_archive_segment_counts (first_leaf, ${cols}, n) ${summed}`).bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_chunks WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
   ];

@@ -1,7 +1,9 @@
 /**
  * Sealed segments of the cold archive (issue 19: D1 bounded by the hot window plus a constant).
- * With AUDIT_ARCHIVE_SEGMENT_CHUNKS = 2 a segment is 2 blocks (2,048 leaves, level 11), so 4,500
- * events seal at least one segment made only of them. After sealing, D1 holds no chunk or count
+ * With AUDIT_ARCHIVE_SEGMENT_CHUNKS = 2 a segment is 2 blocks (2,048 leaves, level 11), so 6,600
+ * events seal at least two segments made only of them: the first with its counts summed per scope
+ * and event type (a cap of 8 rows for 12 combinations), the second with one count row (a cap of 1);
+ * the segment before them (when another test's or the setup's events precede) per full combination. After sealing, D1 holds no chunk or count
  * row and no level-10 node of a sealed segment, and every reader answers exactly as before:
  * listings (offset and keyset pages, filters, X-Total), exports, one event by id, inclusion and
  * consistency proofs verifying against signed checkpoints, the integrity check. A crash between
@@ -26,7 +28,7 @@ import { verifyConsistency, verifyInclusion } from '../../src/tlog/tree';
 import { buildTree, bytesOf, checkpointNow, getOk, leafIndexes, type Verified } from './tlog_support';
 
 const SEAL = { ...env, AUDIT_ARCHIVE_SEGMENT_CHUNKS: '2' } as unknown as Env;
-const N = 4500;
+const N = 6600;
 const HOT = 200;
 const base = Date.parse('1950-01-01T00:00:00.000Z');
 
@@ -69,8 +71,9 @@ let index: Map<number, number>;
 let checkpoint: Verified;
 let read: () => Promise<unknown>;
 let before: unknown;
-/** The first segment made only of these events (leaves), and a sealed segment's row. */
+/** The first two segments made only of these events (leaves). */
 let mine: { first: number; last: number };
+let mine2: { first: number; last: number };
 
 beforeAll(async () => {
   const owner = await createUser();
@@ -100,18 +103,21 @@ beforeAll(async () => {
   const size = 2048;
   const firstMine = Math.ceil(index.get(ids[0])! / size) * size;
   mine = { first: firstMine, last: firstMine + size - 1 };
-  expect(mine.last).toBeLessThanOrEqual(index.get(cut)!);
+  mine2 = { first: mine.last + 1, last: mine.last + size };
+  expect(mine2.last).toBeLessThanOrEqual(index.get(cut)!);
 
   const G = `/api/v4/groups/${g.id}/audit_events`;
   const P = `/api/v4/projects/${project.id}/audit_events`;
   const window = `created_after=${new Date(base + 1000 * 600_000).toISOString()}&created_before=${new Date(base + 3100 * 600_000).toISOString()}`;
   const inSegment = ids.filter((id) => index.get(id)! >= mine.first && index.get(id)! <= mine.last);
-  const one = [ids[0], inSegment[0], inSegment[1], inSegment[700], inSegment[inSegment.length - 1], ids[N - 1]];
+  const one = [ids[0], inSegment[0], inSegment[1], inSegment[700], inSegment[inSegment.length - 1], ids.find((id) => index.get(id) === mine2.first + 7)!, ids[N - 1]];
   read = async () => ({
     offset: [
       await offsetPages(`${G}?per_page=100`, owner.token),
       await offsetPages(`${G}?per_page=100&${window}`, owner.token),
       await offsetPages(`${P}?per_page=100&author_id=${other.id}`, owner.token),
+      await offsetPages(`${G}?per_page=100&event_type=release_updated`, owner.token),
+      await offsetPages(`/api/v4/audit_events?per_page=100&created_after=1949-12-01T00:00:00.000Z&created_before=1950-06-01T00:00:00.000Z`, ADMIN),
     ],
     keyset: [
       await keysetWalk(`${G}?per_page=100&sort=desc`, owner.token),
@@ -142,7 +148,8 @@ beforeAll(async () => {
   const b = before as { offset: { headers: string[] }[][]; keyset: { events: unknown[] }[]; one: { status: number }[]; proofs: unknown[] };
   expect(Number(b.offset[0][0].headers[0])).toBeGreaterThanOrEqual(N);
   expect(b.keyset[0].events.length).toBeGreaterThanOrEqual(N);
-  expect(b.one.filter((o) => o.status === 200)).toHaveLength(12);
+  expect(b.one.filter((o) => o.status === 200)).toHaveLength(14);
+  expect(Number(b.offset[4][0].headers[0])).toBe(N);
 }, 120_000);
 
 describe('sealing a segment of the cold archive', () => {
@@ -172,8 +179,9 @@ describe('sealing a segment of the cold archive', () => {
     // Readers are unaffected by the object written alone.
     expect(await read()).toEqual(before);
 
-    const sealed = await sealNextSegment(SEAL, null);
-    expect(sealed).toMatchObject({ firstLeaf: mine.first, lastLeaf: mine.last, level: 11, chunks: 2, deletedChunks: 0, objectKey: key });
+    const sealed = await sealNextSegment(SEAL, null, new Date(), { maxCountRows: 8 });
+    expect(sealed).toMatchObject({ firstLeaf: mine.first, lastLeaf: mine.last, level: 11, chunks: 2, deletedChunks: 0, coarse: 1, objectKey: key });
+    expect(await sealNextSegment(SEAL, null, new Date(), { maxCountRows: 1 })).toMatchObject({ firstLeaf: mine2.first, lastLeaf: mine2.last, coarse: 2 });
     // A second run finds nothing more to seal in this segment (the next one is not wholly cold yet, or seals on its own).
     await runArchiveSeal(SEAL, null);
     expect(await count('SELECT COUNT(*) AS n FROM audit_archive_segments WHERE first_leaf = ?1', mine.first)).toBe(1);
@@ -192,9 +200,18 @@ describe('sealing a segment of the cold archive', () => {
     expect(await count('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 10 AND idx BETWEEN ?1 AND ?2', mine.first / 1024, mine.last / 1024 - 1)).toBe(0);
     expect(await count('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 11 AND idx = ?1', mine.first / 2048)).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM audit_log_leaves WHERE leaf_index BETWEEN ?1 AND ?2', mine.first, mine.last)).toBe(0);
-    // Summed: fewer rows than the chunks had (2 chunks x 12 combinations), the same events.
+    // Summed within the cap: per scope and event type (2 x 3) for the first, one row for the second; the same events.
     expect(await count('SELECT SUM(n) AS n FROM audit_archive_segment_counts WHERE first_leaf = ?1', mine.first)).toBe(2048);
-    expect(await count('SELECT COUNT(*) AS n FROM audit_archive_segment_counts WHERE first_leaf = ?1', mine.first)).toBe(12);
+    expect(await count('SELECT COUNT(*) AS n FROM audit_archive_segment_counts WHERE first_leaf = ?1', mine.first)).toBe(6);
+    expect(await count('SELECT SUM(n) AS n FROM audit_archive_segment_counts WHERE first_leaf = ?1', mine2.first)).toBe(2048);
+    expect(await count('SELECT COUNT(*) AS n FROM audit_archive_segment_counts WHERE first_leaf = ?1', mine2.first)).toBe(1);
+    for (const m of [mine, mine2]) {
+      expect(await count('SELECT COUNT(*) AS n FROM audit_archive_chunks WHERE first_leaf BETWEEN ?1 AND ?2', m.first, m.last)).toBe(0);
+      expect(await count('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 10 AND idx BETWEEN ?1 AND ?2', m.first / 1024, m.last / 1024 - 1)).toBe(0);
+    }
+    // The segment before these events (the setup's and other tests' events with some of these) per full combination.
+    const earlier = (await segmentRows()).filter((r) => r.lastLeaf < mine.first);
+    if (earlier.length > 0) expect(earlier.map((r) => r.coarse)).toEqual(earlier.map(() => 0));
     // Nothing to seal beyond the cold boundary.
     const next = await nextSegment(SEAL);
     expect(next.last).toBeGreaterThan((await env.DB.prepare('SELECT MAX(last_leaf) AS n FROM audit_archive_chunks').first<{ n: number }>())!.n);
