@@ -73,7 +73,7 @@ async function checkAgainstD1(store: TreeStore, chunks: ArchiveChunk[], from: nu
   const blocks: number[] = [];
   for (let b = Math.ceil(from / CHUNK_LEAVES); (b + 1) * CHUNK_LEAVES <= to; b++) blocks.push(b);
   const [roots, kept, left] = await Promise.all([
-    blockRoots(store, blocks),
+    blockRoots(store, blocks, true),
     leafSlice(store.DB, from, to),
     eventIdsBetween(store.DB, chunks[0].firstId, chunks[chunks.length - 1].lastId, 1),
   ]);
@@ -94,7 +94,7 @@ async function checkAgainstD1(store: TreeStore, chunks: ArchiveChunk[], from: nu
 
 /** Re-hash moved leaves [from, to) (all at or below the cold boundary) from the archive and check them (see the module comment). */
 export async function rehashColdLeaves(store: TreeStore, from: number, to: number): Promise<ColdRehash> {
-  const chunks = await chunksForLeaves(store, from, to - 1);
+  const chunks = await chunksForLeaves(store, from, to - 1, true);
   const hashes: Bytes[] = [];
   const events: AuditEvent[] = [];
   const gap = chunks.findIndex((c, i) => (i === 0 ? c.firstLeaf > from : c.firstLeaf !== chunks[i - 1].lastLeaf + 1 || c.firstId <= chunks[i - 1].lastId));

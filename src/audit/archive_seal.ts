@@ -105,7 +105,7 @@ export async function sealNextSegment(
     block_nodes: blockNodes.map((n) => n.hash),
   });
   const objectSha256 = await sha256Hex(bytes);
-  await env.AUDIT_ARCHIVE.put(objectKey, bytes, { sha256: objectSha256, httpMetadata: { contentType: 'application/json', contentEncoding: 'gzip' } });
+  await env.AUDIT_ARCHIVE.put(objectKey, bytes, { sha256: objectSha256, httpMetadata: { contentType: 'application/gzip' } });
   const segment: ArchiveSegment = {
     firstLeaf: first,
     lastLeaf: last,

@@ -151,10 +151,13 @@ export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = 
   return p;
 }
 
-/** The chunks (chunk rows and chunks of sealed segments) holding any leaf from `from` to `to` (inclusive), in leaf order. */
-export async function chunksForLeaves(store: Store, from: number, to: number): Promise<ArchiveChunk[]> {
+/**
+ * The chunks (chunk rows and chunks of sealed segments) holding any leaf from `from` to `to`
+ * (inclusive), in leaf order. `fresh`: read the indexes afresh (the integrity check).
+ */
+export async function chunksForLeaves(store: Store, from: number, to: number, fresh = false): Promise<ArchiveChunk[]> {
   const [rows, segments] = await Promise.all([chunkRowsForLeaves(store.DB, from, to), segmentsForLeaves(store.DB, from, to)]);
-  const sealed = (await Promise.all(segments.map((s) => readSegmentIndex(store, s)))).flatMap((i) => i.chunks);
+  const sealed = (await Promise.all(segments.map((s) => readSegmentIndex(store, s, fresh)))).flatMap((i) => i.chunks);
   return [...rows, ...sealed.filter((c) => c.lastLeaf >= from && c.firstLeaf <= to)].sort((a, b) => a.firstLeaf - b.firstLeaf);
 }
 
@@ -186,9 +189,9 @@ export async function chunksForIds(store: Store, ids: readonly number[]): Promis
 
 /**
  * Add to `out` the hashes of these nodes (levels BLOCK_LEVEL and up) that lie below the level of
- * a sealed segment, from its checked index. Nodes in no sealed segment stay absent.
+ * a sealed segment, from its checked index (read afresh when `fresh`). Nodes in no sealed segment stay absent.
  */
-export async function addSegmentNodes(store: Store, keys: readonly NodeKey[], out: Map<string, Bytes>): Promise<void> {
+export async function addSegmentNodes(store: Store, keys: readonly NodeKey[], out: Map<string, Bytes>, fresh = false): Promise<void> {
   const wanted = keys.filter(([level]) => level >= BLOCK_LEVEL);
   if (wanted.length === 0) return;
   const leaves = wanted.map(([level, idx]) => idx * 2 ** level);
@@ -196,7 +199,7 @@ export async function addSegmentNodes(store: Store, keys: readonly NodeKey[], ou
   for (const segment of segments) {
     const inside = wanted.filter(([level, idx]) => level < segment.level && idx * 2 ** level >= segment.firstLeaf && idx * 2 ** level <= segment.lastLeaf);
     if (inside.length === 0) continue;
-    const index = await readSegmentIndex(store, segment);
+    const index = await readSegmentIndex(store, segment, fresh);
     for (const [level, idx] of inside) out.set(nodeKey(level, idx), index.levels[level - BLOCK_LEVEL][idx - segment.firstLeaf / 2 ** level]);
   }
 }

@@ -50,9 +50,9 @@ export async function movedBlockLeafHashes(store: TreeStore, block: number): Pro
 
 /**
  * The level-BLOCK_LEVEL nodes of these blocks, by nodeKey: stored in D1 (one query), or for a
- * block of a sealed segment from the segment's checked index. A node in neither is absent.
+ * block of a sealed segment from the segment's checked index (read afresh when `fresh`). A node in neither is absent.
  */
-export async function blockRoots(store: TreeStore, blocks: readonly number[]): Promise<Map<string, Bytes>> {
+export async function blockRoots(store: TreeStore, blocks: readonly number[], fresh = false): Promise<Map<string, Bytes>> {
   const keys = blocks.map((b) => [BLOCK_LEVEL, b] as const);
   const out = new Map<string, Bytes>();
   for (const [key, text] of await storedHashes(store.DB, keys)) {
@@ -63,6 +63,7 @@ export async function blockRoots(store: TreeStore, blocks: readonly number[]): P
     store,
     keys.filter(([level, idx]) => !out.has(nodeKey(level, idx))),
     out,
+    fresh,
   );
   return out;
 }
