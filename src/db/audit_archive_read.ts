@@ -237,7 +237,7 @@ export function countMatches(c: ChunkCount, scope: AuditScope, filters: AuditFil
   return rowMatches(row as AuditEventRow, scope, rest);
 }
 
-/** The chunks holding these event ids (moved, not deleted by retention), each with the ids it holds. One query. */
+/** The chunk rows holding these event ids (moved, not deleted by retention), each with the ids it holds. One query (sealed segments: src/audit/archive_segments.ts). */
 export async function chunksForIds(db: D1Database, ids: readonly number[]): Promise<{ chunk: ArchiveChunk; ids: number[] }[]> {
   if (ids.length === 0) return [];
   const rows = await db
