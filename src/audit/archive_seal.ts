@@ -9,7 +9,7 @@
  *    R2 checking the put against the SHA-256 computed here;
  * 3. read the index back (afresh) and check it: SHA-256, ranges, and its block nodes giving the
  *    segment's stored level-`level` node;
- * 4. ONE D1 transaction: the segment row (migration 0021's trigger fails it unless the chunk rows
+ * 4. ONE D1 transaction: the segment row (migration 0022's trigger fails it unless the chunk rows
  *    are still those of the index), its counts summed (at most SEGMENT_COUNT_ROWS rows: coarser
  *    when its events have more combinations, the index keeping each chunk's exact counts), the deletes of its chunk rows, count rows
  *    and nodes of levels BLOCK_LEVEL to level-1, and `audit_archive_segment_sealed` naming the
@@ -36,7 +36,7 @@ import { instanceEntity, recordAuditEvent } from './record';
 import { retentionCutoff, retentionDays } from './retention';
 
 /**
- * Most count rows a sealed segment keeps in D1 (migration 0021's `coarse`): summed per full
+ * Most count rows a sealed segment keeps in D1 (migration 0022's `coarse`): summed per full
  * combination while they are at most this many, else per scope and event type, else one row.
  */
 export const SEGMENT_COUNT_ROWS = 1024;
@@ -54,7 +54,7 @@ export const MAX_SEGMENTS = 2;
 /** A segment is not sealed while one of its live chunks is past retention's cutoff this long from now. */
 export const SEAL_RETENTION_MARGIN_MS = 3_600_000;
 
-/** Whether a transaction failed because the segment's chunk rows changed since they were read (migration 0021). */
+/** Whether a transaction failed because the segment's chunk rows changed since they were read (migration 0022). */
 function isChangedWhileSealing(err: unknown): boolean {
   return err instanceof Error && /changed while sealing/.test(err.message);
 }

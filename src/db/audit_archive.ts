@@ -67,7 +67,7 @@ export interface ColdBoundary {
 }
 
 export async function coldBoundary(db: D1Database): Promise<ColdBoundary> {
-  // The newest chunk row, or the newest sealed segment (migration 0021) when its chunk rows are all sealed.
+  // The newest chunk row, or the newest sealed segment (migration 0022) when its chunk rows are all sealed.
   const row = await db
     .prepare(
       `SELECT last_leaf, last_id FROM (

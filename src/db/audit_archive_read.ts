@@ -11,7 +11,7 @@
  * the two chunks at the window's ends) is marked inexact and its lines are counted by the caller.
  * Chunks deleted by retention (deleted_at set) hold no events and are never returned.
  *
- * Sealed segments (migration 0021) answer the same way from audit_archive_segments and their
+ * Sealed segments (migration 0022) answer the same way from audit_archive_segments and their
  * summed audit_archive_segment_counts: a SegmentMatch, which the caller expands into its chunks
  * (src/audit/listing.ts, from the segment's index) only when it needs more than the total.
  */
@@ -38,7 +38,7 @@ export interface SegmentMatch {
 
 /**
  * The tables matches are read from: chunks and their counts, sealed segments with counts per full
- * combination, or sealed segments with coarse counts (migration 0021: per scope and event type, or
+ * combination, or sealed segments with coarse counts (migration 0022: per scope and event type, or
  * one row), which match on what they have and are exact only when the filters need no more.
  */
 const TABLES = {

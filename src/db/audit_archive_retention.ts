@@ -27,7 +27,7 @@ export async function expiredArchiveChunks(db: D1Database, cutoff: string, limit
 export function archiveRetentionStatements(db: D1Database, firstLeaves: readonly number[], deletedAt: string): D1PreparedStatement[] {
   const leaves = JSON.stringify(firstLeaves);
   return [
-    // Every chunk is still a chunk row: none sealed into a segment since it was read (migration 0021's assertion).
+    // Every chunk is still a chunk row: none sealed into a segment since it was read (migration 0022's assertion).
     db
       .prepare(
         `INSERT INTO audit_archive_assertions (ok)

@@ -1,5 +1,5 @@
 /**
- * The SQL of sealed segments of the cold audit log (migration 0021, src/audit/archive_seal.ts and
+ * The SQL of sealed segments of the cold audit log (migration 0022, src/audit/archive_seal.ts and
  * archive_segments.ts): a segment is an aligned range of 2^level leaves whose chunk rows, count
  * rows and tree nodes of levels 10 to level-1 left D1 for ONE index object in R2; D1 keeps its
  * row, its count rows summed per combination, and its level-`level` node.
@@ -18,7 +18,7 @@ export interface ArchiveSegment {
   eventCount: number;
   chunks: number;
   deletedChunks: number;
-  /** How its count rows are summed (migration 0021): 0 per full combination, 1 per scope and event type, 2 one row. */
+  /** How its count rows are summed (migration 0022): 0 per full combination, 1 per scope and event type, 2 one row. */
   coarse: 0 | 1 | 2;
   objectKey: string;
   objectBytes: number;
@@ -145,7 +145,7 @@ export async function segmentContents(
 
 /**
  * The statements that seal a segment, for ONE transaction (the caller appends its
- * `audit_archive_segment_sealed` event): the segment row first (migration 0021's trigger fails
+ * `audit_archive_segment_sealed` event): the segment row first (migration 0022's trigger fails
  * it unless the chunk rows are still those of its index; a second sealer fails on its key), its
  * count rows summed from its chunks' (in SQL, from the same rows; per full combination or coarser,
  * as `s.coarse` says), then the deletes of the
@@ -188,7 +188,7 @@ export async function expiredArchiveSegments(db: D1Database, cutoff: string, lim
   return rows.results.map(toArchiveSegment);
 }
 
-/** Mark sealed segments deleted and remove their count rows (migration 0021 lets deleted_at be set once). */
+/** Mark sealed segments deleted and remove their count rows (migration 0022 lets deleted_at be set once). */
 export function segmentRetentionStatements(db: D1Database, firstLeaves: readonly number[], deletedAt: string): D1PreparedStatement[] {
   const leaves = JSON.stringify(firstLeaves);
   return [

@@ -47,7 +47,7 @@ export function nodeKey(level: number, idx: number): string {
  * The tree as built so far: how many leaves, and the id of the last event that has one (0: none).
  * A block of leaves moved to the archive leaves D1 (migration 0016): its chunk rows remember the
  * last leaf and event moved, in case every leaf built so far was moved (and a sealed segment's
- * row, migration 0021, once its chunk rows are sealed).
+ * row, migration 0022, once its chunk rows are sealed).
  */
 export async function treeHead(db: D1Database): Promise<{ size: number; lastEventId: number }> {
   const row = await db
