@@ -14,6 +14,11 @@
 //    after run until a run moves nothing (the first chunk, with the setup events, by the route);
 // 4. measures D1 again and the R2 bytes (the chunk rows' object_bytes, and the local R2 store's
 //    files under the persist directory);
+// 4b. seals every segment whose chunks are all cold (bench-only POST /-/bench/audit_archive/seal,
+//    the cron's runArchiveSeal; --segment-chunks sets AUDIT_ARCHIVE_SEGMENT_CHUNKS, default 1024,
+//    i.e. 2^20 leaves: a run of fewer cold events seals nothing unless it is smaller) and measures
+//    D1 once more: the residue of cold data (chunk, count, segment and segment count rows, nodes of
+//    level 10 and up) before and after sealing; with --via scheduled the cron seals as it moves;
 // 5. times the REST listing: a hot page, a cold offset page deep in the cold range, a cold keyset
 //    page, and the CSV of one cold month (first byte, last byte, bytes, the workerd processes'
 //    peak RSS during it). A cold page counts as cold only when it answers 100 events that are all
@@ -21,6 +26,7 @@
 //
 // Options: --events 1000000 --days 90 --quick (50,000 events) --requests 200 (per listing kind)
 //          --batch 20000 (events per bulk request) --port 8816 --via route|scheduled --tag NAME --no-write
+//          --segment-chunks 1024 (chunks per sealed segment; a power of two from 1 to 1024)
 //          --json (every figure as one JSON object on the last line of stdout; progress to stderr)
 import { DatabaseSync } from 'node:sqlite';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -29,7 +35,7 @@ import { ROOT, seedPublicRelease, startWorker, workerWarnings } from './lib/work
 import { countTotal, edgeStats, resetEdgeStats } from './lib/edge-stats.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
-const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, via: 'route', tag: '', noWrite: false, json: false });
+const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, via: 'route', tag: '', noWrite: false, json: false, segmentChunks: 1024 });
 if (opt.quick) opt.events = Math.min(opt.events, 50_000);
 if (!['route', 'scheduled'].includes(opt.via)) throw new Error('--via must be route or scheduled');
 const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
@@ -60,7 +66,19 @@ function d1File(persist) {
   throw new Error(`no D1 database with audit_events under ${persist}`);
 }
 
-const TABLES = ['audit_events', 'audit_log_leaves', 'audit_log_nodes', 'deliveries', 'audit_event_outbox', 'audit_archive_chunks', 'audit_archive_counts', 'release_download_counts'];
+const TABLES = ['audit_events', 'audit_log_leaves', 'audit_log_nodes', 'deliveries', 'audit_event_outbox', 'audit_archive_chunks', 'audit_archive_counts', 'audit_archive_segments', 'audit_archive_segment_counts', 'release_download_counts'];
+/** The tables whose rows cold data leaves in D1 (besides the nodes of level 10 and up). */
+const RESIDUE_TABLES = ['audit_archive_chunks', 'audit_archive_counts', 'audit_archive_segments', 'audit_archive_segment_counts'];
+
+/**
+ * D1 bytes cold data leaves: its tables' filled bytes (pages less their unused space, indexes
+ * included) and the nodes of level 10 and up at the nodes table's filled bytes per row.
+ */
+function residueBytes(size) {
+  const tables = RESIDUE_TABLES.reduce((s, t) => s + (size.filled[t] ?? 0), 0);
+  const perNode = size.rows.audit_log_nodes > 0 ? (size.filled.audit_log_nodes ?? 0) / size.rows.audit_log_nodes : 0;
+  return Math.round(tables + size.rows.audit_log_nodes_level_10_up * perNode);
+}
 
 /** D1's size: pages, free pages, bytes per table (its indexes included), rows per table. */
 function d1Size(file, vacuumTo) {
@@ -71,9 +89,12 @@ function d1Size(file, vacuumTo) {
   const free = one('PRAGMA freelist_count');
   const owner = new Map(db.prepare('SELECT name, tbl_name FROM sqlite_schema').all().map((r) => [r.name, r.tbl_name]));
   const bytes = {};
-  for (const r of db.prepare('SELECT name, SUM(pgsize) AS b FROM dbstat GROUP BY name').all()) {
+  // Bytes of pages less their unused space: a small table's residue is not rounded up to whole pages.
+  const filled = {};
+  for (const r of db.prepare('SELECT name, SUM(pgsize) AS b, SUM(pgsize - unused) AS f FROM dbstat GROUP BY name').all()) {
     const t = owner.get(r.name) ?? r.name;
     bytes[t] = (bytes[t] ?? 0) + r.b;
+    filled[t] = (filled[t] ?? 0) + r.f;
   }
   const rows = {};
   const present = new Set(owner.values());
@@ -88,7 +109,7 @@ function d1Size(file, vacuumTo) {
   }
   db.close();
   const wal = (() => { try { return statSync(`${file}-wal`).size; } catch { return 0; } })();
-  return { fileBytes: statSync(file).size, walBytes: wal, pageSize, pages, freePages: free, usedBytes: (pages - free) * pageSize, vacuumedBytes: vacuumed, bytes, rows };
+  return { fileBytes: statSync(file).size, walBytes: wal, pageSize, pages, freePages: free, usedBytes: (pages - free) * pageSize, vacuumedBytes: vacuumed, bytes, filled, rows };
 }
 
 /**
@@ -125,7 +146,14 @@ function deliveryBytes(n = 100_000) {
 /** The moved chunks so far, from the D1 file: their events and the last id moved. */
 function coldChunks(file) {
   const db = new DatabaseSync(file, { readOnly: true });
-  const row = db.prepare('SELECT COALESCE(SUM(event_count), 0) AS events, MAX(last_id) AS lastId FROM audit_archive_chunks').get();
+  // Chunk rows and sealed segments (whose chunk rows left D1).
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM(events), 0) AS events, MAX(last_id) AS lastId FROM (
+         SELECT SUM(event_count) AS events, MAX(last_id) AS last_id FROM audit_archive_chunks
+         UNION ALL SELECT SUM(event_count), MAX(last_id) FROM audit_archive_segments)`,
+    )
+    .get();
   db.close();
   return row;
 }
@@ -195,7 +223,7 @@ async function timedCsv(url, token, pids) {
   return { firstByteMs: first ?? last, lastByteMs: last, bytes, rows: Math.max(0, rows - 1), rssBeforeBytes: base, rssPeakBytes: peak };
 }
 
-const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off' }, port: opt.port, args: opt.via === 'scheduled' ? ['--test-scheduled'] : [] });
+const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off', AUDIT_ARCHIVE_SEGMENT_CHUNKS: String(opt.segmentChunks) }, port: opt.port, args: opt.via === 'scheduled' ? ['--test-scheduled'] : [] });
 try {
   const { base, adminToken: token, persist } = worker;
   const seeded = await seedPublicRelease(base, token, 'archive');
@@ -269,9 +297,22 @@ try {
   // The local R2 store keeps each object's bytes in a blob file (events objects and manifests) and its metadata in SQLite.
   const r2BlobBytes = r2Files.filter((f) => f.includes('/blobs/')).reduce((s, f) => s + statSync(f).size, 0);
   const db = new DatabaseSync(file, { readOnly: true });
+  // (With --via scheduled the cron has sealed segments already: their chunks are not counted here.)
   const chunkRow = db.prepare('SELECT COUNT(*) AS chunks, SUM(object_bytes) AS bytes, SUM(event_count) AS events FROM audit_archive_chunks').get();
   db.close();
   log(`moved ${moved} events in ${moveSeconds.toFixed(0)} s; D1 after: ${(after.usedBytes / 2 ** 20).toFixed(1)} MiB used; R2 objects ${chunkRow.bytes} bytes`);
+
+  // 2b. Seal every segment whose chunks are all cold, then measure D1 again.
+  const sealStarted = performance.now();
+  const sealReply = await post(base, '/-/bench/audit_archive/seal', { max_segments: 1000 });
+  const sealSeconds = (performance.now() - sealStarted) / 1000;
+  const sealedSize = d1Size(file, join(persist, '..', 'vacuumed.sqlite'));
+  const db2 = new DatabaseSync(file, { readOnly: true });
+  const segmentRow = db2.prepare('SELECT COUNT(*) AS segments, COALESCE(SUM(event_count), 0) AS events, COALESCE(SUM(object_bytes), 0) AS bytes FROM audit_archive_segments').get();
+  db2.close();
+  const residue = { moved: residueBytes(after), sealed: residueBytes(sealedSize), segments: segmentRow.segments, sealedEvents: segmentRow.events, indexBytes: segmentRow.bytes, sealSeconds, sealedThisRequest: sealReply.body.segments };
+  log(`residue rows after the move ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, after.rows[t]])))}, after sealing ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, sealedSize.rows[t]])))}`);
+  log(`sealed ${residue.sealedThisRequest} segments in ${sealSeconds.toFixed(1)} s (${residue.segments} in all, ${residue.sealedEvents} events); D1 residue of cold data ${residue.moved} -> ${residue.sealed} bytes (${(residue.moved / moved).toFixed(2)} -> ${(residue.sealed / moved).toFixed(2)} bytes per cold event)`);
 
   // 3. Listings: hot page, cold offset page, cold keyset page, CSV of one cold month.
   const hot = [];
@@ -314,7 +355,7 @@ try {
   const result = {
     date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu }, options: opt,
     fill: { events: opt.events, seconds: fillSeconds, perSecond: opt.events / fillSeconds, rowsWrittenPerEvent: fillRowsWritten / opt.events },
-    d1Before: before, d1After: after,
+    d1Before: before, d1After: after, d1Sealed: sealedSize, residue,
     move: { events: moved, rowsWrittenPerEvent: moveRowsWritten / moved, seconds: moveSeconds, perSecond: throughput, requests: runs.length, perRequest: perRun },
     r2: { chunks: chunkRow.chunks, objectBytes: chunkRow.bytes, bytesPerEvent: chunkRow.bytes / chunkRow.events, storeBytes: r2StoreBytes, blobBytes: r2BlobBytes, blobBytesPerEvent: r2BlobBytes / chunkRow.events, storeFiles: r2Files.length },
     deliveries: deliveryBytes(),
@@ -332,17 +373,18 @@ try {
         ...machineLines(info, `npm run bench:archive -- ${process.argv.slice(2).join(' ')}`.trim()),
         `- Events: ${opt.events.toLocaleString('en-US')} over ${opt.days} days (97 % downloads, 2 % release_updated, 1 % instance), bench-only bulk route through the one writer's buffered path, no destinations (no outbox or deliveries rows); recorded and leafed in ${fillSeconds.toFixed(0)} s (${Math.round(opt.events / fillSeconds)} events/s), D1 rows written ${result.fill.rowsWrittenPerEvent.toFixed(1)} per event (meta.rows_written, index writes included)${busy ? '; **machine busy at start**' : ''}`,
         '',
-        table(['D1 (local SQLite file)', 'before the move', 'after the move'], [
-          ['pages in use × page size', `${mib(before.usedBytes)} MiB`, `${mib(after.usedBytes)} MiB`],
-          ['file (free pages included)', `${mib(before.fileBytes)} MiB`, `${mib(after.fileBytes)} MiB`],
-          ['after VACUUM', '', `${mib(after.vacuumedBytes)} MiB`],
-          ...TABLES.filter((t) => t in before.rows).map((t) => [`${t} rows (bytes with indexes)`, `${before.rows[t]} (${mib(before.bytes[t] ?? 0)} MiB)`, `${after.rows[t]} (${mib(after.bytes[t] ?? 0)} MiB)`]),
-          ['audit_log_nodes of level 10 and above (rows)', before.rows.audit_log_nodes_level_10_up, after.rows.audit_log_nodes_level_10_up],
+        table(['D1 (local SQLite file)', 'before the move', 'after the move', 'after sealing'], [
+          ['pages in use × page size', `${mib(before.usedBytes)} MiB`, `${mib(after.usedBytes)} MiB`, `${mib(sealedSize.usedBytes)} MiB`],
+          ['file (free pages included)', `${mib(before.fileBytes)} MiB`, `${mib(after.fileBytes)} MiB`, `${mib(sealedSize.fileBytes)} MiB`],
+          ['after VACUUM', '', `${mib(after.vacuumedBytes)} MiB`, `${mib(sealedSize.vacuumedBytes)} MiB`],
+          ...TABLES.filter((t) => t in before.rows).map((t) => [`${t} rows (bytes with indexes)`, `${before.rows[t]} (${mib(before.bytes[t] ?? 0)} MiB)`, `${after.rows[t]} (${mib(after.bytes[t] ?? 0)} MiB)`, `${sealedSize.rows[t]} (${mib(sealedSize.bytes[t] ?? 0)} MiB)`]),
+          ['audit_log_nodes of level 10 and above (rows)', before.rows.audit_log_nodes_level_10_up, after.rows.audit_log_nodes_level_10_up, sealedSize.rows.audit_log_nodes_level_10_up],
         ]),
         '',
         `- D1 bytes per event at the hot window (tables with their indexes, before the move): audit_events ${perEvent('audit_events').toFixed(0)}, audit_log_leaves ${perEvent('audit_log_leaves').toFixed(0)}, audit_log_nodes ${perEvent('audit_log_nodes').toFixed(0)}`,
         `- A delivered delivery (measured apart on the migrations' schema, 100,000 synthetic rows: the benchmark's events have no destination): deliveries row ${result.deliveries.deliveryRow.toFixed(0)} bytes, one delivery_attempts row ${result.deliveries.attemptRow.toFixed(0)} bytes (indexes included), per event and destination`,
         `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} ${opt.via === 'scheduled' ? 'cron runs (GET /__scheduled; the first chunk, with the setup events, by the bench route)' : 'requests of up to 10 chunks (bench route)'}, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
+        `- Residue of cold data in D1 (filled bytes of ${RESIDUE_TABLES.join(', ')} and nodes of level 10 and up): ${residue.moved} bytes after the move (**${(residue.moved / moved).toFixed(2)} bytes per cold event**), ${residue.sealed} bytes after sealing ${residue.segments} segments of ${opt.segmentChunks} chunks (${residue.sealedEvents.toLocaleString('en-US')} events; **${(residue.sealed / moved).toFixed(2)} bytes per cold event**; index objects ${mib(residue.indexBytes)} MiB in R2; sealed in ${residue.sealSeconds.toFixed(1)} s)`,
         `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); with the manifests (every leaf hash) ${mib(r2BlobBytes)} MiB, **${result.r2.blobBytesPerEvent.toFixed(0)} bytes per event**; the local R2 store with its metadata ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
         '',
         table(['request (100 events)', 'n', 'p50 ms', 'p99 ms', 'max ms'], [

@@ -27,6 +27,11 @@ export interface SharedEnv {
   AUDIT_HOT_DAYS?: string;
   /** Megabytes of audit data D1 may hold before the oldest events move early (default 4096). */
   AUDIT_HOT_MAX_MB?: string;
+  /**
+   * Tests only: chunks of 1,024 leaves per sealed segment of the archive (src/audit/archive_seal.ts;
+   * default and most 1024, i.e. 2^20 leaves; rounded down to a power of two, at least 1).
+   */
+  AUDIT_ARCHIVE_SEGMENT_CHUNKS?: string;
   /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
   /** "true" lets destinations use http:// and loopback addresses on any port (local development and tests only). */

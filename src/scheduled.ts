@@ -7,6 +7,7 @@ import { sweepStaleDeliveries } from './delivery/stale';
 import { expirePausedDeliveries } from './delivery/pause';
 import { runAuditLogJobs } from './audit/log_jobs';
 import { archiveRunSummary, runArchiveMove } from './audit/archive_run';
+import { runArchiveSeal } from './audit/archive_seal';
 import { collectScheduledEvidence } from './releases/evidence';
 
 /** One housekeeping job of the Cron Trigger: its name and what it does. */
@@ -50,9 +51,15 @@ const JOBS: Job[] = [
   {
     // The cold audit log (src/audit/archive_run.ts): events past AUDIT_HOT_DAYS, or the oldest
     // while D1's audit data is above AUDIT_HOT_MAX_MB, move to R2. After the tree builder (only
-    // events with their leaf move), before retention.
+    // events with their leaf move), before retention. Then segments whose chunks are all cold are
+    // sealed (src/audit/archive_seal.ts): their chunk rows, counts and inner nodes leave D1.
     name: 'audit archive',
-    run: async (env, ctx) => archiveRunSummary(await runArchiveMove(env, ctx)),
+    run: async (env, ctx) => {
+      const moved = archiveRunSummary(await runArchiveMove(env, ctx));
+      const sealed = await runArchiveSeal(env, ctx);
+      const done = [moved ?? '', sealed.length > 0 ? `sealed ${sealed.length} segment${sealed.length === 1 ? '' : 's'} (leaves ${sealed[0].firstLeaf} to ${sealed[sealed.length - 1].lastLeaf})` : ''];
+      return done.filter((s) => s !== '').join('; ') || null;
+    },
   },
   {
     // Release evidence (src/releases/evidence.ts), after the checkpoint: releases whose creation
@@ -72,7 +79,9 @@ const JOBS: Job[] = [
       const cold = await applyArchiveRetention(env, ctx);
       const done = [
         r.deleted > 0 ? `removed ${r.deleted} events created before ${r.cutoff}` : '',
-        cold.chunks > 0 ? `deleted ${cold.chunks} archive objects (${cold.events} events) whose newest event was created before ${cold.cutoff}` : '',
+        cold.chunks > 0
+          ? `deleted ${cold.chunks} archive objects (${cold.events} events${cold.segments > 0 ? `, ${cold.segments} sealed segments` : ''}) whose newest event was created before ${cold.cutoff}`
+          : '',
       ].filter((s) => s !== '');
       return done.length > 0 ? done.join('; ') : null;
     },

@@ -61,3 +61,25 @@ export function logConfigErrorOnce(message: string): void {
 export function hotCutoff(days: number, now: Date): string {
   return new Date(now.getTime() - days * 86_400_000).toISOString();
 }
+
+/** Chunks (of CHUNK_LEAVES leaves) per sealed segment: 1,024, so a segment is 2^20 leaves. */
+export const SEGMENT_CHUNKS = 1024;
+
+/**
+ * Chunks per sealed segment (src/audit/archive_seal.ts): SEGMENT_CHUNKS unless
+ * AUDIT_ARCHIVE_SEGMENT_CHUNKS (for tests, so that a segment seals with little data) names a
+ * whole number from 1 to SEGMENT_CHUNKS, rounded down to a power of two. Anything else is logged
+ * once and gives the default.
+ */
+export function segmentChunks(env: Pick<SharedEnv, 'AUDIT_ARCHIVE_SEGMENT_CHUNKS'>): number {
+  const n = wholeNumber(env.AUDIT_ARCHIVE_SEGMENT_CHUNKS, SEGMENT_CHUNKS, 1, SEGMENT_CHUNKS);
+  if (n === null) {
+    const message = `AUDIT_ARCHIVE_SEGMENT_CHUNKS must be a whole number from 1 to ${SEGMENT_CHUNKS} (got ${JSON.stringify(env.AUDIT_ARCHIVE_SEGMENT_CHUNKS)}); using ${SEGMENT_CHUNKS}`;
+    if (!logged.has(message)) {
+      logged.add(message);
+      console.error(message);
+    }
+    return SEGMENT_CHUNKS;
+  }
+  return 2 ** Math.floor(Math.log2(n));
+}

@@ -90,6 +90,16 @@ async function pipeAll(bytes: Uint8Array, transform: CompressionStream | Decompr
   return new Uint8Array(await out.arrayBuffer());
 }
 
+/** Gzip of bytes. */
+export function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  return pipeAll(bytes, new CompressionStream('gzip'));
+}
+
+/** The bytes of a gzip stream. Throws on bytes that are not gzip. */
+export function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+  return pipeAll(bytes, new DecompressionStream('gzip'));
+}
+
 /** The gzip NDJSON bytes of lines (in the order given: ascending leaf index). */
 export async function encodeChunk(lines: readonly ArchiveLine[]): Promise<Uint8Array> {
   const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n';

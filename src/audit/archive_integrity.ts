@@ -7,19 +7,21 @@
  * - every line's leaf index and hash against the manifest, and each event's leaf hash
  *   recomputed from the event (with the line's leaf version) against the manifest's;
  * - each complete block's root, recomputed from the manifests' leaf hashes, against the block's
- *   level-BLOCK_LEVEL node D1 keeps; leaves of a partly moved block that D1 still holds against
+ *   level-BLOCK_LEVEL node D1 keeps (or, in a sealed segment, its index holds: archive_segments.ts
+ *   checks the index against the segment's node D1 keeps); leaves of a partly moved block that D1 still holds against
  *   the manifest; no event left in D1 inside a moved chunk's id range;
  * - the placement of moved events against their entities, as for stored events.
  * The rebuilt leaf hashes then go through the same tree and checkpoint comparisons as stored ones.
  */
-import { chunksForLeaves, type ArchiveChunk } from '../db/audit_archive';
+import type { ArchiveChunk } from '../db/audit_archive';
 import { toAuditEvent } from '../db/audit_events';
-import { eventIdsBetween, leafSlice, nodeKey, storedHashes } from '../db/audit_log_tree';
+import { eventIdsBetween, leafSlice, nodeKey } from '../db/audit_log_tree';
 import { equalBytes, fromBase64, type Bytes } from '../tlog/hash';
 import { rootHash } from '../tlog/tree';
 import { BLOCK_LEVEL, CHUNK_LEAVES, isEventLine } from './archive_format';
 import { readChunkLines, readChunkManifest } from './archive_objects';
-import { hashBytes, type TreeStore } from './archive_tree';
+import { blockRoots, hashBytes, type TreeStore } from './archive_tree';
+import { chunksForLeaves } from './archive_segments';
 import { eventLeafHash } from './log_builder';
 import { misplacedEvent } from './placement';
 import type { AuditEvent } from './record';
@@ -71,16 +73,13 @@ async function checkAgainstD1(store: TreeStore, chunks: ArchiveChunk[], from: nu
   const blocks: number[] = [];
   for (let b = Math.ceil(from / CHUNK_LEAVES); (b + 1) * CHUNK_LEAVES <= to; b++) blocks.push(b);
   const [roots, kept, left] = await Promise.all([
-    storedHashes(
-      store.DB,
-      blocks.map((b) => [BLOCK_LEVEL, b] as const),
-    ),
+    blockRoots(store, blocks, true),
     leafSlice(store.DB, from, to),
     eventIdsBetween(store.DB, chunks[0].firstId, chunks[chunks.length - 1].lastId, 1),
   ]);
   for (const b of blocks) {
     const root = await rootHash(hashes.slice(b * CHUNK_LEAVES - from, (b + 1) * CHUNK_LEAVES - from));
-    if (!equalBytes(root, fromBase64(roots.get(nodeKey(BLOCK_LEVEL, b)) ?? '') ?? new Uint8Array())) {
+    if (!equalBytes(root, roots.get(nodeKey(BLOCK_LEVEL, b)) ?? new Uint8Array())) {
       return `the archived leaves of moved block ${b} do not give its stored level-${BLOCK_LEVEL} node`;
     }
   }
@@ -95,7 +94,7 @@ async function checkAgainstD1(store: TreeStore, chunks: ArchiveChunk[], from: nu
 
 /** Re-hash moved leaves [from, to) (all at or below the cold boundary) from the archive and check them (see the module comment). */
 export async function rehashColdLeaves(store: TreeStore, from: number, to: number): Promise<ColdRehash> {
-  const chunks = await chunksForLeaves(store.DB, from, to - 1);
+  const chunks = await chunksForLeaves(store, from, to - 1, true);
   const hashes: Bytes[] = [];
   const events: AuditEvent[] = [];
   const gap = chunks.findIndex((c, i) => (i === 0 ? c.firstLeaf > from : c.firstLeaf !== chunks[i - 1].lastLeaf + 1 || c.firstId <= chunks[i - 1].lastId));

@@ -1,15 +1,17 @@
 /**
  * Events and their leaves by id where D1 no longer has them (issue 19): an event moved to the
- * archive is read from its chunk's events object (chunkContainingId, then readChunkLines: the
+ * archive is read from its chunk's events object (chunkContainingId, a chunk row or one of a sealed
+ * segment, then readChunkLines: the
  * line is the event as stored plus its leaf index, version and hash). An event whose line says
  * retention had removed it before the move, or whose events object retention deleted, is gone:
  * it is in neither map (its leaf hash stays in the manifest, so other proofs still hold).
  */
-import { chunkContainingId, coldBoundary, type ArchiveChunk } from '../db/audit_archive';
+import { coldBoundary, type ArchiveChunk } from '../db/audit_archive';
 import { toAuditEvent, type AuditEvent } from '../db/audit_events';
 import type { LogLeaf } from '../db/audit_log_tree';
 import { isEventLine, type EventLine } from './archive_format';
 import { readChunkLines } from './archive_objects';
+import { chunkContainingId } from './archive_segments';
 import type { TreeStore } from './archive_tree';
 
 /** The archived lines (with their event) of these ids, by id; ids that are hot, unknown or gone are absent. */
@@ -22,7 +24,7 @@ export async function coldEventLines(store: TreeStore, ids: readonly number[]): 
   for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
     if (id > boundary.lastId) break;
     if (!chunk || id > chunk.lastId) {
-      chunk = await chunkContainingId(store.DB, id);
+      chunk = await chunkContainingId(store, id);
       if (!chunk) continue;
       lines = chunk.deletedAt === null ? new Map((await readChunkLines(store.AUDIT_ARCHIVE, chunk)).filter(isEventLine).map((l) => [l.id, l])) : new Map();
     }

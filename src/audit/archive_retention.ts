@@ -18,10 +18,21 @@
  * chunks fail until then): the next run selects them again and finishes them. A run racing
  * another fails its transaction on the trigger and stops, recording nothing twice.
  * Work is bounded per run (MAX_TRANSACTIONS transactions); a backlog is finished by later runs.
+ * The transaction also asserts that its chunks are still chunk rows: one sealed into a segment
+ * since it was read (archive_seal.ts, which leaves alone segments with chunks due) fails it.
+ *
+ * A sealed segment (archive_segments.ts) is one unit: once its newest event (last_at) was created
+ * before the cutoff, the events objects of its live chunks are deleted (their keys from its
+ * index), then ONE D1 transaction sets the segment's deleted_at, removes its summed counts and
+ * records `audit_events_retention_applied` naming the segment. Its index object stays (the tree's
+ * nodes and its chunks' manifest keys), as manifests do. So for sealed data retention's
+ * granularity is a segment (up to 2^20 events) rather than a chunk.
  */
 import type { Env } from '../env';
 import type { ArchiveChunk } from '../db/audit_archive';
 import { archiveRetentionStatements, expiredArchiveChunks, isAlreadyDeleted } from '../db/audit_archive_retention';
+import { expiredArchiveSegments, segmentRetentionStatements, type ArchiveSegment } from '../db/audit_archive_segments';
+import { readSegmentIndex } from './archive_segments';
 import { recordRetention, retentionCutoff, retentionDays } from './retention';
 
 /** Chunks deleted per transaction (and named by one retention event). */
@@ -41,6 +52,8 @@ export interface ArchiveRetentionResult {
   events: number;
   /** Events `audit_events_retention_applied` recorded (one per transaction). */
   recorded: number;
+  /** Sealed segments whose chunks' events objects were deleted (their chunks are counted in `chunks`). */
+  segments: number;
 }
 
 function retentionDetails(chunks: readonly ArchiveChunk[], days: number, cutoff: string) {
@@ -79,7 +92,7 @@ export async function applyArchiveRetention(
   const perTransaction = limits.chunksPerTransaction ?? CHUNKS_PER_TRANSACTION;
   const maxTransactions = limits.maxTransactions ?? MAX_TRANSACTIONS;
   const days = retentionDays(env) ?? 0;
-  const result: ArchiveRetentionResult = { days, cutoff: null, chunks: 0, events: 0, recorded: 0 };
+  const result: ArchiveRetentionResult = { days, cutoff: null, chunks: 0, events: 0, recorded: 0, segments: 0 };
   if (days === 0) return result;
   const cutoff = retentionCutoff(days, now);
   result.cutoff = cutoff;
@@ -105,5 +118,42 @@ export async function applyArchiveRetention(
     result.recorded++;
     if (chunks.length < perTransaction) break;
   }
+  for (let t = 0; t < maxTransactions; t++) {
+    const [segment] = await expiredArchiveSegments(env.DB, cutoff, 1);
+    if (!segment || !(await deleteSegment(env, ctx, segment, days, cutoff, result))) break;
+  }
   return result;
+}
+
+/** Apply retention to one sealed segment (see the module comment); false when another run did first. */
+async function deleteSegment(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  segment: ArchiveSegment,
+  days: number,
+  cutoff: string,
+  result: ArchiveRetentionResult,
+): Promise<boolean> {
+  const live = (await readSegmentIndex(env, segment)).chunks.filter((c) => c.deletedAt === null);
+  for (let i = 0; i < live.length; i += 1000) await env.AUDIT_ARCHIVE.delete(live.slice(i, i + 1000).map((c) => c.objectKey));
+  // The segment is named, not each of its (up to 1,024) chunks: its index lists them.
+  const { archive_chunks: _each, ...details } = {
+    ...retentionDetails(
+      live.filter((c) => c.lastAt !== null),
+      days,
+      cutoff,
+    ),
+    archive_segment: { object_key: segment.objectKey, first_leaf: segment.firstLeaf, last_leaf: segment.lastLeaf, first_id: segment.firstId, last_id: segment.lastId, chunks: live.length },
+  };
+  try {
+    await recordRetention(env, ctx, details, segmentRetentionStatements(env.DB, [segment.firstLeaf], new Date().toISOString()));
+  } catch (err) {
+    if (isAlreadyDeleted(err)) return false;
+    throw err;
+  }
+  result.segments++;
+  result.chunks += live.length;
+  result.events += details.deleted_count;
+  result.recorded++;
+  return true;
 }

@@ -7,14 +7,16 @@
  * recomputed root must equal its stored level-BLOCK_LEVEL node, so a manifest that does not give
  * back the tree is an error, never a wrong proof. The work is bounded by the blocks a request's
  * nodes lie in (each block: one D1 query for its chunks, its manifests through the per-isolate
- * cache of archive_objects.ts, 1,023 node hashes), each block computed once per request.
+ * cache of archive_objects.ts, 1,023 node hashes), each block computed once per request. Once
+ * the block's segment is sealed, its chunks and its level-BLOCK_LEVEL node (and the nodes above,
+ * below the segment's level) come from the segment's index (archive_segments.ts).
  */
 import type { Env } from '../env';
-import { chunksForLeaves } from '../db/audit_archive';
 import { nodeKey, storedHashes, type NodeKey } from '../db/audit_log_tree';
 import { equalBytes, fromBase64, nodeHash, type Bytes } from '../tlog/hash';
 import { BLOCK_LEVEL, CHUNK_LEAVES } from './archive_format';
 import { ArchiveObjectError, readChunkManifest } from './archive_objects';
+import { addSegmentNodes, chunksForLeaves } from './archive_segments';
 
 /** Where the tree's hashes are: D1 (leaves and nodes) and the archive bucket (moved blocks' manifests). */
 export type TreeStore = Pick<Env, 'DB' | 'AUDIT_ARCHIVE'>;
@@ -32,7 +34,7 @@ export function blockOf(level: number, idx: number): number {
 export async function movedBlockLeafHashes(store: TreeStore, block: number): Promise<string[] | null> {
   const first = block * CHUNK_LEAVES;
   const last = first + CHUNK_LEAVES - 1;
-  const chunks = await chunksForLeaves(store.DB, first, last);
+  const chunks = await chunksForLeaves(store, first, last);
   if (chunks.length === 0 || chunks[0].firstLeaf !== first || chunks[chunks.length - 1].lastLeaf !== last) return null;
   const manifests = await Promise.all(chunks.map((c) => readChunkManifest(store.AUDIT_ARCHIVE, c)));
   const hashes: string[] = [];
@@ -44,6 +46,26 @@ export async function movedBlockLeafHashes(store: TreeStore, block: number): Pro
     hashes.push(...m.leaf_hashes);
   });
   return hashes;
+}
+
+/**
+ * The level-BLOCK_LEVEL nodes of these blocks, by nodeKey: stored in D1 (one query), or for a
+ * block of a sealed segment from the segment's checked index (read afresh when `fresh`). A node in neither is absent.
+ */
+export async function blockRoots(store: TreeStore, blocks: readonly number[], fresh = false): Promise<Map<string, Bytes>> {
+  const keys = blocks.map((b) => [BLOCK_LEVEL, b] as const);
+  const out = new Map<string, Bytes>();
+  for (const [key, text] of await storedHashes(store.DB, keys)) {
+    const bytes = fromBase64(text);
+    if (bytes) out.set(key, bytes);
+  }
+  await addSegmentNodes(
+    store,
+    keys.filter(([level, idx]) => !out.has(nodeKey(level, idx))),
+    out,
+    fresh,
+  );
+  return out;
 }
 
 /** Every level of a block's subtree from its leaf hashes: levels[l][i] is node (l, block * 2^(BLOCK_LEVEL - l) + i); levels[BLOCK_LEVEL][0] is its root. */
@@ -74,13 +96,12 @@ export function hashBytes(texts: readonly string[], where: string): Bytes[] {
  * mismatch throws. Nodes in blocks that are not wholly moved stay absent.
  */
 export async function addMovedNodes(store: TreeStore, missing: readonly NodeKey[], out: Map<string, Bytes>): Promise<void> {
+  // Levels BLOCK_LEVEL and up inside a sealed segment: from its index (archive_segments.ts).
+  await addSegmentNodes(store, missing, out);
   const blocks = [...new Set(missing.filter(([level]) => level < BLOCK_LEVEL).map(([level, idx]) => blockOf(level, idx)))];
   if (blocks.length === 0) return;
   const [roots, leafTexts] = await Promise.all([
-    storedHashes(
-      store.DB,
-      blocks.map((b) => [BLOCK_LEVEL, b] as const),
-    ),
+    blockRoots(store, blocks),
     Promise.all(blocks.map((b) => movedBlockLeafHashes(store, b))),
   ]);
   for (let i = 0; i < blocks.length; i++) {
@@ -88,7 +109,7 @@ export async function addMovedNodes(store: TreeStore, missing: readonly NodeKey[
     if (!texts) continue;
     const block = blocks[i];
     const levels = await blockLevels(hashBytes(texts, `moved block ${block}`));
-    const stored = fromBase64(roots.get(nodeKey(BLOCK_LEVEL, block)) ?? '');
+    const stored = roots.get(nodeKey(BLOCK_LEVEL, block));
     if (!stored || !equalBytes(stored, levels[BLOCK_LEVEL][0])) {
       throw new ArchiveObjectError(`the archived leaf hashes of moved block ${block} do not give its stored level-${BLOCK_LEVEL} node`);
     }

@@ -13,13 +13,16 @@
  * - Keyset pages read at most KEYSET_CHUNKS chunks with matches (by the counts); a page cut short
  *   there still says more may follow, with a cursor past the chunks it read.
  * - Exports read page by page, one chunk decoded at a time.
+ * - A sealed segment (archive_segments.ts) counts by its summed counts; a page that reads into it,
+ *   or a time filter that cuts it, expands it into its chunks with their counts from its index.
  */
 import type { SharedEnv } from '../env';
 import { findAuditEventInScope, type AuditFilters, type AuditScope, type Keyset } from '../db/audit_log';
 import { toAuditEvent, type AuditEvent } from '../db/audit_events';
-import { chunksForIds, keysetSnapshot, offsetSnapshot, rowMatches, type ChunkMatch } from '../db/audit_archive_read';
+import { countMatches, keysetSnapshot, offsetSnapshot, rowMatches, type ChunkMatch, type SegmentMatch } from '../db/audit_archive_read';
 import { isEventLine, type EventLine } from './archive_format';
 import { readChunkLines } from './archive_objects';
+import { chunksForIds, readSegmentIndex } from './archive_segments';
 import type { PageReader } from './csv';
 
 /** Most chunks (with matching events) one keyset page reads. */
@@ -41,6 +44,35 @@ async function matchingLines(env: ArchiveEnv, m: ChunkMatch, scope: AuditScope, 
   return keyset?.sort === 'asc' ? lines : lines.reverse();
 }
 
+/** An id range a keyset page reads (as the snapshot's SQL bounds chunks). */
+type IdRange = { belowId?: number; aboveId?: number; maxId?: number };
+
+/**
+ * A sealed segment's chunks with matches, from its index, in leaf order: each chunk's count rows
+ * matched as the counts' SQL matches them, its time range and id range as chunkMatchesSql's.
+ */
+async function expandSegment(env: ArchiveEnv, m: SegmentMatch, scope: AuditScope, filters: AuditFilters, range: IdRange = {}): Promise<ChunkMatch[]> {
+  const index = await readSegmentIndex(env, m.segment);
+  const { createdAfter: after, createdBefore: before } = filters;
+  const out: ChunkMatch[] = [];
+  for (const chunk of index.chunks) {
+    if (chunk.deletedAt !== null || chunk.firstAt === null || chunk.lastAt === null) continue;
+    if ((after !== undefined && !(chunk.lastAt >= after)) || (before !== undefined && !(chunk.firstAt <= before))) continue;
+    if ((range.belowId !== undefined && !(chunk.firstId < range.belowId)) || (range.aboveId !== undefined && !(chunk.lastId > range.aboveId))) continue;
+    if (range.maxId !== undefined && !(chunk.firstId <= range.maxId)) continue;
+    const n = (index.counts.get(chunk.firstLeaf) ?? []).reduce((sum, c) => (countMatches(c, scope, filters) ? sum + c.n : sum), 0);
+    if (n === 0) continue;
+    out.push({ chunk, n, exact: (after === undefined || chunk.firstAt >= after) && (before === undefined || chunk.lastAt <= before) });
+  }
+  return out;
+}
+
+/** Chunk matches and segment matches as one list in leaf order (newest first unless asc). */
+function merged(chunks: ChunkMatch[], segments: SegmentMatch[], sort: 'asc' | 'desc'): (ChunkMatch | SegmentMatch)[] {
+  const leaf = (m: ChunkMatch | SegmentMatch) => ('chunk' in m ? m.chunk.firstLeaf : m.segment.firstLeaf);
+  return [...chunks, ...segments].sort((a, b) => (sort === 'asc' ? leaf(a) - leaf(b) : leaf(b) - leaf(a)));
+}
+
 /** One offset page, newest first (as GitLab), and the total. */
 export async function listAuditEventsPage(
   env: ArchiveEnv,
@@ -49,21 +81,33 @@ export async function listAuditEventsPage(
   page: { limit: number; offset: number },
 ): Promise<{ total: number; events: AuditEvent[] }> {
   const snap = await offsetSnapshot(env.DB, scope, filters, page);
-  const chunks = snap.chunks;
+  // A segment the time filter only partly covers: expanded into its chunks (counted below).
+  const expanded = new Map<SegmentMatch, ChunkMatch[]>();
+  for (const s of snap.segments) if (!s.exact) expanded.set(s, await expandSegment(env, s, scope, filters));
   // A chunk the time filter only partly covers: count its matches from its lines.
-  for (const m of chunks) if (!m.exact) m.n = (await matchingLines(env, m, scope, filters)).length;
-  const total = snap.hotTotal + chunks.reduce((sum, m) => sum + m.n, 0);
+  for (const m of [...snap.chunks, ...[...expanded.values()].flat()]) if (!m.exact) m.n = (await matchingLines(env, m, scope, filters)).length;
+  for (const [s, chunks] of expanded) s.n = chunks.reduce((sum, m) => sum + m.n, 0);
+  const items = merged(snap.chunks, snap.segments, 'desc');
+  const total = snap.hotTotal + items.reduce((sum, m) => sum + m.n, 0);
   const events = snap.hot;
   let skip = Math.max(0, page.offset - snap.hotTotal);
-  for (const m of chunks) {
+  for (const item of items) {
     if (events.length >= page.limit) break;
-    if (skip >= m.n) {
-      skip -= m.n;
+    if (skip >= item.n) {
+      skip -= item.n;
       continue;
     }
-    const lines = await matchingLines(env, m, scope, filters);
-    for (const line of lines.slice(skip, skip + page.limit - events.length)) events.push(toAuditEvent(line));
-    skip = 0;
+    const chunks = 'chunk' in item ? [item] : (expanded.get(item) ?? (await expandSegment(env, item, scope, filters))).slice().reverse();
+    for (const m of chunks) {
+      if (events.length >= page.limit) break;
+      if (skip >= m.n) {
+        skip -= m.n;
+        continue;
+      }
+      const lines = await matchingLines(env, m, scope, filters);
+      for (const line of lines.slice(skip, skip + page.limit - events.length)) events.push(toAuditEvent(line));
+      skip = 0;
+    }
   }
   return { total, events };
 }
@@ -77,7 +121,8 @@ export async function listAuditEventsKeyset(env: ArchiveEnv, scope: AuditScope, 
   const events: AuditEvent[] = keyset.sort === 'desc' ? snap.hot : [];
   const full = (): KeysetPage => ({ events: events.slice(0, limit), hasMore: true, nextAfterId: events[limit - 1].id });
   if (events.length > limit) return full();
-  const chunks = snap.chunks.slice(0, KEYSET_CHUNKS);
+  const { chunks: all, segmentEdge } = await keysetChunks(env, snap.chunks, snap.segments, scope, filters, keyset);
+  const chunks = all.slice(0, KEYSET_CHUNKS);
   for (const m of chunks) {
     for (const line of await matchingLines(env, m, scope, filters, keyset)) {
       events.push(toAuditEvent(line));
@@ -85,9 +130,9 @@ export async function listAuditEventsKeyset(env: ArchiveEnv, scope: AuditScope, 
     }
   }
   const last = events.length > 0 ? events[events.length - 1].id : undefined;
-  if (snap.chunks.length > KEYSET_CHUNKS) {
-    // Cut short at the chunk cap: more may follow, after the last chunk read.
-    const edge = chunks[chunks.length - 1].chunk;
+  if (all.length > KEYSET_CHUNKS || segmentEdge !== undefined) {
+    // Cut short at the chunk cap (or at the last sealed segment read): more may follow, after what was read.
+    const edge = all.length > KEYSET_CHUNKS ? chunks[chunks.length - 1].chunk : segmentEdge!;
     return { events, hasMore: true, nextAfterId: keyset.sort === 'asc' ? edge.lastId : edge.firstId };
   }
   if (keyset.sort === 'asc') {
@@ -96,6 +141,41 @@ export async function listAuditEventsKeyset(env: ArchiveEnv, scope: AuditScope, 
     if (events.length > limit) return full();
   }
   return { events, hasMore: false, nextAfterId: events.length > 0 ? events[events.length - 1].id : last };
+}
+
+/**
+ * The chunks a keyset page reads, in its order: the snapshot's chunks and the chunks of its sealed
+ * segments (expanded within the cursor's range), up to KEYSET_CHUNKS + 1. When the snapshot's
+ * segments were cut at its limit and all of them were read before that many chunks, `segmentEdge`
+ * is the last one: the page must stop there (a further segment may come before the next chunk).
+ */
+async function keysetChunks(
+  env: ArchiveEnv,
+  chunkMatches: ChunkMatch[],
+  segmentMatches: SegmentMatch[],
+  scope: AuditScope,
+  filters: AuditFilters,
+  keyset: Keyset,
+): Promise<{ chunks: ChunkMatch[]; segmentEdge?: { firstId: number; lastId: number } }> {
+  if (segmentMatches.length === 0) return { chunks: chunkMatches };
+  const range: IdRange = keyset.sort === 'asc' ? { aboveId: keyset.afterId, maxId: keyset.maxId } : { belowId: keyset.afterId, maxId: keyset.maxId };
+  // The snapshot read at most KEYSET_CHUNKS + 1 segments: past the last of them, another may come first.
+  const truncated = segmentMatches.length > KEYSET_CHUNKS;
+  const edge = { segmentEdge: segmentMatches[segmentMatches.length - 1].segment };
+  const chunks: ChunkMatch[] = [];
+  let segmentsRead = 0;
+  for (const item of merged(chunkMatches, segmentMatches, keyset.sort)) {
+    if (chunks.length > KEYSET_CHUNKS) return { chunks };
+    if ('chunk' in item) {
+      if (truncated && segmentsRead === segmentMatches.length) return { chunks, ...edge };
+      chunks.push(item);
+      continue;
+    }
+    const inner = await expandSegment(env, item, scope, filters, range);
+    chunks.push(...(keyset.sort === 'asc' ? inner : inner.reverse()));
+    segmentsRead++;
+  }
+  return chunks.length <= KEYSET_CHUNKS && truncated ? { chunks, ...edge } : { chunks };
 }
 
 /**
@@ -116,7 +196,7 @@ export function exportPageReader(env: ArchiveEnv, scope: AuditScope, filters: Au
 export async function findAuditEvent(env: ArchiveEnv, scope: AuditScope, id: number): Promise<AuditEvent | null> {
   const hot = await findAuditEventInScope(env.DB, scope, id);
   if (hot) return hot;
-  for (const { chunk } of await chunksForIds(env.DB, [id])) {
+  for (const { chunk } of await chunksForIds(env, [id])) {
     const line = (await readChunkLines(env.AUDIT_ARCHIVE, chunk)).find((l) => l.id === id);
     if (line && isEventLine(line) && rowMatches(line, scope, {})) return toAuditEvent(line);
   }
@@ -126,7 +206,7 @@ export async function findAuditEvent(env: ArchiveEnv, scope: AuditScope, id: num
 /** Cold events by id (those in the archive's chunks; ids hot, unknown or removed by retention are absent). One D1 query, one read per chunk. */
 export async function loadColdEvents(env: ArchiveEnv, ids: readonly number[]): Promise<Map<number, AuditEvent>> {
   const found = new Map<number, AuditEvent>();
-  for (const { chunk, ids: inChunk } of await chunksForIds(env.DB, ids)) {
+  for (const { chunk, ids: inChunk } of await chunksForIds(env, ids)) {
     const wanted = new Set(inChunk);
     for (const line of await readChunkLines(env.AUDIT_ARCHIVE, chunk)) if (wanted.has(line.id) && isEventLine(line)) found.set(line.id, toAuditEvent(line));
   }

@@ -67,8 +67,15 @@ export interface ColdBoundary {
 }
 
 export async function coldBoundary(db: D1Database): Promise<ColdBoundary> {
+  // The newest chunk row, or the newest sealed segment (migration 0022) when its chunk rows are all sealed.
   const row = await db
-    .prepare('SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1')
+    .prepare(
+      `SELECT last_leaf, last_id FROM (
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1)
+         UNION ALL
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_segments ORDER BY first_leaf DESC LIMIT 1))
+       ORDER BY last_leaf DESC LIMIT 1`,
+    )
     .first<{ last_leaf: number; last_id: number }>();
   return row ? { lastLeaf: row.last_leaf, lastId: row.last_id } : { lastLeaf: -1, lastId: 0 };
 }
@@ -198,7 +205,11 @@ export function moveChunkStatements(db: D1Database, chunk: ArchiveChunk, counts:
   return statements;
 }
 
-/** The chunk whose id range holds this event id (moved or deleted by retention); null when it is hot or was never moved. */
+/**
+ * The chunk row whose id range holds this event id (moved or deleted by retention); null when it
+ * is hot, was never moved, or lies in a sealed segment (readers use src/audit/archive_segments.ts,
+ * which looks there too).
+ */
 export async function chunkContainingId(db: D1Database, id: number): Promise<ArchiveChunk | null> {
   const row = await db
     .prepare('SELECT * FROM audit_archive_chunks WHERE last_id >= ?1 ORDER BY last_id LIMIT 1')
@@ -207,7 +218,7 @@ export async function chunkContainingId(db: D1Database, id: number): Promise<Arc
   return row && row.first_id <= id ? toArchiveChunk(row) : null;
 }
 
-/** The chunks holding any leaf from `from` to `to` (inclusive), in leaf order. */
+/** The chunk rows holding any leaf from `from` to `to` (inclusive), in leaf order (sealed segments' chunks: src/audit/archive_segments.ts). */
 export async function chunksForLeaves(db: D1Database, from: number, to: number): Promise<ArchiveChunk[]> {
   const rows = await db
     .prepare(

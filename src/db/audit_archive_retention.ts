@@ -27,6 +27,13 @@ export async function expiredArchiveChunks(db: D1Database, cutoff: string, limit
 export function archiveRetentionStatements(db: D1Database, firstLeaves: readonly number[], deletedAt: string): D1PreparedStatement[] {
   const leaves = JSON.stringify(firstLeaves);
   return [
+    // Every chunk is still a chunk row: none sealed into a segment since it was read (migration 0022's assertion).
+    db
+      .prepare(
+        `INSERT INTO audit_archive_assertions (ok)
+         SELECT COUNT(*) = (SELECT COUNT(*) FROM json_each(?1)) FROM audit_archive_chunks WHERE first_leaf IN (SELECT value FROM json_each(?1))`,
+      )
+      .bind(leaves),
     db.prepare('UPDATE audit_archive_chunks SET deleted_at = ?1 WHERE first_leaf IN (SELECT value FROM json_each(?2))').bind(deletedAt, leaves),
     db.prepare('DELETE FROM audit_archive_counts WHERE first_leaf IN (SELECT value FROM json_each(?1))').bind(leaves),
   ];

@@ -46,7 +46,8 @@ export function nodeKey(level: number, idx: number): string {
 /**
  * The tree as built so far: how many leaves, and the id of the last event that has one (0: none).
  * A block of leaves moved to the archive leaves D1 (migration 0016): its chunk rows remember the
- * last leaf and event moved, in case every leaf built so far was moved.
+ * last leaf and event moved, in case every leaf built so far was moved (and a sealed segment's
+ * row, migration 0022, once its chunk rows are sealed).
  */
 export async function treeHead(db: D1Database): Promise<{ size: number; lastEventId: number }> {
   const row = await db
@@ -54,7 +55,9 @@ export async function treeHead(db: D1Database): Promise<{ size: number; lastEven
       `SELECT leaf_index, event_id FROM (
          SELECT * FROM (SELECT leaf_index, event_id FROM audit_log_leaves ORDER BY leaf_index DESC LIMIT 1)
          UNION ALL
-         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1))
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_chunks ORDER BY first_leaf DESC LIMIT 1)
+         UNION ALL
+         SELECT * FROM (SELECT last_leaf, last_id FROM audit_archive_segments ORDER BY first_leaf DESC LIMIT 1))
        ORDER BY leaf_index DESC LIMIT 1`,
     )
     .first<{ leaf_index: number; event_id: number }>();

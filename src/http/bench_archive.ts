@@ -19,6 +19,10 @@
  *     and release, created at the start of the run, come first in the log, where a real
  *     instance's setup would long be old) an id up to `setup_through_id` (default 0: none).
  *     Answers {"chunks", "events", "last_id"}.
+ *   POST /-/bench/audit_archive/seal {max_segments?}
+ *     Seals segments whose chunks are all cold (runArchiveSeal, as the cron after its move) until
+ *     none is left or `max_segments` (1 to 1000, default 100) sealed; the segment size is the
+ *     Worker's AUDIT_ARCHIVE_SEGMENT_CHUNKS. Answers {"segments", "first_leaf", "last_leaf"}.
  */
 import { uuidv7 } from 'uuidv7';
 import { benchRoutesEnabled, type Env } from '../env';
@@ -26,12 +30,14 @@ import { findDownloadTarget, type DownloadTarget } from '../db/releases';
 import { instanceEntity, projectEntity, recordBufferedAuditEvents, type AuditEventInput, type BufferedAuditEvent } from '../audit/record';
 import { appendPendingLeaves } from '../audit/log_builder';
 import { moveNextChunk, olderThan, type Eligible } from '../audit/archive_move';
+import { runArchiveSeal } from '../audit/archive_seal';
 import { readBoundedBody } from '../web/body';
 import { json } from '../web/errors';
 import { downloadEvent } from './downloads';
 
 export const BENCH_BULK_PATH = '/-/bench/audit_events/bulk';
 export const BENCH_MOVE_PATH = '/-/bench/audit_archive/move';
+export const BENCH_SEAL_PATH = '/-/bench/audit_archive/seal';
 /** Events per write transaction (one INSERT of a JSON array, as the download buffer's flush). */
 const BULK_BATCH = 500;
 const MAX_BULK = 20_000;
@@ -156,10 +162,16 @@ async function move(request: Request, env: Env): Promise<Response> {
   return json({ chunks, events, last_id: lastId });
 }
 
+async function seal(request: Request, env: Env): Promise<Response> {
+  const body = await readJson(request);
+  const sealed = await runArchiveSeal(env, null, new Date(), integer(body, 'max_segments', 1, 1000, 100));
+  return json({ segments: sealed.length, first_leaf: sealed[0]?.firstLeaf ?? null, last_leaf: sealed[sealed.length - 1]?.lastLeaf ?? null });
+}
+
 /** Answer the archive's bench routes (BENCH_ROUTES="true" only); null for every other request. */
 export async function handleBenchArchive(request: Request, env: Env, pathname: string): Promise<Response | null> {
   if (request.method !== 'POST' || !benchRoutesEnabled(env)) return null;
-  const handler = pathname === BENCH_BULK_PATH ? bulk : pathname === BENCH_MOVE_PATH ? move : null;
+  const handler = pathname === BENCH_BULK_PATH ? bulk : pathname === BENCH_MOVE_PATH ? move : pathname === BENCH_SEAL_PATH ? seal : null;
   if (!handler) return null;
   try {
     return await handler(request, env);
