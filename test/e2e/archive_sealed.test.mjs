@@ -9,12 +9,12 @@
 // check the whole JSON export and a group CSV export over the sealed events.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, killGroup, ROOT, spawnNpmStart, waitForVersion, workerEnv } from './harness.mjs';
+import { api, d1Local, killGroup, ROOT, spawnNpmStart, verifyAuditLog, waitForVersion, WRANGLER, workerEnv } from './harness.mjs';
 
 /** This test's ports (wrangler and its inspector), fixed so as not to meet other runs' free-port picks. */
 const PORT = 8818;
@@ -23,7 +23,6 @@ const BASE = `http://127.0.0.1:${PORT}`;
 /** More than one segment of 2 chunks (2,048 leaves), so that the first is wholly cold and sealed. */
 const EVENTS = 2300;
 const INGEST_CONCURRENCY = 16;
-const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 describe('sealed segments of the cold audit log, through npm start', { concurrency: false }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'audit-archive-sealed-'));
@@ -34,16 +33,7 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
   let groupId;
   let groupPath;
 
-  function d1(sql) {
-    const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
-      cwd: ROOT,
-      env: workerEnv(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    return JSON.parse(r.stdout)[0].results;
-  }
+  const d1 = (sql) => d1Local(persist, sql);
 
   /**
    * A GET, tried again when the connection drops (a kept-alive socket that the local server closed
@@ -154,12 +144,7 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
     assert.ok(Math.min(...ingested) < 2048, 'some ingested events are in the sealed segment');
 
     // The auditors' verifier over the sealed events.
-    const verify = (...args) =>
-      new Promise((resolve) => {
-        execFile('npm', ['run', '--silent', 'verify-audit-log', '--', '--url', BASE, '--token', token, ...args], { cwd: ROOT, env: workerEnv(), maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-          resolve({ code: err ? err.code : 0, stdout, stderr }),
-        );
-      });
+    const verify = (...args) => verifyAuditLog(BASE, token, ...args);
     const download = async (path, name) => {
       const text = await retrying(async () => {
         const res = await fetch(`${BASE}${path}`, { headers: { 'PRIVATE-TOKEN': token } });

@@ -11,13 +11,13 @@
 // CSV export of the log, its events nearly all cold.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { api, killGroup, ROOT, spawnNpmStart, waitForVersion, workerEnv } from './harness.mjs';
+import { api, d1Local, killGroup, ROOT, spawnNpmStart, verifyAuditLog, waitForVersion, WRANGLER, workerEnv } from './harness.mjs';
 
 /** This test's ports (wrangler and its inspector), fixed so as not to meet other runs' free-port picks. */
 const PORT = 8814;
@@ -26,7 +26,6 @@ const BASE = `http://127.0.0.1:${PORT}`;
 /** Events ingested before each kill (a chunk or two; quick enough to ingest within a minute). */
 const EVENTS_PER_ROUND = 1200;
 const INGEST_CONCURRENCY = 16;
-const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('a SIGKILL in the middle of a move to the cold archive', { concurrency: false }, () => {
@@ -97,16 +96,7 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
     return n;
   }
 
-  function d1(sql) {
-    const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
-      cwd: ROOT,
-      env: workerEnv(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    return JSON.parse(r.stdout)[0].results;
-  }
+  const d1 = (sql) => d1Local(persist, sql);
 
   function r2Get(key) {
     const file = join(dir, 'object');
@@ -242,12 +232,7 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
   it("the auditors' verifier checks the log over its cold events: the whole JSON export and a group CSV export", { timeout: 300_000 }, async () => {
     // After the kills, every event of the test is cold (the test above ends with all of them moved).
     await start();
-    const verify = (...args) =>
-      new Promise((resolve) => {
-        execFile('npm', ['run', '--silent', 'verify-audit-log', '--', '--url', BASE, '--token', token, ...args], { cwd: ROOT, env: workerEnv(), maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-          resolve({ code: err ? err.code : 0, stdout, stderr }),
-        );
-      });
+    const verify = (...args) => verifyAuditLog(BASE, token, ...args);
     const download = async (path, name) => {
       const res = await fetch(`${BASE}${path}`, { headers: { 'PRIVATE-TOKEN': token } });
       assert.equal(res.status, 200, path);

@@ -2,7 +2,7 @@
 // with its own fresh local state directory, waits for GET /api/v4/version, and offers REST
 // helpers, a local HTTP receiver (streaming destination) and a local file server (the external
 // artifact a release links to). Debian's Chromium is driven with playwright-core.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,30 @@ import { randomBytes } from 'node:crypto';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
+
+/** The local wrangler binary (for `wrangler d1 execute --local`, `wrangler r2 object get --local`). */
+export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** The rows of one SQL statement run against the local D1 of a --persist-to directory (throws when wrangler fails). */
+export function d1Local(persist, sql) {
+  const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
+    cwd: ROOT,
+    env: workerEnv(),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`wrangler d1 execute failed: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout)[0].results;
+}
+
+/** `npm run verify-audit-log -- --url <base> --token <token> ...args`: its exit code and output. */
+export function verifyAuditLog(base, token, ...args) {
+  return new Promise((resolve) => {
+    execFile('npm', ['run', '--silent', 'verify-audit-log', '--', '--url', base, '--token', token, ...args], { cwd: ROOT, env: workerEnv(), maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
+}
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
