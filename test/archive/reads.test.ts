@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers';
 import type { ConsumerEnv } from '../../src/env';
 import { ADMIN, addMember, api, call, createGroup, createProject, createUser, gql, unique } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents, projectEntityOf } from '../audit_log/support';
+import { keysetWalk, offsetPages } from './listing_support';
 import { insertDestination, insertEventQuietly, groupEntityOf as deliveryEntityOf } from '../delivery/support';
 import { receivedRequests, receiverOrigin, verifyWithStandardWebhooks, waitForRequests } from '../support/receiver';
 import { appendPendingLeaves } from '../../src/audit/log_builder';
@@ -25,35 +26,6 @@ async function moveThrough(cut: number): Promise<void> {
   expect((await coldBoundary(env.DB)).lastId).toBeGreaterThanOrEqual(cut);
 }
 
-const PAGE_HEADERS = ['x-total', 'x-total-pages', 'x-page', 'x-per-page', 'x-next-page', 'x-prev-page', 'link'];
-
-/** Every offset page of a listing: status, pagination headers and body. */
-async function offsetPages(path: string, token: string): Promise<unknown[]> {
-  const pages: unknown[] = [];
-  for (let page = 1; ; page++) {
-    const r = await api('GET', `${path}${path.includes('?') ? '&' : '?'}page=${page}`, { token });
-    expect(r.status).toBe(200);
-    pages.push({ headers: PAGE_HEADERS.map((h) => r.headers.get(h)), body: r.body });
-    if (page >= Number(r.headers.get('x-total-pages'))) return pages;
-  }
-}
-
-/** Every keyset page of a listing, following rel="next": the events in order and the page sizes. */
-async function keysetWalk(path: string, token: string): Promise<{ events: unknown[]; sizes: number[] }> {
-  const events: unknown[] = [];
-  const sizes: number[] = [];
-  let url: string | null = `${path}${path.includes('?') ? '&' : '?'}pagination=keyset`;
-  while (url !== null) {
-    const r = await api<unknown[]>('GET', url, { token });
-    expect(r.status).toBe(200);
-    events.push(...r.body);
-    sizes.push(r.body.length);
-    const next = /<http:\/\/[^/]+([^>]+)>; rel="next"/.exec(r.headers.get('link') ?? '');
-    url = next ? next[1] : null;
-    expect(sizes.length).toBeLessThan(200);
-  }
-  return { events, sizes };
-}
 
 async function text(path: string, token: string): Promise<string> {
   const r = await call('GET', path, { token });

@@ -16,6 +16,7 @@ import { env } from 'cloudflare:workers';
 import type { Env } from '../../src/env';
 import { ADMIN, api, call, createGroup, createProject, createUser } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents, projectEntityOf } from '../audit_log/support';
+import { keysetWalk, offsetPages } from './listing_support';
 import { moveNextChunk, type Eligible } from '../../src/audit/archive_move';
 import { nextSegment, runArchiveSeal, sealNextSegment } from '../../src/audit/archive_seal';
 import { applyArchiveRetention } from '../../src/audit/archive_retention';
@@ -39,33 +40,6 @@ async function segmentRows(): Promise<ArchiveSegment[]> {
   return (await env.DB.prepare('SELECT * FROM audit_archive_segments ORDER BY first_leaf').all<ArchiveSegmentRow>()).results.map(toArchiveSegment);
 }
 
-/** Every offset page of a listing: status, pagination headers and body. */
-async function offsetPages(path: string, token: string): Promise<unknown[]> {
-  const pages: unknown[] = [];
-  for (let page = 1; ; page++) {
-    const r = await api('GET', `${path}&page=${page}`, { token });
-    expect(r.status).toBe(200);
-    pages.push({ headers: ['x-total', 'x-total-pages', 'x-next-page', 'link'].map((h) => r.headers.get(h)), body: r.body });
-    if (page >= Number(r.headers.get('x-total-pages'))) return pages;
-  }
-}
-
-/** Every keyset page of a listing, following rel="next": the events in order and the page sizes. */
-async function keysetWalk(path: string, token: string): Promise<{ events: unknown[]; sizes: number[] }> {
-  const events: unknown[] = [];
-  const sizes: number[] = [];
-  let url: string | null = `${path}&pagination=keyset`;
-  while (url !== null) {
-    const r = await api<unknown[]>('GET', url, { token });
-    expect(r.status).toBe(200);
-    events.push(...r.body);
-    sizes.push(r.body.length);
-    const next = /<http:\/\/[^/]+([^>]+)>; rel="next"/.exec(r.headers.get('link') ?? '');
-    url = next ? next[1] : null;
-    expect(sizes.length).toBeLessThan(400);
-  }
-  return { events, sizes };
-}
 
 let ids: number[];
 let index: Map<number, number>;
@@ -133,9 +107,9 @@ beforeAll(async () => {
       await offsetPages(`/api/v4/audit_events?per_page=100&created_after=1949-12-01T00:00:00.000Z&created_before=1950-06-01T00:00:00.000Z`, ADMIN),
     ],
     keyset: [
-      await keysetWalk(`${G}?per_page=100&sort=desc`, owner.token),
-      await keysetWalk(`${G}?per_page=100&sort=asc&${window}&event_type=release_created`, owner.token),
-      await keysetWalk(`${P}?per_page=50&sort=asc`, owner.token),
+      await keysetWalk(`${G}?per_page=100&sort=desc`, owner.token, 400),
+      await keysetWalk(`${G}?per_page=100&sort=asc&${window}&event_type=release_created`, owner.token, 400),
+      await keysetWalk(`${P}?per_page=50&sort=asc`, owner.token, 400),
     ],
     one: await Promise.all(
       one.flatMap((id) => [`${G}/${id}`, `/api/v4/audit_events/${id}`]).map(async (p) => {
