@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:workers';
 import {
   buildManifest,
@@ -80,5 +80,30 @@ describe('the archive format', () => {
     expect(await decodeChunk(new Uint8Array(await got!.arrayBuffer()))).toEqual(lines);
     await expect(env.AUDIT_ARCHIVE.put('test/wrong.ndjson.gz', bytes, { sha256: '0'.repeat(64) })).rejects.toThrow();
     await env.AUDIT_ARCHIVE.delete('test/format.ndjson.gz');
+  });
+});
+
+describe('AUDIT_ARCHIVE_SEGMENT_CHUNKS (tests and benchmarks only)', () => {
+  it('gives 1,024 chunks unless set; a whole number from 1 to 1,024 rounded down to a power of two; anything else the default, logged once', async () => {
+    const { segmentChunks, SEGMENT_CHUNKS } = await import('../../src/audit/archive_config');
+    expect(SEGMENT_CHUNKS).toBe(1024);
+    expect(segmentChunks({})).toBe(1024);
+    expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: '2' })).toBe(2);
+    expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: '1' })).toBe(1);
+    expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: '3' })).toBe(2);
+    expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: '1000' })).toBe(512);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      for (const bad of ['0', '-1', '1025', '1.5', 'two', '']) {
+        expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: bad })).toBe(1024);
+        expect(segmentChunks({ AUDIT_ARCHIVE_SEGMENT_CHUNKS: bad })).toBe(1024);
+      }
+      const messages = error.mock.calls.map((c) => String(c[0]));
+      expect(messages).toContain('AUDIT_ARCHIVE_SEGMENT_CHUNKS must be a whole number from 1 to 1024 (got "two"); using 1024');
+      expect(new Set(messages).size).toBe(messages.length); // each malformed value logged once
+      for (const m of messages) expect(m).toMatch(/^AUDIT_ARCHIVE_SEGMENT_CHUNKS must be a whole number from 1 to 1024 \(got .*\); using 1024$/);
+    } finally {
+      error.mockRestore();
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import type { Env } from '../../src/env';
-import { BENCH_BULK_PATH, BENCH_MOVE_PATH, handleBenchArchive } from '../../src/http/bench_archive';
+import { BENCH_BULK_PATH, BENCH_MOVE_PATH, BENCH_SEAL_PATH, handleBenchArchive } from '../../src/http/bench_archive';
 import { ADMIN, api, createGroup, createProject } from '../support/api';
 
 const benchEnv = { ...(env as unknown as Env), BENCH_ROUTES: 'true' } as Env;
@@ -41,6 +41,7 @@ describe('the bench-only bulk route', () => {
   it('is an unknown path unless BENCH_ROUTES is "true"', async () => {
     expect(await post(BENCH_BULK_PATH, { count: 1 }, { ...benchEnv, BENCH_ROUTES: 'false' })).toBeNull();
     expect(await post(BENCH_MOVE_PATH, { older_than: '2020-01-01T00:00:00Z' }, { ...benchEnv, BENCH_ROUTES: undefined })).toBeNull();
+    expect(await post(BENCH_SEAL_PATH, {}, { ...benchEnv, BENCH_ROUTES: 'false' })).toBeNull();
     expect(await post('/-/bench/audit_events/other', { count: 1 })).toBeNull();
   });
 
@@ -68,6 +69,16 @@ describe('the bench-only bulk route', () => {
     expect(await move.json()).toEqual({ message: '400 Bad request - older_than must be an ISO 8601 UTC time (2026-01-31T12:00:00Z)' });
     const chunks = (await post(BENCH_MOVE_PATH, { older_than: '2020-01-01T00:00:00Z', max_chunks: 0 }))!;
     expect(chunks.status).toBe(400);
+    for (const [body, message] of [
+      ['not an object', 'the body must be a JSON object'],
+      [{ max_segments: 0 }, 'max_segments must be an integer from 1 to 1000'],
+      [{ max_segments: 1001 }, 'max_segments must be an integer from 1 to 1000'],
+      [{ max_segments: '2' }, 'max_segments must be an integer from 1 to 1000'],
+    ] as [unknown, string][]) {
+      const seal = (await post(BENCH_SEAL_PATH, body))!;
+      expect(seal.status).toBe(400);
+      expect(await seal.json()).toEqual({ message: `400 Bad request - ${message}` });
+    }
   });
 
   it('records the events oldest first over the range, in the stated mix, and leafs them', async () => {
