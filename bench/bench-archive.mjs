@@ -27,6 +27,7 @@
 // Options: --events 1000000 --days 90 --quick (50,000 events) --requests 200 (per listing kind)
 //          --batch 20000 (events per bulk request) --port 8816 --via route|scheduled --tag NAME --no-write
 //          --segment-chunks 1024 (chunks per sealed segment; a power of two from 1 to 1024)
+//          --page-segments 1024 (sealed units per page; a power of two from 2 to 1024)
 //          --json (every figure as one JSON object on the last line of stdout; progress to stderr)
 import { DatabaseSync } from 'node:sqlite';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -35,7 +36,7 @@ import { ROOT, seedPublicRelease, startWorker, workerWarnings } from './lib/work
 import { countTotal, edgeStats, resetEdgeStats } from './lib/edge-stats.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
-const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, via: 'route', tag: '', noWrite: false, json: false, segmentChunks: 1024 });
+const opt = options({ events: 1_000_000, days: 90, quick: false, requests: 200, batch: 20_000, port: 8816, via: 'route', tag: '', noWrite: false, json: false, segmentChunks: 1024, pageSegments: 1024 });
 if (opt.quick) opt.events = Math.min(opt.events, 50_000);
 if (!['route', 'scheduled'].includes(opt.via)) throw new Error('--via must be route or scheduled');
 const log = opt.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
@@ -223,7 +224,7 @@ async function timedCsv(url, token, pids) {
   return { firstByteMs: first ?? last, lastByteMs: last, bytes, rows: Math.max(0, rows - 1), rssBeforeBytes: base, rssPeakBytes: peak };
 }
 
-const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off', AUDIT_ARCHIVE_SEGMENT_CHUNKS: String(opt.segmentChunks) }, port: opt.port, args: opt.via === 'scheduled' ? ['--test-scheduled'] : [] });
+const worker = await startWorker({ vars: { AUDIT_HOT_DAYS: String(HOT_DAYS), RATE_LIMITS: 'off', AUDIT_ARCHIVE_SEGMENT_CHUNKS: String(opt.segmentChunks), AUDIT_ARCHIVE_PAGE_SEGMENTS: String(opt.pageSegments) }, port: opt.port, args: opt.via === 'scheduled' ? ['--test-scheduled'] : [] });
 try {
   const { base, adminToken: token, persist } = worker;
   const seeded = await seedPublicRelease(base, token, 'archive');
@@ -308,11 +309,13 @@ try {
   const sealSeconds = (performance.now() - sealStarted) / 1000;
   const sealedSize = d1Size(file, join(persist, '..', 'vacuumed.sqlite'));
   const db2 = new DatabaseSync(file, { readOnly: true });
-  const segmentRow = db2.prepare('SELECT COUNT(*) AS segments, COALESCE(SUM(event_count), 0) AS events, COALESCE(SUM(object_bytes), 0) AS bytes FROM audit_archive_segments').get();
+  const segmentRow = db2
+    .prepare('SELECT COUNT(*) AS segments, COALESCE(SUM(children > 0), 0) AS pages, COALESCE(SUM(event_count), 0) AS events, COALESCE(SUM(object_bytes), 0) AS bytes FROM audit_archive_segments')
+    .get();
   db2.close();
-  const residue = { moved: residueBytes(after), sealed: residueBytes(sealedSize), segments: segmentRow.segments, sealedEvents: segmentRow.events, indexBytes: segmentRow.bytes, sealSeconds, sealedThisRequest: sealReply.body.segments };
+  const residue = { moved: residueBytes(after), sealed: residueBytes(sealedSize), segments: segmentRow.segments, pages: segmentRow.pages, sealedEvents: segmentRow.events, indexBytes: segmentRow.bytes, sealSeconds, sealedThisRequest: sealReply.body.segments, pagesThisRequest: sealReply.body.pages };
   log(`residue rows after the move ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, after.rows[t]])))}, after sealing ${JSON.stringify(Object.fromEntries([...RESIDUE_TABLES, 'audit_log_nodes_level_10_up'].map((t) => [t, sealedSize.rows[t]])))}`);
-  log(`sealed ${residue.sealedThisRequest} segments in ${sealSeconds.toFixed(1)} s (${residue.segments} in all, ${residue.sealedEvents} events); D1 residue of cold data ${residue.moved} -> ${residue.sealed} bytes (${(residue.moved / moved).toFixed(2)} -> ${(residue.sealed / moved).toFixed(2)} bytes per cold event)`);
+  log(`sealed ${residue.sealedThisRequest} segments and ${residue.pagesThisRequest} pages in ${sealSeconds.toFixed(1)} s (D1 names ${residue.segments} units, ${residue.pages} of them pages, ${residue.sealedEvents} events); D1 residue of cold data ${residue.moved} -> ${residue.sealed} bytes (${(residue.moved / moved).toFixed(2)} -> ${(residue.sealed / moved).toFixed(2)} bytes per cold event)`);
 
   // 3. Listings: hot page, cold offset page, cold keyset page, CSV of one cold month.
   const hot = [];
@@ -384,7 +387,7 @@ try {
         `- D1 bytes per event at the hot window (tables with their indexes, before the move): audit_events ${perEvent('audit_events').toFixed(0)}, audit_log_leaves ${perEvent('audit_log_leaves').toFixed(0)}, audit_log_nodes ${perEvent('audit_log_nodes').toFixed(0)}`,
         `- A delivered delivery (measured apart on the migrations' schema, 100,000 synthetic rows: the benchmark's events have no destination): deliveries row ${result.deliveries.deliveryRow.toFixed(0)} bytes, one delivery_attempts row ${result.deliveries.attemptRow.toFixed(0)} bytes (indexes included), per event and destination`,
         `- Move: ${moved.toLocaleString('en-US')} events in ${result.r2.chunks} chunks, ${moveSeconds.toFixed(0)} s: **${Math.round(throughput)} events/s**; ${runs.length} ${opt.via === 'scheduled' ? 'cron runs (GET /__scheduled; the first chunk, with the setup events, by the bench route)' : 'requests of up to 10 chunks (bench route)'}, p50 ${fmt(perRun.p50)} ms, p99 ${fmt(perRun.p99)} ms; D1 rows written ${result.move.rowsWrittenPerEvent.toFixed(1)} per moved event`,
-        `- Residue of cold data in D1 (filled bytes of ${RESIDUE_TABLES.join(', ')} and nodes of level 10 and up): ${residue.moved} bytes after the move (**${(residue.moved / moved).toFixed(2)} bytes per cold event**), ${residue.sealed} bytes after sealing ${residue.segments} segments of ${opt.segmentChunks} chunks (${residue.sealedEvents.toLocaleString('en-US')} events; **${(residue.sealed / moved).toFixed(2)} bytes per cold event**; index objects ${mib(residue.indexBytes)} MiB in R2; sealed in ${residue.sealSeconds.toFixed(1)} s)`,
+        `- Residue of cold data in D1 (filled bytes of ${RESIDUE_TABLES.join(', ')} and nodes of level 10 and up): ${residue.moved} bytes after the move (**${(residue.moved / moved).toFixed(2)} bytes per cold event**), ${residue.sealed} bytes after sealing ${residue.sealedThisRequest} segments of ${opt.segmentChunks} chunks and ${residue.pagesThisRequest} pages of ${opt.pageSegments} units: D1 names ${residue.segments} sealed units (${residue.pages} of them pages) holding ${residue.sealedEvents.toLocaleString('en-US')} events; **${(residue.sealed / moved).toFixed(2)} bytes per cold event**; their index objects ${mib(residue.indexBytes)} MiB in R2; sealed in ${residue.sealSeconds.toFixed(1)} s)`,
         `- R2: ${mib(chunkRow.bytes)} MiB of events objects, **${result.r2.bytesPerEvent.toFixed(0)} bytes per event** (gzip NDJSON); with the manifests (every leaf hash) ${mib(r2BlobBytes)} MiB, **${result.r2.blobBytesPerEvent.toFixed(0)} bytes per event**; the local R2 store with its metadata ${mib(r2StoreBytes)} MiB in ${r2Files.length} files`,
         '',
         table(['request (100 events)', 'n', 'p50 ms', 'p99 ms', 'max ms'], [

@@ -32,6 +32,8 @@ export interface SharedEnv {
    * default and most 1024, i.e. 2^20 leaves; rounded down to a power of two, at least 1).
    */
   AUDIT_ARCHIVE_SEGMENT_CHUNKS?: string;
+  /** Tests only: units per page of the cold archive (src/audit/archive_pages.ts); default 1,024. */
+  AUDIT_ARCHIVE_PAGE_SEGMENTS?: string;
   /** Queue "deliveries" (producer): one message per (event, destination). */
   DELIVERIES: Queue<DeliveryJob>;
   /** "true" lets destinations use http:// and loopback addresses on any port (local development and tests only). */

@@ -72,14 +72,31 @@ export const SEGMENT_CHUNKS = 1024;
  * once and gives the default.
  */
 export function segmentChunks(env: Pick<SharedEnv, 'AUDIT_ARCHIVE_SEGMENT_CHUNKS'>): number {
-  const n = wholeNumber(env.AUDIT_ARCHIVE_SEGMENT_CHUNKS, SEGMENT_CHUNKS, 1, SEGMENT_CHUNKS);
+  return powerOfTwo('AUDIT_ARCHIVE_SEGMENT_CHUNKS', env.AUDIT_ARCHIVE_SEGMENT_CHUNKS, 1, SEGMENT_CHUNKS);
+}
+
+/** Units (segments, or pages) merged into one page: 1,024, so a page is 10 levels above its units. */
+export const PAGE_SEGMENTS = 1024;
+
+/**
+ * Units per page (src/audit/archive_pages.ts): PAGE_SEGMENTS unless AUDIT_ARCHIVE_PAGE_SEGMENTS
+ * (for tests, so that pages form with little data) names a whole number from 2 to PAGE_SEGMENTS,
+ * rounded down to a power of two. Anything else is logged once and gives the default.
+ */
+export function pageSegments(env: Pick<SharedEnv, 'AUDIT_ARCHIVE_PAGE_SEGMENTS'>): number {
+  return powerOfTwo('AUDIT_ARCHIVE_PAGE_SEGMENTS', env.AUDIT_ARCHIVE_PAGE_SEGMENTS, 2, PAGE_SEGMENTS);
+}
+
+/** A tests-only power-of-two setting: `max` when unset or malformed (logged once), else rounded down. */
+function powerOfTwo(name: string, raw: string | undefined, min: number, max: number): number {
+  const n = wholeNumber(raw, max, min, max);
   if (n === null) {
-    const message = `AUDIT_ARCHIVE_SEGMENT_CHUNKS must be a whole number from 1 to ${SEGMENT_CHUNKS} (got ${JSON.stringify(env.AUDIT_ARCHIVE_SEGMENT_CHUNKS)}); using ${SEGMENT_CHUNKS}`;
+    const message = `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)}); using ${max}`;
     if (!logged.has(message)) {
       logged.add(message);
       console.error(message);
     }
-    return SEGMENT_CHUNKS;
+    return max;
   }
   return 2 ** Math.floor(Math.log2(n));
 }

@@ -38,6 +38,22 @@ import { instanceEntity, recordAuditEvent } from './record';
 /** The author of archive events: not a user (GitLab's convention for non-user authors is id -1). */
 export const ARCHIVE_AUTHOR = { id: -1, name: 'Audit log archive' } as const;
 
+/** Record one of the archive's own instance events (`details`) in ONE transaction with the change's statements. */
+export async function recordArchiveEvent(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'> | null,
+  eventType: string,
+  details: Record<string, unknown>,
+  change: D1PreparedStatement[],
+): Promise<void> {
+  await recordAuditEvent(
+    env,
+    ctx,
+    { eventType, author: { ...ARCHIVE_AUTHOR }, authorClass: 'System', entity: instanceEntity(), target: { id: null, type: null, details: null }, details },
+    change,
+  );
+}
+
 /** Whether a leaf's event may move: retention removed it, or it is old enough and fully dispatched. */
 export type Eligible = (leaf: LeafWithEvent) => boolean;
 
@@ -109,27 +125,21 @@ export async function moveNextChunk(env: Env, ctx: Pick<ExecutionContext, 'waitU
   }
 
   try {
-    await recordAuditEvent(
+    await recordArchiveEvent(
       env,
       ctx,
+      'audit_events_archived',
       {
-        eventType: 'audit_events_archived',
-        author: { ...ARCHIVE_AUTHOR },
-        authorClass: 'System',
-        entity: instanceEntity(),
-        target: { id: null, type: null, details: null },
-        details: {
-          custom_message: `Moved ${manifest.events} audit events (ids ${chunk.firstId} to ${chunk.lastId}) to the archive`,
-          first_id: chunk.firstId,
-          last_id: chunk.lastId,
-          first_leaf: chunk.firstLeaf,
-          last_leaf: chunk.lastLeaf,
-          events: manifest.events,
-          object_key: objectKey,
-          object_sha256: objectSha256,
-          manifest_key: manifestKey,
-          manifest_sha256: manifestSha256,
-        },
+        custom_message: `Moved ${manifest.events} audit events (ids ${chunk.firstId} to ${chunk.lastId}) to the archive`,
+        first_id: chunk.firstId,
+        last_id: chunk.lastId,
+        first_leaf: chunk.firstLeaf,
+        last_leaf: chunk.lastLeaf,
+        events: manifest.events,
+        object_key: objectKey,
+        object_sha256: objectSha256,
+        manifest_key: manifestKey,
+        manifest_sha256: manifestSha256,
       },
       moveChunkStatements(env.DB, chunk, countTuples(lines), CHUNK_LEAVES),
     );

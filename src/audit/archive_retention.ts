@@ -27,11 +27,16 @@
  * records `audit_events_retention_applied` naming the segment. Its index object stays (the tree's
  * nodes and its chunks' manifest keys), as manifests do. So for sealed data retention's
  * granularity is a segment (up to 2^20 events) rather than a chunk.
+ *
+ * A live page (archive_pages.ts: formed while retention was off) whose oldest event is past the
+ * cutoff is first unsealed into its units, which then expire one by one; while retention is on,
+ * pages form only from units it has all deleted.
  */
 import type { Env } from '../env';
 import type { ArchiveChunk } from '../db/audit_archive';
 import { archiveRetentionStatements, expiredArchiveChunks, isAlreadyDeleted } from '../db/audit_archive_retention';
-import { expiredArchiveSegments, segmentRetentionStatements, type ArchiveSegment } from '../db/audit_archive_segments';
+import { expiredArchiveSegments, expiringLivePages, segmentRetentionStatements, type ArchiveSegment } from '../db/audit_archive_segments';
+import { unsealPage } from './archive_pages';
 import { readSegmentIndex } from './archive_segments';
 import { recordRetention, retentionCutoff, retentionDays } from './retention';
 
@@ -54,6 +59,8 @@ export interface ArchiveRetentionResult {
   recorded: number;
   /** Sealed segments whose chunks' events objects were deleted (their chunks are counted in `chunks`). */
   segments: number;
+  /** Live pages unsealed into their units (archive_pages.ts) because their oldest event is past the cutoff. */
+  unsealed: number;
 }
 
 function retentionDetails(chunks: readonly ArchiveChunk[], days: number, cutoff: string) {
@@ -92,7 +99,7 @@ export async function applyArchiveRetention(
   const perTransaction = limits.chunksPerTransaction ?? CHUNKS_PER_TRANSACTION;
   const maxTransactions = limits.maxTransactions ?? MAX_TRANSACTIONS;
   const days = retentionDays(env) ?? 0;
-  const result: ArchiveRetentionResult = { days, cutoff: null, chunks: 0, events: 0, recorded: 0, segments: 0 };
+  const result: ArchiveRetentionResult = { days, cutoff: null, chunks: 0, events: 0, recorded: 0, segments: 0, unsealed: 0 };
   if (days === 0) return result;
   const cutoff = retentionCutoff(days, now);
   result.cutoff = cutoff;
@@ -117,6 +124,12 @@ export async function applyArchiveRetention(
     result.events += details.deleted_count;
     result.recorded++;
     if (chunks.length < perTransaction) break;
+  }
+  // A live page (formed while retention was off) holding expired events: back to its units first.
+  for (let t = 0; t < maxTransactions; t++) {
+    const [page] = await expiringLivePages(env.DB, cutoff, 1);
+    if (!page || !(await unsealPage(env, ctx, page))) break;
+    result.unsealed++;
   }
   for (let t = 0; t < maxTransactions; t++) {
     const [segment] = await expiredArchiveSegments(env.DB, cutoff, 1);

@@ -30,24 +30,10 @@ import { lastSealedLeaf, segmentContents, sealSegmentStatements, type ArchiveSeg
 import { isKeyConflict } from '../db/audit_log_tree';
 import { ARCHIVE_FORMAT, BLOCK_LEVEL, CHUNK_LEAVES, sha256Hex } from './archive_format';
 import { segmentChunks } from './archive_config';
-import { ARCHIVE_AUTHOR } from './archive_move';
-import { encodeSegmentIndex, indexCountTuples, readSegmentIndex, segmentObjectKey } from './archive_segments';
-import { instanceEntity, recordAuditEvent } from './record';
+import { recordArchiveEvent } from './archive_move';
+import { sealNextPage } from './archive_pages';
+import { coarseness, encodeSegmentIndex, indexCountTuples, readSegmentIndex, segmentObjectKey, SEGMENT_COUNT_ROWS } from './archive_segments';
 import { retentionCutoff, retentionDays } from './retention';
-
-/**
- * Most count rows a sealed segment keeps in D1 (migration 0022's `coarse`): summed per full
- * combination while they are at most this many, else per scope and event type, else one row.
- */
-export const SEGMENT_COUNT_ROWS = 1024;
-
-/** How coarse a segment's count rows must be to stay within `max` rows (see SEGMENT_COUNT_ROWS). */
-export function coarseness(counts: readonly ChunkCountOf[], max: number): 0 | 1 | 2 {
-  const distinct = (key: (c: ChunkCountOf) => unknown[]) => new Set(counts.map((c) => JSON.stringify(key(c)))).size;
-  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId]) <= max) return 0;
-  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType]) <= max) return 1;
-  return 2;
-}
 
 /** Segments sealed per cron run at most. */
 export const MAX_SEGMENTS = 2;
@@ -123,33 +109,29 @@ export async function sealNextSegment(
     objectSha256,
     sealedAt: now.toISOString(),
     deletedAt: null,
+    children: 0,
+    deletedChildren: 0,
   };
   // Verify what the bucket now holds before anything leaves D1 (the reader checks the digest, the ranges and the tree).
   await readSegmentIndex(env, segment, true);
 
   try {
-    await recordAuditEvent(
+    await recordArchiveEvent(
       env,
       ctx,
+      'audit_archive_segment_sealed',
       {
-        eventType: 'audit_archive_segment_sealed',
-        author: { ...ARCHIVE_AUTHOR },
-        authorClass: 'System',
-        entity: instanceEntity(),
-        target: { id: null, type: null, details: null },
-        details: {
-          custom_message: `Sealed archive segment of leaves ${first} to ${last} (ids ${segment.firstId} to ${segment.lastId}, ${chunks.length} chunks) into one index object`,
-          first_leaf: first,
-          last_leaf: last,
-          level,
-          first_id: segment.firstId,
-          last_id: segment.lastId,
-          chunks: chunks.length,
-          events: segment.eventCount,
-          coarse_counts: segment.coarse,
-          object_key: objectKey,
-          object_sha256: objectSha256,
-        },
+        custom_message: `Sealed archive segment of leaves ${first} to ${last} (ids ${segment.firstId} to ${segment.lastId}, ${chunks.length} chunks) into one index object`,
+        first_leaf: first,
+        last_leaf: last,
+        level,
+        first_id: segment.firstId,
+        last_id: segment.lastId,
+        chunks: chunks.length,
+        events: segment.eventCount,
+        coarse_counts: segment.coarse,
+        object_key: objectKey,
+        object_sha256: objectSha256,
       },
       sealSegmentStatements(env.DB, segment, BLOCK_LEVEL),
     );
@@ -160,13 +142,21 @@ export async function sealNextSegment(
   return segment;
 }
 
-/** Seal what is due, up to MAX_SEGMENTS segments; the segments sealed. D1 and R2 errors propagate. */
+/**
+ * Seal what is due, up to MAX_SEGMENTS segments, then up to as many pages (archive_pages.ts); the
+ * units sealed, segments first. D1 and R2 errors propagate.
+ */
 export async function runArchiveSeal(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, now = new Date(), maxSegments = MAX_SEGMENTS): Promise<ArchiveSegment[]> {
   const sealed: ArchiveSegment[] = [];
   while (sealed.length < maxSegments) {
     const s = await sealNextSegment(env, ctx, now);
     if (!s) break;
     sealed.push(s);
+  }
+  for (let pages = 0; pages < maxSegments; pages++) {
+    const p = await sealNextPage(env, ctx, now);
+    if (!p) break;
+    sealed.push(p);
   }
   return sealed;
 }

@@ -12,6 +12,12 @@
  * checked when read: its bytes against the SHA-256 of its segment row, its ranges against the
  * row, and the root recomputed from its block nodes against the segment's level-`level` node,
  * which D1 keeps. Parsed indexes are kept in a small per-isolate LRU (objects are immutable).
+ *
+ * A page (archive_pages.ts, migration 0023: a row with `children` > 0) is read the same way, one
+ * level up: its index holds its units' rows, their count rows and their top nodes, checked against
+ * the page's node; each unit it gives carries its top node (`top`) from the checked index, against
+ * which the unit's own index is checked in turn. The functions here descend through pages to the
+ * segments of chunks.
  */
 import type { Env } from '../env';
 import { chunksForLeaves as chunkRowsForLeaves, chunkContainingId as chunkRowContainingId, type ArchiveChunk, type ChunkCount } from '../db/audit_archive';
@@ -27,6 +33,40 @@ type Store = Pick<Env, 'DB' | 'AUDIT_ARCHIVE'>;
 /** A count row of the index: [chunk's first leaf, root_namespace_id, scope_path, project_id, event_type, author_id, entity_type, entity_id, n]. */
 type CountTuple = [number, number | null, string | null, number | null, string, number, string, number, number];
 
+/**
+ * The index object of a page (migration 0023, archive_pages.ts), as stored: its units' rows
+ * (camelCase, as ArchiveSegment), their count rows (the first leaf being the unit's, summed as the
+ * unit's `coarse` says) and their top nodes (level child_level), from which the levels up to the
+ * page's are recomputed.
+ */
+export interface PageIndexObject {
+  format: typeof ARCHIVE_FORMAT;
+  kind: 'page';
+  first_leaf: number;
+  last_leaf: number;
+  level: number;
+  child_level: number;
+  first_id: number;
+  last_id: number;
+  children: ArchiveSegment[];
+  counts: CountTuple[];
+  block_nodes: string[];
+}
+
+/**
+ * Most count rows a sealed segment keeps in D1 (migration 0022's `coarse`): summed per full
+ * combination while they are at most this many, else per scope and event type, else one row.
+ */
+export const SEGMENT_COUNT_ROWS = 1024;
+
+/** How coarse a segment's count rows must be to stay within `max` rows (see SEGMENT_COUNT_ROWS). */
+export function coarseness(counts: readonly ChunkCount[], max: number): 0 | 1 | 2 {
+  const distinct = (key: (c: ChunkCount) => unknown[]) => new Set(counts.map((c) => JSON.stringify(key(c)))).size;
+  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId]) <= max) return 0;
+  if (distinct((c) => [c.rootNamespaceId, c.scopePath, c.projectId, c.eventType]) <= max) return 1;
+  return 2;
+}
+
 /** The index object of a segment, as stored. */
 export interface SegmentIndexObject {
   format: typeof ARCHIVE_FORMAT;
@@ -41,14 +81,18 @@ export interface SegmentIndexObject {
   block_nodes: string[];
 }
 
-/** A parsed and checked index. */
+/** A parsed and checked index (of a segment of chunks, or of a page of units). */
 export interface SegmentIndex {
   segment: ArchiveSegment;
-  /** Its chunks in leaf order (deleted when retention deleted them, or the whole segment). */
+  /** A segment's chunks in leaf order (deleted when retention deleted them, or the whole segment); none for a page. */
   chunks: ArchiveChunk[];
-  /** Each chunk's count rows, by its first leaf. */
+  /** A page's units in leaf order, each with its top node (`top`); none for a segment. */
+  children: ArchiveSegment[];
+  /** Each chunk's (or unit's) count rows, by its first leaf. */
   counts: Map<number, ChunkCount[]>;
-  /** levels[l - BLOCK_LEVEL][i]: node (l, first_leaf / 2^l + i), for l from BLOCK_LEVEL to level. */
+  /** The level of its blocks: BLOCK_LEVEL for a segment, its units' level for a page. */
+  blockLevel: number;
+  /** levels[l - blockLevel][i]: node (l, first_leaf / 2^l + i), for l from blockLevel to level. */
   levels: Bytes[][];
 }
 
@@ -60,7 +104,7 @@ export function segmentObjectKey(firstId: number, lastId: number): string {
 }
 
 /** The stored bytes of an index (the same contents always give the same bytes). */
-export async function encodeSegmentIndex(index: SegmentIndexObject): Promise<Uint8Array> {
+export async function encodeSegmentIndex(index: SegmentIndexObject | PageIndexObject): Promise<Uint8Array> {
   return gzip(new TextEncoder().encode(JSON.stringify(index)));
 }
 
@@ -85,7 +129,13 @@ async function segmentLevels(blockNodes: Bytes[]): Promise<Bytes[][]> {
 async function parseIndex(store: Store, segment: ArchiveSegment, bytes: Uint8Array): Promise<SegmentIndex> {
   const where = `archive segment index ${segment.objectKey}`;
   if ((await sha256Hex(bytes)) !== segment.objectSha256) throw new ArchiveObjectError(`${where} does not match its recorded SHA-256`);
-  const o = JSON.parse(new TextDecoder().decode(await gunzip(bytes))) as SegmentIndexObject;
+  const parsed = JSON.parse(new TextDecoder().decode(await gunzip(bytes))) as SegmentIndexObject | PageIndexObject;
+  if (segment.children > 0) {
+    if (!('kind' in parsed) || parsed.kind !== 'page') throw new ArchiveObjectError(`${where} is not the index of a page`);
+    return parsePageIndex(store, segment, parsed, where);
+  }
+  if ('kind' in parsed) throw new ArchiveObjectError(`${where} is not the index of a segment of chunks`);
+  const o = parsed;
   const blocks = 2 ** (segment.level - BLOCK_LEVEL);
   if (
     o.format !== ARCHIVE_FORMAT ||
@@ -102,23 +152,62 @@ async function parseIndex(store: Store, segment: ArchiveSegment, bytes: Uint8Arr
   ) {
     throw new ArchiveObjectError(`${where} does not describe its segment (leaves ${segment.firstLeaf} to ${segment.lastLeaf})`);
   }
-  const nodes = o.block_nodes.map((text, i) => {
+  const levels = await checkedLevels(store, segment, o.block_nodes, where);
+  const chunks = o.chunks.map((c) => ({ ...c, deletedAt: c.deletedAt ?? segment.deletedAt }));
+  return { segment, chunks, children: [], counts: countsByFirstLeaf(o.chunks, o.counts), blockLevel: BLOCK_LEVEL, levels };
+}
+
+/** A page's index checked against its row: ranges, its units tiling it at one level, and its tree. */
+async function parsePageIndex(store: Store, page: ArchiveSegment, o: PageIndexObject, where: string): Promise<SegmentIndex> {
+  const childLevel = o.child_level;
+  if (
+    o.format !== ARCHIVE_FORMAT ||
+    o.first_leaf !== page.firstLeaf ||
+    o.last_leaf !== page.lastLeaf ||
+    o.level !== page.level ||
+    o.first_id !== page.firstId ||
+    o.last_id !== page.lastId ||
+    !Number.isInteger(childLevel) ||
+    childLevel < BLOCK_LEVEL ||
+    childLevel >= page.level ||
+    !Array.isArray(o.children) ||
+    o.children.length !== page.children ||
+    o.children.length !== 2 ** (page.level - childLevel) ||
+    !Array.isArray(o.block_nodes) ||
+    o.block_nodes.length !== o.children.length ||
+    o.children.some((c, i) => c.level !== childLevel || c.firstLeaf !== page.firstLeaf + i * 2 ** childLevel || c.lastLeaf !== c.firstLeaf + 2 ** childLevel - 1) ||
+    o.children[0].firstId !== page.firstId ||
+    o.children[o.children.length - 1].lastId !== page.lastId
+  ) {
+    throw new ArchiveObjectError(`${where} does not describe its page (leaves ${page.firstLeaf} to ${page.lastLeaf})`);
+  }
+  const levels = await checkedLevels(store, page, o.block_nodes, where);
+  const children = o.children.map((c, i) => ({ ...c, deletedAt: c.deletedAt ?? page.deletedAt, top: o.block_nodes[i] }));
+  return { segment: page, chunks: [], children, counts: countsByFirstLeaf(o.children, o.counts), blockLevel: childLevel, levels };
+}
+
+/** The levels from an index's block nodes, checked to give the unit's top node (its page's, or the one D1 keeps). */
+async function checkedLevels(store: Store, unit: ArchiveSegment, blockNodes: string[], where: string): Promise<Bytes[][]> {
+  const nodes = blockNodes.map((text, i) => {
     const b = fromBase64(text);
     if (!b || b.length !== 32) throw new ArchiveObjectError(`${where}: block node ${i} is not a SHA-256 hash`);
     return b;
   });
   const levels = await segmentLevels(nodes);
-  const top = nodeKey(segment.level, segment.firstLeaf / 2 ** segment.level);
-  const stored = fromBase64((await storedHashes(store.DB, [[segment.level, segment.firstLeaf / 2 ** segment.level]])).get(top) ?? '');
-  if (!stored || !equalBytes(stored, levels[levels.length - 1][0])) {
-    throw new ArchiveObjectError(`${where}: its block nodes do not give the segment's stored level-${segment.level} node`);
+  const idx = unit.firstLeaf / 2 ** unit.level;
+  const expected = fromBase64(unit.top ?? (await storedHashes(store.DB, [[unit.level, idx]])).get(nodeKey(unit.level, idx)) ?? '');
+  if (!expected || !equalBytes(expected, levels[levels.length - 1][0])) {
+    throw new ArchiveObjectError(`${where}: its block nodes do not give the ${unit.top ? "page's" : 'stored'} level-${unit.level} node`);
   }
-  const counts = new Map<number, ChunkCount[]>(o.chunks.map((c) => [c.firstLeaf, []]));
-  for (const [firstLeaf, rootNamespaceId, scopePath, projectId, eventType, authorId, entityType, entityId, n] of o.counts) {
+  return levels;
+}
+
+function countsByFirstLeaf(parts: readonly { firstLeaf: number }[], tuples: readonly CountTuple[]): Map<number, ChunkCount[]> {
+  const counts = new Map<number, ChunkCount[]>(parts.map((c) => [c.firstLeaf, []]));
+  for (const [firstLeaf, rootNamespaceId, scopePath, projectId, eventType, authorId, entityType, entityId, n] of tuples) {
     counts.get(firstLeaf)?.push({ rootNamespaceId, scopePath, projectId, eventType, authorId, entityType, entityId, n });
   }
-  const chunks = o.chunks.map((c) => ({ ...c, deletedAt: c.deletedAt ?? segment.deletedAt }));
-  return { segment, chunks, counts, levels };
+  return counts;
 }
 
 /** Parsed indexes kept per isolate (an index of a full segment: about 1,024 chunk rows and their counts). */
@@ -131,7 +220,7 @@ const indexes = new Map<string, Promise<SegmentIndex>>();
  */
 export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = false): Promise<SegmentIndex> {
   // The row's deleted_at is part of the key: chunks read as deleted once retention deleted the segment.
-  const key = `${segment.objectKey}#${segment.objectSha256}#${segment.deletedAt ?? ''}`;
+  const key = `${segment.objectKey}#${segment.objectSha256}#${segment.deletedAt ?? ''}#${segment.top ?? ''}`;
   const hit = fresh ? undefined : indexes.get(key);
   if (hit) {
     indexes.delete(key);
@@ -156,9 +245,34 @@ export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = 
  * (inclusive), in leaf order. `fresh`: read the indexes afresh (the integrity check).
  */
 export async function chunksForLeaves(store: Store, from: number, to: number, fresh = false): Promise<ArchiveChunk[]> {
-  const [rows, segments] = await Promise.all([chunkRowsForLeaves(store.DB, from, to), segmentsForLeaves(store.DB, from, to)]);
+  const [rows, units] = await Promise.all([chunkRowsForLeaves(store.DB, from, to), segmentsForLeaves(store.DB, from, to)]);
+  const segments = await segmentsOfChunks(store, units, from, to, fresh);
   const sealed = (await Promise.all(segments.map((s) => readSegmentIndex(store, s, fresh)))).flatMap((i) => i.chunks);
   return [...rows, ...sealed.filter((c) => c.lastLeaf >= from && c.firstLeaf <= to)].sort((a, b) => a.firstLeaf - b.firstLeaf);
+}
+
+/**
+ * The segments of chunks inside these units (segments, or pages read through their indexes, down
+ * to their segments) that hold any leaf from `from` to `to`, in leaf order.
+ */
+async function segmentsOfChunks(store: Store, units: readonly ArchiveSegment[], from: number, to: number, fresh = false): Promise<ArchiveSegment[]> {
+  const out: ArchiveSegment[] = [];
+  for (const unit of units) {
+    if (unit.lastLeaf < from || unit.firstLeaf > to) continue;
+    if (unit.children === 0) out.push(unit);
+    else out.push(...(await segmentsOfChunks(store, (await readSegmentIndex(store, unit, fresh)).children, from, to, fresh)));
+  }
+  return out;
+}
+
+/** The segment of chunks inside this unit whose id range holds `id` (through pages' indexes), or null. */
+async function segmentContainingId(store: Store, unit: ArchiveSegment, id: number): Promise<ArchiveSegment | null> {
+  let at: ArchiveSegment | undefined = unit;
+  while (at && at.children > 0) {
+    const children: ArchiveSegment[] = (await readSegmentIndex(store, at)).children;
+    at = children.find((c) => c.firstId <= id && id <= c.lastId);
+  }
+  return at ?? null;
 }
 
 /** The chunk whose id range holds this event id (a chunk row or in a sealed segment); null when it is hot or was never moved. */
@@ -166,8 +280,9 @@ export async function chunkContainingId(store: Store, id: number): Promise<Archi
   const row = await chunkRowContainingId(store.DB, id);
   if (row) return row;
   const [found] = await segmentsForIds(store.DB, [id]);
-  if (!found) return null;
-  return (await readSegmentIndex(store, found.segment)).chunks.find((c) => c.firstId <= id && id <= c.lastId) ?? null;
+  const segment = found && (await segmentContainingId(store, found.segment, id));
+  if (!segment) return null;
+  return (await readSegmentIndex(store, segment)).chunks.find((c) => c.firstId <= id && id <= c.lastId) ?? null;
 }
 
 /** The chunks holding these event ids (not deleted by retention), each with the ids it holds: chunk rows in one query, sealed segments through their indexes. */
@@ -175,11 +290,11 @@ export async function chunksForIds(store: Store, ids: readonly number[]): Promis
   const found = await chunkRowsForIds(store.DB, ids);
   const seen = new Set(found.flatMap((f) => f.ids));
   const rest = ids.filter((id) => !seen.has(id));
-  for (const { segment, ids: inSegment } of await segmentsForIds(store.DB, rest)) {
-    const index = await readSegmentIndex(store, segment);
+  for (const { segment: unit, ids: inUnit } of await segmentsForIds(store.DB, rest)) {
     const byChunk = new Map<ArchiveChunk, number[]>();
-    for (const id of inSegment) {
-      const chunk = index.chunks.find((c) => c.firstId <= id && id <= c.lastId);
+    for (const id of inUnit) {
+      const segment = await segmentContainingId(store, unit, id);
+      const chunk = segment && (await readSegmentIndex(store, segment)).chunks.find((c) => c.firstId <= id && id <= c.lastId);
       if (chunk && chunk.deletedAt === null) byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), id]);
     }
     for (const [chunk, inChunk] of byChunk) found.push({ chunk, ids: inChunk });
@@ -195,11 +310,18 @@ export async function addSegmentNodes(store: Store, keys: readonly NodeKey[], ou
   const wanted = keys.filter(([level]) => level >= BLOCK_LEVEL);
   if (wanted.length === 0) return;
   const leaves = wanted.map(([level, idx]) => idx * 2 ** level);
-  const segments = await segmentsForLeaves(store.DB, Math.min(...leaves), Math.max(...leaves));
-  for (const segment of segments) {
-    const inside = wanted.filter(([level, idx]) => level < segment.level && idx * 2 ** level >= segment.firstLeaf && idx * 2 ** level <= segment.lastLeaf);
-    if (inside.length === 0) continue;
-    const index = await readSegmentIndex(store, segment, fresh);
-    for (const [level, idx] of inside) out.set(nodeKey(level, idx), index.levels[level - BLOCK_LEVEL][idx - segment.firstLeaf / 2 ** level]);
+  for (const unit of await segmentsForLeaves(store.DB, Math.min(...leaves), Math.max(...leaves))) await addUnitNodes(store, unit, wanted, out, fresh);
+}
+
+/** addSegmentNodes within one unit: from its index down to its blocks' level, from its units' indexes below that. */
+async function addUnitNodes(store: Store, unit: ArchiveSegment, keys: readonly NodeKey[], out: Map<string, Bytes>, fresh: boolean): Promise<void> {
+  const inside = keys.filter(([level, idx]) => level < unit.level && idx * 2 ** level >= unit.firstLeaf && idx * 2 ** level <= unit.lastLeaf);
+  if (inside.length === 0) return;
+  const index = await readSegmentIndex(store, unit, fresh);
+  const below: NodeKey[] = [];
+  for (const [level, idx] of inside) {
+    if (level >= index.blockLevel) out.set(nodeKey(level, idx), index.levels[level - index.blockLevel][idx - unit.firstLeaf / 2 ** level]);
+    else below.push([level, idx]);
   }
+  for (const child of index.children) await addUnitNodes(store, child, below, out, fresh);
 }

@@ -63,6 +63,8 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventTypeDefinition[] = [
   def('audit_events_retention_applied', 'Audit events past the retention period were removed (ours)', 'audit_events', ['Instance'], true),
   def('audit_events_archived', 'Audit events older than the hot window moved from D1 to the cold archive in R2, with the SHA-256 of the objects written (ours)', 'audit_events', ['Instance'], true),
   def('audit_archive_segment_sealed', 'A segment of the cold archive was sealed: its chunk rows, counts and tree nodes left D1 for one index object in R2, with its SHA-256 (ours)', 'audit_events', ['Instance'], true),
+  def('audit_archive_page_sealed', 'A page of the cold archive was sealed: 1,024 sealed units (segments or pages) left D1 for one index object in R2, with its SHA-256 (ours)', 'audit_events', ['Instance'], true),
+  def('audit_archive_page_unsealed', "A page of the cold archive was unsealed for retention: its units' rows, counts and tree nodes came back to D1 from its index (ours)", 'audit_events', ['Instance'], true),
   // The verifiable audit log (ours, issue 18).
   def('audit_log_checkpoint_issued', 'A signed checkpoint of the audit log was issued; details carry the signed note', 'audit_events', ['Instance'], true),
   def('audit_log_integrity_failure', 'The audit log integrity check found stored events or tree nodes that no longer match a signed checkpoint', 'audit_events', ['Instance'], true),

@@ -14,11 +14,13 @@
  *   there still says more may follow, with a cursor past the chunks it read.
  * - Exports read page by page, one chunk decoded at a time.
  * - A sealed segment (archive_segments.ts) counts by its summed counts; a page that reads into it,
- *   or a time filter that cuts it, expands it into its chunks with their counts from its index.
+ *   or a time filter that cuts it, expands it into its chunks with their counts from its index. A
+ *   page of units (archive_pages.ts) expands the same way into its units, level by level.
  */
 import type { SharedEnv } from '../env';
 import { findAuditEventInScope, type AuditFilters, type AuditScope, type Keyset } from '../db/audit_log';
 import { toAuditEvent, type AuditEvent } from '../db/audit_events';
+import type { ChunkCount } from '../db/audit_archive';
 import { countMatches, keysetSnapshot, offsetSnapshot, rowMatches, type ChunkMatch, type SegmentMatch } from '../db/audit_archive_read';
 import { isEventLine, type EventLine } from './archive_format';
 import { readChunkLines } from './archive_objects';
@@ -47,14 +49,40 @@ async function matchingLines(env: ArchiveEnv, m: ChunkMatch, scope: AuditScope, 
 /** An id range a keyset page reads (as the snapshot's SQL bounds chunks). */
 type IdRange = { belowId?: number; aboveId?: number; maxId?: number };
 
+/** A chunk or a sealed unit (segment or page) with matches. */
+type Match = ChunkMatch | SegmentMatch;
+
 /**
- * A sealed segment's chunks with matches, from its index, in leaf order: each chunk's count rows
- * matched as the counts' SQL matches them, its time range and id range as chunkMatchesSql's.
+ * What a unit's count rows count for a listing, by the rule of the counts' SQL for its coarseness
+ * (chunkMatchesSql): matching events (an upper bound unless `exact`).
  */
-async function expandSegment(env: ArchiveEnv, m: SegmentMatch, scope: AuditScope, filters: AuditFilters, range: IdRange = {}): Promise<ChunkMatch[]> {
+function unitCount(counts: readonly ChunkCount[], coarse: 0 | 1 | 2, scope: AuditScope, filters: AuditFilters): { n: number; exact: boolean } {
+  const { createdAfter: _after, createdBefore: _before, ...rest } = filters;
+  const finer = rest.authorId !== undefined || rest.onlyAuthorId !== undefined || rest.entityType !== undefined || rest.entityId !== undefined;
+  const sum = (match: (c: ChunkCount) => boolean) => counts.reduce((n, c) => (match(c) ? n + c.n : n), 0);
+  if (coarse === 0) return { n: sum((c) => countMatches(c, scope, rest)), exact: true };
+  if (coarse === 1) return { n: sum((c) => countMatches(c, scope, rest.eventType === undefined ? {} : { eventType: rest.eventType })), exact: !finer };
+  return { n: sum(() => true), exact: !finer && scope.kind === 'instance' && rest.eventType === undefined };
+}
+
+/**
+ * A sealed unit's parts with matches, from its index, in leaf order: a segment's chunks (each
+ * chunk's count rows matched as the counts' SQL matches them), or a page's units (their count rows
+ * by their coarseness); time ranges and id ranges as chunkMatchesSql's.
+ */
+async function expandSegment(env: ArchiveEnv, m: SegmentMatch, scope: AuditScope, filters: AuditFilters, range: IdRange = {}): Promise<Match[]> {
   const index = await readSegmentIndex(env, m.segment);
   const { createdAfter: after, createdBefore: before } = filters;
-  const out: ChunkMatch[] = [];
+  const out: Match[] = [];
+  for (const unit of index.children) {
+    if (unit.deletedAt !== null || unit.firstAt === null || unit.lastAt === null) continue;
+    if ((after !== undefined && !(unit.lastAt >= after)) || (before !== undefined && !(unit.firstAt <= before))) continue;
+    if ((range.belowId !== undefined && !(unit.firstId < range.belowId)) || (range.aboveId !== undefined && !(unit.lastId > range.aboveId))) continue;
+    if (range.maxId !== undefined && !(unit.firstId <= range.maxId)) continue;
+    const { n, exact } = unitCount(index.counts.get(unit.firstLeaf) ?? [], unit.coarse, scope, filters);
+    if (n === 0) continue;
+    out.push({ segment: unit, n, exact: exact && (after === undefined || unit.firstAt >= after) && (before === undefined || unit.lastAt <= before) });
+  }
   for (const chunk of index.chunks) {
     if (chunk.deletedAt !== null || chunk.firstAt === null || chunk.lastAt === null) continue;
     if ((after !== undefined && !(chunk.lastAt >= after)) || (before !== undefined && !(chunk.firstAt <= before))) continue;
@@ -81,34 +109,45 @@ export async function listAuditEventsPage(
   page: { limit: number; offset: number },
 ): Promise<{ total: number; events: AuditEvent[] }> {
   const snap = await offsetSnapshot(env.DB, scope, filters, page);
-  // A segment the time filter only partly covers: expanded into its chunks (counted below).
-  const expanded = new Map<SegmentMatch, ChunkMatch[]>();
-  for (const s of snap.segments) if (!s.exact) expanded.set(s, await expandSegment(env, s, scope, filters));
-  // A chunk the time filter only partly covers: count its matches from its lines.
-  for (const m of [...snap.chunks, ...[...expanded.values()].flat()]) if (!m.exact) m.n = (await matchingLines(env, m, scope, filters)).length;
-  for (const [s, chunks] of expanded) s.n = chunks.reduce((sum, m) => sum + m.n, 0);
+  // What the counts give only as an upper bound (a time filter cutting a chunk or unit, coarse
+  // counts finer filters need) is counted exactly: a chunk from its lines, a unit from its parts.
+  const expanded = new Map<SegmentMatch, Match[]>();
+  const settle = async (m: Match): Promise<void> => {
+    if (m.exact) return;
+    if ('chunk' in m) {
+      m.n = (await matchingLines(env, m, scope, filters)).length;
+    } else {
+      const parts = await expandSegment(env, m, scope, filters);
+      for (const part of parts) await settle(part);
+      m.n = parts.reduce((sum, part) => sum + part.n, 0);
+      expanded.set(m, parts);
+    }
+    m.exact = true;
+  };
+  for (const m of [...snap.chunks, ...snap.segments]) await settle(m);
   const items = merged(snap.chunks, snap.segments, 'desc');
   const total = snap.hotTotal + items.reduce((sum, m) => sum + m.n, 0);
   const events = snap.hot;
   let skip = Math.max(0, page.offset - snap.hotTotal);
-  for (const item of items) {
-    if (events.length >= page.limit) break;
-    if (skip >= item.n) {
-      skip -= item.n;
-      continue;
-    }
-    const chunks = 'chunk' in item ? [item] : (expanded.get(item) ?? (await expandSegment(env, item, scope, filters))).slice().reverse();
-    for (const m of chunks) {
-      if (events.length >= page.limit) break;
-      if (skip >= m.n) {
-        skip -= m.n;
+  // Newest first: whole chunks and units are skipped by their counts, a unit the page reads into is expanded.
+  const walk = async (list: Match[]): Promise<void> => {
+    for (const item of list) {
+      if (events.length >= page.limit) return;
+      await settle(item);
+      if (skip >= item.n) {
+        skip -= item.n;
         continue;
       }
-      const lines = await matchingLines(env, m, scope, filters);
-      for (const line of lines.slice(skip, skip + page.limit - events.length)) events.push(toAuditEvent(line));
-      skip = 0;
+      if ('chunk' in item) {
+        const lines = await matchingLines(env, item, scope, filters);
+        for (const line of lines.slice(skip, skip + page.limit - events.length)) events.push(toAuditEvent(line));
+        skip = 0;
+      } else {
+        await walk((expanded.get(item) ?? (await expandSegment(env, item, scope, filters))).slice().reverse());
+      }
     }
-  }
+  };
+  await walk(items);
   return { total, events };
 }
 
@@ -163,6 +202,17 @@ async function keysetChunks(
   const truncated = segmentMatches.length > KEYSET_CHUNKS;
   const edge = { segmentEdge: segmentMatches[segmentMatches.length - 1].segment };
   const chunks: ChunkMatch[] = [];
+  // A unit's chunks in the page's order, through its pages' indexes, until more than KEYSET_CHUNKS are read.
+  const collect = async (list: Match[]): Promise<void> => {
+    for (const item of list) {
+      if (chunks.length > KEYSET_CHUNKS) return;
+      if ('chunk' in item) chunks.push(item);
+      else {
+        const inner = await expandSegment(env, item, scope, filters, range);
+        await collect(keyset.sort === 'asc' ? inner : inner.reverse());
+      }
+    }
+  };
   let segmentsRead = 0;
   for (const item of merged(chunkMatches, segmentMatches, keyset.sort)) {
     if (chunks.length > KEYSET_CHUNKS) return { chunks };
@@ -171,8 +221,7 @@ async function keysetChunks(
       chunks.push(item);
       continue;
     }
-    const inner = await expandSegment(env, item, scope, filters, range);
-    chunks.push(...(keyset.sort === 'asc' ? inner : inner.reverse()));
+    await collect([item]);
     segmentsRead++;
   }
   return chunks.length <= KEYSET_CHUNKS && truncated ? { chunks, ...edge } : { chunks };

@@ -25,6 +25,15 @@ export interface ArchiveSegment {
   objectSha256: string;
   sealedAt: string;
   deletedAt: string | null;
+  /** Units merged into this page (migration 0023); 0 for a segment of chunks. */
+  children: number;
+  /** Of which retention had deleted (all of them, or none: see archive_pages.ts). */
+  deletedChildren: number;
+  /**
+   * Base64 of its level-`level` node when it came from its page's checked index (D1 no longer
+   * holds that node); absent for a row of D1, whose node D1 keeps.
+   */
+  top?: string;
 }
 
 /** An audit_archive_segments row as D1 returns it. */
@@ -45,6 +54,8 @@ export interface ArchiveSegmentRow {
   object_sha256: string;
   sealed_at: string;
   deleted_at: string | null;
+  children: number;
+  deleted_children: number;
 }
 
 export function toArchiveSegment(r: ArchiveSegmentRow): ArchiveSegment {
@@ -65,6 +76,8 @@ export function toArchiveSegment(r: ArchiveSegmentRow): ArchiveSegment {
     objectSha256: r.object_sha256,
     sealedAt: r.sealed_at,
     deletedAt: r.deleted_at,
+    children: r.children,
+    deletedChildren: r.deleted_children,
   };
 }
 
@@ -128,19 +141,173 @@ export async function segmentContents(
   ]);
   return {
     chunks: (chunks.results as ArchiveChunkRow[]).map(toArchiveChunk),
-    counts: (counts.results as Record<string, unknown>[]).map((r) => ({
-      firstLeaf: r.first_leaf as number,
-      rootNamespaceId: r.root_namespace_id as number | null,
-      scopePath: r.scope_path as string | null,
-      projectId: r.project_id as number | null,
-      eventType: r.event_type as string,
-      authorId: r.author_id as number,
-      entityType: r.entity_type as string,
-      entityId: r.entity_id as number,
-      n: r.n as number,
-    })),
+    counts: (counts.results as Record<string, unknown>[]).map(toChunkCountOf),
     blockNodes: nodes.results as { idx: number; hash: string }[],
   };
+}
+
+const SEGMENT_COLUMNS =
+  'first_leaf, last_leaf, level, first_id, last_id, first_at, last_at, event_count, chunks, deleted_chunks, coarse, object_key, object_bytes, object_sha256, sealed_at, deleted_at, children, deleted_children';
+
+/** A unit's row (a segment of chunks or a page) as a JSON array in SEGMENT_COLUMNS' order. */
+function segmentValues(s: ArchiveSegment): unknown[] {
+  return [s.firstLeaf, s.lastLeaf, s.level, s.firstId, s.lastId, s.firstAt, s.lastAt, s.eventCount, s.chunks, s.deletedChunks, s.coarse, s.objectKey, s.objectBytes, s.objectSha256, s.sealedAt, s.deletedAt, s.children, s.deletedChildren];
+}
+
+/** INSERT of units' rows from a JSON array of segmentValues (one statement). */
+function insertSegmentRows(db: D1Database, units: readonly ArchiveSegment[]): D1PreparedStatement {
+  const cols = SEGMENT_COLUMNS.split(', ');
+  return db
+    .prepare(`INSERT INTO audit_archive_segments (${SEGMENT_COLUMNS}) SELECT ${cols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1)`)
+    .bind(JSON.stringify(units.map(segmentValues)));
+}
+
+function insertSegmentRow(db: D1Database, s: ArchiveSegment): D1PreparedStatement {
+  return insertSegmentRows(db, [s]);
+}
+
+const COUNT_COLUMNS = 'first_leaf, root_namespace_id, scope_path, project_id, event_type, author_id, entity_type, entity_id, n';
+
+/** INSERTs of count rows (at most 2,000 per statement, so that no bound JSON grows past D1's limits). */
+function insertCountRows(db: D1Database, rows: readonly ChunkCountOf[]): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += 2000) {
+    const part = rows.slice(i, i + 2000).map((c) => [c.firstLeaf, c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId, c.n]);
+    out.push(
+      db
+        .prepare(`INSERT INTO audit_archive_segment_counts (${COUNT_COLUMNS}) SELECT ${COUNT_COLUMNS.split(', ').map((_, j) => `json_extract(value, '$[${j}]')`).join(', ')} FROM json_each(?1)`)
+        .bind(JSON.stringify(part)),
+    );
+  }
+  return out;
+}
+
+function toChunkCountOf(r: Record<string, unknown>): ChunkCountOf {
+  return {
+    firstLeaf: r.first_leaf as number,
+    rootNamespaceId: r.root_namespace_id as number | null,
+    scopePath: r.scope_path as string | null,
+    projectId: r.project_id as number | null,
+    eventType: r.event_type as string,
+    authorId: r.author_id as number,
+    entityType: r.entity_type as string,
+    entityId: r.entity_id as number,
+    n: r.n as number,
+  };
+}
+
+/** The highest level of a sealed unit (-1 when none is sealed). */
+export async function highestUnitLevel(db: D1Database): Promise<number> {
+  const row = await db.prepare('SELECT MAX(level) AS level FROM audit_archive_segments').first<{ level: number | null }>();
+  return row?.level ?? -1;
+}
+
+/**
+ * The candidate page of units of `childLevel`: the aligned range of 2^`pageLevel` leaves holding
+ * the oldest unit of that level, and every unit row inside it (in leaf order); null when no unit
+ * of that level exists.
+ */
+export async function pageCandidate(db: D1Database, childLevel: number, pageLevel: number): Promise<{ first: number; last: number; units: ArchiveSegment[] } | null> {
+  const oldest = await db.prepare('SELECT MIN(first_leaf) AS first FROM audit_archive_segments WHERE level = ?1').bind(childLevel).first<{ first: number | null }>();
+  if (oldest?.first === null || oldest?.first === undefined) return null;
+  const size = 2 ** pageLevel;
+  const first = Math.floor(oldest.first / size) * size;
+  const last = first + size - 1;
+  const rows = await db.prepare('SELECT * FROM audit_archive_segments WHERE first_leaf BETWEEN ?1 AND ?2 ORDER BY first_leaf').bind(first, last).all<ArchiveSegmentRow>();
+  return { first, last, units: rows.results.map(toArchiveSegment) };
+}
+
+/** What sealing a page of leaves [first, last] reads besides its units' rows (one batch): their count rows and their top nodes (level `childLevel`). */
+export async function pageContents(db: D1Database, first: number, last: number, childLevel: number): Promise<{ counts: ChunkCountOf[]; topNodes: { idx: number; hash: string }[] }> {
+  const [counts, nodes] = await db.batch([
+    db
+      .prepare(
+        `SELECT ${COUNT_COLUMNS} FROM audit_archive_segment_counts WHERE first_leaf BETWEEN ?1 AND ?2
+         ORDER BY first_leaf, root_namespace_id, scope_path, project_id, event_type, author_id, entity_type, entity_id`,
+      )
+      .bind(first, last),
+    db
+      .prepare('SELECT idx, hash FROM audit_log_nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3 ORDER BY idx')
+      .bind(childLevel, Math.floor(first / 2 ** childLevel), Math.floor(last / 2 ** childLevel)),
+  ]);
+  return { counts: (counts.results as Record<string, unknown>[]).map(toChunkCountOf), topNodes: nodes.results as { idx: number; hash: string }[] };
+}
+
+function guardStatement(db: D1Database, page: ArchiveSegment, childLevel: number, mode: 'seal' | 'unseal'): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO audit_archive_page_guard (first_leaf, last_leaf, level, child_level, children, deleted_children, mode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)')
+    .bind(page.firstLeaf, page.lastLeaf, page.level, childLevel, page.children, page.deletedChildren, mode);
+}
+
+/**
+ * The statements that seal a page (migration 0023), for ONE transaction (the caller appends its
+ * `audit_archive_page_sealed` event): the guard (its trigger fails unless the child rows are still
+ * those of the index), the deletes of the children's count rows and rows, the page's row and its
+ * summed count rows, the deletes of the nodes of levels childLevel to level-1 inside it, the
+ * guard's removal.
+ */
+export function sealPageStatements(db: D1Database, page: ArchiveSegment, childLevel: number, counts: readonly ChunkCountOf[]): D1PreparedStatement[] {
+  const statements = [
+    guardStatement(db, page, childLevel, 'seal'),
+    db.prepare('DELETE FROM audit_archive_segment_counts WHERE first_leaf BETWEEN ?1 AND ?2').bind(page.firstLeaf, page.lastLeaf),
+    db.prepare('DELETE FROM audit_archive_segments WHERE first_leaf BETWEEN ?1 AND ?2 AND level = ?3').bind(page.firstLeaf, page.lastLeaf, childLevel),
+    insertSegmentRow(db, page),
+    ...insertCountRows(db, counts),
+  ];
+  for (let level = childLevel; level < page.level; level++) {
+    statements.push(
+      db.prepare('DELETE FROM audit_log_nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3').bind(level, Math.floor(page.firstLeaf / 2 ** level), Math.floor(page.lastLeaf / 2 ** level)),
+    );
+  }
+  statements.push(db.prepare('DELETE FROM audit_archive_page_guard'));
+  return statements;
+}
+
+/**
+ * The statements that unseal a page (the inverse of sealPageStatements), for ONE transaction: the
+ * guard (its trigger fails unless the page is still live), the deletes of the page's count rows
+ * and row, its children's rows and count rows restored from its index, and its nodes of levels
+ * childLevel to level-1 (INSERT OR IGNORE: nodes are append-only and never differ).
+ */
+export function unsealPageStatements(
+  db: D1Database,
+  page: ArchiveSegment,
+  childLevel: number,
+  children: readonly ArchiveSegment[],
+  childCounts: readonly ChunkCountOf[],
+  nodes: readonly { level: number; idx: number; hash: string }[],
+): D1PreparedStatement[] {
+  const statements = [
+    guardStatement(db, page, childLevel, 'unseal'),
+    db.prepare('DELETE FROM audit_archive_segment_counts WHERE first_leaf = ?1').bind(page.firstLeaf),
+    db.prepare('DELETE FROM audit_archive_segments WHERE first_leaf = ?1 AND level = ?2').bind(page.firstLeaf, page.level),
+    insertSegmentRows(
+      db,
+      children.map(({ top: _top, ...c }) => c),
+    ),
+    ...insertCountRows(db, childCounts),
+  ];
+  for (let i = 0; i < nodes.length; i += 2000) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO audit_log_nodes (level, idx, hash)
+           SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1)`,
+        )
+        .bind(JSON.stringify(nodes.slice(i, i + 2000).map((n) => [n.level, n.idx, n.hash]))),
+    );
+  }
+  statements.push(db.prepare('DELETE FROM audit_archive_page_guard'));
+  return statements;
+}
+
+/** Live pages (children > 0) whose oldest event was created before `cutoff`, oldest first, up to `limit`. */
+export async function expiringLivePages(db: D1Database, cutoff: string, limit: number): Promise<ArchiveSegment[]> {
+  const rows = await db
+    .prepare('SELECT * FROM audit_archive_segments WHERE deleted_at IS NULL AND children > 0 AND first_at < ?1 ORDER BY first_leaf LIMIT ?2')
+    .bind(cutoff, limit)
+    .all<ArchiveSegmentRow>();
+  return rows.results.map(toArchiveSegment);
 }
 
 /**
@@ -160,13 +327,7 @@ export function sealSegmentStatements(db: D1Database, s: ArchiveSegment, blockLe
     `SELECT ?1, NULL, NULL, NULL, '', 0, '', 0, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 HAVING COUNT(*) > 0`,
   ][s.coarse];
   const statements: D1PreparedStatement[] = [
-    db
-      .prepare(
-        `INSERT INTO audit_archive_segments (first_leaf, last_leaf, level, first_id, last_id, first_at, last_at, event_count, chunks,
-           deleted_chunks, coarse, object_key, object_bytes, object_sha256, sealed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`,
-      )
-      .bind(s.firstLeaf, s.lastLeaf, s.level, s.firstId, s.lastId, s.firstAt, s.lastAt, s.eventCount, s.chunks, s.deletedChunks, s.coarse, s.objectKey, s.objectBytes, s.objectSha256, s.sealedAt),
+    insertSegmentRow(db, s),
     db.prepare(`INSERT INTO audit_archive_segment_counts (first_leaf, ${cols}, n) ${summed}`).bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_chunks WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
@@ -179,10 +340,10 @@ export function sealSegmentStatements(db: D1Database, s: ArchiveSegment, blockLe
   return statements;
 }
 
-/** Up to `limit` sealed segments not deleted yet whose newest event was created before `cutoff`, oldest first. */
+/** Up to `limit` sealed segments of chunks not deleted yet whose newest event was created before `cutoff`, oldest first. */
 export async function expiredArchiveSegments(db: D1Database, cutoff: string, limit: number): Promise<ArchiveSegment[]> {
   const rows = await db
-    .prepare('SELECT * FROM audit_archive_segments WHERE deleted_at IS NULL AND last_at < ?1 ORDER BY last_at, first_leaf LIMIT ?2')
+    .prepare('SELECT * FROM audit_archive_segments WHERE deleted_at IS NULL AND children = 0 AND last_at < ?1 ORDER BY last_at, first_leaf LIMIT ?2')
     .bind(cutoff, limit)
     .all<ArchiveSegmentRow>();
   return rows.results.map(toArchiveSegment);

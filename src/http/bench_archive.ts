@@ -21,8 +21,10 @@
  *     Answers {"chunks", "events", "last_id"}.
  *   POST /-/bench/audit_archive/seal {max_segments?}
  *     Seals segments whose chunks are all cold (runArchiveSeal, as the cron after its move) until
- *     none is left or `max_segments` (1 to 1000, default 100) sealed; the segment size is the
- *     Worker's AUDIT_ARCHIVE_SEGMENT_CHUNKS. Answers {"segments", "first_leaf", "last_leaf"}.
+ *     none is left or `max_segments` (1 to 1000, default 100) sealed, then as many pages of
+ *     sealed units (archive_pages.ts); the sizes are the Worker's AUDIT_ARCHIVE_SEGMENT_CHUNKS and
+ *     AUDIT_ARCHIVE_PAGE_SEGMENTS. Answers {"segments", "pages", "first_leaf", "last_leaf"} (the
+ *     leaves of the segments sealed).
  */
 import { uuidv7 } from 'uuidv7';
 import { benchRoutesEnabled, type Env } from '../env';
@@ -165,7 +167,13 @@ async function move(request: Request, env: Env): Promise<Response> {
 async function seal(request: Request, env: Env): Promise<Response> {
   const body = await readJson(request);
   const sealed = await runArchiveSeal(env, null, new Date(), integer(body, 'max_segments', 1, 1000, 100));
-  return json({ segments: sealed.length, first_leaf: sealed[0]?.firstLeaf ?? null, last_leaf: sealed[sealed.length - 1]?.lastLeaf ?? null });
+  const segments = sealed.filter((u) => u.children === 0);
+  return json({
+    segments: segments.length,
+    pages: sealed.length - segments.length,
+    first_leaf: segments[0]?.firstLeaf ?? null,
+    last_leaf: segments[segments.length - 1]?.lastLeaf ?? null,
+  });
 }
 
 /** Answer the archive's bench routes (BENCH_ROUTES="true" only); null for every other request. */

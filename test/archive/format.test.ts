@@ -107,3 +107,27 @@ describe('AUDIT_ARCHIVE_SEGMENT_CHUNKS (tests and benchmarks only)', () => {
     }
   });
 });
+
+describe('AUDIT_ARCHIVE_PAGE_SEGMENTS (tests and benchmarks only)', () => {
+  it('gives 1,024 units unless set; a whole number from 2 to 1,024 rounded down to a power of two; anything else the default, logged once', async () => {
+    const { pageSegments, PAGE_SEGMENTS } = await import('../../src/audit/archive_config');
+    expect(PAGE_SEGMENTS).toBe(1024);
+    expect(pageSegments({})).toBe(1024);
+    expect(pageSegments({ AUDIT_ARCHIVE_PAGE_SEGMENTS: '2' })).toBe(2);
+    expect(pageSegments({ AUDIT_ARCHIVE_PAGE_SEGMENTS: '7' })).toBe(4);
+    expect(pageSegments({ AUDIT_ARCHIVE_PAGE_SEGMENTS: '1024' })).toBe(1024);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      for (const bad of ['1', '0', '1025', '2.5', 'many', ' ']) {
+        expect(pageSegments({ AUDIT_ARCHIVE_PAGE_SEGMENTS: bad })).toBe(1024);
+        expect(pageSegments({ AUDIT_ARCHIVE_PAGE_SEGMENTS: bad })).toBe(1024);
+      }
+      const messages = error.mock.calls.map((c) => String(c[0]));
+      expect(messages).toContain('AUDIT_ARCHIVE_PAGE_SEGMENTS must be a whole number from 2 to 1024 (got "1"); using 1024');
+      expect(new Set(messages).size).toBe(messages.length);
+      for (const m of messages) expect(m).toMatch(/^AUDIT_ARCHIVE_PAGE_SEGMENTS must be a whole number from 2 to 1024 \(got .*\); using 1024$/);
+    } finally {
+      error.mockRestore();
+    }
+  });
+});
