@@ -9,7 +9,8 @@
 //  1. Starts the worker as the README does (`npm start -- --port <free> --persist-to <tmp>
 //     --var ADMIN_TOKEN:<random> --var ALLOW_LOCAL_DESTINATIONS:true --var DELIVERY_TIMEOUT_MS:1000
 //     --var DELIVERY_RETRY_SCHEDULE:<short> --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5 --var RATE_LIMITS:off
-//     --test-scheduled`), with a fresh state directory.
+//     --var AUDIT_HOT_DAYS:0 --test-scheduled`), with a fresh state directory: each cron run moves the
+//     dispatched events to the cold archive (issue 19), so moves run across the kill.
 //  2. Runs a receiver on 127.0.0.1 that fails on purpose: 30% 500, 5% hangs past the delivery
 //     timeout, 5% 429 with Retry-After: 1, 5% slow 2xx close to the timeout (duplicate-prone),
 //     one outage (connections dropped), and one path that always answers 500.
@@ -17,11 +18,13 @@
 //     (GraphQL externalAuditEventDestinationCreate), then records N events through
 //     POST /api/v4/audit_events, half before and half after killing (SIGKILL) and restarting
 //     `wrangler dev` on the same --persist-to directory.
-//  4. Triggers the cron (`/__scheduled`, the outbox sweep and the stale delivery sweep) every few
-//     seconds and waits until every healthy delivery arrived and the permanently failing
-//     destination's deliveries are dead-lettered (within a budget); reads the delivery log
+//  4. Triggers the cron (`/__scheduled`: the outbox sweep, the stale delivery sweep, the archive's
+//     move) every few seconds from the first event to the kill and while draining, and waits
+//     until every healthy delivery arrived and the permanently failing destination's deliveries
+//     are dead-lettered (within a budget); reads the delivery log
 //     (GraphQL deliveryCounts) for what D1 says; prints the report and writes the "Fault soak"
-//     section of bench/RESULTS.md. Exits non-zero when anything was lost.
+//     section of bench/RESULTS.md. Exits non-zero when anything was lost, or when the events
+//     listed at the end (hot and cold) are not exactly those recorded.
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -137,6 +140,9 @@ async function startWorker() {
     ...(DEFAULT_BREAKER ? [] : ['--var', `DELIVERY_BREAKER_COOLDOWN_SECONDS:${BREAKER_COOLDOWN_SECONDS}`]), '--test-scheduled', '--show-interactive-dev-session=false',
     // The soak measures the service, not the limiter.
     '--var', 'RATE_LIMITS:off',
+    // Every cron run also moves the events whose deliveries were dispatched to the cold archive
+    // (issue 19), so moves run before, across and after the kill, and deliveries read moved events.
+    '--var', 'AUDIT_HOT_DAYS:0',
   ];
   worker = spawnNpmStart(args, (d) => (workerLog += d));
   await waitForVersion(worker, base, () => workerLog.slice(-3000));
@@ -170,6 +176,12 @@ async function gql(query, variables) {
   const r = await api('POST', '/api/graphql', { query, variables });
   if (r.status !== 200 || r.body.errors) throw new Error(`GraphQL: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
   return r.body.data;
+}
+
+/** Chunks moved to the cold archive so far (its `audit_events_archived` events, one per chunk). */
+async function archivedChunks() {
+  const r = await api('GET', '/api/v4/audit_events?event_type=audit_events_archived&per_page=1');
+  return Number(r.headers.get('x-total') ?? 0);
 }
 
 async function triggerCron() {
@@ -312,6 +324,14 @@ async function main() {
     log(`receiver outage for ${CONFIG.outageMs} ms`);
   }, SHORT ? 1_500 : 8_000);
   const clicks = startClicking();
+  // The cron (sweeps and the archive's move) runs through the first half and up to the kill.
+  let cronBeforeKill = true;
+  const cronLoop = (async () => {
+    while (cronBeforeKill) {
+      await triggerCron();
+      await sleep(2_500);
+    }
+  })();
   const first = await recordEvents(0, half);
   log(`recorded ${first.length} events (first half)`);
   await sleep(SHORT ? 2_000 : 5_000);
@@ -322,7 +342,10 @@ async function main() {
   const deliveredAtKill = HEALTHY.reduce((s, p) => s + uniqueDelivered(p), 0);
   log(`killing wrangler dev: D1 says ${pendingAtKill} deliveries pending, ${deliveredAtKill} arrived so far`);
   const tKill = Date.now();
+  const movedBeforeKill = await archivedChunks();
   await killWorker('SIGKILL');
+  cronBeforeKill = false;
+  await cronLoop;
   await startWorker();
   const restartMs = Date.now() - tKill;
   const after = await deliveryCounts();
@@ -373,6 +396,10 @@ async function main() {
   const outboxDispatched = [...restartLog.matchAll(/outbox sweep: dispatched (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
 
   const downloadsStored = await storedDownloads();
+  // Every event recorded is listed once (hot or cold): none lost or duplicated by the moves.
+  const eventsAtEnd = Number((await api('GET', `/api/v4/audit_events?event_type=${EVENT_TYPE}&per_page=1`)).headers.get('x-total'));
+  const archive = { chunksMovedBeforeKill: movedBeforeKill, chunksMoved: await archivedChunks(), eventsListed: eventsAtEnd };
+  log(`archive: ${archive.chunksMoved} chunks moved (${movedBeforeKill} before the kill); ${eventsAtEnd} events listed for ${recorded} recorded`);
   const downloadsLost = Math.max(0, downloads.answered302 - downloadsStored);
   log(`downloads: ${downloadsStored} events stored for ${downloads.answered302} clicks answered 302; lost ${downloadsLost}`);
 
@@ -408,10 +435,12 @@ async function main() {
     recordingSeconds: ((tRecorded - tRecord) / 1000).toFixed(1),
     restart: { restartSeconds: (restartMs / 1000).toFixed(1), pendingAtKill, deliveredAtKill, eventsInD1AfterRestart: eventsAfterRestart, eventsRecordedBeforeKill: first.length, staleResent, outboxDispatched },
     receiver: tally,
+    archive,
   };
   console.log(JSON.stringify(report, null, 2));
   writeResults(report);
-  const ok = lost === 0 && healthyPendingAtEnd === 0 && downloadsLost === 0 && failedElsewhere === 0 && deadDelivered === 0 && eventsAfterRestart >= first.length;
+  const ok =
+    lost === 0 && healthyPendingAtEnd === 0 && downloadsLost === 0 && failedElsewhere === 0 && deadDelivered === 0 && eventsAfterRestart >= first.length && eventsAtEnd === recorded;
   log(ok ? 'PASS: nothing lost' : lost === 0 && healthyPendingAtEnd > 0 ? `FAIL: nothing lost, but ${healthyPendingAtEnd} healthy deliveries were still pending when the drain budget ended` : 'FAIL: see the report above');
   return ok;
 }
@@ -459,19 +488,22 @@ function writeResults(r) {
     `| after the restart: events in D1 / recorded before the kill | ${r.restart.eventsInD1AfterRestart} / ${r.restart.eventsRecordedBeforeKill} |`,
     `| after the restart: stale delivery sweep re-sent / outbox sweep dispatched | ${r.restart.staleResent} / ${r.restart.outboxDispatched} |`,
     `| receiver answers: 200 / 500 / hang / 429 / slow 2xx / dropped (outage or restart) / dead 500 | ${r.receiver.ok} / ${r.receiver.s500} / ${r.receiver.hang} / ${r.receiver.s429} / ${r.receiver.slow2xx} / ${r.receiver.outageDropped} / ${r.receiver.dead500} |`,
+    `| cold archive (AUDIT_HOT_DAYS=0): chunks moved in all / before the kill; events listed at the end / recorded | ${r.archive.chunksMoved} / ${r.archive.chunksMovedBeforeKill}; ${r.archive.eventsListed} / ${r.eventsRecorded} |`,
     '',
   ].join('\n');
   const intro = [
     '## Fault soak',
     '',
     '`npm run soak` (N = 5,000) and `npm run soak:short` (N = 200; `.ci/run` runs it). `bench/soak.mjs` starts the worker with',
-    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5 --var RATE_LIMITS:off --test-scheduled\``
+    `\`npm start -- --persist-to <tmp> --var DELIVERY_TIMEOUT_MS:${DELIVERY_TIMEOUT_MS} --var DELIVERY_RETRY_SCHEDULE:${DELIVERY_RETRY_SCHEDULE} --var DELIVERY_BREAKER_COOLDOWN_SECONDS:5 --var RATE_LIMITS:off --var AUDIT_HOT_DAYS:0 --test-scheduled\``
       + ' (`--default-breaker`: without the cool-down, so the production 60 s applies)',
     '(shortened for the soak only; production keeps 10000 ms, 5,300,1800,7200,18000,36000,36000 and 60 s). The receiver answers',
     '30% 500, 5% hangs past the timeout, 5% 429 with `Retry-After: 1`, 5% slow 2xx close to the timeout, drops every',
     'connection during one outage (10 s full, 3 s short), and one destination always answers 500. Half the events are recorded,',
     '`wrangler dev` is killed with SIGKILL and started again on the same state directory, then the other half is recorded; the',
-    'cron (`/__scheduled`: outbox sweep and stale delivery sweep) is triggered every 2.5 s while draining. Beside the ingest,',
+    'cron (`/__scheduled`: outbox sweep, stale delivery sweep and, with `AUDIT_HOT_DAYS:0`, the move of dispatched events to',
+    'the cold archive) is triggered every 2.5 s from the first event to the kill and while draining; every event recorded must be',
+    'listed exactly once at the end, hot or cold. Beside the ingest,',
     'two clients click a public release\'s tracked download URL from the first event until the last, through the kill: every',
     'click answered 302 must be one stored `release_external_artifact_download` event afterwards (the download buffer\'s',
     'Durable Object storage and its alarm survive the SIGKILL).',
