@@ -515,9 +515,8 @@ function writeResults(r) {
     'the production cool-down (60 s) found that two timeouts in a row opened it every few hundred attempts and that one failed',
     'half-open probe doubled the wait: since then a timeout counts for 2 failures (not 5) and only 3 failed probes in a row',
     're-open it.',
-    DEFAULT_BREAKER
-      ? 'This run keeps the production first cool-down (60 s, doubling up to ten times it) with the short retry schedule.'
-      : `The soak shortens its first cool-down to ${BREAKER_COOLDOWN_SECONDS} s (\`DELIVERY_BREAKER_COOLDOWN_SECONDS\`; doubling up to ten times it) as it shortens the retry schedule.`,
+    `Without \`--default-breaker\` the soak shortens the first cool-down to ${BREAKER_COOLDOWN_SECONDS} s (\`DELIVERY_BREAKER_COOLDOWN_SECONDS\`; doubling up to`,
+    'ten times it) as it shortens the retry schedule; with it, the production 60 s applies: each run below says which.',
     'It never touches the database: the three faulty-but-alive destinations recover from their breakers on their',
     'own and get every event (waits behind a breaker spend no attempt). The permanently failing destination\'s deliveries wait behind',
     'it (pending in D1, three probes per cool-down) and are dead-lettered when their 13 attempts are really spent or after',
