@@ -19,7 +19,7 @@ import { eventIdsBetween, leafSlice, nodeKey } from '../db/audit_log_tree';
 import { equalBytes, fromBase64, type Bytes } from '../tlog/hash';
 import { rootHash } from '../tlog/tree';
 import { BLOCK_LEVEL, CHUNK_LEAVES, isEventLine } from './archive_format';
-import { readChunkLines, readChunkManifest } from './archive_objects';
+import { ArchiveObjectError, readChunkLines, readChunkManifest } from './archive_objects';
 import { blockRoots, hashBytes, type TreeStore } from './archive_tree';
 import { chunksForLeaves } from './archive_segments';
 import { eventLeafHash } from './log_builder';
@@ -94,8 +94,15 @@ async function checkAgainstD1(store: TreeStore, chunks: ArchiveChunk[], from: nu
 
 /** Re-hash moved leaves [from, to) (all at or below the cold boundary) from the archive and check them (see the module comment). */
 export async function rehashColdLeaves(store: TreeStore, from: number, to: number): Promise<ColdRehash> {
-  const chunks = await chunksForLeaves(store, from, to - 1, true);
   const hashes: Bytes[] = [];
+  let chunks: ArchiveChunk[];
+  try {
+    chunks = await chunksForLeaves(store, from, to - 1, true);
+  } catch (err) {
+    // A sealed segment's or page's index that is missing or fails its checks is a finding, like a chunk's object.
+    if (err instanceof ArchiveObjectError) return { hashes, problem: err.message };
+    throw err;
+  }
   const events: AuditEvent[] = [];
   const gap = chunks.findIndex((c, i) => (i === 0 ? c.firstLeaf > from : c.firstLeaf !== chunks[i - 1].lastLeaf + 1 || c.firstId <= chunks[i - 1].lastId));
   if (chunks.length === 0 || gap >= 0 || chunks[chunks.length - 1].lastLeaf < to - 1) {

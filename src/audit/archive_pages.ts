@@ -68,21 +68,20 @@ export function pageCounts(units: readonly ArchiveSegment[], counts: readonly Ch
 }
 
 /**
- * Seal the next due page, at the lowest level that has one: the aligned page holding the oldest
- * unit of that level, once all its units are sealed (and, while retention is on, all deleted by
- * it). Returns the page sealed, or null when none is due (or another run sealed it first).
+ * Seal the next due page, at the lowest level that has one: the oldest aligned range that units of
+ * that level tile wholly (while retention is on, units it has all deleted). Returns the page
+ * sealed, or null when none is due (or another run sealed it first).
  */
 export async function sealNextPage(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | null, now = new Date()): Promise<ArchiveSegment | null> {
   const step = Math.log2(pageSegments(env));
   const retention = (retentionDays(env) ?? 0) > 0;
   const highest = Math.min(await highestUnitLevel(env.DB), MAX_LEVEL - step);
   for (let childLevel = BLOCK_LEVEL + Math.log2(segmentChunks(env)); childLevel <= highest; childLevel += step) {
-    const candidate = await pageCandidate(env.DB, childLevel, childLevel + step);
+    const candidate = await pageCandidate(env.DB, childLevel, childLevel + step, retention);
     if (!candidate) continue;
     const { first, last, units } = candidate;
     if (units.length !== 2 ** step || units.some((u) => u.level !== childLevel)) continue;
     const deleted = units.filter((u) => u.deletedAt !== null);
-    if (retention && deleted.length !== units.length) continue;
     return sealPage(env, ctx, now, { first, last, level: childLevel + step, childLevel, units, deleted: deleted.length });
   }
   return null;

@@ -210,15 +210,20 @@ function countsByFirstLeaf(parts: readonly { firstLeaf: number }[], tuples: read
   return counts;
 }
 
-/** Parsed indexes kept per isolate (an index of a full segment: about 1,024 chunk rows and their counts). */
-export const CACHED_INDEXES = 4;
-const indexes = new Map<string, Promise<SegmentIndex>>();
+/**
+ * Parsed indexes kept per isolate: a lookup through pages reads one index per level (a page, its
+ * unit, a segment), so a few lookups' worth. Only finished reads are kept: an unfinished read
+ * belongs to the request that started it (workerd refuses I/O on behalf of another request, and
+ * a request awaiting it can hang), so concurrent requests that miss each read the bucket.
+ */
+export const CACHED_INDEXES = 8;
+const indexes = new Map<string, SegmentIndex>();
 
 /**
  * A segment's index, read, checked and parsed (see the module comment). `fresh`: read the bucket
  * even when cached (sealing and the integrity check verify what the bucket holds now).
  */
-export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = false): Promise<SegmentIndex> {
+export async function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = false): Promise<SegmentIndex> {
   // The row's deleted_at is part of the key: chunks read as deleted once retention deleted the segment.
   const key = `${segment.objectKey}#${segment.objectSha256}#${segment.deletedAt ?? ''}#${segment.top ?? ''}`;
   const hit = fresh ? undefined : indexes.get(key);
@@ -227,17 +232,14 @@ export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = 
     indexes.set(key, hit);
     return hit;
   }
-  const p = (async () => {
-    const object = await store.AUDIT_ARCHIVE.get(segment.objectKey);
-    if (!object) throw new ArchiveObjectError(`archive segment index ${segment.objectKey} is missing`);
-    return parseIndex(store, segment, new Uint8Array(await object.arrayBuffer()));
-  })();
-  indexes.delete(key);
-  indexes.set(key, p);
-  while (indexes.size > CACHED_INDEXES) indexes.delete(indexes.keys().next().value as string);
+  const object = await store.AUDIT_ARCHIVE.get(segment.objectKey);
+  if (!object) throw new ArchiveObjectError(`archive segment index ${segment.objectKey} is missing`);
   // A failure is not kept: the next read tries the bucket again.
-  p.catch(() => indexes.delete(key));
-  return p;
+  const index = await parseIndex(store, segment, new Uint8Array(await object.arrayBuffer()));
+  indexes.delete(key);
+  indexes.set(key, index);
+  while (indexes.size > CACHED_INDEXES) indexes.delete(indexes.keys().next().value as string);
+  return index;
 }
 
 /**

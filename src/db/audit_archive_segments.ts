@@ -203,15 +203,27 @@ export async function highestUnitLevel(db: D1Database): Promise<number> {
 }
 
 /**
- * The candidate page of units of `childLevel`: the aligned range of 2^`pageLevel` leaves holding
- * the oldest unit of that level, and every unit row inside it (in leaf order); null when no unit
- * of that level exists.
+ * The oldest page due at `childLevel`: the first aligned range of 2^`pageLevel` leaves that units of
+ * that level tile wholly (`fanout` of them), all deleted by retention when `deletedOnly`; with
+ * its units in leaf order. Null when none is due.
  */
-export async function pageCandidate(db: D1Database, childLevel: number, pageLevel: number): Promise<{ first: number; last: number; units: ArchiveSegment[] } | null> {
-  const oldest = await db.prepare('SELECT MIN(first_leaf) AS first FROM audit_archive_segments WHERE level = ?1').bind(childLevel).first<{ first: number | null }>();
-  if (oldest?.first === null || oldest?.first === undefined) return null;
+export async function pageCandidate(
+  db: D1Database,
+  childLevel: number,
+  pageLevel: number,
+  deletedOnly: boolean,
+): Promise<{ first: number; last: number; units: ArchiveSegment[] } | null> {
+  const group = await db
+    .prepare(
+      `SELECT first_leaf >> ?2 AS page FROM audit_archive_segments WHERE level = ?1
+       GROUP BY first_leaf >> ?2 HAVING COUNT(*) = ?3 AND (?4 = 0 OR SUM(deleted_at IS NULL) = 0)
+       ORDER BY page LIMIT 1`,
+    )
+    .bind(childLevel, pageLevel, 2 ** (pageLevel - childLevel), deletedOnly ? 1 : 0)
+    .first<{ page: number }>();
+  if (!group) return null;
   const size = 2 ** pageLevel;
-  const first = Math.floor(oldest.first / size) * size;
+  const first = group.page * size;
   const last = first + size - 1;
   const rows = await db.prepare('SELECT * FROM audit_archive_segments WHERE first_leaf BETWEEN ?1 AND ?2 ORDER BY first_leaf').bind(first, last).all<ArchiveSegmentRow>();
   return { first, last, units: rows.results.map(toArchiveSegment) };

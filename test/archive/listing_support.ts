@@ -1,6 +1,21 @@
-/** Walking a REST listing page by page, for comparing its answers before and after the log moved (reads.test.ts, seal.test.ts). */
+/** Walking a REST listing page by page, for comparing its answers before and after the log moved (reads.test.ts, seal.test.ts, pages.test.ts). */
 import { expect } from 'vitest';
-import { api } from '../support/api';
+import { env } from 'cloudflare:workers';
+import { api, createGroup, createProject, createUser } from '../support/api';
+import { createRelease, releasesPath } from '../releases/support';
+
+/** A release (`tag`) with a link, edited once, in a project of its own: its 3 events (created, link, updated) and who may read them. */
+export async function releaseWithThreeEvents(tag: string): Promise<{ projectId: number; token: string; eventIds: number[] }> {
+  const releaser = await createUser();
+  const rg = await createGroup({ token: releaser.token });
+  const rp = await createProject(rg.id, { token: releaser.token });
+  await createRelease(rp.id, releaser.token, { tag_name: tag, name: tag, assets: { links: [{ name: 'a.tar.gz', url: 'https://downloads.example.com/a.tar.gz' }] } });
+  expect((await api('PUT', releasesPath(rp.id, tag), { token: releaser.token, body: { description: `${tag} soon` } })).status).toBe(200);
+  const rows = await env.DB.prepare("SELECT id FROM audit_events WHERE project_id = ?1 AND event_type != 'project_created' ORDER BY id").bind(rp.id).all<{ id: number }>();
+  const eventIds = rows.results.map((r) => r.id);
+  expect(eventIds).toHaveLength(3);
+  return { projectId: rp.id, token: releaser.token, eventIds };
+}
 
 /** The pagination headers compared page by page. */
 export const PAGE_HEADERS = ['x-total', 'x-total-pages', 'x-page', 'x-per-page', 'x-next-page', 'x-prev-page', 'link'];

@@ -16,7 +16,7 @@ import { env } from 'cloudflare:workers';
 import type { Env } from '../../src/env';
 import { ADMIN, api, call, createGroup, createProject, createUser } from '../support/api';
 import { eventInput, groupEntityOf, insertEvents, projectEntityOf } from '../audit_log/support';
-import { keysetWalk, offsetPages } from './listing_support';
+import { keysetWalk, offsetPages, releaseWithThreeEvents } from './listing_support';
 import { moveNextChunk, type Eligible } from '../../src/audit/archive_move';
 import { nextSegment, runArchiveSeal, sealNextSegment } from '../../src/audit/archive_seal';
 import { applyArchiveRetention } from '../../src/audit/archive_retention';
@@ -26,8 +26,7 @@ import { archiveRetentionStatements } from '../../src/db/audit_archive_retention
 import { toArchiveSegment, type ArchiveSegment, type ArchiveSegmentRow } from '../../src/db/audit_archive_segments';
 import { fromBase64 } from '../../src/tlog/hash';
 import { verifyConsistency, verifyInclusion } from '../../src/tlog/tree';
-import { createRelease, releasesPath } from '../releases/support';
-import { buildTree, bytesOf, checkpointNow, getOk, leafIndexes, verifyCheckpoint, type Verified } from './tlog_support';
+import { buildTree, bytesOf, expectVerifiedEvidence, checkpointNow, getOk, leafIndexes, type Verified } from './tlog_support';
 
 const SEAL = { ...env, AUDIT_ARCHIVE_SEGMENT_CHUNKS: '2' } as unknown as Env;
 const N = 6600;
@@ -53,16 +52,7 @@ let mine2: { first: number; last: number };
 let release: { projectId: number; token: string; eventIds: number[] };
 
 beforeAll(async () => {
-  const releaser = await createUser();
-  const rg = await createGroup({ token: releaser.token });
-  const rp = await createProject(rg.id, { token: releaser.token });
-  await createRelease(rp.id, releaser.token, { tag_name: 'v-sealed', name: 'Sealed', assets: { links: [{ name: 'a.tar.gz', url: 'https://downloads.example.com/a.tar.gz' }] } });
-  expect((await api('PUT', releasesPath(rp.id, 'v-sealed'), { token: releaser.token, body: { description: 'sealed soon' } })).status).toBe(200);
-  const releaseEvents = await env.DB.prepare("SELECT id FROM audit_events WHERE project_id = ?1 AND event_type != 'project_created' ORDER BY id")
-    .bind(rp.id)
-    .all<{ id: number }>();
-  release = { projectId: rp.id, token: releaser.token, eventIds: releaseEvents.results.map((r) => r.id) };
-  expect(release.eventIds).toHaveLength(3);
+  release = await releaseWithThreeEvents('v-sealed');
   const owner = await createUser();
   const other = await createUser();
   const g = await createGroup({ token: owner.token });
@@ -224,16 +214,7 @@ describe('sealing a segment of the cold archive', () => {
     // Every one of them lies in a sealed segment (no chunk row holds it any more).
     const segments = await segmentRows();
     for (const id of release.eventIds) expect(segments.some((s) => s.firstId <= id && id <= s.lastId), `event ${id}`).toBe(true);
-    const r = await api('POST', `${releasesPath(release.projectId, 'v-sealed')}/evidence`, { token: release.token });
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-    const row = await env.DB.prepare('SELECT evidence FROM release_evidences WHERE sha = ?1').bind(r.body.sha).first<{ evidence: string }>();
-    const doc = JSON.parse(row!.evidence);
-    expect(doc.audit_events).toEqual({ ids: release.eventIds, truncated: false });
-    const cp = await verifyCheckpoint(doc.audit_log.checkpoint);
-    expect(doc.audit_log.inclusion_proofs.map((p: any) => p.audit_event_id)).toEqual(release.eventIds);
-    for (const p of doc.audit_log.inclusion_proofs) {
-      expect(await verifyInclusion(p.leaf_index, cp.size, fromBase64(p.leaf_hash)!, bytesOf(p.hashes), cp.root), `proof of ${p.audit_event_id}`).toBe(true);
-    }
+    await expectVerifiedEvidence(release, 'v-sealed');
   });
 
   it('refuses a sealed index whose bytes are not those its row recorded', async () => {

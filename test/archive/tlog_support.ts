@@ -11,6 +11,8 @@ import type { ArchiveChunk } from '../../src/db/audit_archive';
 import { parseCheckpoint } from '../../src/tlog/checkpoint';
 import { fromBase64, type Bytes } from '../../src/tlog/hash';
 import { verifyNote } from '../../src/tlog/note';
+import { verifyInclusion } from '../../src/tlog/tree';
+import { releasesPath } from '../releases/support';
 
 /** Append every pending leaf. */
 export async function buildTree(): Promise<void> {
@@ -76,4 +78,21 @@ export async function getOk<T = any>(path: string): Promise<T> {
   const r = await api<T>('GET', path, { token: ADMIN });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body;
+}
+
+/**
+ * Release evidence made now for a release with these event ids: the document lists exactly them,
+ * and every inclusion proof verifies against the document's own signed checkpoint.
+ */
+export async function expectVerifiedEvidence(release: { projectId: number; token: string; eventIds: number[] }, tag: string): Promise<void> {
+  const r = await api('POST', `${releasesPath(release.projectId, tag)}/evidence`, { token: release.token });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  const row = await env.DB.prepare('SELECT evidence FROM release_evidences WHERE sha = ?1').bind(r.body.sha).first<{ evidence: string }>();
+  const doc = JSON.parse(row!.evidence);
+  expect(doc.audit_events).toEqual({ ids: release.eventIds, truncated: false });
+  const cp = await verifyCheckpoint(doc.audit_log.checkpoint);
+  expect(doc.audit_log.inclusion_proofs.map((p: any) => p.audit_event_id)).toEqual(release.eventIds);
+  for (const p of doc.audit_log.inclusion_proofs) {
+    expect(await verifyInclusion(p.leaf_index, cp.size, fromBase64(p.leaf_hash)!, bytesOf(p.hashes), cp.root), `proof of ${p.audit_event_id}`).toBe(true);
+  }
 }
