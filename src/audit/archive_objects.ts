@@ -14,7 +14,8 @@ export const CACHED_CHUNKS = 16;
 /** An object missing or not holding the bytes its chunk row recorded. */
 export class ArchiveObjectError extends Error {}
 
-class Lru<T> {
+/** A small least-recently-used map (per isolate). */
+export class Lru<T> {
   private readonly map = new Map<string, T>();
   constructor(private readonly size: number) {}
   get(key: string): T | undefined {
@@ -35,8 +36,8 @@ class Lru<T> {
   }
 }
 
-const lines = new Lru<Promise<ArchiveLine[]>>(CACHED_CHUNKS);
-const manifests = new Lru<Promise<ChunkManifest>>(CACHED_CHUNKS * 4);
+const lines = new Lru<ArchiveLine[]>(CACHED_CHUNKS);
+const manifests = new Lru<ChunkManifest>(CACHED_CHUNKS * 4);
 
 async function readChecked(bucket: R2Bucket, key: string, sha256: string): Promise<Uint8Array> {
   const object = await bucket.get(key);
@@ -46,14 +47,18 @@ async function readChecked(bucket: R2Bucket, key: string, sha256: string): Promi
   return bytes;
 }
 
-function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>, fresh: boolean): Promise<T> {
+/**
+ * A value from the cache, else loaded and kept. Only finished loads are kept, never a load still
+ * running: its I/O belongs to the request that started it (workerd refuses I/O on behalf of
+ * another request, and a request awaiting it can hang), so concurrent requests that miss each
+ * load. A failure is not kept: the next read tries the bucket again.
+ */
+export async function cached<T>(cache: Lru<T>, key: string, load: () => Promise<T>, fresh: boolean): Promise<T> {
   const hit = fresh ? undefined : cache.get(key);
-  if (hit) return hit;
-  const p = load();
-  cache.set(key, p);
-  // A failure is not kept: the next read tries the bucket again.
-  p.catch(() => cache.delete(key));
-  return p;
+  if (hit !== undefined) return hit;
+  const value = await load();
+  cache.set(key, value);
+  return value;
 }
 
 /**
@@ -61,8 +66,8 @@ function cached<T>(cache: Lru<Promise<T>>, key: string, load: () => Promise<T>, 
  * retention deleted it or it does not match. `fresh`: read the bucket even when cached (the
  * integrity check verifies what the bucket holds now).
  */
-export function readChunkLines(bucket: R2Bucket, chunk: ArchiveChunk, fresh = false): Promise<ArchiveLine[]> {
-  if (chunk.deletedAt !== null) return Promise.reject(new ArchiveObjectError(`archive object ${chunk.objectKey} was deleted by retention`));
+export async function readChunkLines(bucket: R2Bucket, chunk: ArchiveChunk, fresh = false): Promise<ArchiveLine[]> {
+  if (chunk.deletedAt !== null) throw new ArchiveObjectError(`archive object ${chunk.objectKey} was deleted by retention`);
   return cached(lines, `${chunk.objectKey}#${chunk.objectSha256}`, async () => decodeChunk(await readChecked(bucket, chunk.objectKey, chunk.objectSha256)), fresh);
 }
 

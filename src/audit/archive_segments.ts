@@ -26,7 +26,7 @@ import { segmentsForIds, segmentsForLeaves, type ArchiveSegment, type ChunkCount
 import { nodeKey, storedHashes, type NodeKey } from '../db/audit_log_tree';
 import { equalBytes, fromBase64, nodeHash, type Bytes } from '../tlog/hash';
 import { ARCHIVE_FORMAT, BLOCK_LEVEL, gunzip, gzip, sha256Hex } from './archive_format';
-import { ArchiveObjectError } from './archive_objects';
+import { ArchiveObjectError, cached, Lru } from './archive_objects';
 
 type Store = Pick<Env, 'DB' | 'AUDIT_ARCHIVE'>;
 
@@ -210,36 +210,28 @@ function countsByFirstLeaf(parts: readonly { firstLeaf: number }[], tuples: read
   return counts;
 }
 
-/**
- * Parsed indexes kept per isolate: a lookup through pages reads one index per level (a page, its
- * unit, a segment), so a few lookups' worth. Only finished reads are kept: an unfinished read
- * belongs to the request that started it (workerd refuses I/O on behalf of another request, and
- * a request awaiting it can hang), so concurrent requests that miss each read the bucket.
- */
+/** Parsed indexes kept per isolate: a lookup through pages reads one index per level (a page, its unit, a segment), so a few lookups' worth. */
 export const CACHED_INDEXES = 8;
-const indexes = new Map<string, SegmentIndex>();
+const indexes = new Lru<SegmentIndex>(CACHED_INDEXES);
 
 /**
  * A segment's index, read, checked and parsed (see the module comment). `fresh`: read the bucket
- * even when cached (sealing and the integrity check verify what the bucket holds now).
+ * even when cached (sealing and the integrity check verify what the bucket holds now). Cached as
+ * archive_objects.ts caches chunks (finished reads only).
  */
-export async function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = false): Promise<SegmentIndex> {
+export function readSegmentIndex(store: Store, segment: ArchiveSegment, fresh = false): Promise<SegmentIndex> {
   // The row's deleted_at is part of the key: chunks read as deleted once retention deleted the segment.
   const key = `${segment.objectKey}#${segment.objectSha256}#${segment.deletedAt ?? ''}#${segment.top ?? ''}`;
-  const hit = fresh ? undefined : indexes.get(key);
-  if (hit) {
-    indexes.delete(key);
-    indexes.set(key, hit);
-    return hit;
-  }
-  const object = await store.AUDIT_ARCHIVE.get(segment.objectKey);
-  if (!object) throw new ArchiveObjectError(`archive segment index ${segment.objectKey} is missing`);
-  // A failure is not kept: the next read tries the bucket again.
-  const index = await parseIndex(store, segment, new Uint8Array(await object.arrayBuffer()));
-  indexes.delete(key);
-  indexes.set(key, index);
-  while (indexes.size > CACHED_INDEXES) indexes.delete(indexes.keys().next().value as string);
-  return index;
+  return cached(
+    indexes,
+    key,
+    async () => {
+      const object = await store.AUDIT_ARCHIVE.get(segment.objectKey);
+      if (!object) throw new ArchiveObjectError(`archive segment index ${segment.objectKey} is missing`);
+      return parseIndex(store, segment, new Uint8Array(await object.arrayBuffer()));
+    },
+    fresh,
+  );
 }
 
 /**
