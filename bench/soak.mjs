@@ -51,7 +51,9 @@ const DELIVERY_RETRY_SCHEDULE = '1,1,2,2,3,3,5,5,8,8,13,13';
  * destinations get every event with the short retry schedule and the default breaker).
  */
 const DEFAULT_BREAKER = process.argv.includes('--default-breaker');
-const BREAKER_COOLDOWN_SECONDS = DEFAULT_BREAKER ? 60 : 5;
+/** The first cool-down the soak sets without --default-breaker. */
+const SOAK_COOLDOWN_SECONDS = 5;
+const BREAKER_COOLDOWN_SECONDS = DEFAULT_BREAKER ? 60 : SOAK_COOLDOWN_SECONDS;
 const INGEST_CONCURRENCY = 8;
 const HEALTHY = ['/soak/a', '/soak/b', '/soak/c'];
 const DEAD = '/soak/dead';
@@ -522,7 +524,7 @@ function writeResults(r) {
     'the production cool-down (60 s) found that two timeouts in a row opened it every few hundred attempts and that one failed',
     'half-open probe doubled the wait: since then a timeout counts for 2 failures (not 5) and only 3 failed probes in a row',
     're-open it.',
-    `Without \`--default-breaker\` the soak shortens the first cool-down to ${BREAKER_COOLDOWN_SECONDS} s (\`DELIVERY_BREAKER_COOLDOWN_SECONDS\`; doubling up to`,
+    `Without \`--default-breaker\` the soak shortens the first cool-down to ${SOAK_COOLDOWN_SECONDS} s (\`DELIVERY_BREAKER_COOLDOWN_SECONDS\`; doubling up to`,
     'ten times it) as it shortens the retry schedule; with it, the production 60 s applies: each run below says which.',
     'It never touches the database: the three faulty-but-alive destinations recover from their breakers on their',
     'own and get every event (waits behind a breaker spend no attempt). The permanently failing destination\'s deliveries wait behind',
