@@ -1,12 +1,14 @@
-// Sealed segments of the cold audit log (issue 19), end to end: the service runs as the README
-// starts it (`npm start`, both Workers, its own --persist-to directory) with AUDIT_HOT_DAYS=0 (the
-// cron's archive job moves every event) and AUDIT_ARCHIVE_SEGMENT_CHUNKS=2 (a segment is 2 chunks,
-// 2,048 leaves, instead of 2^20, so that a few thousand events seal one). Events come in through
-// the ingest API; the cron (GET /__scheduled) runs until a segment is sealed. Then D1 (`wrangler
-// d1 execute --local`) must keep only the segment's row for it (no chunk row, no level-10 node;
-// its level-11 node stays), the group's listing must give every ingested event exactly once, offset and keyset, with
-// the same X-Total as before the move, and the auditors' verifier (npm run verify-audit-log) must
-// check the whole JSON export and a group CSV export over the sealed events.
+// Sealed segments and pages of the cold audit log (issue 19), end to end: the service runs as the
+// README starts it (`npm start`, both Workers, its own --persist-to directory) with
+// AUDIT_HOT_DAYS=0 (the cron's archive job moves every event), AUDIT_ARCHIVE_SEGMENT_CHUNKS=2 (a
+// segment is 2 chunks, 2,048 leaves, instead of 2^20) and AUDIT_ARCHIVE_PAGE_SEGMENTS=2 (a page is
+// 2 segments, 4,096 leaves, instead of 1,024 units), so that a few thousand events seal two
+// segments and merge them into one page. Events come in through the ingest API; the cron (GET
+// /__scheduled) runs until the page is sealed. Then D1 (`wrangler d1 execute --local`) must keep
+// only the page's row for its leaves (no segment or chunk row, no node of level 10 or 11; its
+// level-12 node stays), the group's listing must give every ingested event exactly once, offset
+// and keyset, with the same X-Total as before the move, and the auditors' verifier (npm run
+// verify-audit-log) must check the whole JSON export and a group CSV export over the paged events.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,8 +22,8 @@ import { api, d1Local, killGroup, ROOT, spawnNpmStart, verifyAuditLog, waitForVe
 const PORT = 8818;
 const INSPECTOR_PORT = 8819;
 const BASE = `http://127.0.0.1:${PORT}`;
-/** More than one segment of 2 chunks (2,048 leaves), so that the first is wholly cold and sealed. */
-const EVENTS = 2300;
+/** More than one page of 2 segments of 2 chunks (4,096 leaves), so that the first is wholly cold and sealed. */
+const EVENTS = 4400;
 const INGEST_CONCURRENCY = 16;
 
 describe('sealed segments of the cold audit log, through npm start', { concurrency: false }, () => {
@@ -78,7 +80,7 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
       [
         'start', '--', '--port', String(PORT), '--inspector-port', String(INSPECTOR_PORT), '--persist-to', persist, '--test-scheduled',
         '--var', `ADMIN_TOKEN:${token}`, '--var', 'RATE_LIMITS:off', '--var', 'AUDIT_HOT_DAYS:0', '--var', 'AUDIT_ARCHIVE_SEGMENT_CHUNKS:2',
-        '--show-interactive-dev-session=false',
+        '--var', 'AUDIT_ARCHIVE_PAGE_SEGMENTS:2', '--show-interactive-dev-session=false',
       ],
       (d) => (log += d),
     );
@@ -101,7 +103,7 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('seals a segment; the listings, X-Total and the verifier answer over it as over hot events', { timeout: 600_000 }, async () => {
+  it('seals two segments into a page; the listings, X-Total and the verifier answer over it as over hot events', { timeout: 600_000 }, async () => {
     const ingested = [];
     let next = 0;
     await Promise.all(
@@ -119,19 +121,20 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
     const before = await listAll(false);
     assert.equal(Number(before.total), before.ids.length);
 
-    for (let run = 0; d1('SELECT COUNT(*) AS n FROM audit_archive_segments')[0].n === 0; run++) {
-      assert.ok(run < 40, `no segment sealed after 40 cron runs:\n${log.slice(-2000)}`);
+    for (let run = 0; d1('SELECT COUNT(*) AS n FROM audit_archive_segments WHERE children > 0')[0].n === 0; run++) {
+      assert.ok(run < 40, `no page sealed after 40 cron runs:\n${log.slice(-2000)}`);
       await fetch(`${BASE}/__scheduled?cron=*+*+*+*+*`)
         .then((r) => r.text())
         .catch(() => null); // a dropped connection: the loop looks at D1 and triggers again
     }
-    const [segment] = d1('SELECT first_leaf, last_leaf, level, chunks, object_sha256 FROM audit_archive_segments ORDER BY first_leaf');
-    assert.deepEqual({ first: segment.first_leaf, last: segment.last_leaf, level: segment.level }, { first: 0, last: 2047, level: 11 });
-    // At least the 2 blocks' chunks (more when the minute cron of `npm start` moved a partly recorded block first).
-    assert.ok(segment.chunks >= 2, `${segment.chunks} chunks`);
-    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_archive_chunks WHERE first_leaf <= 2047')[0].n, 0, "the segment's chunk rows left D1");
-    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 10 AND idx < 2')[0].n, 0, "the segment's level-10 nodes left D1");
-    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 11 AND idx = 0')[0].n, 1, "the segment's level-11 node stays");
+    const [page] = d1('SELECT first_leaf, last_leaf, level, chunks, children, object_sha256 FROM audit_archive_segments WHERE first_leaf <= 4095 ORDER BY first_leaf');
+    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_archive_segments WHERE first_leaf <= 4095')[0].n, 1, 'one row for leaves 0 to 4095: the page');
+    assert.deepEqual({ first: page.first_leaf, last: page.last_leaf, level: page.level, children: page.children }, { first: 0, last: 4095, level: 12, children: 2 });
+    // At least the 4 blocks' chunks (more when the minute cron of `npm start` moved a partly recorded block first).
+    assert.ok(page.chunks >= 4, `${page.chunks} chunks`);
+    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_archive_chunks WHERE first_leaf <= 4095')[0].n, 0, "the page's chunk rows left D1");
+    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE (level = 10 AND idx < 4) OR (level = 11 AND idx < 2)')[0].n, 0, "the page's nodes of levels 10 and 11 left D1");
+    assert.equal(d1('SELECT COUNT(*) AS n FROM audit_log_nodes WHERE level = 12 AND idx = 0')[0].n, 1, "the page's level-12 node stays");
 
     // The same log, offset and keyset: every event once, newest first, the same X-Total.
     const offset = await listAll(false);
@@ -141,7 +144,7 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
     assert.equal(offset.total, before.total);
     const listed = new Set(offset.ids);
     assert.deepEqual(ingested.filter((id) => !listed.has(id)), [], 'ingested events missing from the listing');
-    assert.ok(Math.min(...ingested) < 2048, 'some ingested events are in the sealed segment');
+    assert.ok(Math.min(...ingested) < 2048, 'some ingested events are in the page');
 
     // The auditors' verifier over the sealed events.
     const verify = (...args) => verifyAuditLog(BASE, token, ...args);
@@ -160,15 +163,16 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
     assert.ok([200, 201].includes(cp.status), `checkpoint: ${cp.status}`);
     const key = (await retrying(async () => (await fetch(`${BASE}/-/audit-log/verifier-key`)).text())).trim();
     const wholeFile = await download('/api/v4/audit_events.json', 'whole.json');
-    // The seal is in the log (hot, or moved by a later run meanwhile), naming the index's SHA-256.
+    // The seals are in the log (hot, or moved by a later run meanwhile), the page's naming its index's SHA-256.
     const exported = readFileSync(wholeFile, 'utf8');
-    assert.equal((exported.match(/"audit_archive_segment_sealed"/g) ?? []).length, 1, 'one audit_archive_segment_sealed event');
-    assert.ok(exported.includes(segment.object_sha256), "the seal's event names the index object's SHA-256");
+    assert.ok((exported.match(/"audit_archive_segment_sealed"/g) ?? []).length >= 2, 'the two segments were sealed');
+    assert.equal((exported.match(/"audit_archive_page_sealed"/g) ?? []).length, 1, 'one audit_archive_page_sealed event');
+    assert.ok(exported.includes(page.object_sha256), "the page's event names its index object's SHA-256");
     const whole = await verify('--key', key, '--export', wholeFile);
     assert.equal(whole.code, 0, whole.stdout + whole.stderr);
     assert.match(whole.stdout, /signature verified/);
     const covered = Number(whole.stdout.match(/export: (?:the tree of its first|its) (\d+) events/)?.[1]);
-    assert.ok(covered > 2047, `the whole export's tree covers the sealed segment (${covered} events):\n${whole.stdout}`);
+    assert.ok(covered > 4095, `the whole export's tree covers the page (${covered} events):\n${whole.stdout}`);
     const group = await verify('--key', key, '--export', await download(`/api/v4/groups/${groupId}/audit_events.csv`, 'group.csv'));
     assert.equal(group.code, 0, group.stdout + group.stderr);
     assert.match(group.stdout, /export: \d+ events verified by inclusion proofs/);
