@@ -80,6 +80,16 @@ export function manifestObjectKey(firstId: number, lastId: number): string {
   return `manifests/${pad(firstId)}-${pad(lastId)}.json`;
 }
 
+/** The index object's key of a sealed segment (src/audit/archive_segments.ts). */
+export function segmentObjectKey(firstId: number, lastId: number): string {
+  return `segments/${pad(firstId)}-${pad(lastId)}.json.gz`;
+}
+
+/** The index object's key of a page (src/audit/archive_pages.ts). */
+export function pageObjectKey(firstId: number, lastId: number, level: number): string {
+  return `pages/${pad(firstId)}-${pad(lastId)}-L${level}.json.gz`;
+}
+
 /** Lowercase hex SHA-256 of bytes. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return toHex(await sha256(bytes));

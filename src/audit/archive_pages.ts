@@ -27,7 +27,7 @@ import type { Env } from '../env';
 import { highestUnitLevel, pageCandidate, pageContents, sealPageStatements, unsealPageStatements, type ArchiveSegment, type ChunkCountOf } from '../db/audit_archive_segments';
 import { isKeyConflict } from '../db/audit_log_tree';
 import { toBase64 } from '../tlog/hash';
-import { ARCHIVE_FORMAT, BLOCK_LEVEL, sha256Hex } from './archive_format';
+import { ARCHIVE_FORMAT, BLOCK_LEVEL, pageObjectKey, sha256Hex } from './archive_format';
 import { pageSegments, segmentChunks } from './archive_config';
 import { recordArchiveEvent } from './archive_move';
 import { coarseness, encodeSegmentIndex, indexCountTuples, readSegmentIndex, SEGMENT_COUNT_ROWS } from './archive_segments';
@@ -35,13 +35,6 @@ import { retentionDays } from './retention';
 
 /** Highest level a page may have (leaves stay below 2^53). */
 const MAX_LEVEL = 53;
-
-const pad = (n: number): string => String(n).padStart(16, '0');
-
-/** The index object's key of a page. */
-export function pageObjectKey(firstId: number, lastId: number, level: number): string {
-  return `pages/${pad(firstId)}-${pad(lastId)}-L${level}.json.gz`;
-}
 
 /** Whether a transaction failed because the page's units changed since they were read (migration 0023). */
 function isChangedWhile(err: unknown, what: 'sealing' | 'unsealing'): boolean {

@@ -28,11 +28,11 @@ import type { Env } from '../env';
 import { coldBoundary } from '../db/audit_archive';
 import { lastSealedLeaf, segmentContents, sealSegmentStatements, type ArchiveSegment, type ChunkCountOf } from '../db/audit_archive_segments';
 import { isKeyConflict } from '../db/audit_log_tree';
-import { ARCHIVE_FORMAT, BLOCK_LEVEL, CHUNK_LEAVES, sha256Hex } from './archive_format';
+import { ARCHIVE_FORMAT, BLOCK_LEVEL, CHUNK_LEAVES, segmentObjectKey, sha256Hex } from './archive_format';
 import { segmentChunks } from './archive_config';
 import { recordArchiveEvent } from './archive_move';
 import { sealNextPage } from './archive_pages';
-import { coarseness, encodeSegmentIndex, indexCountTuples, readSegmentIndex, segmentObjectKey, SEGMENT_COUNT_ROWS } from './archive_segments';
+import { coarseness, encodeSegmentIndex, indexCountTuples, readSegmentIndex, SEGMENT_COUNT_ROWS } from './archive_segments';
 import { retentionCutoff, retentionDays } from './retention';
 
 /** Segments sealed per cron run at most. */

@@ -96,13 +96,6 @@ export interface SegmentIndex {
   levels: Bytes[][];
 }
 
-const pad = (n: number): string => String(n).padStart(16, '0');
-
-/** The index object's key of a segment. */
-export function segmentObjectKey(firstId: number, lastId: number): string {
-  return `segments/${pad(firstId)}-${pad(lastId)}.json.gz`;
-}
-
 /** The stored bytes of an index (the same contents always give the same bytes). */
 export async function encodeSegmentIndex(index: SegmentIndexObject | PageIndexObject): Promise<Uint8Array> {
   return gzip(new TextEncoder().encode(JSON.stringify(index)));

@@ -154,30 +154,37 @@ function segmentValues(s: ArchiveSegment): unknown[] {
   return [s.firstLeaf, s.lastLeaf, s.level, s.firstId, s.lastId, s.firstAt, s.lastAt, s.eventCount, s.chunks, s.deletedChunks, s.coarse, s.objectKey, s.objectBytes, s.objectSha256, s.sealedAt, s.deletedAt, s.children, s.deletedChildren];
 }
 
-/** INSERT of units' rows from a JSON array of segmentValues (one statement). */
-function insertSegmentRows(db: D1Database, units: readonly ArchiveSegment[]): D1PreparedStatement {
-  const cols = SEGMENT_COLUMNS.split(', ');
-  return db
-    .prepare(`INSERT INTO audit_archive_segments (${SEGMENT_COLUMNS}) SELECT ${cols.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1)`)
-    .bind(JSON.stringify(units.map(segmentValues)));
+/**
+ * INSERTs (`insert`: "INSERT" or "INSERT OR IGNORE") of rows given as arrays in `columns`' order,
+ * bound as JSON, at most 2,000 rows per statement so that no bound JSON grows past D1's limits.
+ */
+function insertJsonRows(db: D1Database, insert: string, table: string, columns: string, rows: readonly unknown[][]): D1PreparedStatement[] {
+  const values = columns.split(', ').map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+  const out: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += 2000) {
+    out.push(db.prepare(`${insert} INTO ${table} (${columns}) SELECT ${values} FROM json_each(?1)`).bind(JSON.stringify(rows.slice(i, i + 2000))));
+  }
+  return out;
 }
 
-function insertSegmentRow(db: D1Database, s: ArchiveSegment): D1PreparedStatement {
-  return insertSegmentRows(db, [s]);
+/** INSERTs of units' rows (segments of chunks or pages). */
+function insertSegmentRows(db: D1Database, units: readonly ArchiveSegment[]): D1PreparedStatement[] {
+  return insertJsonRows(db, 'INSERT', 'audit_archive_segments', SEGMENT_COLUMNS, units.map(segmentValues));
 }
 
 const COUNT_COLUMNS = 'first_leaf, root_namespace_id, scope_path, project_id, event_type, author_id, entity_type, entity_id, n';
 
-/** INSERTs of count rows (at most 2,000 per statement, so that no bound JSON grows past D1's limits). */
+/** INSERTs of count rows. */
 function insertCountRows(db: D1Database, rows: readonly ChunkCountOf[]): D1PreparedStatement[] {
+  const values = rows.map((c) => [c.firstLeaf, c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId, c.n]);
+  return insertJsonRows(db, 'INSERT', 'audit_archive_segment_counts', COUNT_COLUMNS, values);
+}
+
+/** DELETEs of the tree nodes of levels `from` to `to` - 1 over leaves [first, last] (what a segment's or page's index now holds). */
+function deleteNodes(db: D1Database, first: number, last: number, from: number, to: number): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += 2000) {
-    const part = rows.slice(i, i + 2000).map((c) => [c.firstLeaf, c.rootNamespaceId, c.scopePath, c.projectId, c.eventType, c.authorId, c.entityType, c.entityId, c.n]);
-    out.push(
-      db
-        .prepare(`INSERT INTO audit_archive_segment_counts (${COUNT_COLUMNS}) SELECT ${COUNT_COLUMNS.split(', ').map((_, j) => `json_extract(value, '$[${j}]')`).join(', ')} FROM json_each(?1)`)
-        .bind(JSON.stringify(part)),
-    );
+  for (let level = from; level < to; level++) {
+    out.push(db.prepare('DELETE FROM audit_log_nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3').bind(level, Math.floor(first / 2 ** level), Math.floor(last / 2 ** level)));
   }
   return out;
 }
@@ -259,20 +266,15 @@ function guardStatement(db: D1Database, page: ArchiveSegment, childLevel: number
  * guard's removal.
  */
 export function sealPageStatements(db: D1Database, page: ArchiveSegment, childLevel: number, counts: readonly ChunkCountOf[]): D1PreparedStatement[] {
-  const statements = [
+  return [
     guardStatement(db, page, childLevel, 'seal'),
     db.prepare('DELETE FROM audit_archive_segment_counts WHERE first_leaf BETWEEN ?1 AND ?2').bind(page.firstLeaf, page.lastLeaf),
     db.prepare('DELETE FROM audit_archive_segments WHERE first_leaf BETWEEN ?1 AND ?2 AND level = ?3').bind(page.firstLeaf, page.lastLeaf, childLevel),
-    insertSegmentRow(db, page),
+    ...insertSegmentRows(db, [page]),
     ...insertCountRows(db, counts),
+    ...deleteNodes(db, page.firstLeaf, page.lastLeaf, childLevel, page.level),
+    db.prepare('DELETE FROM audit_archive_page_guard'),
   ];
-  for (let level = childLevel; level < page.level; level++) {
-    statements.push(
-      db.prepare('DELETE FROM audit_log_nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3').bind(level, Math.floor(page.firstLeaf / 2 ** level), Math.floor(page.lastLeaf / 2 ** level)),
-    );
-  }
-  statements.push(db.prepare('DELETE FROM audit_archive_page_guard'));
-  return statements;
 }
 
 /**
@@ -289,28 +291,15 @@ export function unsealPageStatements(
   childCounts: readonly ChunkCountOf[],
   nodes: readonly { level: number; idx: number; hash: string }[],
 ): D1PreparedStatement[] {
-  const statements = [
+  return [
     guardStatement(db, page, childLevel, 'unseal'),
     db.prepare('DELETE FROM audit_archive_segment_counts WHERE first_leaf = ?1').bind(page.firstLeaf),
     db.prepare('DELETE FROM audit_archive_segments WHERE first_leaf = ?1 AND level = ?2').bind(page.firstLeaf, page.level),
-    insertSegmentRows(
-      db,
-      children.map(({ top: _top, ...c }) => c),
-    ),
+    ...insertSegmentRows(db, children),
     ...insertCountRows(db, childCounts),
+    ...insertJsonRows(db, 'INSERT OR IGNORE', 'audit_log_nodes', 'level, idx, hash', nodes.map((n) => [n.level, n.idx, n.hash])),
+    db.prepare('DELETE FROM audit_archive_page_guard'),
   ];
-  for (let i = 0; i < nodes.length; i += 2000) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO audit_log_nodes (level, idx, hash)
-           SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1)`,
-        )
-        .bind(JSON.stringify(nodes.slice(i, i + 2000).map((n) => [n.level, n.idx, n.hash]))),
-    );
-  }
-  statements.push(db.prepare('DELETE FROM audit_archive_page_guard'));
-  return statements;
 }
 
 /** Live pages (children > 0) whose oldest event was created before `cutoff`, oldest first, up to `limit`. */
@@ -338,18 +327,13 @@ export function sealSegmentStatements(db: D1Database, s: ArchiveSegment, blockLe
     `SELECT ?1, ${scopeCols}, 0, '', 0, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 GROUP BY ${scopeCols}`,
     `SELECT ?1, NULL, NULL, NULL, '', 0, '', 0, SUM(n) FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2 HAVING COUNT(*) > 0`,
   ][s.coarse];
-  const statements: D1PreparedStatement[] = [
-    insertSegmentRow(db, s),
+  return [
+    ...insertSegmentRows(db, [s]),
     db.prepare(`INSERT INTO audit_archive_segment_counts (first_leaf, ${cols}, n) ${summed}`).bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_counts WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
     db.prepare('DELETE FROM audit_archive_chunks WHERE first_leaf BETWEEN ?1 AND ?2').bind(s.firstLeaf, s.lastLeaf),
+    ...deleteNodes(db, s.firstLeaf, s.lastLeaf, blockLevel, s.level),
   ];
-  for (let level = blockLevel; level < s.level; level++) {
-    statements.push(
-      db.prepare('DELETE FROM audit_log_nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3').bind(level, Math.floor(s.firstLeaf / 2 ** level), Math.floor(s.lastLeaf / 2 ** level)),
-    );
-  }
-  return statements;
 }
 
 /** Up to `limit` sealed segments of chunks not deleted yet whose newest event was created before `cutoff`, oldest first. */
