@@ -5,9 +5,10 @@
  * delivery (the first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane.
  *
  * How a delivery flows: the API Worker (fan-out, the outbox and stale sweeps, redeliveries) sends
- * one "deliveries" message per (event, destination); the consumer Worker's queue handler
- * (src/delivery/batch.ts) hands a batch's jobs to their lanes (one `enqueue` RPC per lane per
- * batch) and acks each message once its lane's storage has the job — it
+ * "deliveries" messages (the fan-out one per event, naming its destinations; a redelivery one per
+ * delivery); the consumer Worker's queue handler (src/delivery/batch.ts) hands a batch's jobs to
+ * their lanes (one `enqueue` RPC per lane per batch) and acks each message once its lanes' storage
+ * has its jobs — it
  * never POSTs itself, so a batch ends in a few milliseconds whatever the receivers do. The lane's
  * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time per lane,
  * through deliverJob (src/delivery/consumer.ts: context, breaker, SSRF re-check, signed POST,
@@ -322,11 +323,23 @@ export const LOG_FLUSH_MAX = 100;
 /** Longest wait between retries of a failed write to D1. */
 export const LOG_RETRY_MAX_MS = 30_000;
 
+/** What the log holds, as dueAt needs it: its size, its oldest attempt's time, whether any is urgent. */
+interface LogSummary {
+  n: number;
+  first: number | null;
+  urgent: boolean;
+}
+
 /** The attempt log of one lane (see the module comment). */
 export class AttemptLog {
   private writing: Promise<void> | null = null;
   private failures = 0;
   private retryAt = 0;
+  /**
+   * The log's summary, kept in memory (the alarm loop asks for it after every attempt); read
+   * from storage when unknown (a new instance, or after a write to D1 removed attempts).
+   */
+  private summary: LogSummary | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
@@ -337,22 +350,30 @@ export class AttemptLog {
 
   /** Keep one attempt of the job for event `eventId` (synchronous: in storage once this returns and the output gate opens). */
   append(eventId: number, attempt: LoggedAttempt, now = Date.now()): void {
-    const urgent = attempt.effect.kind !== 'success' || attempt.deliveryStatus !== 'delivered' ? 1 : 0;
-    this.sql.exec('INSERT INTO attempt_log (event_id, attempt, urgent, logged_at) VALUES (?, ?, ?, ?)', eventId, JSON.stringify(attempt), urgent, now);
+    const urgent = attempt.effect.kind !== 'success' || attempt.deliveryStatus !== 'delivered';
+    const s = this.read();
+    this.sql.exec('INSERT INTO attempt_log (event_id, attempt, urgent, logged_at) VALUES (?, ?, ?, ?)', eventId, JSON.stringify(attempt), urgent ? 1 : 0, now);
+    this.summary = { n: s.n + 1, first: s.first === null ? now : Math.min(s.first, now), urgent: s.urgent || urgent };
+  }
+
+  private read(): LogSummary {
+    if (this.summary) return this.summary;
+    const r = this.sql
+      .exec<{ n: number; first: number | null; urgent: number | null }>('SELECT count(*) AS n, MIN(logged_at) AS first, MAX(urgent) AS urgent FROM attempt_log')
+      .one();
+    return (this.summary = { n: r.n, first: r.first, urgent: !!r.urgent });
   }
 
   /** Attempts not yet in D1. */
   size(): number {
-    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM attempt_log').one().n;
+    return this.read().n;
   }
 
-  /** When the log should next go to D1 (null: empty); at or before `now` means at once. */
+  /** When the log should next go to D1 (null: empty, not due); at or before `now` means at once. */
   dueAt(now = Date.now()): number | null {
-    const r = this.sql.exec<{ n: number; first: number | null; urgent: number | null }>(
-      'SELECT count(*) AS n, MIN(logged_at) AS first, MAX(urgent) AS urgent FROM attempt_log',
-    ).one();
-    if (r.n === 0) return null;
-    const due = r.urgent || r.n >= LOG_FLUSH_MAX ? now : r.first! + LOG_FLUSH_INTERVAL_MS;
+    const s = this.read();
+    if (s.n === 0) return null;
+    const due = s.urgent || s.n >= LOG_FLUSH_MAX ? now : s.first! + LOG_FLUSH_INTERVAL_MS;
     return Math.max(due, this.retryAt);
   }
 
@@ -394,6 +415,7 @@ export class AttemptLog {
       this.failures = 0;
       this.retryAt = 0;
       this.sql.exec('DELETE FROM attempt_log WHERE seq <= ?', rows[rows.length - 1].seq);
+      this.summary = null;
     }
   }
 }

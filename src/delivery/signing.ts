@@ -24,9 +24,27 @@ function toBase64(buf: ArrayBuffer): string {
   return btoa(bin);
 }
 
+/** Secrets' imported HMAC keys in this isolate (importing one per message cost as much CPU as signing). */
+const hmacKeys = new Map<string, CryptoKey>();
+/** Keys kept at most (every destination's current and previous secret); the map is emptied past it. */
+const HMAC_KEYS_MAX = 256;
+
+/**
+ * The HMAC key of a secret. Only imported keys are kept (a CryptoKey is no I/O object, so any
+ * request may use it), never a pending import: workerd refuses a promise of one request to another.
+ */
+async function hmacKey(secret: string): Promise<CryptoKey> {
+  const known = hmacKeys.get(secret);
+  if (known) return known;
+  const key = await crypto.subtle.importKey('raw', secretKeyBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  if (hmacKeys.size >= HMAC_KEYS_MAX) hmacKeys.clear();
+  hmacKeys.set(secret, key);
+  return key;
+}
+
 /** One `v1,<base64>` signature of a message with one secret. */
 export async function signWithSecret(secret: string, msgId: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', secretKeyBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await hmacKey(secret);
   const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${msgId}.${timestamp}.${body}`));
   return `v1,${toBase64(mac)}`;
 }
