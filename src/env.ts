@@ -2,13 +2,25 @@ import type { EdgeModelPrimary } from './bench/edge_model';
 import type { DownloadBuffer } from './downloads/buffer';
 import type { DestinationLane } from './delivery/lane';
 
-/** A queue message: deliver one audit event to one streaming destination. */
+/** One delivery: one audit event to one streaming destination (a redelivery's message, a dead letter, a lane's job). */
 export interface DeliveryJob {
   /** Audit event id (audit_events.id). */
   eventId: number;
   /** Streaming destination id (streaming_destinations.id). */
   destinationId: number;
 }
+
+/**
+ * The fan-out's message: one audit event to several of its streaming destinations, one job each
+ * (src/audit/outbox.ts sends one per event; the consumer hands each job to its lane).
+ */
+export interface DeliveryFanOut {
+  eventId: number;
+  destinationIds: number[];
+}
+
+/** A "deliveries" queue message. */
+export type DeliveryMessage = DeliveryJob | DeliveryFanOut;
 
 /**
  * Bindings and vars both Workers have: the same D1 database, the "deliveries" producer and the
@@ -34,8 +46,8 @@ export interface SharedEnv {
   AUDIT_ARCHIVE_SEGMENT_CHUNKS?: string;
   /** Tests only: units per page of the cold archive (src/audit/archive_pages.ts); default 1,024. */
   AUDIT_ARCHIVE_PAGE_SEGMENTS?: string;
-  /** Queue "deliveries" (producer): one message per (event, destination). */
-  DELIVERIES: Queue<DeliveryJob>;
+  /** Queue "deliveries" (producer): one message per event and its destinations (a redelivery: per delivery). */
+  DELIVERIES: Queue<DeliveryMessage>;
   /** "true" lets destinations use http:// and loopback addresses on any port (local development and tests only). */
   ALLOW_LOCAL_DESTINATIONS?: string;
   /** "true" lets destinations use http:// and private ranges and names (RFC 1918, fc00::/7, *.internal, ...). */

@@ -1,7 +1,7 @@
 /**
  * Sending recorded events' deliveries to the "deliveries" queue. The deliveries rows and the
  * event's outbox row are written in the event's own transaction (src/db/audit_events.ts); after
- * it commits, the dispatch sends one message per delivery, then the outbox row goes. A failure
+ * it commits, the dispatch sends one message per event (naming its destinations), then the outbox row goes. A failure
  * to send leaves the outbox row, and the scheduled sweep sends the event's pending deliveries,
  * so an accepted event is never lost between D1 and the queue.
  *
@@ -12,7 +12,7 @@
  * duplicate message, which the destination's lane drops (its delivery is no longer pending, or
  * the lane holds it already).
  */
-import type { DeliveryJob, Env } from '../env';
+import type { DeliveryFanOut, Env } from '../env';
 import { claimOverdueOutbox, deleteOutboxRows, type RoutedDelivery } from '../db/audit_events';
 import { nowIso } from '../db/time';
 
@@ -27,12 +27,37 @@ let removalScheduled = false;
 
 type WaitUntil = Pick<ExecutionContext, 'waitUntil'>;
 
-/** Send one message per delivery (Queues take 100 per call; the calls run together). */
+/** Destinations one message names at most (a message stays far below the queue's 128 KB). */
+export const FAN_OUT_MAX = 100;
+
+/**
+ * The messages of these deliveries: one per event, naming its destinations in the order given
+ * (FAN_OUT_MAX at most; more take several). The consumer hands each destination's job to its lane.
+ */
+export function fanOutMessages(deliveries: RoutedDelivery[]): DeliveryFanOut[] {
+  const byEvent = new Map<number, number[]>();
+  for (const d of deliveries) {
+    const ids = byEvent.get(d.eventId);
+    if (ids) ids.push(d.destinationId);
+    else byEvent.set(d.eventId, [d.destinationId]);
+  }
+  const messages: DeliveryFanOut[] = [];
+  for (const [eventId, ids] of byEvent) {
+    for (let i = 0; i < ids.length; i += FAN_OUT_MAX) messages.push({ eventId, destinationIds: ids.slice(i, i + FAN_OUT_MAX) });
+  }
+  return messages;
+}
+
+/**
+ * Send these deliveries: one message per event (fanOutMessages), so that an event for ten
+ * destinations is one message to send, store and consume, not ten (Queues take 100 messages per
+ * call; the calls run together).
+ */
 export async function sendDeliveries(env: Pick<Env, 'DELIVERIES'>, deliveries: RoutedDelivery[]): Promise<void> {
-  const jobs: DeliveryJob[] = deliveries.map((d) => ({ eventId: d.eventId, destinationId: d.destinationId }));
+  const messages = fanOutMessages(deliveries);
   const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < jobs.length; i += SEND_BATCH_LIMIT) {
-    sends.push(env.DELIVERIES.sendBatch(jobs.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const }))));
+  for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
+    sends.push(env.DELIVERIES.sendBatch(messages.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body, contentType: 'json' as const }))));
   }
   await Promise.all(sends);
 }

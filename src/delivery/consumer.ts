@@ -11,7 +11,7 @@
  * a Cloud Logging entries:write); record the attempt; then ack, retry on the schedule, or, after
  * the last scheduled attempt, mark the delivery failed and dead-letter it.
  */
-import type { ConsumerEnv as Env, DeliveryJob } from '../env';
+import type { ConsumerEnv as Env, DeliveryFanOut, DeliveryJob } from '../env';
 import {
   deadLetterDelivery,
   ensureDelivery,
@@ -70,6 +70,19 @@ const EARLY_MESSAGE_SLACK_MS = 1000;
 export function isDeliveryJob(body: unknown): body is DeliveryJob {
   const b = body as DeliveryJob | null;
   return !!b && typeof b === 'object' && Number.isSafeInteger(b.eventId) && Number.isSafeInteger(b.destinationId);
+}
+
+/**
+ * The jobs of a "deliveries" message: one for a {eventId, destinationId} (a redelivery, or a
+ * message sent before the fan-out sent one per event), one per destination for a
+ * {eventId, destinationIds}; null when the body is neither.
+ */
+export function deliveryJobsOf(body: unknown): DeliveryJob[] | null {
+  if (isDeliveryJob(body)) return [{ eventId: body.eventId, destinationId: body.destinationId }];
+  const b = body as DeliveryFanOut | null;
+  if (!b || typeof b !== 'object' || !Number.isSafeInteger(b.eventId) || !Array.isArray(b.destinationIds)) return null;
+  if (b.destinationIds.length === 0 || !b.destinationIds.every((id) => Number.isSafeInteger(id))) return null;
+  return b.destinationIds.map((destinationId) => ({ eventId: b.eventId, destinationId }));
 }
 
 /**

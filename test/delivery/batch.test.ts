@@ -11,7 +11,7 @@ import { createExecutionContext } from 'cloudflare:test';
 import type { ConsumerEnv } from '../../src/env';
 import { ENQUEUE_RETRY_DELAY_SECONDS, handleDeliveryBatch } from '../../src/delivery/batch';
 import { LANE_CONCURRENCY } from '../../src/delivery/lane';
-import { lanesPerDestination, laneIndex } from '../../src/delivery/lanes';
+import { laneIndex, laneName, lanesPerDestination } from '../../src/delivery/lanes';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
 import { attemptRows, deliveryRow, fakeBatch, groupEntityOf, insertDestination, insertEventQuietly, laneJobs } from './support';
@@ -109,5 +109,35 @@ describe('delivery batch', () => {
     await handleDeliveryBatch(batch, failing, createExecutionContext());
     expect(settled.get(ids[0])).toMatchObject({ action: 'retry', delaySeconds: ENQUEUE_RETRY_DELAY_SECONDS });
     expect(settled.get(ids[1])).toMatchObject({ action: 'ack' });
+  });
+
+  it("acks a fan-out message (one event, several destinations) once every one of its lanes has its job; one lane refusing retries it, and the jobs stored meanwhile stay one each", async () => {
+    const { ok, okPaths, evs } = await setup(3, 1);
+    const [a, b, c] = ok;
+    const message = { eventId: evs[0].id, destinationIds: [a.id, b.id, c.id] };
+    // c's lane refuses; a's and b's take their jobs.
+    const refused = env.DESTINATION_LANES.idFromName(laneName(c.id, laneIndex(evs[0].id, LANES))).toString();
+    const cRefuses = {
+      ...env,
+      DESTINATION_LANES: {
+        idFromName: (name: string) => env.DESTINATION_LANES.idFromName(name),
+        get: (id: DurableObjectId) => (id.toString() === refused ? { enqueue: async () => Promise.reject(new Error('lane unavailable')) } : env.DESTINATION_LANES.get(id)),
+      },
+    } as unknown as ConsumerEnv;
+    const first = fakeBatch([message, { eventId: evs[0].id, destinationIds: [] } as never, { eventId: evs[0].id, destinationIds: [a.id, 'x'] } as never]);
+    await handleDeliveryBatch(first.batch, cRefuses, createExecutionContext());
+    // Malformed fan-outs (no destination, a destination id that is not an integer) are dropped.
+    expect(first.settled.get(first.ids[1])).toMatchObject({ action: 'ack' });
+    expect(first.settled.get(first.ids[2])).toMatchObject({ action: 'ack' });
+    expect(first.settled.get(first.ids[0])).toMatchObject({ action: 'retry', delaySeconds: ENQUEUE_RETRY_DELAY_SECONDS });
+    expect(await laneJobs(c.id)).toEqual([]);
+    // The retried message comes again: c gets its job, and a and b, whose jobs were stored the first time, deliver once.
+    const again = fakeBatch([message]);
+    await handleDeliveryBatch(again.batch, env, createExecutionContext());
+    expect(again.settled.get(again.ids[0])).toMatchObject({ action: 'ack' });
+    for (const [k, d] of ok.entries()) {
+      expect(await settledRow(evs[0].id, d.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(await receivedRequests(okPaths[k])).toHaveLength(1);
+    }
   });
 });

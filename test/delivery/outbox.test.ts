@@ -10,8 +10,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { auditEventStatements, recordAuditEvent, type AuditEntity } from '../../src/audit/record';
-import type { DeliveryJob, Env } from '../../src/env';
-import { sweepOutbox } from '../../src/audit/outbox';
+import type { DeliveryJob, DeliveryMessage, Env } from '../../src/env';
+import { deliveryJobsOf } from '../../src/delivery/consumer';
+import { FAN_OUT_MAX, fanOutMessages, sweepOutbox } from '../../src/audit/outbox';
 import { createGroup, unique } from '../support/api';
 import { groupEntityOf, insertDestination } from './support';
 import { countingEnv, tracingEnv } from '../support/d1';
@@ -49,6 +50,21 @@ describe('outbox rows only for events a destination could receive', () => {
     const mine = await insertProbe(groupEntityOf(await createGroup()));
     expect(mine.outbox).toBe(mine.instanceAny);
     await env.DB.prepare('UPDATE streaming_destinations SET active = 0 WHERE id = ?1').bind(otherDest.id).run();
+  });
+
+  it('sends one message per event naming its destinations, FAN_OUT_MAX at most per message', () => {
+    const routed = (eventId: number, ids: number[]) => ids.map((destinationId) => ({ eventId, destinationId }));
+    const many = Array.from({ length: 2 * FAN_OUT_MAX + 5 }, (_, k) => 1000 + k);
+    const messages = fanOutMessages([...routed(7, [3, 1]), ...routed(8, many), ...routed(7, [2])]);
+    expect(messages).toEqual([
+      { eventId: 7, destinationIds: [3, 1, 2] },
+      { eventId: 8, destinationIds: many.slice(0, FAN_OUT_MAX) },
+      { eventId: 8, destinationIds: many.slice(FAN_OUT_MAX, 2 * FAN_OUT_MAX) },
+      { eventId: 8, destinationIds: many.slice(2 * FAN_OUT_MAX) },
+    ]);
+    // Each message's jobs, as the consumer reads them, are the deliveries given.
+    expect(messages.flatMap((m) => deliveryJobsOf(m)!)).toHaveLength(2 * FAN_OUT_MAX + 8);
+    expect(fanOutMessages([])).toEqual([]);
   });
 
   it('recordAuditEvent skips fan-out when the event got no outbox row, and runs it when it did', async () => {
@@ -123,7 +139,7 @@ describe('outbox rows only for events a destination could receive', () => {
 
     // The sweep sends every pending delivery of overdue outbox rows, then removes the rows.
     const sent: DeliveryJob[] = [];
-    const queue = { send: async () => {}, sendBatch: async (m: { body: DeliveryJob }[]) => void sent.push(...m.map((x) => x.body)) };
+    const queue = { send: async () => {}, sendBatch: async (m: { body: DeliveryMessage }[]) => void sent.push(...m.flatMap((x) => deliveryJobsOf(x.body)!)) };
     await env.DB.prepare('UPDATE audit_event_outbox SET created_at = ?1 WHERE event_id IN (?2, ?3)').bind(new Date(Date.now() - 120_000).toISOString(), event.id, subEvent.id).run();
     expect(await sweepOutbox({ ...env, DELIVERIES: queue } as unknown as Env)).toBeGreaterThanOrEqual(2);
     expect(sent.filter((j) => j.eventId === event.id).map((j) => j.destinationId)).toEqual([all.id, typed.id]);
@@ -133,12 +149,13 @@ describe('outbox rows only for events a destination could receive', () => {
     // With a working queue and a ctx: one transaction before the answer; the outbox row goes in waitUntil.
     const ok = tracingEnv();
     const ctx = createExecutionContext();
-    const delivered: DeliveryJob[] = [];
-    const working = { ...ok.env, DELIVERIES: { ...queue, sendBatch: async (m: { body: DeliveryJob }[]) => void delivered.push(...m.map((x) => x.body)) } } as unknown as Env;
+    // One message for the event, naming both destinations.
+    const messages: DeliveryMessage[] = [];
+    const working = { ...ok.env, DELIVERIES: { ...queue, sendBatch: async (m: { body: DeliveryMessage }[]) => void messages.push(...m.map((x) => x.body)) } } as unknown as Env;
     const third = await recordAuditEvent(working, ctx, { eventType, author: { id: 1, name: 'Administrator' }, entity: groupEntityOf(root) });
     expect(ok.trace.before.d1WriteTransactions).toBe(1);
     await waitOnExecutionContext(ctx);
-    expect(delivered.map((j) => j.destinationId)).toEqual([all.id, typed.id]);
+    expect(messages).toEqual([{ eventId: third.id, destinationIds: [all.id, typed.id] }]);
     for (let i = 0; i < 40 && (await outboxOf(third.id)) !== null; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await outboxOf(third.id)).toBeNull();
     await env.DB.prepare(`UPDATE streaming_destinations SET active = 0 WHERE id IN (${mine.join(',')})`).run();

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createScheduledController } from 'cloudflare:test';
-import type { DeliveryJob, Env } from '../../src/env';
+import type { DeliveryJob, DeliveryMessage, Env } from '../../src/env';
+import { deliveryJobsOf } from '../../src/delivery/consumer';
 import { staleAfterSeconds, sweepStaleDeliveries } from '../../src/delivery/stale';
 import { handleScheduled } from '../../src/scheduled';
 import { createGroup } from '../support/api';
@@ -27,8 +28,8 @@ async function pendingDelivery(eventId: number, destinationId: number, ageSecond
 function capturingEnv(): { env: Env; sent: DeliveryJob[] } {
   const sent: DeliveryJob[] = [];
   const queue = {
-    send: async (body: DeliveryJob) => void sent.push(body),
-    sendBatch: async (msgs: { body: DeliveryJob }[]) => void sent.push(...msgs.map((m) => m.body)),
+    send: async (body: DeliveryMessage) => void sent.push(...deliveryJobsOf(body)!),
+    sendBatch: async (msgs: { body: DeliveryMessage }[]) => void sent.push(...msgs.flatMap((m) => deliveryJobsOf(m.body)!)),
   };
   return { env: { ...env, DELIVERIES: queue } as unknown as Env, sent };
 }

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { auditEventStatements, type AuditEntity, type AuditEvent } from '../../src/audit/record';
 import { toAuditEvents } from '../../src/db/audit_events';
 import { unique } from '../support/api';
-import type { DeliveryJob } from '../../src/env';
+import type { DeliveryMessage } from '../../src/env';
 
 /** A fresh Standard Webhooks secret. */
 export function newSecret(): string {
@@ -124,7 +124,7 @@ export interface Settled {
 
 let fakeSeq = 0;
 /** A MessageBatch of `jobs` whose messages record when and how they were settled. */
-export function fakeBatch(jobs: DeliveryJob[], attempts: number[] = []) {
+export function fakeBatch(jobs: DeliveryMessage[], attempts: number[] = []) {
   const settled = new Map<string, Settled>();
   const messages = jobs.map((body, k) => {
     const id = `fake-${++fakeSeq}`;
@@ -134,7 +134,7 @@ export function fakeBatch(jobs: DeliveryJob[], attempts: number[] = []) {
       retry: (o?: QueueRetryOptions) => void settled.set(id, { action: 'retry', at: Date.now(), delaySeconds: o?.delaySeconds }),
     };
   });
-  const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryJob>;
+  const batch = { queue: 'deliveries', messages, ackAll: () => {}, retryAll: () => {} } as unknown as MessageBatch<DeliveryMessage>;
   return { batch, settled, ids: messages.map((m) => m.id) };
 }
 
