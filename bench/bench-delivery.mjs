@@ -26,7 +26,7 @@
 //          far: --far-rate 100 (events/s in all) --far-seconds 5 --far-destinations 10
 //          --far-delay 100 (ms before the receivers answer) --far-connections N (default 2 × rate)
 //          --far-lanes N (DELIVERY_LANES_PER_DESTINATION; default: the Worker's own, 1)
-//          --profile (throughput: CPU profile of every workerd isolate while the events are recorded,
+//          --profile (throughput: CPU profile of every workerd isolate while the events are recorded and delivered,
 //          the busiest functions printed per isolate; slows the Worker, so its figures are not comparable)
 //          --drain-timeout 120 (seconds per scenario or phase) --tag NAME (sections
 //          bench:delivery:NAME, bench:delivery-isolation:NAME, bench:delivery-far:NAME) --no-write
@@ -133,6 +133,8 @@ function costs(stats, deliveries) {
     rowsPerDelivery: rows / deliveries,
     consumerWriteTxPerDelivery: queueTx / deliveries,
     consumerRowsPerDelivery: queueRows / deliveries,
+    // Queue messages sent (the fan-out's, every label) per delivery: each one is a write, a read and a delete Queues bills.
+    queueMessagesPerDelivery: countTotal(stats, 'queueMessages') / deliveries,
     consumerBatches: batches,
     postsPerBatch: perBatch('fetches'),
     d1PrimaryPerBatch: perBatch('d1Primary'),
@@ -141,7 +143,7 @@ function costs(stats, deliveries) {
 }
 const costText = (c) =>
   `D1 write tx ${f2(c.writeTxPerDelivery)}/delivery (consumer ${f2(c.consumerWriteTxPerDelivery)}), rows written ${f2(c.rowsPerDelivery)}/delivery (consumer ${f2(c.consumerRowsPerDelivery)}); ` +
-  `${c.consumerBatches} consumer batches, ${f2(c.postsPerBatch)} POSTs and ${f2(c.d1PrimaryPerBatch)} D1 primary round trips each`;
+  `${f2(c.queueMessagesPerDelivery)} queue messages/delivery; ${c.consumerBatches} consumer batches, ${f2(c.postsPerBatch)} POSTs and ${f2(c.d1PrimaryPerBatch)} D1 primary round trips each`;
 /** A note when the Worker recorded less than 90% of the offered rate: latencies then include queueing before the events exist. */
 const keptUp = (recordedPerSecond, offered) => (recordedPerSecond >= 0.9 * offered ? '' : ` (the Worker recorded ${f0(recordedPerSecond)} of ${f0(offered)} events/s offered: saturated)`);
 
@@ -175,13 +177,23 @@ async function throughputRun(worker, receiver) {
     // --rate: each of the two generators offers half of it.
     const each = { connections: Math.floor(opt.connections / 2), rate: opt.rate / 2 };
     const t0 = Date.now();
-    const record = () => Promise.all([load({ ...each, url: `${worker.base}${seeded.downloadPath}`, amount: half }), load({ ...each, ...seeded.ingest, amount: events - half })]);
-    const [dl, ing] = opt.profile ? await profiled(worker, record) : await record();
-    const t1 = Date.now();
+    let t1 = 0;
+    const record = async () => {
+      const res = await Promise.all([load({ ...each, url: `${worker.base}${seeded.downloadPath}`, amount: half }), load({ ...each, ...seeded.ingest, amount: events - half })]);
+      t1 = Date.now();
+      return res;
+    };
+    // Recorded, then every delivery arrived (--profile covers both).
+    const recordAndDrain = async () => {
+      const [dl, ing] = await record();
+      const recorded = dl['3xx'] + ing['2xx'];
+      await drain(() => receiver.state.unique >= recorded * d, opt.drainTimeout);
+      return [dl, ing];
+    };
+    const [dl, ing] = opt.profile ? await profiled(worker, recordAndDrain) : await recordAndDrain();
     const recorded = dl['3xx'] + ing['2xx'];
     const failed = answered(dl) - dl['3xx'] + answered(ing) - ing['2xx'] + dl.errors + ing.errors;
     const expected = recorded * d;
-    await drain(() => receiver.state.unique >= expected, opt.drainTimeout);
     const s = receiver.state;
     const lat = [...s.latencies].sort((a, b) => a - b);
     const row = {
@@ -400,8 +412,8 @@ if (!opt.noWrite) {
         `${loadLine}; autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; receiver answering 200 at once; EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs}`,
         '',
         table(
-          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'target (≥ 1000/s, p99 < 2 s)'],
-          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, met(r) ? 'met' : 'missed']),
+          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'queue messages /delivery', 'target (≥ 1000/s, p99 < 2 s)'],
+          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, f2(r.costs.queueMessagesPerDelivery), met(r) ? 'met' : 'missed']),
         ),
         '',
         "- deliveries/s: unique deliveries received ÷ time from the first event sent to the last delivery received; latency: receiver arrival − the event's `created_at`.",
