@@ -90,6 +90,8 @@ export interface SharedEnv {
   DELIVERY_PAUSE_RETENTION_DAYS?: string;
   /** DestinationLane objects per destination (1 to 16, default 1; src/delivery/lanes.ts). */
   DELIVERY_LANES_PER_DESTINATION?: string;
+  /** Overflow lanes a backlogged lane may hand part of its due jobs to (0 to 15, default 3; src/delivery/lane.ts). */
+  DELIVERY_OVERFLOW_LANES?: string;
   /** "true" enables bench-only routes and switches (bench/, never in production): GET /-/bench/redirect, GET /-/bench/edge-stats, POST /-/bench/tlog/fill, the x-bench-no-document-cache header, EDGE_MODEL. */
   BENCH_ROUTES?: string;
   /**

@@ -1,6 +1,7 @@
 /**
  * The delivery settings (DELIVERY_TIMEOUT_MS, DELIVERY_RETRY_SCHEDULE,
- * DELIVERY_BREAKER_COOLDOWN_SECONDS, DELIVERY_MAX_WAIT_DAYS, DELIVERY_PAUSE_RETENTION_DAYS):
+ * DELIVERY_BREAKER_COOLDOWN_SECONDS, DELIVERY_MAX_WAIT_DAYS, DELIVERY_PAUSE_RETENTION_DAYS,
+ * DELIVERY_LANES_PER_DESTINATION, DELIVERY_OVERFLOW_LANES):
  * parsed and checked in ONE place.
  * The Workers read them through readDeliveryConfig (an unusable value falls back to its default
  * and is logged once); `npm start` and `npm run deploy` refuse a configuration with errors
@@ -30,6 +31,14 @@ export const DEFAULT_PAUSE_RETENTION_DAYS = 7;
 export const DEFAULT_LANES_PER_DESTINATION = 1;
 /** The most lanes per destination (a hung destination holds lanes × LANE_CONCURRENCY connections). */
 export const MAX_LANES_PER_DESTINATION = 16;
+/**
+ * Overflow lanes per lane (src/delivery/lane.ts): a lane whose backlog its own connections would
+ * take more than a second to send hands part of it to up to this many more lanes, so that a busy
+ * destination gets more connections only while it needs them (0: never).
+ */
+export const DEFAULT_OVERFLOW_LANES = 3;
+/** The most overflow lanes per lane. */
+export const MAX_OVERFLOW_LANES = 15;
 
 /** The delivery settings as the variables give them (strings, possibly unset). */
 export interface DeliveryVars {
@@ -39,6 +48,7 @@ export interface DeliveryVars {
   DELIVERY_MAX_WAIT_DAYS?: string;
   DELIVERY_PAUSE_RETENTION_DAYS?: string;
   DELIVERY_LANES_PER_DESTINATION?: string;
+  DELIVERY_OVERFLOW_LANES?: string;
 }
 
 /** The delivery settings in use. */
@@ -52,6 +62,8 @@ export interface DeliveryConfig {
   pauseRetentionMs: number;
   /** DestinationLane objects per destination; a delivery's lane is its event id modulo this. */
   lanesPerDestination: number;
+  /** Lanes a backlogged lane may hand part of its due jobs to (0: none). */
+  overflowLanes: number;
 }
 
 /** The settings and what is wrong with the variables (empty when nothing). */
@@ -78,6 +90,7 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
     pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000,
     lanesPerDestination: DEFAULT_LANES_PER_DESTINATION,
+    overflowLanes: DEFAULT_OVERFLOW_LANES,
   };
 
   const timeout = vars.DELIVERY_TIMEOUT_MS?.trim();
@@ -124,6 +137,13 @@ export function checkDeliveryVars(vars: DeliveryVars): CheckedDeliveryConfig {
     const n = Number(lanes);
     if (lanes !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_LANES_PER_DESTINATION) config.lanesPerDestination = n;
     else errors.push(`DELIVERY_LANES_PER_DESTINATION must be a whole number from 1 to ${MAX_LANES_PER_DESTINATION}; got ${JSON.stringify(vars.DELIVERY_LANES_PER_DESTINATION)}`);
+  }
+
+  const overflow = vars.DELIVERY_OVERFLOW_LANES?.trim();
+  if (overflow !== undefined) {
+    const n = Number(overflow);
+    if (overflow !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_OVERFLOW_LANES) config.overflowLanes = n;
+    else errors.push(`DELIVERY_OVERFLOW_LANES must be a whole number from 0 to ${MAX_OVERFLOW_LANES}; got ${JSON.stringify(vars.DELIVERY_OVERFLOW_LANES)}`);
   }
 
   // Contradictions between valid values: a delivery must be able to make every scheduled attempt

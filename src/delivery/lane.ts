@@ -1,55 +1,12 @@
 /**
- * DestinationLane: Durable Objects (SQLite), DELIVERY_LANES_PER_DESTINATION (default 1) per streaming destination,
- * that own that destination's pending deliveries, so that a slow or hanging receiver can only
- * slow itself. A job's lane is chosen by its event id (laneIndex), so every message of one
- * delivery (the first, an outbox or stale-sweep re-send, a redelivery) reaches the same lane.
- *
- * How a delivery flows: the API Worker (fan-out, the outbox and stale sweeps, redeliveries) sends
- * "deliveries" messages (the fan-out one per event, naming its destinations; a redelivery one per
- * delivery); the consumer Worker's queue handler (src/delivery/batch.ts) hands a batch's jobs to
- * their lanes (one `enqueue` RPC per lane per batch) and acks each message once its lanes' storage
- * has its jobs — it
- * never POSTs itself, so a batch ends in a few milliseconds whatever the receivers do. The lane's
- * alarm then runs its due jobs, at most LANE_CONCURRENCY POSTs at a time per lane,
- * through deliverJob (src/delivery/consumer.ts: context, breaker, SSRF re-check, signed POST,
- * attempt record, dead letter), and keeps or drops each job by its outcome. Attempts are
- * recorded in the lane's own storage first and reach D1 in groups (AttemptLog, below).
- *
- * Guarantees:
- * - At least once: a message is acked only after `enqueue` resolved, i.e. after the object's
- *   storage has the job (output gate); a failed enqueue retries the message. A job leaves the
- *   lane only after deliverJob returned, i.e. after its attempt was recorded in the lane's
- *   attempt log (and, for a dead letter, sent to the DLQ); if the object or the process dies in
- *   between, the job is still stored and the alarm (stored too) runs it again. The log keeps
- *   each attempt until D1 has it (the alarm is set for its due time whenever it is not empty).
- *   Duplicates (a stale-sweep re-send or an outbox re-dispatch) are one row (PRIMARY KEY
- *   event_id, INSERT OR IGNORE); one that arrives after the job left waits until the log has
- *   passed that job's attempts to D1 (a job never runs while its event has attempts in the log,
- *   so it always decides on D1's current delivery row) and is then skipped by deliverJob (its
- *   delivery row is no longer pending).
- * - Retries: outcome 'retry' (receiver failure on the schedule, Retry-After, or a wait behind the
- *   open breaker) keeps the job, due after its delay; an error on our side (D1 unavailable, ...)
- *   keeps it, due after INTERNAL_ERROR_DELAY_SECONDS. The retry schedule and DELIVERY_MAX_WAIT_DAYS
- *   (applied by deliverJob from the delivery row) alone decide when a delivery is dead-lettered:
- *   a job in a lane never runs out of queue retries (Queues' max_retries now only bounds failed
- *   enqueues; should one be dead-lettered, its delivery stays pending in D1 and the stale
- *   delivery sweep sends it again). Once a job found the breaker open, the lane's due and new
- *   jobs wait with it, each with its own jitter, without being loaded one by one.
- * - Isolation: each destination has its own objects, storage, alarms and at most
- *   DELIVERY_LANES_PER_DESTINATION × LANE_CONCURRENCY connections; a receiver that hangs until the
- *   delivery timeout delays only its own lanes.
- * - One breaker per destination, shared by its lanes: it lives on the destination's D1 row
- *   (every lane reads it with its jobs' contexts, and its attempts' failures and successes reach
- *   it through the attempt log); the half-open probe is claimed in D1, so one lane of the
- *   destination probes and the others keep waiting, spending no attempt.
- * - Pause (src/delivery/pause.ts): a job whose destination is inactive stays as it is (outcome
- *   'hold') and the lane holds, running nothing, until the next pause check (the same moment for
- *   every lane of the destination); then it loads its oldest due jobs again: still paused, it
- *   holds again (dead-lettering the jobs past DELIVERY_PAUSE_RETENTION_DAYS first), active, it
- *   delivers the backlog oldest first.
- * - D1 writes: the attempt log passes up to LOG_FLUSH_MAX attempts in one D1 transaction, at
- *   most LOG_FLUSH_INTERVAL_MS after a plain success (at once after a failure); the contexts of up
- *   to LANE_LOAD_MAX due jobs are loaded in one D1 round trip.
+ * DestinationLane: Durable Objects (SQLite) that own a streaming destination's pending deliveries,
+ * so that a slow or hanging receiver can only slow itself: DELIVERY_LANES_PER_DESTINATION home
+ * lanes per destination (a job's chosen by its event id, laneIndex), each with up to
+ * DELIVERY_OVERFLOW_LANES overflow lanes while it is backlogged (./overflow.ts). The queue handler
+ * (./batch.ts) hands jobs over (`enqueue`); the alarm runs due jobs, LANE_CONCURRENCY POSTs at a
+ * time, through deliverJob (./consumer.ts), and keeps or drops each by its outcome; attempts go to
+ * the lane's storage first and reach D1 in groups (AttemptLog, below). Guarantees (at least once,
+ * retries, isolation, breaker, pause, D1 writes): ARCHITECTURE.md, "Delivery lanes".
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
@@ -57,26 +14,20 @@ import { deliveryKey, type DeliveryContext } from '../db/deliveries';
 import { deliveryContexts } from './contexts';
 import { writeAttemptLog, type LoggedAttempt } from '../db/attempt_log';
 import { breakerJitterSpan, deliverJob, INTERNAL_ERROR_DELAY_SECONDS } from './consumer';
+import { readDeliveryConfig } from './config';
+import { backlogged, handOver, homeLaneName, LANE_CONCURRENCY, Overflow, OVERFLOW_MAX_JOBS, OVERFLOW_RESERVE_MS, overflowGroups } from './overflow';
 import { nextPauseCheck } from './pause';
 import { runTraced } from '../bench/stats';
 import { BindingTrace, traceEnv } from '../bench/trace';
 
-/**
- * POSTs in flight per destination at most (each lane's alarm is its own invocation, and an
- * invocation has 6 outbound connections).
- */
-export const LANE_CONCURRENCY = 6;
+export { LANE_CONCURRENCY } from './overflow';
 /** Due jobs whose contexts one D1 round trip loads. */
 export const LANE_LOAD_MAX = 50;
 /** Jobs one alarm starts at most before it hands over to the next alarm. */
 const ALARM_MAX_JOBS = 1000;
 
 /** A stored job of a lane. */
-type LaneRow = {
-  event_id: number;
-  destination_id: number;
-  due_at: number;
-};
+type LaneRow = { event_id: number; destination_id: number; due_at: number };
 
 /** Due jobs whose events have no attempt waiting in the log (?1: now). */
 const RUNNABLE = `FROM jobs WHERE due_at <= ?1 AND event_id NOT IN (SELECT event_id FROM attempt_log)`;
@@ -91,15 +42,15 @@ export class DestinationLane extends DurableObject<Env> {
   private finished = 0;
   /** When this instance last set the alarm (null: not set by this instance, or already run). */
   private alarmAt: number | null = null;
-  /** Wakes a running alarm's loop (a job was enqueued, a POST ended, the log was written). */
+  /** Wakes a running alarm's loop (a job was enqueued, a POST ended, the log was written, a hand-over ended). */
   private wake: (() => void) | null = null;
   /** Until when the lane runs nothing: its destination was found paused (0: not holding; stored in `hold`). */
   private holdUntil: number;
-  /**
-   * Until when the destination's breaker is open, as a job of this lane last found it (memory
-   * only; 0: not known to be open). Meanwhile due and new jobs wait without being loaded.
-   */
+  /** Until when the destination's breaker is open, as a job here last found it (0: not known open); due and new jobs wait meanwhile. */
   private breakerUntil = 0;
+  /** The home lane's name when this is one of its overflow lanes (stored in `overflow_of`; null: a home lane). */
+  private overflowOf: string | null;
+  private readonly overflowState = new Overflow();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -110,17 +61,22 @@ export class DestinationLane extends DurableObject<Env> {
     this.sql.exec('CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at)');
     this.sql.exec('CREATE TABLE IF NOT EXISTS hold (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)');
     this.holdUntil = this.sql.exec<{ until: number }>('SELECT until FROM hold').toArray()[0]?.until ?? 0;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS overflow_of (id INTEGER PRIMARY KEY CHECK (id = 1), home TEXT NOT NULL)');
+    this.overflowOf = this.sql.exec<{ home: string }>('SELECT home FROM overflow_of').toArray()[0]?.home ?? null;
     this.log = new AttemptLog(this.sql);
   }
 
   /**
    * Store jobs durably (a job already here is kept as it is) and schedule them now; resolves
-   * once storage has them.
+   * once storage has them. `overflowOf`: the home lane handing them over (this is its overflow lane).
    */
-  async enqueue(jobs: DeliveryJob[]): Promise<void> {
+  async enqueue(jobs: DeliveryJob[], overflowOf?: string): Promise<void> {
     const now = Date.now();
-    // Behind the open breaker a new job waits as the lane's other jobs do (until it closes, plus
-    // its own jitter), instead of being loaded only to be deferred.
+    if (overflowOf !== undefined && this.overflowOf === null) {
+      this.overflowOf = overflowOf;
+      this.sql.exec('INSERT OR REPLACE INTO overflow_of (id, home) VALUES (1, ?)', overflowOf);
+    }
+    // Behind the open breaker a new job waits as the others do (until it closes, plus its own jitter).
     const behind = this.breakerUntil > now ? this.breakerUntil : null;
     const spanMs = behind === null ? 0 : breakerJitterSpan((behind - now) / 1000) * 1000;
     let first = Infinity;
@@ -152,13 +108,10 @@ export class DestinationLane extends DurableObject<Env> {
       .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id, dueAt: r.due_at }));
   }
 
-  /**
-   * What this instance did since it started (tests, benchmarks): jobs finished (acked or
-   * rescheduled), its D1 write transactions, and attempts still waiting in the log for D1.
-   */
-  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number; holding: boolean }> {
+  /** What this instance did (tests, benchmarks): jobs finished, D1 write transactions, attempts waiting for D1, jobs handed over. */
+  async stats(): Promise<{ finished: number; d1WriteTransactions: number; logged: number; holding: boolean; overflowed: number; overflowOf: string | null }> {
     const writes = this.d1.before.d1WriteTransactions + this.d1.after.d1WriteTransactions;
-    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size(), holding: this.holding() };
+    return { finished: this.finished, d1WriteTransactions: writes, logged: this.log.size(), holding: this.holding(), overflowed: this.overflowState.handed, overflowOf: this.overflowOf };
   }
 
   private async scheduleAt(due: number): Promise<void> {
@@ -176,10 +129,8 @@ export class DestinationLane extends DurableObject<Env> {
     this.alarmAt = null;
     let started = 0;
     try {
-      // Under the benchmarks' edge model the lane pays Cloudflare's costs (off: this.env as is).
-      // Its counts reach the API Worker's GET /-/bench/edge-stats under 'lane' (report: true).
-      // this.d1 counts this instance's own D1 use (the stats RPC); the model wraps outside it, so
-      // the env runDue gets is the model's own (its outbound fetch limit applies to the POSTs).
+      // The benchmarks' edge model (off: this.env as is), counted under 'lane'; this.d1 counts this
+      // instance's D1 use (stats) inside the model, whose outbound fetch limit applies to the POSTs.
       started = await runTraced(traceEnv(this.env, this.d1), 'lane', (env) => this.runDue(env), { report: true });
     } catch (err) {
       console.error('destination lane: running due jobs failed', err instanceof Error ? err.message : err);
@@ -195,14 +146,51 @@ export class DestinationLane extends DurableObject<Env> {
 
   /** Start writing the log to D1 when it is due (the loop is woken once it is written). */
   private flushIfDue(env: Env): void {
-    const due = this.log.dueAt();
-    if (due !== null && due <= Date.now() && !this.log.busy) void this.log.flush(env.DB).then(() => this.wake?.());
+    if (this.logDueNow() && !this.log.busy) void this.log.flush(env.DB).then(() => this.wake?.());
   }
 
   /** Whether the log is due now (null: empty, not due). */
   private logDueNow(): boolean {
-    const due = this.log.dueAt();
-    return due !== null && due <= Date.now();
+    return (this.log.dueAt() ?? Infinity) <= Date.now();
+  }
+
+  /** Whether this home lane hands due jobs over now (./overflow.ts): not holding, not behind an open breaker, backlogged. */
+  private shouldOverflow(env: Env, inFlight: number): boolean {
+    const now = Date.now();
+    if (this.overflowOf !== null || this.holding() || this.breakerUntil > now || readDeliveryConfig(env).overflowLanes === 0) return false;
+    if (!this.overflowState.due(now)) return false;
+    return backlogged(this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, now).one().n - inFlight, this.overflowState.postMs);
+  }
+
+  /**
+   * Hand due jobs neither running nor loading to the overflow lanes (overflowGroups; loaded ones leave `ready`): held
+   * back here while the hand-over is in flight, deleted once their lane has them, due here again if refused.
+   */
+  private async overflow(env: Env, running: Set<number>, ready: { job: DeliveryJob }[]): Promise<void> {
+    const lanes = readDeliveryConfig(env).overflowLanes;
+    const due = this.sql
+      .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), (lanes + 1) * OVERFLOW_MAX_JOBS + running.size)
+      .toArray()
+      .filter((r) => !running.has(r.event_id))
+      .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
+    const groups = overflowGroups(due, lanes);
+    if (groups.length === 0) return;
+    const moved = new Set(groups.flat().map((j) => j.eventId));
+    ready.splice(0, ready.length, ...ready.filter((r) => !moved.has(r.job.eventId)));
+    const ids = (jobs: DeliveryJob[]) => JSON.stringify(jobs.map((j) => j.eventId));
+    const setDue = (jobs: DeliveryJob[], at: number) => this.sql.exec('UPDATE jobs SET due_at = ?1 WHERE event_id IN (SELECT value FROM json_each(?2))', at, ids(jobs));
+    setDue(groups.flat(), Date.now() + OVERFLOW_RESERVE_MS);
+    const home = homeLaneName(env, groups[0][0]);
+    this.overflowState.busy = true;
+    const taken = (jobs: DeliveryJob[]) => {
+      this.sql.exec('DELETE FROM jobs WHERE event_id IN (SELECT value FROM json_each(?1))', ids(jobs));
+      this.overflowState.handed += jobs.length;
+    };
+    const refused = (jobs: DeliveryJob[], err: unknown) => {
+      console.error(`destination lane ${home}: handing ${jobs.length} jobs to an overflow lane failed; they run here`, err instanceof Error ? err.message : err);
+      setDue(jobs, Date.now());
+    };
+    await handOver(env, home, groups, taken, refused).finally(() => (this.overflowState.busy = false));
   }
 
   /**
@@ -213,14 +201,19 @@ export class DestinationLane extends DurableObject<Env> {
     const inFlight = new Set<number>();
     const ready: { job: DeliveryJob; context?: DeliveryContext }[] = [];
     let started = 0;
+    let loading: Promise<void> | null = null; // the background load of due jobs' contexts (null: none)
+    let loadingIds = new Set<number>(); // ... and its jobs
 
     const run = async (job: DeliveryJob, context: DeliveryContext | undefined): Promise<void> => {
       const record = async (attempt: LoggedAttempt): Promise<void> => {
         this.log.append(job.eventId, attempt);
         this.flushIfDue(env);
       };
+      const startedAt = Date.now();
+      let postedAt = 0;
       try {
-        const outcome = await deliverJob(env, job, { context, record });
+        const outcome = await deliverJob(env, job, { context, record, onPosted: () => (postedAt = Date.now()) });
+        if (outcome.result === 'delivered' && postedAt > 0) this.overflowState.notePost(postedAt - startedAt);
         // Its attempt is recorded (deliverJob records before it returns): the job may go.
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
         else if (outcome.action === 'hold') this.hold(nextPauseCheck(env)); // the job stays as it is, in its place
@@ -238,33 +231,34 @@ export class DestinationLane extends DurableObject<Env> {
 
     for (;;) {
       this.flushIfDue(env);
-      // The next due jobs' contexts are loaded as soon as none is ready, also while every
-      // connection is busy, so that a freed connection never waits for a D1 round trip.
       if (this.holding()) ready.length = 0;
       if (this.breakerUntil > Date.now()) {
-        // The breaker is open: every due job waits with the one that found it so (until it closes,
-        // each with its own jitter over breakerJitterSpan, as deliverJob would defer it), in one
-        // step, without its context being loaded or deliverJob run for it.
+        // The breaker is open: every due job waits with the one that found it so, in one step (each
+        // with its own jitter over breakerJitterSpan, as deliverJob would defer it), unloaded.
         const now = Date.now();
         const spanMs = Math.max(1, Math.round(breakerJitterSpan((this.breakerUntil - now) / 1000) * 1000));
         this.sql.exec('UPDATE jobs SET due_at = ?1 + abs(random()) % ?2 WHERE due_at <= ?3', this.breakerUntil, spanMs, now);
         ready.length = 0;
       }
-      if (ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding()) {
-        const rows = this.sql
-          .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + inFlight.size)
+      // The next due jobs' contexts load in the background once fewer than LANE_CONCURRENCY are
+      // ready, also while every connection is busy: a freed connection never waits for D1.
+      if (loading === null && ready.length < LANE_CONCURRENCY && started + ready.length < ALARM_MAX_JOBS && !this.holding()) {
+        const skip = new Set([...inFlight, ...ready.map((r) => r.job.eventId)]);
+        const jobs = this.sql
+          .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + skip.size)
           .toArray()
-          .filter((r) => !inFlight.has(r.event_id))
-          .slice(0, LANE_LOAD_MAX);
-        const jobs = rows.map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
-        let contexts: Map<string, DeliveryContext> | null = null;
-        try {
-          contexts = await deliveryContexts(env, jobs);
-        } catch (err) {
-          console.error('destination lane: loading due jobs failed; loading job by job', err instanceof Error ? err.message : err);
+          .filter((r) => !skip.has(r.event_id))
+          .slice(0, LANE_LOAD_MAX)
+          .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
+        if (jobs.length > 0) {
+          loadingIds = new Set(jobs.map((j) => j.eventId));
+          loading = deliveryContexts(env, jobs)
+            .catch((err) => void console.error('destination lane: loading due jobs failed; loading job by job', err instanceof Error ? err.message : err))
+            .then((contexts) => void ready.push(...jobs.map((job) => ({ job, context: contexts?.get(deliveryKey(job.eventId, job.destinationId)) }))))
+            .finally(() => void ((loading = null), (loadingIds = new Set()), this.wake?.()));
         }
-        for (const job of jobs) ready.push({ job, context: contexts?.get(deliveryKey(job.eventId, job.destinationId)) });
       }
+      if (this.shouldOverflow(env, inFlight.size)) void this.overflow(env, new Set([...inFlight, ...loadingIds]), ready).then(() => this.wake?.());
       while (ready.length > 0 && inFlight.size < LANE_CONCURRENCY && started < ALARM_MAX_JOBS && !this.holding()) {
         const { job, context } = ready.shift()!;
         if (inFlight.has(job.eventId)) continue;
@@ -272,7 +266,7 @@ export class DestinationLane extends DurableObject<Env> {
         started++;
         void run(job, context).then(() => this.wake?.());
       }
-      if (inFlight.size === 0 && (ready.length === 0 || started >= ALARM_MAX_JOBS)) {
+      if (loading === null && inFlight.size === 0 && (ready.length === 0 || started >= ALARM_MAX_JOBS)) {
         const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
         if (more) continue;
         // Nothing to run: leave the log written when it is due (its jobs may then run), else stop.
@@ -283,9 +277,8 @@ export class DestinationLane extends DurableObject<Env> {
           if (this.logDueNow()) return started; // D1 refused: the alarm comes back when the retry is due
           continue;
         }
-        // The log is due within LOG_FLUSH_INTERVAL_MS: wait for it here, where a job enqueued
-        // meanwhile wakes this loop, instead of ending and being started again by each enqueue
-        // (with several lanes per destination, each sees a trickle).
+        // The log is due within LOG_FLUSH_INTERVAL_MS: wait for it here (an enqueue wakes this loop)
+        // rather than end and be started again by each enqueue of a trickle.
         if (started >= ALARM_MAX_JOBS || logDue - Date.now() > LOG_FLUSH_INTERVAL_MS) return started;
       }
       // Wait for a POST to end, a job to be enqueued, the log to be written, or the log to be due.
@@ -304,17 +297,8 @@ export class DestinationLane extends DurableObject<Env> {
 }
 
 /*
- * The lane's attempt log: every attempt the lane makes is first written to
- * the lane's own SQLite storage (durable once the object's output gate opens, before the job
- * leaves the lane), then passed on to D1 in groups, where the delivery log (GraphQL) reads it.
- *
- * When a group goes to D1: once LOG_FLUSH_MAX attempts wait, or LOG_FLUSH_INTERVAL_MS after the
- * oldest waiting one, or at once when an attempt is not a plain success (a failure, a dead
- * letter, a 410: the destination's circuit breaker and the delivery log's failures stay
- * current). A group is one D1 transaction whatever its size (writeAttemptLog). A failed
- * write keeps every attempt here and is retried after a growing delay (up to
- * LOG_RETRY_MAX_MS); so is a write the isolate did not live to finish: the lane's alarm is set
- * for the log's due time whenever the log is not empty.
+ * The lane's attempt log: each attempt is written to the lane's own SQLite storage, then passed on
+ * to D1 in groups (when and how: ARCHITECTURE.md, "Delivery lanes", D1 writes).
  */
 /** Longest time a plain success waits here before D1 has it (the delivery log's staleness bound while D1 answers). */
 export const LOG_FLUSH_INTERVAL_MS = 1000;
@@ -324,21 +308,14 @@ export const LOG_FLUSH_MAX = 100;
 export const LOG_RETRY_MAX_MS = 30_000;
 
 /** What the log holds, as dueAt needs it: its size, its oldest attempt's time, whether any is urgent. */
-interface LogSummary {
-  n: number;
-  first: number | null;
-  urgent: boolean;
-}
+type LogSummary = { n: number; first: number | null; urgent: boolean };
 
 /** The attempt log of one lane (see the module comment). */
 export class AttemptLog {
   private writing: Promise<void> | null = null;
   private failures = 0;
   private retryAt = 0;
-  /**
-   * The log's summary, kept in memory (the alarm loop asks for it after every attempt); read
-   * from storage when unknown (a new instance, or after a write to D1 removed attempts).
-   */
+  /** The log's summary in memory (asked after every attempt); read from storage when unknown (null). */
   private summary: LogSummary | null = null;
 
   constructor(private readonly sql: SqlStorage) {

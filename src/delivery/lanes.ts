@@ -5,10 +5,11 @@
  * and a duplicate is one stored job there.
  */
 import type { ConsumerEnv as Env } from '../env';
-import type { DestinationLane } from './lane';
 import { readDeliveryConfig, type DeliveryVars } from './config';
 
 type LaneEnv = Pick<Env, 'DESTINATION_LANES'> & DeliveryVars;
+/** A lane's stub (DestinationLane, src/delivery/lane.ts). */
+type LaneStub = ReturnType<Env['DESTINATION_LANES']['get']>;
 
 /**
  * Lanes of one destination (DELIVERY_LANES_PER_DESTINATION, default 1): its POSTs in flight are
@@ -36,16 +37,17 @@ export function laneName(destinationId: number, index: number): string {
 }
 
 /** Lane `index` of a destination (0 to lanesPerDestination - 1). */
-export function laneAt(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number, index: number): DurableObjectStub<DestinationLane> {
+export function laneAt(env: Pick<Env, 'DESTINATION_LANES'>, destinationId: number, index: number): LaneStub {
   return env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(laneName(destinationId, index)));
 }
 
 /** The lane of a delivery (its destination's lane for its event; the batch handler, which groups by lane, uses laneAt). */
-export function laneOf(env: LaneEnv, destinationId: number, eventId: number): DurableObjectStub<DestinationLane> {
+export function laneOf(env: LaneEnv, destinationId: number, eventId: number): LaneStub {
   return laneAt(env, destinationId, laneIndex(eventId, lanesPerDestination(env)));
 }
 
 /** Every lane of a destination, by index (tests, operators). */
-export function lanesOf(env: LaneEnv, destinationId: number): DurableObjectStub<DestinationLane>[] {
+export function lanesOf(env: LaneEnv, destinationId: number): LaneStub[] {
   return Array.from({ length: lanesPerDestination(env) }, (_, i) => laneAt(env, destinationId, i));
 }
+

@@ -10,7 +10,7 @@ describe('delivery settings', () => {
   it('accepts the defaults and sensible values', () => {
     expect(checkDeliveryVars({})).toEqual({
       config: { timeoutMs: 10_000, schedule: [5, 300, 1800, 7200, 18000, 36000, 36000], breakerCooldownSeconds: 60, maxWaitMs: DEFAULT_MAX_WAIT_DAYS * 86_400_000,
-        pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000, lanesPerDestination: DEFAULT_LANES_PER_DESTINATION },
+        pauseRetentionMs: DEFAULT_PAUSE_RETENTION_DAYS * 86_400_000, lanesPerDestination: DEFAULT_LANES_PER_DESTINATION, overflowLanes: 3 },
       errors: [],
     });
     const { config, errors } = checkDeliveryVars({
@@ -18,10 +18,12 @@ describe('delivery settings', () => {
     });
     expect(errors).toEqual([]);
     // The pause bound, unset, follows the shorter max wait.
-    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000, pauseRetentionMs: 43_200_000, lanesPerDestination: 1 });
+    expect(config).toEqual({ timeoutMs: 1000, schedule: [1, 1, 2, 2, 3, 3, 5, 5, 5, 5], breakerCooldownSeconds: 5, maxWaitMs: 43_200_000, pauseRetentionMs: 43_200_000, lanesPerDestination: 1, overflowLanes: 3 });
     expect(checkDeliveryVars({ DELIVERY_PAUSE_RETENTION_DAYS: ' 2.5 ' })).toMatchObject({ config: { pauseRetentionMs: 2.5 * 86_400_000 }, errors: [] });
     expect(scheduleTotalMs(config.schedule, config.timeoutMs)).toBe(32_000 + 11 * 1000);
     expect(checkDeliveryVars({ DELIVERY_LANES_PER_DESTINATION: ' 4 ' })).toMatchObject({ config: { lanesPerDestination: 4 }, errors: [] });
+    expect(checkDeliveryVars({ DELIVERY_OVERFLOW_LANES: '0' })).toMatchObject({ config: { overflowLanes: 0 }, errors: [] });
+    expect(checkDeliveryVars({ DELIVERY_OVERFLOW_LANES: ' 15' })).toMatchObject({ config: { overflowLanes: 15 }, errors: [] });
   });
 
   it.each([
@@ -46,6 +48,9 @@ describe('delivery settings', () => {
     [{ DELIVERY_LANES_PER_DESTINATION: '0' }, /DELIVERY_LANES_PER_DESTINATION must be a whole number from 1 to 16/],
     [{ DELIVERY_LANES_PER_DESTINATION: '2.5' }, /DELIVERY_LANES_PER_DESTINATION must be/],
     [{ DELIVERY_LANES_PER_DESTINATION: '17' }, /DELIVERY_LANES_PER_DESTINATION must be/],
+    [{ DELIVERY_OVERFLOW_LANES: '-1' }, /DELIVERY_OVERFLOW_LANES must be a whole number from 0 to 15/],
+    [{ DELIVERY_OVERFLOW_LANES: '16' }, /DELIVERY_OVERFLOW_LANES must be/],
+    [{ DELIVERY_OVERFLOW_LANES: 'many' }, /DELIVERY_OVERFLOW_LANES must be/],
     // Contradictory: a resumed backlog would be dead-lettered at once by the max wait.
     [{ DELIVERY_PAUSE_RETENTION_DAYS: '10' }, /DELIVERY_PAUSE_RETENTION_DAYS \(10 days\) is longer than DELIVERY_MAX_WAIT_DAYS \(7 days\)/],
   ])('refuses %j', (vars, message) => {

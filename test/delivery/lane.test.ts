@@ -7,12 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { lanesPerDestination, laneIndex, laneOf, lanesOf } from '../../src/delivery/lanes';
+import { backlogged, homeLaneName, LANE_CONCURRENCY, OVERFLOW_MIN_GROUP, OVERFLOW_MIN_JOBS, overflowGroups } from '../../src/delivery/overflow';
+import { LOG_FLUSH_MAX } from '../../src/delivery/lane';
+import type { AuditEvent } from '../../src/audit/record';
 import { auditEventStatements } from '../../src/audit/record';
 import { ensureDelivery, resetDeliveryForRedelivery } from '../../src/db/deliveries';
 import { attemptLogStatements, type LoggedAttempt } from '../../src/db/attempt_log';
 import { createGroup, unique } from '../support/api';
 import { receivedRequests, receiverOrigin, waitForRequests } from '../support/receiver';
-import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, laneJobs, waitFor } from './support';
+import { attemptRows, deliveryRow, destinationRow, groupEntityOf, insertDestination, insertEventQuietly, insertEventsQuietly, laneJobs, waitFor } from './support';
 import { BREAKER_THRESHOLD, HALF_OPEN_PROBES } from '../../src/delivery/breaker';
 
 /** Lanes per destination in the tests (DELIVERY_LANES_PER_DESTINATION in vitest.config.ts). */
@@ -286,4 +289,51 @@ describe('destination lane', () => {
     expect(await env.DB.prepare('SELECT consecutive_failures AS f, breaker_open_until AS u, breaker_trips AS t FROM streaming_destinations WHERE id = ?1').bind(dest.id).first())
       .toEqual({ f: 0, u: null, t: 0 });
   }, 60_000);
+
+  it('overflow: a slow but answering receiver behind a backlog gets more than LANE_CONCURRENCY connections per lane, through overflow lanes that run what they are given; every delivery arrives once', async () => {
+    const group = await createGroup();
+    const path = `/slow/300/${unique('overflow')}`;
+    const dest = await insertDestination({ namespaceId: group.id, url: `${receiverOrigin()}${path}` });
+    // Enough events of one lane for a hand-over (OVERFLOW_MIN_JOBS waiting), written 100 at a time.
+    const events: AuditEvent[] = [];
+    while (events.filter((e) => laneIndex(e.id, LANES) === laneIndex(events[0].id, LANES)).length < OVERFLOW_MIN_JOBS + 40) {
+      events.push(...(await insertEventsQuietly(groupEntityOf(group), 100)));
+    }
+    const mine = events.filter((e) => laneIndex(e.id, LANES) === laneIndex(events[0].id, LANES));
+    const home = laneOf(env, dest.id, mine[0].id);
+    await home.enqueue(mine.map((e) => ({ eventId: e.id, destinationId: dest.id })));
+    const got = await waitForRequests(path, mine.length, 40_000);
+    // Once: one request per job (its webhook-id), each delivery recorded once.
+    expect(got).toHaveLength(mine.length);
+    expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(mine.length);
+    // The home lane handed jobs over, at least a whole attempt-log group to each overflow lane it used.
+    const stats = await home.stats();
+    expect(stats.overflowed).toBeGreaterThanOrEqual(OVERFLOW_MIN_GROUP);
+    expect(stats.overflowOf).toBeNull();
+    const name = homeLaneName(env, { eventId: mine[0].id, destinationId: dest.id });
+    const first = env.DESTINATION_LANES.get(env.DESTINATION_LANES.idFromName(`${name}+1`));
+    expect(await first.stats()).toMatchObject({ overflowed: 0, overflowOf: name });
+    // More than one lane's connections at once (one lane alone cannot: a connection it used at t is
+    // free again only after t + 300 ms, so no 300 ms window holds more than LANE_CONCURRENCY arrivals).
+    const at = got.map((r) => r.at).sort((a, b) => a - b);
+    const widest = Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 300).length));
+    expect(widest).toBeGreaterThan(LANE_CONCURRENCY);
+    for (const e of mine) expect(await waitFor(() => deliveryRow(e.id, dest.id), (r) => r?.status === 'delivered')).toMatchObject({ attempts: 1 });
+  }, 90_000);
+
+  it('overflow: hands over only whole attempt-log groups, oldest jobs spread over every lane, and only when the backlog would take the connections over a second', () => {
+    expect(OVERFLOW_MIN_GROUP).toBe(LOG_FLUSH_MAX);
+    const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ eventId: i, destinationId: 1 }));
+    expect(overflowGroups(jobs(OVERFLOW_MIN_JOBS - 1), 3)).toEqual([]);
+    const two = overflowGroups(jobs(3 * OVERFLOW_MIN_GROUP + 50), 3);
+    expect(two.map((g) => g.length)).toEqual([117, 116]); // home keeps 117: every third job
+    expect(two[0].slice(0, 2).map((j) => j.eventId)).toEqual([1, 4]);
+    expect(overflowGroups(jobs(1000), 3).map((g) => g.length)).toEqual([250, 250, 250]);
+    expect(overflowGroups(jobs(1000), 0)).toEqual([]);
+    // A backlog that one lane's connections send within OVERFLOW_AFTER_MS stays home.
+    expect(backlogged(OVERFLOW_MIN_JOBS, 10)).toBe(false);
+    expect(backlogged(OVERFLOW_MIN_JOBS, 100)).toBe(true);
+    expect(backlogged(OVERFLOW_MIN_JOBS - 1, 1000)).toBe(false);
+    expect(backlogged(10_000, 0)).toBe(false); // no delivered POST yet: a hanging receiver never overflows
+  });
 });

@@ -93,6 +93,20 @@ export async function insertEventQuietly(entity: AuditEntity, eventType = 'audit
   return event;
 }
 
+/** `n` events recorded in one D1 batch, without their outbox rows and deliveries (as insertEventQuietly). */
+export async function insertEventsQuietly(entity: AuditEntity, n: number, eventType = 'audit_operation'): Promise<AuditEvent[]> {
+  const input = { eventType, author: { id: 1, name: 'Administrator' }, entity, target: { id: 7, type: 'Thing', details: 'thing 7' }, ipAddress: '203.0.113.9' };
+  const per = auditEventStatements(env.DB, input).length;
+  const results = await env.DB.batch(Array.from({ length: n }, () => auditEventStatements(env.DB, input)).flat());
+  const events = results.filter((_, i) => i % per === 0).flatMap((r) => toAuditEvents(r));
+  const ids = JSON.stringify(events.map((e) => e.id));
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id IN (SELECT value FROM json_each(?1))').bind(ids),
+    env.DB.prepare('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?1))').bind(ids),
+  ]);
+  return events;
+}
+
 /** The delivery row of (event, destination). */
 export async function deliveryRow(eventId: number, destinationId: number) {
   return env.DB.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId).first<{
