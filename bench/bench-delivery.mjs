@@ -26,6 +26,7 @@
 //          far: --far-rate 100 (events/s in all) --far-seconds 5 --far-destinations 10
 //          --far-delay 100 (ms before the receivers answer) --far-connections N (default 2 × rate)
 //          --far-lanes N (DELIVERY_LANES_PER_DESTINATION; default: the Worker's own, 1)
+//          --overflow N (every run: DELIVERY_OVERFLOW_LANES; default: the Worker's own, 3; 0 turns overflow off)
 //          --profile (throughput: CPU profile of every workerd isolate while the events are recorded and delivered,
 //          the busiest functions printed per isolate; slows the Worker, so its figures are not comparable)
 //          --drain-timeout 120 (seconds per scenario or phase) --tag NAME (sections
@@ -56,12 +57,16 @@ const opt = options({
   farDelay: 100,
   farConnections: 0,
   farLanes: 0,
+  overflow: -1,
   drainTimeout: 120,
   profile: false,
   tag: '',
   noWrite: false,
   json: false,
 });
+/** --overflow: DELIVERY_OVERFLOW_LANES for every Worker this bench starts. */
+const overflowVars = opt.overflow >= 0 ? { DELIVERY_OVERFLOW_LANES: String(opt.overflow) } : {};
+const overflowText = opt.overflow >= 0 ? String(opt.overflow) : '3 (default)';
 const list = (s) => String(s).split(',').map((x) => x.trim()).filter(Boolean);
 const runs = list(opt.runs);
 for (const r of runs) if (!['throughput', 'isolation', 'far'].includes(r)) throw new Error(`unknown run ${r} (known: throughput, isolation, far)`);
@@ -303,8 +308,11 @@ const isolationMet = (change, withHang) => change < 0.1 && withHang.p99 < 2000 &
 /** far: EDGE_MODEL=far, receivers answering after --far-delay ms, --far-destinations destinations, --far-rate events/s for --far-seconds. */
 async function farRun(receiver) {
   const d = opt.farDestinations;
-  const lanes = opt.farLanes > 0 ? { DELIVERY_LANES_PER_DESTINATION: String(opt.farLanes) } : {};
-  log(`far: starting the Worker with EDGE_MODEL=far${opt.farLanes > 0 ? `, DELIVERY_LANES_PER_DESTINATION=${opt.farLanes}` : ''}`);
+  const lanes = {
+    ...(opt.farLanes > 0 ? { DELIVERY_LANES_PER_DESTINATION: String(opt.farLanes) } : {}),
+    ...overflowVars,
+  };
+  log(`far: starting the Worker with EDGE_MODEL=far${Object.entries(lanes).map(([k, v]) => `, ${k}=${v}`).join('')}`);
   const worker = await startWorkerUnder('far', { vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(d, 5)), ...lanes } });
   try {
     const suffix = `far-${Date.now().toString(36)}`;
@@ -376,7 +384,7 @@ const warnings = [];
 try {
   if (runs.includes('throughput') || runs.includes('isolation')) {
     log(`starting the Worker with EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs} (the isolation run's hanging receiver times out after ${opt.timeoutMs} ms)`);
-    const worker = await startWorkerUnder('off', { vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(...counts, opt.isolationDestinations, 5)), DELIVERY_TIMEOUT_MS: String(opt.timeoutMs) } });
+    const worker = await startWorkerUnder('off', { vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(...counts, opt.isolationDestinations, 5)), DELIVERY_TIMEOUT_MS: String(opt.timeoutMs), ...overflowVars } });
     try {
       if (runs.includes('throughput')) out.throughput = await throughputRun(worker, receiver);
       if (runs.includes('isolation')) out.isolation = await isolationRun(worker, receiver);
@@ -409,7 +417,7 @@ if (!opt.noWrite) {
       [
         `### Delivery${opt.tag ? ` (${opt.tag})` : ''}: events recorded and streamed to ${counts.join(', ')} destinations`,
         ...machineLines(info, command),
-        `${loadLine}; autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; receiver answering 200 at once; EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs}`,
+        `${loadLine}; autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; receiver answering 200 at once; EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs}; overflow lanes per lane: ${overflowText}`,
         '',
         table(
           ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'queue messages /delivery', 'target (≥ 1000/s, p99 < 2 s)'],
@@ -454,7 +462,7 @@ if (!opt.noWrite) {
       [
         `### Delivery under EDGE_MODEL=far${opt.tag ? ` (${opt.tag})` : ''}: ${r.destinations} destinations, ${r.offered} events/s for ${r.seconds} s, receivers answering in ${r.receiverDelayMs} ms`,
         ...machineLines(info, command),
-        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${r.offered} events/s for ${r.seconds} s (autocannon, ${r.connections} connections); EDGE_MODEL=far (bench/README.md: D1 primary 150 ms, queue send 60 ms, 6 outbound fetches per invocation); the issue's goal is 60 s, this run ${r.seconds} s; lanes per destination: ${opt.farLanes > 0 ? opt.farLanes : '1 (default)'}`,
+        `${loadLine}; ingest (POST /api/v4/audit_events) paced at ${r.offered} events/s for ${r.seconds} s (autocannon, ${r.connections} connections); EDGE_MODEL=far (bench/README.md: D1 primary 150 ms, queue send 60 ms, 6 outbound fetches per invocation); the issue's goal is 60 s, this run ${r.seconds} s; lanes per destination: ${opt.farLanes > 0 ? opt.farLanes : '1 (default)'}; overflow lanes per lane: ${overflowText}`,
         '',
         table(
           ['events', 'events/s recorded', 'ingest p50/p99 ms', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'consumer batches (POSTs / D1 primary each)', 'goal (all arrive, p99 < 2 s)'],
