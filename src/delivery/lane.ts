@@ -213,7 +213,7 @@ export class DestinationLane extends DurableObject<Env> {
       let postedAt = 0;
       try {
         const outcome = await deliverJob(env, job, { context, record, onPosted: () => (postedAt = Date.now()) });
-        if (outcome.result === 'delivered' && postedAt > 0) this.overflowState.notePost(postedAt - startedAt);
+        if (outcome.result === 'delivered' || outcome.result === 'failed') this.overflowState.note(outcome.result === 'delivered' && postedAt > 0, postedAt - startedAt);
         // Its attempt is recorded (deliverJob records before it returns): the job may go.
         if (outcome.action === 'ack') this.sql.exec('DELETE FROM jobs WHERE event_id = ?', job.eventId);
         else if (outcome.action === 'hold') this.hold(nextPauseCheck(env)); // the job stays as it is, in its place

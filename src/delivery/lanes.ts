@@ -50,4 +50,3 @@ export function laneOf(env: LaneEnv, destinationId: number, eventId: number): La
 export function lanesOf(env: LaneEnv, destinationId: number): LaneStub[] {
   return Array.from({ length: lanesPerDestination(env) }, (_, i) => laneAt(env, destinationId, i));
 }
-

@@ -6,8 +6,8 @@
  * own invocation with its own connections, that run what they are given and hand nothing on. A
  * destination with a trickle keeps one lane (no extra invocations, no smaller attempt-log groups);
  * one whose receiver is slow but answering, behind a backlog, gets up to (1 + N) × LANE_CONCURRENCY
- * connections. One that hangs or fails never does: only delivered POSTs count in the estimate, and
- * its breaker holds its jobs. The lane's storage side (which jobs, held back while handed over,
+ * connections. One that hangs or fails does not: a failed attempt resets the estimate (only
+ * delivered POSTs count in it), and its breaker holds its jobs. The lane's storage side (which jobs, held back while handed over,
  * deleted once taken) is DestinationLane's; this module decides and names.
  */
 import type { ConsumerEnv as Env, DeliveryJob } from '../env';
@@ -51,9 +51,10 @@ export class Overflow {
   handed = 0;
   private askedAt = 0;
 
-  /** Count a delivered job's time to the end of its POST in the average. */
-  notePost(ms: number): void {
-    this.postMs = this.postMs === 0 ? ms : 0.8 * this.postMs + 0.2 * ms;
+  /** Count a job's outcome: a delivered one's time to the end of its POST in the average; a failed one forgets it (no overflow until the receiver delivers again). */
+  note(delivered: boolean, ms: number): void {
+    if (!delivered) this.postMs = 0;
+    else this.postMs = this.postMs === 0 ? ms : 0.8 * this.postMs + 0.2 * ms;
   }
 
   /**

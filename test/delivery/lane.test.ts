@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { lanesPerDestination, laneIndex, laneOf, lanesOf } from '../../src/delivery/lanes';
-import { backlogged, homeLaneName, LANE_CONCURRENCY, OVERFLOW_MIN_GROUP, OVERFLOW_MIN_JOBS, overflowGroups } from '../../src/delivery/overflow';
+import { backlogged, homeLaneName, LANE_CONCURRENCY, Overflow, OVERFLOW_MIN_GROUP, OVERFLOW_MIN_JOBS, overflowGroups } from '../../src/delivery/overflow';
 import { LOG_FLUSH_MAX } from '../../src/delivery/lane';
 import type { AuditEvent } from '../../src/audit/record';
 import { auditEventStatements } from '../../src/audit/record';
@@ -334,6 +334,15 @@ describe('destination lane', () => {
     expect(backlogged(OVERFLOW_MIN_JOBS, 10)).toBe(false);
     expect(backlogged(OVERFLOW_MIN_JOBS, 100)).toBe(true);
     expect(backlogged(OVERFLOW_MIN_JOBS - 1, 1000)).toBe(false);
-    expect(backlogged(10_000, 0)).toBe(false); // no delivered POST yet: a hanging receiver never overflows
+    expect(backlogged(10_000, 0)).toBe(false); // no delivered POST yet: a hanging receiver does not overflow
+    // The estimate: delivered POSTs feed it, a failed attempt resets it (a receiver that starts hanging stops overflowing).
+    const o = new Overflow();
+    o.note(true, 400);
+    o.note(true, 200);
+    expect(o.postMs).toBe(360);
+    expect(o.due(Date.now())).toBe(true);
+    o.note(false, 0);
+    expect(o.postMs).toBe(0);
+    expect(o.due(Date.now() + 5000)).toBe(false);
   });
 });
