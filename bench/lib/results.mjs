@@ -39,7 +39,8 @@ export function machineInfo() {
     node: process.version,
     wrangler,
     workerd,
-    commit: sh('git', ['rev-parse', '--short', 'HEAD']),
+    // "+changes" when src/ differs from the commit (a side-by-side run of uncommitted code says so).
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']) + (['', 'unknown'].includes(sh('git', ['status', '--porcelain', '--', 'src'])) ? '' : '+changes'),
   };
 }
 
