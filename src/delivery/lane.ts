@@ -154,12 +154,26 @@ export class DestinationLane extends DurableObject<Env> {
     return (this.log.dueAt() ?? Infinity) <= Date.now();
   }
 
+  /** Runnable jobs now. */
+  private runnableCount(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n;
+  }
+
+  /** The `limit` oldest runnable jobs not in `skip`. */
+  private dueJobs(limit: number, skip: Set<number>): DeliveryJob[] {
+    return this.sql
+      .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), limit + skip.size)
+      .toArray()
+      .filter((r) => !skip.has(r.event_id))
+      .slice(0, limit)
+      .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
+  }
+
   /** Whether this home lane hands due jobs over now (./overflow.ts): not holding, not behind an open breaker, backlogged. */
   private shouldOverflow(env: Env, inFlight: number): boolean {
     const now = Date.now();
-    if (this.overflowOf !== null || this.holding() || this.breakerUntil > now || readDeliveryConfig(env).overflowLanes === 0) return false;
-    if (!this.overflowState.due(now)) return false;
-    return backlogged(this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, now).one().n - inFlight, this.overflowState.postMs);
+    if (this.overflowOf !== null || this.holding() || this.breakerUntil > now || !this.overflowState.due(now)) return false;
+    return readDeliveryConfig(env).overflowLanes > 0 && backlogged(this.runnableCount() - inFlight, this.overflowState.postMs);
   }
 
   /**
@@ -168,12 +182,7 @@ export class DestinationLane extends DurableObject<Env> {
    */
   private async overflow(env: Env, running: Set<number>, ready: { job: DeliveryJob }[]): Promise<void> {
     const lanes = readDeliveryConfig(env).overflowLanes;
-    const due = this.sql
-      .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), (lanes + 1) * OVERFLOW_MAX_JOBS + running.size)
-      .toArray()
-      .filter((r) => !running.has(r.event_id))
-      .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
-    const groups = overflowGroups(due, lanes);
+    const groups = overflowGroups(this.dueJobs((lanes + 1) * OVERFLOW_MAX_JOBS, running), lanes);
     if (groups.length === 0) return;
     const moved = new Set(groups.flat().map((j) => j.eventId));
     ready.splice(0, ready.length, ...ready.filter((r) => !moved.has(r.job.eventId)));
@@ -243,13 +252,7 @@ export class DestinationLane extends DurableObject<Env> {
       // The next due jobs' contexts load in the background once fewer than LANE_CONCURRENCY are
       // ready, also while every connection is busy: a freed connection never waits for D1.
       if (loading === null && ready.length < LANE_CONCURRENCY && started + ready.length < ALARM_MAX_JOBS && !this.holding()) {
-        const skip = new Set([...inFlight, ...ready.map((r) => r.job.eventId)]);
-        const jobs = this.sql
-          .exec<LaneRow>(`SELECT event_id, destination_id, due_at ${RUNNABLE} ORDER BY due_at, event_id LIMIT ?2`, Date.now(), LANE_LOAD_MAX + skip.size)
-          .toArray()
-          .filter((r) => !skip.has(r.event_id))
-          .slice(0, LANE_LOAD_MAX)
-          .map((r) => ({ eventId: r.event_id, destinationId: r.destination_id }));
+        const jobs = this.dueJobs(LANE_LOAD_MAX, new Set([...inFlight, ...ready.map((r) => r.job.eventId)]));
         if (jobs.length > 0) {
           loadingIds = new Set(jobs.map((j) => j.eventId));
           loading = deliveryContexts(env, jobs)
@@ -267,7 +270,7 @@ export class DestinationLane extends DurableObject<Env> {
         void run(job, context).then(() => this.wake?.());
       }
       if (loading === null && inFlight.size === 0 && (ready.length === 0 || started >= ALARM_MAX_JOBS)) {
-        const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.sql.exec<{ n: number }>(`SELECT count(*) AS n ${RUNNABLE}`, Date.now()).one().n > 0;
+        const more = ready.length === 0 && started < ALARM_MAX_JOBS && !this.holding() && this.runnableCount() > 0;
         if (more) continue;
         // Nothing to run: leave the log written when it is due (its jobs may then run), else stop.
         const logDue = this.log.dueAt();
@@ -296,10 +299,6 @@ export class DestinationLane extends DurableObject<Env> {
   }
 }
 
-/*
- * The lane's attempt log: each attempt is written to the lane's own SQLite storage, then passed on
- * to D1 in groups (when and how: ARCHITECTURE.md, "Delivery lanes", D1 writes).
- */
 /** Longest time a plain success waits here before D1 has it (the delivery log's staleness bound while D1 answers). */
 export const LOG_FLUSH_INTERVAL_MS = 1000;
 /** Attempts that make a group go at once; also the most one D1 write carries. */
@@ -310,7 +309,10 @@ export const LOG_RETRY_MAX_MS = 30_000;
 /** What the log holds, as dueAt needs it: its size, its oldest attempt's time, whether any is urgent. */
 type LogSummary = { n: number; first: number | null; urgent: boolean };
 
-/** The attempt log of one lane (see the module comment). */
+/**
+ * The attempt log of one lane: each attempt is written to the lane's own SQLite storage, then passed
+ * on to D1 in groups (when and how: ARCHITECTURE.md, "Delivery lanes", D1 writes).
+ */
 export class AttemptLog {
   private writing: Promise<void> | null = null;
   private failures = 0;
