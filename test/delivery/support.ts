@@ -75,27 +75,19 @@ export function groupEntityOf(group: { id: number; full_path: string }): AuditEn
  * are removed too), so a unit test decides which deliveries exist and which messages the consumer sees.
  */
 export async function insertEventQuietly(entity: AuditEntity, eventType = 'audit_operation'): Promise<AuditEvent> {
-  const [ev] = await env.DB.batch(
-    auditEventStatements(env.DB, {
-      eventType,
-      author: { id: 1, name: 'Administrator' },
-      entity,
-      target: { id: 7, type: 'Thing', details: 'thing 7' },
-      ipAddress: '203.0.113.9',
-      details: { custom_message: 'delivery test' },
-    }),
-  );
-  const event = toAuditEvents(ev)[0];
-  await env.DB.batch([
-    env.DB.prepare('DELETE FROM audit_event_outbox WHERE event_id = ?1').bind(event.id),
-    env.DB.prepare('DELETE FROM deliveries WHERE event_id = ?1').bind(event.id),
-  ]);
-  return event;
+  return (await insertEventsQuietly(entity, 1, eventType))[0];
 }
 
-/** `n` events recorded in one D1 batch, without their outbox rows and deliveries (as insertEventQuietly). */
+/** `n` events stored in one D1 batch without being dispatched (their outbox rows and deliveries rows removed). */
 export async function insertEventsQuietly(entity: AuditEntity, n: number, eventType = 'audit_operation'): Promise<AuditEvent[]> {
-  const input = { eventType, author: { id: 1, name: 'Administrator' }, entity, target: { id: 7, type: 'Thing', details: 'thing 7' }, ipAddress: '203.0.113.9' };
+  const input = {
+    eventType,
+    author: { id: 1, name: 'Administrator' },
+    entity,
+    target: { id: 7, type: 'Thing', details: 'thing 7' },
+    ipAddress: '203.0.113.9',
+    details: { custom_message: 'delivery test' },
+  };
   const per = auditEventStatements(env.DB, input).length;
   const results = await env.DB.batch(Array.from({ length: n }, () => auditEventStatements(env.DB, input)).flat());
   const events = results.filter((_, i) => i % per === 0).flatMap((r) => toAuditEvents(r));
