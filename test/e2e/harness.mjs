@@ -16,17 +16,28 @@ export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
 /** The local wrangler binary (for `wrangler d1 execute --local`, `wrangler r2 object get --local`). */
 export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
-/** The rows of one SQL statement run against the local D1 of a --persist-to directory (throws when wrangler fails). */
+/**
+ * The rows of one SELECT run against the local D1 of a --persist-to directory (throws when wrangler
+ * fails). The worker under test may be writing the same SQLite file (its minute cron, a request):
+ * a read that meets its write lock (SQLITE_BUSY, "database is locked") is tried again, up to
+ * D1_BUSY_TRIES times, 250 ms apart; a SELECT changes nothing, so that is safe.
+ */
 export function d1Local(persist, sql) {
-  const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
-    cwd: ROOT,
-    env: workerEnv(),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.status !== 0) throw new Error(`wrangler d1 execute failed: ${r.stdout}${r.stderr}`);
-  return JSON.parse(r.stdout)[0].results;
+  if (!/^\s*SELECT\b/i.test(sql)) throw new Error(`d1Local runs SELECTs only: ${sql}`);
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
+      cwd: ROOT,
+      env: workerEnv(),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status === 0) return JSON.parse(r.stdout)[0].results;
+    const output = `${r.stdout}${r.stderr}`;
+    if (attempt >= D1_BUSY_TRIES || !output.includes('SQLITE_BUSY')) throw new Error(`wrangler d1 execute failed (attempt ${attempt}): ${output}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+  }
 }
+const D1_BUSY_TRIES = 8;
 
 /** `npm run verify-audit-log -- --url <base> --token <token> ...args`: its exit code and output. */
 export function verifyAuditLog(base, token, ...args) {
