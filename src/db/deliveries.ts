@@ -235,29 +235,50 @@ export async function deadLetterDelivery(db: D1Database, eventId: number, destin
     .run();
 }
 
-/** Delete delivery attempts older than `before` (bounded per call); returns how many were removed. */
+/**
+ * Delete delivery attempts older than `before` (at most `limit` per call); returns how many were
+ * removed. Walks delivery_attempts_destination_created (destination_id, created_at) destination
+ * by destination: one seek per destination with attempts, then the range of its old attempts
+ * (attempts written before migration 0011 may have no destination: their own range). It never
+ * reads the whole table, and needs no index of its own on created_at (migration 0024).
+ */
 export async function pruneDeliveryAttempts(db: D1Database, before: string, limit = 5000): Promise<number> {
   const res = await db
     .prepare(
-      `DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`,
+      `DELETE FROM delivery_attempts WHERE id IN (
+         WITH RECURSIVE dest_ids(id) AS (
+           SELECT min(destination_id) FROM delivery_attempts
+           UNION ALL
+           SELECT (SELECT min(destination_id) FROM delivery_attempts WHERE destination_id > dest_ids.id) FROM dest_ids WHERE dest_ids.id IS NOT NULL)
+         SELECT a.id FROM dest_ids JOIN delivery_attempts a ON a.destination_id = dest_ids.id AND a.created_at < ?1
+         UNION ALL
+         SELECT a.id FROM delivery_attempts a WHERE a.destination_id IS NULL AND a.created_at < ?1
+         LIMIT ?2)`,
     )
     .bind(before, limit)
     .run();
   return res.meta.changes ?? 0;
 }
 
-/** Deliveries of a destination, newest first, keyset-paged by id. */
+/**
+ * A page of a destination's deliveries, newest first, below `beforeId`. Each status asked (all
+ * three when none) is one range of deliveries_destination (destination_id, status, id) read
+ * newest first and at most `limit` long, and the ranges are merged: a page reads at most
+ * 3 × `limit` rows, whatever the destination's history.
+ */
 export async function listDeliveries(
   db: D1Database,
   destinationId: number,
   opts: { status?: DeliveryStatus | null; beforeId?: number | null; limit: number },
 ): Promise<Delivery[]> {
+  const statuses = DELIVERY_STATUSES.filter((s) => !opts.status || s === opts.status);
+  if (statuses.length === 0) return [];
+  const ranges = statuses.map(
+    (s) => `SELECT * FROM (SELECT * FROM deliveries WHERE destination_id = ?1 AND status = '${s}' AND id < ?2 ORDER BY id DESC LIMIT ?3)`,
+  );
   const rows = await db
-    .prepare(
-      `SELECT * FROM deliveries WHERE destination_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
-       ORDER BY id DESC LIMIT ?4`,
-    )
-    .bind(destinationId, opts.status ?? null, opts.beforeId ?? null, opts.limit)
+    .prepare(`${ranges.join(' UNION ALL ')} ORDER BY id DESC LIMIT ?3`)
+    .bind(destinationId, opts.beforeId ?? Number.MAX_SAFE_INTEGER, opts.limit)
     .all<DeliveryRow>();
   return rows.results.map(toDelivery);
 }
@@ -293,7 +314,8 @@ export async function resetDeliveryForRedelivery(db: D1Database, eventId: number
 
 /**
  * Reset the failed deliveries of a destination created since `since` to pending (at most
- * `limit`, oldest first); returns their event ids.
+ * `limit`, oldest first); returns their event ids. Reads the partial index
+ * deliveries_failed_created (failed rows only, migration 0024).
  */
 export async function resetFailedDeliveriesSince(db: D1Database, destinationId: number, since: string, limit: number): Promise<number[]> {
   const rows = await db

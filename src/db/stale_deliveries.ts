@@ -1,7 +1,11 @@
 /**
  * The SQL of the stale-delivery sweep (src/delivery/stale.ts): pending deliveries that nothing
  * touched for a grace period after they were due, and marking them re-sent; and the cron's
- * bound on paused destinations' deliveries (src/delivery/pause.ts).
+ * bound on paused destinations' deliveries (src/delivery/pause.ts). Both run every minute, so
+ * both go destination by destination (CROSS JOIN keeps streaming_destinations the outer loop) to
+ * each one's pending range of deliveries_destination (destination_id, status, id): they read the
+ * pending deliveries, not every delivery ever made (a scan of `deliveries` in id order read all
+ * the delivered rows before the first pending one).
  */
 
 import type { RoutedDelivery } from './audit_events';
@@ -19,10 +23,9 @@ export interface OverdueDelivery extends RoutedDelivery {
 export async function overdueDeliveries(db: D1Database, cutoff: string, now: string, limit: number): Promise<OverdueDelivery[]> {
   const rows = await db
     .prepare(
-      `SELECT d.id, d.event_id, d.destination_id FROM deliveries d
-       JOIN streaming_destinations s ON s.id = d.destination_id
-       WHERE d.status = 'pending'
-         AND d.updated_at <= ?1
+      `SELECT d.id, d.event_id, d.destination_id FROM streaming_destinations s
+       CROSS JOIN deliveries d ON d.destination_id = s.id AND d.status = 'pending'
+       WHERE d.updated_at <= ?1
          AND COALESCE(d.next_retry_at, d.updated_at) <= ?1
          AND (julianday(?3) - julianday(d.updated_at)) * 2 >= julianday(?3) - julianday(d.created_at)
          AND s.active = 1
@@ -57,8 +60,8 @@ export async function failPausedDeliveries(db: D1Database, cutoff: string, reaso
   const res = await db
     .prepare(
       `UPDATE deliveries SET status = 'failed', last_error = ?2, next_retry_at = NULL, updated_at = ?3
-       WHERE id IN (SELECT d.id FROM deliveries d JOIN streaming_destinations s ON s.id = d.destination_id
-                    WHERE d.status = 'pending' AND s.active = 0 AND COALESCE(d.run_started_at, d.created_at) < ?1
+       WHERE id IN (SELECT d.id FROM streaming_destinations s CROSS JOIN deliveries d ON d.destination_id = s.id AND d.status = 'pending'
+                    WHERE s.active = 0 AND COALESCE(d.run_started_at, d.created_at) < ?1
                     ORDER BY d.id LIMIT ?4)`,
     )
     .bind(cutoff, reason, now, limit)
