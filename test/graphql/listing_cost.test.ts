@@ -202,5 +202,9 @@ describe('a page of deliveries with their attempts: D1 round trips', () => {
     expect(six.nodes[5].eventType).toBe(event!.event_type);
     expect(six.nodes[0].eventType).toBeNull();
     expect(six.roundTrips).toBe(one.roundTrips);
+    // The page's count (every delivery of the destination, read in its index) only when asked for.
+    const counted = await queryCost(DELIVERY_PAGE(group.full_path, 6).replace('{ nodes { id eventType', '{ count nodes { id eventType'));
+    expect(counted.data.group.externalAuditEventDestinations.nodes[0].deliveries.count).toBe(6);
+    expect(counted.roundTrips).toBe(six.roundTrips + 1);
   });
 });
