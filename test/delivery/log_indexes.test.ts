@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import type { Env } from '../../src/env';
-import { BindingTrace, traceEnv } from '../../src/bench/trace';
+import type { BindingTrace } from '../../src/bench/trace';
+import { tracingEnv } from '../support/d1';
 import { writeAttemptLog, type LoggedAttempt } from '../../src/db/attempt_log';
 import {
   countDeliveries,
@@ -27,12 +27,19 @@ import { createGroup, unique } from '../support/api';
 import { receiverOrigin } from '../support/receiver';
 import { groupEntityOf, insertDestination, insertEventQuietly } from './support';
 
-/** env.DB traced: every statement prepared, and the rows written. */
+/** env.DB traced (test/support/d1.ts): every statement prepared, and the rows written. */
 function traced(): { db: D1Database; sql: string[]; trace: BindingTrace } {
-  const trace = new BindingTrace();
-  const sql: string[] = [];
-  const e = traceEnv(env as Env, trace, { prepared: (s) => void sql.push(s) });
-  return { db: e.DB, sql, trace };
+  const t = tracingEnv();
+  return { db: t.env.DB, sql: t.counts.statements, trace: t.trace };
+}
+
+/** The EXPLAIN QUERY PLAN lines of a statement, its parameters bound to null. */
+async function planOf(sql: string): Promise<string[]> {
+  const params = Math.max(0, ...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
+  const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...Array.from({ length: params }, () => null))
+    .all<{ detail: string }>();
+  return plan.results.map((r) => r.detail);
 }
 
 /** The names a statement gives `deliveries` and `delivery_attempts`: the tables and their aliases. */
@@ -49,11 +56,7 @@ function logNames(sql: string): Set<string> {
 async function fullScans(sql: string): Promise<string[]> {
   const names = logNames(sql);
   if (names.size === 0) return [];
-  const params = Math.max(0, ...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
-  const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-    .bind(...Array.from({ length: params }, () => null))
-    .all<{ detail: string }>();
-  return plan.results.map((r) => r.detail).filter((d) => {
+  return (await planOf(sql)).filter((d) => {
     const m = /^SCAN (\w+)(?: |$)/.exec(d);
     return m !== null && names.has(m[1].toLowerCase());
   });
@@ -135,8 +138,7 @@ describe('the delivery log in D1', () => {
     const pages = statements.filter((s) => /^SELECT \* FROM \(SELECT \* FROM deliveries/.test(s));
     expect(pages.length).toBe(4);
     for (const s of pages) {
-      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${s}`).bind(null, null, null).all<{ detail: string }>();
-      const searches = plan.results.map((r) => r.detail).filter((d) => /^SEARCH deliveries/.test(d));
+      const searches = (await planOf(s)).filter((d) => /^SEARCH deliveries/.test(d));
       expect(searches.length, s).toBeGreaterThan(0);
       for (const d of searches) expect(d, s).toMatch(/\(destination_id=\? AND status=\? AND id<\?\)$/);
     }

@@ -16,6 +16,9 @@ export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
 /** The local wrangler binary (for `wrangler d1 execute --local`, `wrangler r2 object get --local`). */
 export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
+/** Tries of a d1Local read that meets the worker's write lock. */
+const D1_BUSY_TRIES = 8;
+
 /**
  * The rows of one SELECT run against the local D1 of a --persist-to directory (throws when wrangler
  * fails). The worker under test may be writing the same SQLite file (its minute cron, a request):
@@ -37,7 +40,6 @@ export function d1Local(persist, sql) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
 }
-const D1_BUSY_TRIES = 8;
 
 /** `npm run verify-audit-log -- --url <base> --token <token> ...args`: its exit code and output. */
 export function verifyAuditLog(base, token, ...args) {

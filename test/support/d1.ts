@@ -9,6 +9,8 @@ export interface D1Counts {
   roundTrips: number;
   /** Statements prepared. */
   prepared: number;
+  /** The SQL of those statements, in order. */
+  statements: string[];
   /** The results of every batch, in order. */
   batches: D1Result[][];
 }
@@ -20,9 +22,12 @@ export interface D1Counts {
  */
 export function tracingEnv(): { env: Env; trace: BindingTrace; counts: D1Counts; reset: () => void } {
   const trace = new BindingTrace();
-  const counts: D1Counts = { roundTrips: 0, prepared: 0, batches: [] };
+  const counts: D1Counts = { roundTrips: 0, prepared: 0, statements: [], batches: [] };
   const traced = traceEnv(env as Env, trace, {
-    prepared: () => void counts.prepared++,
+    prepared: (sql) => {
+      counts.prepared++;
+      counts.statements.push(sql);
+    },
     batchResults: (results) => void counts.batches.push(results),
   });
   // roundTrips is read from the trace, so it is always current.
@@ -30,6 +35,7 @@ export function tracingEnv(): { env: Env; trace: BindingTrace; counts: D1Counts;
   const reset = () => {
     trace.reset();
     counts.prepared = 0;
+    counts.statements.length = 0;
     counts.batches = [];
   };
   return { env: traced, trace, counts, reset };
