@@ -21,8 +21,13 @@ import { rateLimited } from './http/rate_limit';
 export { DownloadBuffer } from './downloads/buffer';
 export { EdgeModelPrimary } from './bench/edge_model';
 
-/** A request that may change what the download redirect sees (an API write; GraphQL's POST included). */
+/**
+ * A request that may change what the download redirect sees (an API write; GraphQL's POST
+ * included). Ingest (POST /api/v4/audit_events) writes an event and its deliveries only, which
+ * nothing cached reads: under an ingest load the isolate's download cache and replica reads stay.
+ */
 function mayWrite(request: Request, pathname: string): boolean {
+  if (request.method === 'POST' && pathname.replace(/\/+$/, '') === '/api/v4/audit_events') return false;
   return !['GET', 'HEAD', 'OPTIONS'].includes(request.method) && (pathname.startsWith('/api/v4/') || pathname === '/api/graphql');
 }
 

@@ -30,6 +30,8 @@ import { INGESTED_DETAILS_MAX_BYTES, INGESTED_DETAILS_MAX_DEPTH, nestingDepth, u
 import { ApiError, badRequest, badRequestMessage, json, notFound, validationError } from '../web/errors';
 import { parseIsoDateTime, readBodyText } from '../web/params';
 import { requireAllowed } from './access';
+import { readReplicaFirst } from '../db/replica';
+import { recentlyWritten } from '../downloads/cache';
 
 /** Largest accepted body: an event with generous details, not a bulk upload. */
 export const MAX_INGEST_BODY_BYTES = 64 * 1024;
@@ -112,30 +114,39 @@ function ingestCreatedAt(body: Body, now: number): string | undefined {
   return createdAt;
 }
 
-/** Resolve the entity an event is about, by id or path (both must agree when both are given). */
-async function resolveEntity(db: D1Database, type: EntityType, id: number | undefined, path: string | undefined): Promise<AuditEntity> {
-  if (type === 'Project') {
-    const p: Project | null = id !== undefined ? await findProjectById(db, id) : await findProjectByPath(db, path!);
-    if (!p) throw notFound('Project');
-    if (id !== undefined && path !== undefined && p.fullPath.toLowerCase() !== path.toLowerCase()) {
-      throw badRequest('entity_path does not match entity_id');
-    }
-    return projectEntity(p);
-  }
-  if (type === 'Group') {
-    const g: Namespace | null = id !== undefined ? await findNamespaceById(db, id) : await findNamespaceByPath(db, path!);
-    if (!g || g.kind !== 'group') throw notFound('Group');
-    if (id !== undefined && path !== undefined && g.fullPath.toLowerCase() !== path.toLowerCase()) {
-      throw badRequest('entity_path does not match entity_id');
-    }
-    return groupEntity(g);
-  }
-  const u: User | null = id !== undefined ? await findUserById(db, id) : await findUserByUsername(db, path!);
-  if (!u) throw notFound('User');
-  if (id !== undefined && path !== undefined && u.username.toLowerCase() !== path.toLowerCase()) {
-    throw badRequest('entity_path does not match entity_id');
-  }
-  return userEntity(u);
+/** The row an entity type is read from. */
+type EntityRow = Project | Namespace | User;
+
+/** The entity's row by id or path (null: none such). */
+async function findEntity(db: D1Database, type: EntityType, id: number | undefined, path: string | undefined): Promise<EntityRow | null> {
+  if (type === 'Project') return id !== undefined ? findProjectById(db, id) : findProjectByPath(db, path!);
+  if (type === 'Group') return id !== undefined ? findNamespaceById(db, id) : findNamespaceByPath(db, path!);
+  return id !== undefined ? findUserById(db, id) : findUserByUsername(db, path!);
+}
+
+/** The path an entity row goes by (a project's or group's full path, a user's username). */
+function pathOf(row: EntityRow): string {
+  return 'username' in row ? row.username : row.fullPath;
+}
+
+/** Whether a row agrees with the path the request gave with its id (no path given: it does). */
+function pathAgrees(row: EntityRow, id: number | undefined, path: string | undefined): boolean {
+  return id === undefined || path === undefined || pathOf(row).toLowerCase() === path.toLowerCase();
+}
+
+/**
+ * Resolve the entity an event is about, by id or path (both must agree when both are given).
+ * Read from a replica (none of this isolate's own writes can be missing there: `primaryNeeded`);
+ * an answer a lagging replica could give wrongly (none such, or a path that no longer agrees
+ * after a rename) is read again from the primary before it becomes a 404 or a 400.
+ */
+async function resolveEntity(db: D1Database, primaryNeeded: boolean, type: EntityType, id: number | undefined, path: string | undefined): Promise<AuditEntity> {
+  const row = await readReplicaFirst(db, primaryNeeded, (r) => findEntity(r, type, id, path), (found) => !found || !pathAgrees(found, id, path));
+  if (!row || (type === 'Group' && (row as Namespace).kind !== 'group')) throw notFound(type);
+  if (!pathAgrees(row, id, path)) throw badRequest('entity_path does not match entity_id');
+  if (type === 'Project') return projectEntity(row as Project);
+  if (type === 'Group') return groupEntity(row as Namespace);
+  return userEntity(row as User);
 }
 
 /** Read and validate the ingest body; every bad field is a 400 naming it, in Grape's words. */
@@ -181,13 +192,20 @@ export function registerAuditIngestRoutes(router: ApiRouter): void {
     const details = ingestDetails(body);
     const createdAt = ingestCreatedAt(body, Date.now());
 
-    const entity = await resolveEntity(db, entityType, entityId, entityPath);
+    // The entity and the author's name (another user's, named by id alone) are read together,
+    // from a replica first (resolveEntity). The caller's own row was read to authenticate this
+    // request: no second read.
+    const primaryNeeded = recentlyWritten();
+    const readAuthor = authorId !== undefined && authorId > 0 && authorId !== actor.user.id && authorName === undefined;
+    const [entity, authorRow] = await Promise.all([
+      resolveEntity(db, primaryNeeded, entityType, entityId, entityPath),
+      readAuthor ? readReplicaFirst(db, primaryNeeded, (r) => findUserById(r, authorId), (u) => !u) : null,
+    ]);
     let author = { id: actor.user.id, name: actor.user.name };
     if (authorId !== undefined) {
       if (authorId === UNAUTHENTICATED_AUTHOR.id) authorName ??= UNAUTHENTICATED_AUTHOR.name;
       else if (authorName === undefined) {
-        // The caller's own id: its user row was read to authenticate this request (no second read).
-        const u = authorId === 0 ? null : authorId === actor.user.id ? actor.user : await findUserById(db, authorId);
+        const u = authorId === actor.user.id ? actor.user : authorRow;
         if (!u) throw badRequest('author_name is missing');
         authorName = u.name;
       }
