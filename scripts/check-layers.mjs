@@ -183,7 +183,10 @@ export function formatReport({ fresh, known, stale }) {
     for (const d of v.details ?? []) lines.push(`    ${d}`);
   }
   for (const v of stale) lines.push(`fixed (remove it from ${BASELINE_FILE}): ${keyOf(v)}`);
-  const perRule = Object.entries(Object.groupBy(known, (v) => v.rule)).map(([rule, vs]) => `${rule} ${vs.length}`);
+  // Counted by hand, not Object.groupBy: the script also runs under the machine's Node 20.
+  const counts = new Map();
+  for (const v of known) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
+  const perRule = [...counts].map(([rule, n]) => `${rule} ${n}`);
   if (fresh.length > 0) lines.push(`check-layers: ${fresh.length} violations of ARCHITECTURE.md's rules`);
   else if (known.length > 0) lines.push(`check-layers: no new violations; ${known.length} known, listed in ${BASELINE_FILE} (${perRule.join(', ')})`);
   else lines.push(`check-layers: imports follow the layers, no cycles, D1 only in src/db/, no file over ${MAX_LINES} lines`);

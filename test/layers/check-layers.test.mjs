@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BASELINE_FILE, checkLayers, MAX_LINES } from '../../scripts/check-layers.mjs';
+import { BASELINE_FILE, checkLayers, formatReport, MAX_LINES } from '../../scripts/check-layers.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/check-layers.mjs', import.meta.url));
 
@@ -224,4 +224,16 @@ test('the baseline excuses the violations it lists, and only those; the command 
   assert.deepEqual(errors, EXPECTED.filter((k) => !listed.slice(0, 2).map(keyOf).includes(k)));
   assert.ok(out.includes(`fixed (remove it from ${BASELINE_FILE}): d1-sql-only-in-db: src/http/groups.ts`), run.stdout);
   assert.equal(out.at(-2), `check-layers: ${EXPECTED.length - 2} violations of ARCHITECTURE.md's rules`);
+});
+
+test('with only known violations the report counts them per rule (also under Node 20, which has no Object.groupBy)', () => {
+  const known = [
+    { rule: 'layer-db', from: 'src/db/a.ts', to: 'src/releases/b.ts' },
+    { rule: 'max-400-lines', from: 'src/graphql/c.ts' },
+    { rule: 'layer-db', from: 'src/db/d.ts', to: 'src/releases/e.ts' },
+  ];
+  assert.equal(
+    formatReport({ fresh: [], known, stale: [] }),
+    `check-layers: no new violations; 3 known, listed in ${BASELINE_FILE} (layer-db 2, max-400-lines 1)`,
+  );
 });
