@@ -136,9 +136,10 @@ function pathAgrees(row: EntityRow, id: number | undefined, path: string | undef
 
 /**
  * Resolve the entity an event is about, by id or path (both must agree when both are given).
- * Read from a replica (none of this isolate's own writes can be missing there: `primaryNeeded`);
- * an answer a lagging replica could give wrongly (none such, or a path that no longer agrees
- * after a rename) is read again from the primary before it becomes a 404 or a 400.
+ * Read from a replica, or from the primary when this isolate wrote recently (`primaryNeeded`: a
+ * replica may not have its write yet); an answer a lagging replica could give wrongly (none such,
+ * or a path that no longer agrees after a rename) is read again from the primary before it
+ * becomes a 404 or a 400.
  */
 async function resolveEntity(db: D1Database, primaryNeeded: boolean, type: EntityType, id: number | undefined, path: string | undefined): Promise<AuditEntity> {
   const row = await readReplicaFirst(db, primaryNeeded, (r) => findEntity(r, type, id, path), (found) => !found || !pathAgrees(found, id, path));
