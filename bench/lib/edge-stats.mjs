@@ -27,13 +27,20 @@ export function countTotal(stats, key, { halves = ['before', 'after'], labels } 
   return n;
 }
 
-/** The stats once the write transactions stopped rising (work after responses, the consumer's reports), up to `maxMs`. */
-export async function settledEdgeStats(worker, { maxMs = 10_000, stepMs = 500 } = {}) {
+/**
+ * The stats once the write transactions have not risen for `quietMs` (work after responses, the
+ * consumer's reports), up to `maxMs`. A destination lane reports its counts when its alarm ends,
+ * which is up to its attempt log's interval (1 s, LOG_FLUSH_INTERVAL_MS) after its last delivery:
+ * a shorter quiet time read some runs before any lane had reported ("consumer 0.00").
+ */
+export async function settledEdgeStats(worker, { maxMs = 10_000, stepMs = 500, quietMs = 2500 } = {}) {
   let last = await edgeStats(worker);
+  let quietSince = Date.now();
   for (const end = Date.now() + maxMs; Date.now() < end; ) {
     await sleep(stepMs);
     const now = await edgeStats(worker);
-    if (countTotal(now, 'd1WriteTransactions') === countTotal(last, 'd1WriteTransactions')) return now;
+    if (countTotal(now, 'd1WriteTransactions') !== countTotal(last, 'd1WriteTransactions')) quietSince = Date.now();
+    else if (Date.now() - quietSince >= quietMs) return now;
     last = now;
   }
   return last;
