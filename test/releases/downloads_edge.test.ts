@@ -12,7 +12,7 @@ import { downloadWriteSeen, TtlCache, writeGeneration } from '../../src/download
 import type { Env } from '../../src/env';
 import { ADMIN, BASE, api, call } from '../support/api';
 import { countingEnv, tracingEnv } from '../support/d1';
-import { bufferedDownloads, flushDownloadBuffers } from '../support/downloads';
+import { bufferedDownloads, flushDownloadBuffers, outsideReadYourWritesWindow } from '../support/downloads';
 import { insertDestination, groupEntityOf } from '../delivery/support';
 import { createRelease, projectEvents, releaseWorld } from './support';
 
@@ -301,8 +301,3 @@ describe('tracked downloads at edge speed', () => {
     expect(c.size).toBeLessThanOrEqual(10_000);
   });
 });
-
-/** Tests that count primary round trips start outside the read-your-writes window of earlier API writes. */
-function outsideReadYourWritesWindow(): void {
-  downloadWriteSeen(Date.now() - 60_000);
-}

@@ -15,6 +15,7 @@ import { handleRest } from '../../src/http/router';
 import { downloadWriteSeen, recentlyWritten, writeGeneration } from '../../src/downloads/cache';
 import { ADMIN, BASE, createGroup, createProject, createUser, unique, type TestUser } from '../support/api';
 import { tracingEnv } from '../support/d1';
+import { outsideReadYourWritesWindow } from '../support/downloads';
 
 let group: { id: number; full_path: string };
 let project: { id: number; path_with_namespace: string };
@@ -40,12 +41,9 @@ async function ingest(body: Record<string, unknown>): Promise<{ status: number; 
   return answer;
 }
 
-/** Leave the read-your-writes window of the setup's writes. */
-const settled = () => downloadWriteSeen(Date.now() - 60_000);
-
 describe('ingest: what it reads before it writes', () => {
   it('reads the entity and another author from a replica and makes two primary round trips: the token and the write', async () => {
-    settled();
+    outsideReadYourWritesWindow();
     const r = await ingest({ event_type: 'ci_custom_event', entity_type: 'Project', entity_id: project.id, entity_path: project.path_with_namespace, author_id: author.id });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ entity_id: project.id, entity_path: project.path_with_namespace, author_id: author.id, author_name: author.name });
@@ -58,7 +56,7 @@ describe('ingest: what it reads before it writes', () => {
   });
 
   it("asks the primary before a replica's 'none such' becomes a 404, and before a path that does not agree becomes a 400", async () => {
-    settled();
+    outsideReadYourWritesWindow();
     const missing = await ingest({ event_type: 'ci_custom_event', entity_type: 'Project', entity_id: 987_654_321 });
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ message: '404 Project Not Found' });
@@ -86,7 +84,7 @@ describe('ingest: what it reads before it writes', () => {
       await waitOnExecutionContext(ctx);
       return res.status;
     };
-    settled();
+    outsideReadYourWritesWindow();
     const generation = writeGeneration();
     expect(await through(ingestRequest({ event_type: 'ci_custom_event', entity_type: 'Project', entity_id: project.id }))).toBe(201);
     expect(recentlyWritten()).toBe(false);

@@ -2,6 +2,7 @@
 import { env } from 'cloudflare:workers';
 import type { Env } from '../../src/env';
 import { bufferAt, REGIONS, shardCount } from '../../src/downloads/buffer';
+import { downloadWriteSeen } from '../../src/downloads/cache';
 
 /** Flush every download buffer object (every region, every shard) to D1. */
 export async function flushDownloadBuffers(): Promise<void> {
@@ -15,4 +16,9 @@ export async function bufferedDownloads(): Promise<number> {
   const e = env as unknown as Env;
   const sizes = await Promise.all(REGIONS.flatMap((region) => Array.from({ length: shardCount(e) }, (_, shard) => bufferAt(e, region, shard).size())));
   return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** Tests that count primary round trips start outside the read-your-writes window of earlier API writes. */
+export function outsideReadYourWritesWindow(): void {
+  downloadWriteSeen(Date.now() - 60_000);
 }
