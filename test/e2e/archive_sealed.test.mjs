@@ -11,12 +11,11 @@
 // verify-audit-log) must check the whole JSON export and a group CSV export over the paged events.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, d1Local, killGroup, ROOT, spawnNpmStart, verifyAuditLog, waitForVersion, WRANGLER, workerEnv } from './harness.mjs';
+import { api, d1Local, killGroup, migratedState, spawnNpmStart, verifyAuditLog, waitForVersion } from './harness.mjs';
 
 /** This test's ports (wrangler and its inspector), fixed so as not to meet other runs' free-port picks. */
 const PORT = 8818;
@@ -28,7 +27,7 @@ const INGEST_CONCURRENCY = 16;
 
 describe('sealed segments of the cold audit log, through npm start', { concurrency: false }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'audit-archive-sealed-'));
-  const persist = join(dir, 'state');
+  const persist = migratedState(join(dir, 'state'));
   const token = `sealed-admin-${randomBytes(12).toString('hex')}`;
   let child = null;
   let log = '';
@@ -74,8 +73,6 @@ describe('sealed segments of the cold audit log, through npm start', { concurren
   }
 
   before(async () => {
-    const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
-    assert.equal(migrate.status, 0, migrate.stdout + migrate.stderr);
     child = spawnNpmStart(
       [
         'start', '--', '--port', String(PORT), '--inspector-port', String(INSPECTOR_PORT), '--persist-to', persist, '--test-scheduled',

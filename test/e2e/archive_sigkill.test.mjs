@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { api, d1Local, killGroup, ROOT, spawnNpmStart, verifyAuditLog, waitForVersion, WRANGLER, workerEnv } from './harness.mjs';
+import { api, d1Local, killGroup, migratedState, ROOT, spawnNpmStart, verifyAuditLog, waitForVersion, WRANGLER, workerEnv } from './harness.mjs';
 
 /** This test's ports (wrangler and its inspector), fixed so as not to meet other runs' free-port picks. */
 const PORT = 8814;
@@ -30,7 +30,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('a SIGKILL in the middle of a move to the cold archive', { concurrency: false }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'audit-archive-kill-'));
-  const persist = join(dir, 'state');
+  const persist = migratedState(join(dir, 'state'));
   const token = `kill-admin-${randomBytes(12).toString('hex')}`;
   let child = null;
   let log = '';
@@ -133,8 +133,6 @@ describe('a SIGKILL in the middle of a move to the cold archive', { concurrency:
   }
 
   before(async () => {
-    const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
-    assert.equal(migrate.status, 0, migrate.stdout + migrate.stderr);
     await start();
     const s = Date.now().toString(36);
     const g = await api(BASE, 'POST', '/api/v4/groups', { token, body: { name: `kill-${s}`, path: `kill-${s}` } });

@@ -3,42 +3,83 @@
 // helpers, a local HTTP receiver (streaming destination) and a local file server (the external
 // artifact a release links to). Debian's Chromium is driven with playwright-core.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
 
-/** The local wrangler binary (for `wrangler d1 execute --local`, `wrangler r2 object get --local`). */
+/** The local wrangler binary (for `wrangler r2 object get --local`). */
 export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 /** Tries of a d1Local read that meets the worker's write lock. */
 const D1_BUSY_TRIES = 8;
 
 /**
- * The rows of one SELECT run against the local D1 of a --persist-to directory (throws when wrangler
- * fails). The worker under test may be writing the same SQLite file (its minute cron, a request):
- * a read that meets its write lock (SQLITE_BUSY, "database is locked") is tried again, up to
- * D1_BUSY_TRIES times, 250 ms apart; a SELECT changes nothing, so that is safe.
+ * The local D1 database file of a --persist-to directory: miniflare keeps each D1 database as a
+ * SQLite file in v3/d1/miniflare-D1DatabaseObject/ (beside its metadata.sqlite); this Worker has one (DB).
+ */
+function d1File(persist) {
+  const dir = join(persist, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+  if (files.length !== 1) throw new Error(`expected one D1 database file in ${dir}, found: ${files.join(', ') || 'none'}`);
+  return join(dir, files[0]);
+}
+
+/**
+ * The rows of one SELECT run against the local D1 of a --persist-to directory, read from its SQLite
+ * file with node:sqlite (what `wrangler d1 execute --local` reads, without starting wrangler and a
+ * workerd for each query: about 2 s each). The worker under test may be writing the same file (its
+ * minute cron, a request): a read that meets its write lock (SQLITE_BUSY, "database is locked") is
+ * tried again, up to D1_BUSY_TRIES times, 250 ms apart; a SELECT changes nothing, so that is safe.
  */
 export function d1Local(persist, sql) {
   if (!/^\s*SELECT\b/i.test(sql)) throw new Error(`d1Local runs SELECTs only: ${sql}`);
+  const file = d1File(persist);
   for (let attempt = 1; ; attempt++) {
-    const r = spawnSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--json', '--command', sql], {
-      cwd: ROOT,
-      env: workerEnv(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (r.status === 0) return JSON.parse(r.stdout)[0].results;
-    const output = `${r.stdout}${r.stderr}`;
-    if (attempt >= D1_BUSY_TRIES || !output.includes('SQLITE_BUSY')) throw new Error(`wrangler d1 execute failed (attempt ${attempt}): ${output}`);
+    // Not readOnly: after a SIGKILL the first reader must recover the write-ahead log's index.
+    const db = new DatabaseSync(file, { timeout: 2000 });
+    try {
+      // Plain objects (node:sqlite's rows have no prototype), as wrangler's JSON gave them.
+      return db.prepare(sql).all().map((r) => ({ ...r }));
+    } catch (err) {
+      if (attempt >= D1_BUSY_TRIES || !/SQLITE_BUSY|database is locked/i.test(String(err?.message))) throw new Error(`reading the local D1 failed (attempt ${attempt}): ${err?.message}`);
+    } finally {
+      db.close();
+    }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
+}
+
+/**
+ * A fresh --persist-to directory at `persist` with every D1 migration applied: a copy of a template
+ * migrated once per set of migrations (kept in the temporary directory, keyed by the migrations'
+ * SHA-256) instead of `wrangler d1 migrations apply` for each start (about 10 s each). npm start
+ * still runs its own apply, which then finds nothing to do. README's Try it starts from an empty
+ * directory, so the whole path of a first start stays tested.
+ */
+export function migratedState(persist) {
+  const dir = join(ROOT, 'migrations');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) hash.update(f).update(readFileSync(join(dir, f)));
+  const template = join(tmpdir(), `audit-e2e-migrated-${hash.digest('hex').slice(0, 16)}`);
+  if (!existsSync(template)) {
+    const building = `${template}.${process.pid}`;
+    const r = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', building], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`migrations failed:\n${r.stdout}\n${r.stderr}`);
+    try {
+      renameSync(building, template); // atomic: another test file may have made it meanwhile
+    } catch {
+      rmSync(building, { recursive: true, force: true });
+    }
+  }
+  cpSync(template, persist, { recursive: true });
+  return persist;
 }
 
 /** `npm run verify-audit-log -- --url <base> --token <token> ...args`: its exit code and output. */
@@ -122,20 +163,16 @@ export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
 }
 
 /**
- * Start the worker with `npm start`. State lives in a temporary --persist-to directory whose
- * migrations are applied first (npm start applies them to the default directory, which this
- * run does not use), so every run starts from an empty database and never touches .wrangler/state.
+ * Start the worker with `npm start`. State lives in a temporary --persist-to directory, migrated
+ * (migratedState), so every run starts from an empty database and never touches .wrangler/state.
  * ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and RATE_LIMITS=off are passed with --var, so .dev.vars may hold anything;
  * `vars` adds more (`{ NAME: value }`, e.g. the cloud endpoint vars). The result's `persist` is the
  * state directory (for `wrangler d1 execute --local --persist-to`).
  */
 export async function startWorker({ vars = {}, testScheduled = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
-  const persist = join(dir, 'state');
+  const persist = migratedState(join(dir, 'state'));
   const adminToken = `e2e-admin-${randomBytes(12).toString('hex')}`;
-  const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
-  const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: ROOT, env: workerEnv(), encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const port = await freePort();
   const inspector = await freePort();
   const args = [
