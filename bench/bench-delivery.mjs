@@ -37,6 +37,7 @@ import { gql, must, seedPublicRelease, workerWarnings } from './lib/worker.mjs';
 import { answered, countTotal, resetEdgeStats, settledEdgeStats, sleep, startWorkerUnder } from './lib/edge-stats.mjs';
 import { startBenchReceiver } from './lib/receiver.mjs';
 import { profileWhile, workerdInspector } from './lib/profile.mjs';
+import { cpuBetween, splitPerEvent, workerdThreads } from './lib/cpu.mjs';
 import { machineInfo, machineLines, options, percentile, table, warnIfBusy, writeSection } from './lib/results.mjs';
 
 const opt = options({
@@ -119,7 +120,18 @@ async function seedGroup(worker, receiver, suffix, paths) {
   return { ...seeded, ingest, probe };
 }
 
-/** Wait for `expected` unique deliveries, then until none came for a second (stragglers such as the destinations' own creation events), up to 20 s. */
+/**
+ * Deliveries a group's setup sends to its `d` destinations besides `probes` events per destination:
+ * each destination receives its own creation event (create_event_streaming_destination) and
+ * those of the destinations created after it, d(d+1)/2 in all.
+ */
+const setupDeliveries = (d, probes) => probes * d + (d * (d + 1)) / 2;
+
+/**
+ * Wait for `expected` unique deliveries (setupDeliveries), then until none came for a second, up
+ * to 20 s. The count matters: a tracked download's event reaches D1 up to FLUSH_DELAY_MS (1 s) after
+ * its redirect (src/downloads/buffer.ts), so "none for a second" alone can end before it arrives.
+ */
 async function quiet(receiver, expected) {
   const end = Date.now() + 20_000;
   while (receiver.state.unique < expected && Date.now() < end) await sleep(100);
@@ -162,6 +174,9 @@ function costs(stats, deliveries) {
 const costText = (c) =>
   `D1 write tx ${f2(c.writeTxPerDelivery)}/delivery (consumer ${f2(c.consumerWriteTxPerDelivery)}), rows written ${f2(c.rowsPerDelivery)}/delivery (consumer ${f2(c.consumerRowsPerDelivery)}); ` +
   `${f2(c.queueMessagesPerDelivery)} queue messages/delivery; ${c.consumerBatches} consumer batches, ${f2(c.postsPerBatch)} POSTs and ${f2(c.d1PrimaryPerBatch)} D1 primary round trips each`;
+/** workerd's CPU over the load (bench/lib/cpu.mjs). */
+const cpuText = (c) =>
+  c ? `workerd event loop CPU ${c.busiestThreadSeconds.toFixed(2)} s (all workerd threads ${c.seconds.toFixed(2)} s) = ${f2(c.msPerDelivery)} ms/delivery, ${f2(c.msPerEvent)} ms/event` : 'workerd CPU n/a (no /proc)';
 /** A note when the Worker recorded less than 90% of the offered rate: latencies then include queueing before the events exist. */
 const keptUp = (recordedPerSecond, offered) => (recordedPerSecond >= 0.9 * offered ? '' : ` (the Worker recorded ${f0(recordedPerSecond)} of ${f0(offered)} events/s offered: saturated)`);
 
@@ -194,7 +209,7 @@ async function throughputRun(worker, receiver) {
     const probe = await fetch(`${worker.base}${seeded.downloadPath}`, { redirect: 'manual' });
     if (probe.status !== 302) throw new Error(`download probe answered ${probe.status}`);
     // Let the probes' deliveries arrive, then count from zero.
-    await quiet(receiver, 2 * d);
+    await quiet(receiver, setupDeliveries(d, 2));
     receiver.reset();
     await resetEdgeStats(worker);
 
@@ -202,6 +217,7 @@ async function throughputRun(worker, receiver) {
     log(`throughput, ${d} destination(s): recording ${events} events (${half} downloads, ${events - half} ingested)`);
     // --rate: each of the two generators offers half of it.
     const each = { connections: Math.floor(opt.connections / 2), rate: opt.rate / 2 };
+    const cpu0 = workerdThreads(worker.pid);
     const t0 = Date.now();
     let t1 = 0;
     const record = async () => {
@@ -217,6 +233,8 @@ async function throughputRun(worker, receiver) {
       return [dl, ing];
     };
     const [dl, ing] = opt.profile ? await profiled(worker, recordAndDrain) : await recordAndDrain();
+    // workerd's CPU from the first event sent to the last delivery received (what recording and delivering cost).
+    const cpu = cpuBetween(cpu0, workerdThreads(worker.pid));
     const recorded = dl['3xx'] + ing['2xx'];
     const failed = answered(dl) - dl['3xx'] + answered(ing) - ing['2xx'] + dl.errors + ing.errors;
     const expected = recorded * d;
@@ -238,12 +256,14 @@ async function throughputRun(worker, receiver) {
       max: lat[lat.length - 1],
     };
     row.deliveriesPerSecond = row.delivered / row.deliverySeconds;
+    // Per event and per delivery: the busiest thread's (workerd's event loop, which bounds the rates).
+    row.cpu = cpu && { ...cpu, msPerEvent: (1000 * cpu.busiestThreadSeconds) / recorded, msPerDelivery: (1000 * cpu.busiestThreadSeconds) / row.delivered };
     row.costs = costs(await settledEdgeStats(worker), row.delivered);
     rows.push(row);
     log(
       `  recorded ${recorded} (${failed} failed) in ${row.recordSeconds.toFixed(1)} s = ${f0(row.eventsPerSecond)} events/s; ` +
         `delivered ${row.delivered}/${expected} (+${row.duplicates} duplicates) in ${row.deliverySeconds.toFixed(1)} s = ${f0(row.deliveriesPerSecond)} deliveries/s; ` +
-        `created_at→arrival p50 ${row.p50} ms p99 ${row.p99} ms max ${row.max} ms; ${costText(row.costs)}`,
+        `created_at→arrival p50 ${row.p50} ms p99 ${row.p99} ms max ${row.max} ms; ${costText(row.costs)}; ${cpuText(row.cpu)}`,
     );
     receiver.reset();
   }
@@ -262,7 +282,7 @@ async function isolationRun(worker, receiver) {
   const groups = {};
   for (const [t, d] of Object.entries(tenants)) groups[t] = await seedGroup(worker, receiver, `${base.slice(1)}-${t}`, Array.from({ length: d }, (_, k) => `${base}/${t}/${k}`));
   for (const g of Object.values(groups)) await g.probe();
-  await quiet(receiver, 2 * n + 1);
+  await quiet(receiver, Object.values(tenants).reduce((sum, d) => sum + setupDeliveries(d, 1), 0));
   const healthy = () => receiver.deliveredUnder(`${base}/a/`) + receiver.deliveredUnder(`${base}/b/`);
   const phases = [];
   for (const phase of ['without', 'with']) {
@@ -341,7 +361,7 @@ async function farRun(receiver) {
     const seededAt = Date.now();
     receiver.set({ delayMs: opt.farDelay });
     await seeded.probe();
-    await quiet(receiver, d);
+    await quiet(receiver, setupDeliveries(d, 1));
     // The setup's API writes opened the Worker's read-your-writes window (src/downloads/cache.ts:
     // reads go to the D1 primary for 10 s); a stream of ingested events meets a Worker past it.
     await sleep(Math.max(0, seededAt + 10_500 - Date.now()));
@@ -401,6 +421,10 @@ async function farRun(receiver) {
 const warningText = (w) => `- Worker log lines mentioning warn/error: ${w.length}${w.length ? ` (first: \`${w[0].slice(0, 160)}\`)` : ''}`;
 const batchCell = (c) => `${c.consumerBatches} (${f2(c.postsPerBatch)} / ${f2(c.d1PrimaryPerBatch)})`;
 const batchNote = '- Consumer batches: the consumer Worker\'s queue invocations in the phase, with the POSTs (outbound fetches, failed ones included) and D1 primary round trips of each on average.';
+/** What the CPU column means, and the split into recording and delivering when the run had two or more destination counts. */
+const cpuNote = (split) =>
+  "- workerd CPU: user + system CPU of the busiest thread of the `wrangler dev` workerd processes, from /proc, from the first event sent to the last delivery received, ÷ events recorded (÷ unique deliveries). That thread is workerd's event loop: every Worker, Durable Object, local D1 database and queue runs on it, so it bounds events/s and deliveries/s (wrangler's proxy in front of it runs in a second workerd process, on another core)." +
+  (split ? ` A line through the destination counts: **${f2(split.eventMs)} ms to record an event + ${f2(split.deliveryMs)} ms per delivery**; at that cost one thread fills at ${f0(1000 / (split.eventMs / 10 + split.deliveryMs))} deliveries/s to 10 destinations.` : '');
 const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker\'s queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
 
 const receiver = await startBenchReceiver();
@@ -411,7 +435,11 @@ try {
     log(`starting the Worker with EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs} (the isolation run's hanging receiver times out after ${opt.timeoutMs} ms)`);
     const worker = await startWorkerUnder('off', { inspector: opt.profile, vars: { MAX_DESTINATIONS_PER_GROUP: String(Math.max(...counts, opt.isolationDestinations, 5)), DELIVERY_TIMEOUT_MS: String(opt.timeoutMs), ...overflowVars } });
     try {
-      if (runs.includes('throughput')) out.throughput = await throughputRun(worker, receiver);
+      if (runs.includes('throughput')) {
+        out.throughput = await throughputRun(worker, receiver);
+        out.cpuSplit = splitPerEvent(out.throughput.map((r) => ({ d: r.d, msPerEvent: r.cpu?.msPerEvent })));
+        if (out.cpuSplit) log(`workerd CPU per event ≈ ${f2(out.cpuSplit.eventMs)} ms to record it + ${f2(out.cpuSplit.deliveryMs)} ms per delivery (a line through ${counts.join(', ')} destinations)`);
+      }
       if (runs.includes('isolation')) out.isolation = await isolationRun(worker, receiver);
       warnings.push(...workerWarnings(worker.log()));
     } catch (err) {
@@ -445,10 +473,11 @@ if (!opt.noWrite) {
         `${loadLine}; autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; receiver answering 200 at once; EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs}; overflow lanes per lane: ${overflowText}`,
         '',
         table(
-          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'queue messages /delivery', 'target (≥ 1000/s, p99 < 2 s)'],
-          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, f2(r.costs.queueMessagesPerDelivery), met(r) ? 'met' : 'missed']),
+          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'queue messages /delivery', 'event loop CPU ms /event (/delivery)', 'target (≥ 1000/s, p99 < 2 s)'],
+          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, f2(r.costs.queueMessagesPerDelivery), r.cpu ? `${f2(r.cpu.msPerEvent)} (${f2(r.cpu.msPerDelivery)})` : 'n/a', met(r) ? 'met' : 'missed']),
         ),
         '',
+        cpuNote(out.cpuSplit),
         "- deliveries/s: unique deliveries received ÷ time from the first event sent to the last delivery received; latency: receiver arrival − the event's `created_at`.",
         costNote,
         warningText(warnings),

@@ -99,6 +99,6 @@ export async function seedPublicRelease(base, token, suffix, artifactUrl = 'http
 
 /** Lines of the Worker's log that signal trouble (warnings, errors, hangs, cross-request promises), minus wrangler's offline noise. */
 export function workerWarnings(log) {
-  const noise = /nodedir|Request\.cf|ENOTFOUND workers\.cloudflare\.com|Scheduled Workers are not automatically triggered|^> node (--\S+ )*scripts\/start\.mjs/;
+  const noise = /nodedir|Request\.cf|ENOTFOUND workers\.cloudflare\.com|Scheduled Workers are not automatically triggered|^> node (\S+ )*scripts\/start\.mjs /;
   return (log.match(/^.*(warn|error|hang|never generate|different request).*$/gim) ?? []).filter((l) => !noise.test(l));
 }
