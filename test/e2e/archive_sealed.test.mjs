@@ -4,7 +4,7 @@
 // segment is 2 chunks, 2,048 leaves, instead of 2^20) and AUDIT_ARCHIVE_PAGE_SEGMENTS=2 (a page is
 // 2 segments, 4,096 leaves, instead of 1,024 units), so that a few thousand events seal two
 // segments and merge them into one page. Events come in through the ingest API; the cron (GET
-// /__scheduled) runs until the page is sealed. Then D1 (`wrangler d1 execute --local`) must keep
+// /__scheduled) runs until the page is sealed. Then D1 (its local SQLite file: d1Local) must keep
 // only the page's row for its leaves (no segment or chunk row, no node of level 10 or 11; its
 // level-12 node stays), the group's listing must give every ingested event exactly once, offset
 // and keyset, with the same X-Total as before the move, and the auditors' verifier (npm run

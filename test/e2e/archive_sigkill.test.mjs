@@ -5,7 +5,7 @@
 // points: right after the run's first object (a chunk's events) appears in the local R2 state,
 // right after its second (the manifest: the read-back check and the D1 transaction follow), and
 // at a random delay within the window those two measured. After each kill the service restarts on the same directory; at the end the cron runs until
-// every ingested event is cold, and D1 (`wrangler d1 execute --local`) and the chunks' objects in
+// every ingested event is cold, and D1 (its local SQLite file: d1Local) and the chunks' objects in
 // R2 (`wrangler r2 object get --local`) must hold every ingested event exactly once.
 // Then the auditors' verifier (npm run verify-audit-log) checks a whole JSON export and a group
 // CSV export of the log, its events nearly all cold.

@@ -167,7 +167,7 @@ export async function waitForVersion(child, base, log, timeoutMs = 120_000) {
  * (migratedState), so every run starts from an empty database and never touches .wrangler/state.
  * ADMIN_TOKEN, ALLOW_LOCAL_DESTINATIONS and RATE_LIMITS=off are passed with --var, so .dev.vars may hold anything;
  * `vars` adds more (`{ NAME: value }`, e.g. the cloud endpoint vars). The result's `persist` is the
- * state directory (for `wrangler d1 execute --local --persist-to`).
+ * state directory (for d1Local, or `wrangler d1 execute --local --persist-to`).
  */
 export async function startWorker({ vars = {}, testScheduled = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-e2e-'));
