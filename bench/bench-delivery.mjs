@@ -163,6 +163,9 @@ function costs(stats, deliveries) {
     rowsPerDelivery: rows / deliveries,
     consumerWriteTxPerDelivery: queueTx / deliveries,
     consumerRowsPerDelivery: queueRows / deliveries,
+    // Rows D1 read (meta.rows_read: what it bills for reads, index rows included), every label and the consumer's.
+    rowsReadPerDelivery: countTotal(stats, 'rowsRead') / deliveries,
+    consumerRowsReadPerDelivery: countTotal(stats, 'rowsRead', { labels: ['queue', 'lane'] }) / deliveries,
     // Queue messages sent (the fan-out's, every label) per delivery: each one is a write, a read and a delete Queues bills.
     queueMessagesPerDelivery: countTotal(stats, 'queueMessages') / deliveries,
     consumerBatches: batches,
@@ -172,7 +175,7 @@ function costs(stats, deliveries) {
   };
 }
 const costText = (c) =>
-  `D1 write tx ${f2(c.writeTxPerDelivery)}/delivery (consumer ${f2(c.consumerWriteTxPerDelivery)}), rows written ${f2(c.rowsPerDelivery)}/delivery (consumer ${f2(c.consumerRowsPerDelivery)}); ` +
+  `D1 write tx ${f2(c.writeTxPerDelivery)}/delivery (consumer ${f2(c.consumerWriteTxPerDelivery)}), rows written ${f2(c.rowsPerDelivery)}/delivery (consumer ${f2(c.consumerRowsPerDelivery)}), rows read ${f2(c.rowsReadPerDelivery)}/delivery (consumer ${f2(c.consumerRowsReadPerDelivery)}); ` +
   `${f2(c.queueMessagesPerDelivery)} queue messages/delivery; ${c.consumerBatches} consumer batches, ${f2(c.postsPerBatch)} POSTs and ${f2(c.d1PrimaryPerBatch)} D1 primary round trips each`;
 /** workerd's CPU over the load (bench/lib/cpu.mjs). */
 const cpuText = (c) =>
@@ -425,7 +428,7 @@ const batchNote = '- Consumer batches: the consumer Worker\'s queue invocations 
 const cpuNote = (split) =>
   "- workerd CPU: user + system CPU of the busiest thread of the `wrangler dev` workerd processes, from /proc, from the first event sent to the last delivery received, ÷ events recorded (÷ unique deliveries). That thread is workerd's event loop: every Worker, Durable Object, local D1 database and queue runs on it, so it bounds events/s and deliveries/s (wrangler's proxy in front of it runs in a second workerd process, on another core)." +
   (split ? ` A line through the destination counts: **${f2(split.eventMs)} ms to record an event + ${f2(split.deliveryMs)} ms per delivery**; at that cost one thread fills at ${f0(1000 / (split.eventMs / 10 + split.deliveryMs))} deliveries/s to 10 destinations.` : '');
-const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker\'s queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included).';
+const costNote = '- D1 write tx and rows written per delivery: from `GET /-/bench/edge-stats` (every label: recording the events, the outbox, the consumer Worker\'s batches; "consumer": labels `queue` and `lane`, the consumer Worker\'s queue batches and destination lanes), reset before the load and read once the deliveries arrived, ÷ unique deliveries received. Rows written are D1\'s `meta.rows_written` (journal and index writes included); rows read its `meta.rows_read` (table and index rows visited: what D1 bills for reads; statements read with `first()` or `raw()` carry no meta and are not in it).';
 
 const receiver = await startBenchReceiver();
 const out = { date: info.date, commit: info.commit, machine: { cores: info.nproc, cpu: info.cpu, load1: info.load1 }, options: opt };
@@ -473,8 +476,8 @@ if (!opt.noWrite) {
         `${loadLine}; autocannon, ${opt.connections} connections in all (half downloads, half ingest), ${opt.rate > 0 ? `paced at ${opt.rate} events/s offered` : 'as fast as the worker answers'}; receiver answering 200 at once; EDGE_MODEL=off, DELIVERY_TIMEOUT_MS=${opt.timeoutMs}; overflow lanes per lane: ${overflowText}`,
         '',
         table(
-          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'queue messages /delivery', 'event loop CPU ms /event (/delivery)', 'target (≥ 1000/s, p99 < 2 s)'],
-          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, f2(r.costs.queueMessagesPerDelivery), r.cpu ? `${f2(r.cpu.msPerEvent)} (${f2(r.cpu.msPerDelivery)})` : 'n/a', met(r) ? 'met' : 'missed']),
+          ['destinations', 'events', 'events/s recorded', 'deliveries', 'duplicates', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'D1 write tx /delivery (consumer)', 'rows written /delivery (consumer)', 'rows read /delivery (consumer)', 'queue messages /delivery', 'event loop CPU ms /event (/delivery)', 'target (≥ 1000/s, p99 < 2 s)'],
+          out.throughput.map((r) => [r.d, `${r.recorded}${r.failed ? ` (${r.failed} failed)` : ''}`, f0(r.eventsPerSecond), `${r.delivered}/${r.expected}`, r.duplicates, f0(r.deliveriesPerSecond), r.p50, r.p99, r.max, `${f2(r.costs.writeTxPerDelivery)} (${f2(r.costs.consumerWriteTxPerDelivery)})`, `${f2(r.costs.rowsPerDelivery)} (${f2(r.costs.consumerRowsPerDelivery)})`, `${f2(r.costs.rowsReadPerDelivery)} (${f2(r.costs.consumerRowsReadPerDelivery)})`, f2(r.costs.queueMessagesPerDelivery), r.cpu ? `${f2(r.cpu.msPerEvent)} (${f2(r.cpu.msPerDelivery)})` : 'n/a', met(r) ? 'met' : 'missed']),
         ),
         '',
         cpuNote(out.cpuSplit),

@@ -18,6 +18,8 @@ export interface TraceCounts {
   d1WriteTransactions: number;
   /** Sum of `meta.rows_written` over the results that carry meta (run, all, batch; not first, raw or exec). */
   rowsWritten: number;
+  /** Sum of `meta.rows_read` over the same results (what D1 bills for reads: index and table rows visited). */
+  rowsRead: number;
   /** Queue `send` and `sendBatch` calls. */
   queueSends: number;
   /** Messages those calls carried. */
@@ -30,7 +32,7 @@ export interface TraceCounts {
 
 /** All counts at zero. */
 export function zeroCounts(): TraceCounts {
-  return { d1Primary: 0, d1Replica: 0, d1WriteTransactions: 0, rowsWritten: 0, queueSends: 0, queueMessages: 0, durableObjectCalls: 0, fetches: 0 };
+  return { d1Primary: 0, d1Replica: 0, d1WriteTransactions: 0, rowsWritten: 0, rowsRead: 0, queueSends: 0, queueMessages: 0, durableObjectCalls: 0, fetches: 0 };
 }
 
 /** Add `from` into `into`. */
@@ -119,10 +121,11 @@ export function isWriteSql(sql: string): boolean {
   return /^WITH\b/i.test(s) && WRITE_IN_CTE.test(s);
 }
 
-/** Rows written that a D1 result reports (0 when it carries no meta: first(), raw()). */
-function rowsWrittenOf(result: unknown): number {
-  const meta = (result as { meta?: { rows_written?: number } } | null)?.meta;
-  return typeof meta?.rows_written === 'number' ? meta.rows_written : 0;
+/** Rows written or read that a D1 result reports (0 when it carries no meta: first(), raw()). */
+function rowsOf(result: unknown, key: 'rows_written' | 'rows_read'): number {
+  const meta = (result as { meta?: Record<string, unknown> } | null)?.meta;
+  const n = meta?.[key];
+  return typeof n === 'number' ? n : 0;
 }
 
 function isObject(v: unknown): v is Record<string | symbol, unknown> {
@@ -157,8 +160,10 @@ class D1Tracer {
     this.trace.count(kind === 'replica-read' ? 'd1Replica' : 'd1Primary', 1, half);
     if (write) this.trace.count('d1WriteTransactions', 1, half);
     const out = await (this.hooks.d1?.(kind) ?? direct)(call);
-    const rows = results(out).reduce<number>((n, r) => n + rowsWrittenOf(r), 0);
+    const rows = results(out).reduce<number>((n, r) => n + rowsOf(r, 'rows_written'), 0);
     if (rows > 0) this.trace.count('rowsWritten', rows, half);
+    const read = results(out).reduce<number>((n, r) => n + rowsOf(r, 'rows_read'), 0);
+    if (read > 0) this.trace.count('rowsRead', read, half);
     return out;
   }
 

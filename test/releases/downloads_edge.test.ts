@@ -216,7 +216,7 @@ describe('tracked downloads at edge speed', () => {
       t.trace.responded = true;
       return { status: res.status, before: { ...t.trace.before }, after: t.trace.after };
     }
-    const none = { d1Primary: 0, d1Replica: 0, d1WriteTransactions: 0, rowsWritten: 0, queueSends: 0, queueMessages: 0, durableObjectCalls: 0, fetches: 0 };
+    const none = { d1Primary: 0, d1Replica: 0, d1WriteTransactions: 0, rowsWritten: 0, rowsRead: 0, queueSends: 0, queueMessages: 0, durableObjectCalls: 0, fetches: 0 };
 
     it('anonymous: a miss costs one replica read and one buffer append; a hit only the append; never the primary', async () => {
       const w = await publicRelease();
