@@ -58,8 +58,8 @@ export function d1Local(persist, sql) {
 
 /**
  * A fresh --persist-to directory at `persist` with every D1 migration applied: a copy of a template
- * migrated once per set of migrations (kept in the temporary directory, keyed by the migrations'
- * SHA-256) instead of `wrangler d1 migrations apply` for each start (about 10 s each). npm start
+ * migrated once per set of migrations (kept in the temporary directory, keyed by the SHA-256 of the
+ * migrations and wrangler's package.json) instead of `wrangler d1 migrations apply` for each start (about 10 s each). npm start
  * still runs its own apply, which then finds nothing to do. README's Try it starts from an empty
  * directory, so the whole path of a first start stays tested.
  */
@@ -67,6 +67,8 @@ export function migratedState(persist) {
   const dir = join(ROOT, 'migrations');
   const hash = createHash('sha256');
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) hash.update(f).update(readFileSync(join(dir, f)));
+  // ... and wrangler's version (its local storage layout).
+  hash.update(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json')));
   const template = join(tmpdir(), `audit-e2e-migrated-${hash.digest('hex').slice(0, 16)}`);
   if (!existsSync(template)) {
     const building = `${template}.${process.pid}`;
