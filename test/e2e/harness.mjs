@@ -14,7 +14,7 @@ import { DatabaseSync } from 'node:sqlite';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test', 'e2e', 'screenshots');
 
-/** The local wrangler binary (for `wrangler r2 object get --local`). */
+/** The local wrangler binary (for `wrangler d1 migrations apply --local`). */
 export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 /** Tries of a d1Local read that meets the worker's write lock. */
@@ -54,6 +54,29 @@ export function d1Local(persist, sql) {
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
+}
+
+/**
+ * The bytes of object `key` in R2 bucket `bucket` of a --persist-to directory, read from miniflare's
+ * files (what `wrangler r2 object get --local` reads, without starting wrangler and a workerd: about
+ * 2 s each): the object's row in a SQLite file of v3/r2/miniflare-R2BucketObject/ names its blob in
+ * v3/r2/<bucket>/blobs/. Throws when no file has the key, or the object was a multipart upload.
+ */
+export function r2Local(persist, bucket, key) {
+  const dir = join(persist, 'v3', 'r2', 'miniflare-R2BucketObject');
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')) {
+    const db = new DatabaseSync(join(dir, f), { timeout: 2000 });
+    let row;
+    try {
+      row = db.prepare('SELECT blob_id FROM _mf_objects WHERE key = ?').get(key);
+    } finally {
+      db.close();
+    }
+    if (!row) continue;
+    if (!row.blob_id) throw new Error(`R2 object ${key} has no single blob (a multipart upload?)`);
+    return readFileSync(join(persist, 'v3', 'r2', bucket, 'blobs', row.blob_id));
+  }
+  throw new Error(`no R2 object ${key} in ${dir}`);
 }
 
 /**
