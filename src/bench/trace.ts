@@ -160,9 +160,13 @@ class D1Tracer {
     this.trace.count(kind === 'replica-read' ? 'd1Replica' : 'd1Primary', 1, half);
     if (write) this.trace.count('d1WriteTransactions', 1, half);
     const out = await (this.hooks.d1?.(kind) ?? direct)(call);
-    const rows = results(out).reduce<number>((n, r) => n + rowsOf(r, 'rows_written'), 0);
-    if (rows > 0) this.trace.count('rowsWritten', rows, half);
-    const read = results(out).reduce<number>((n, r) => n + rowsOf(r, 'rows_read'), 0);
+    let written = 0;
+    let read = 0;
+    for (const r of results(out)) {
+      written += rowsOf(r, 'rows_written');
+      read += rowsOf(r, 'rows_read');
+    }
+    if (written > 0) this.trace.count('rowsWritten', written, half);
     if (read > 0) this.trace.count('rowsRead', read, half);
     return out;
   }

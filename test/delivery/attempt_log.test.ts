@@ -61,11 +61,11 @@ describe('the attempt log written to D1', () => {
     expect(rowA).toMatchObject({ status: 'delivered', attempts: 2, run_attempts: 2, last_http_status: 200, last_error: null, delivered_at: at(4) });
     expect((await attemptRows(a.id)).map((r) => [r.attempt, r.status, r.http_status])).toEqual([[1, 'failed', 502], [2, 'delivered', 200]]);
 
-    const rowB = await env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(b.id).first<Record<string, unknown>>();
+    const rowB = await deliveryRow(events[1].id, dest.id);
     expect(rowB).toMatchObject({ status: 'pending', attempts: 1, run_attempts: 1, last_http_status: 504, last_error: 'HTTP 504', delivered_at: null, updated_at: at(3) });
     expect(rowB!.next_retry_at).toBe(new Date(Date.parse(at(3)) + 60_000).toISOString());
 
-    const rowC = await env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(c.id).first<Record<string, unknown>>();
+    const rowC = await deliveryRow(events[2].id, dest.id);
     expect(rowC).toMatchObject({ status: 'failed', attempts: 2, run_attempts: 2, last_http_status: 500, last_error: 'HTTP 500', next_retry_at: null, updated_at: at(5) });
     expect((await attemptRows(c.id)).map((r) => [r.attempt, r.http_status])).toEqual([[1, 503], [2, 500]]);
 

@@ -103,6 +103,7 @@ export async function insertEventsQuietly(entity: AuditEntity, n: number, eventT
 export async function deliveryRow(eventId: number, destinationId: number) {
   return env.DB.prepare('SELECT * FROM deliveries WHERE event_id = ?1 AND destination_id = ?2').bind(eventId, destinationId).first<{
     id: number; status: string; attempts: number; run_attempts: number; last_http_status: number | null; last_error: string | null; delivered_at: string | null;
+    next_retry_at: string | null; updated_at: string;
   }>();
 }
 

@@ -21,14 +21,22 @@ export const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 const D1_BUSY_TRIES = 8;
 
 /**
- * The local D1 database file of a --persist-to directory: miniflare keeps each D1 database as a
- * SQLite file in v3/d1/miniflare-D1DatabaseObject/ (beside its metadata.sqlite); this Worker has one (DB).
+ * The SQLite files of miniflare's objects of one kind in a --persist-to directory (`kind`: e.g.
+ * v3/d1/miniflare-D1DatabaseObject): one per object (a D1 database, an R2 bucket), beside the
+ * directory's own metadata.sqlite.
  */
+function objectFiles(persist, ...kind) {
+  const dir = join(persist, ...kind);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+    .map((f) => join(dir, f));
+}
+
+/** The local D1 database file of a --persist-to directory (this Worker has one database, DB). */
 function d1File(persist) {
-  const dir = join(persist, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
-  if (files.length !== 1) throw new Error(`expected one D1 database file in ${dir}, found: ${files.join(', ') || 'none'}`);
-  return join(dir, files[0]);
+  const files = objectFiles(persist, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  if (files.length !== 1) throw new Error(`expected one local D1 database file in ${persist}, found: ${files.join(', ') || 'none'}`);
+  return files[0];
 }
 
 /**
@@ -63,9 +71,8 @@ export function d1Local(persist, sql) {
  * v3/r2/<bucket>/blobs/. Throws when no file has the key, or the object was a multipart upload.
  */
 export function r2Local(persist, bucket, key) {
-  const dir = join(persist, 'v3', 'r2', 'miniflare-R2BucketObject');
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')) {
-    const db = new DatabaseSync(join(dir, f), { timeout: 2000 });
+  for (const file of objectFiles(persist, 'v3', 'r2', 'miniflare-R2BucketObject')) {
+    const db = new DatabaseSync(file, { timeout: 2000 });
     let row;
     try {
       row = db.prepare('SELECT blob_id FROM _mf_objects WHERE key = ?').get(key);
@@ -76,7 +83,7 @@ export function r2Local(persist, bucket, key) {
     if (!row.blob_id) throw new Error(`R2 object ${key} has no single blob (a multipart upload?)`);
     return readFileSync(join(persist, 'v3', 'r2', bucket, 'blobs', row.blob_id));
   }
-  throw new Error(`no R2 object ${key} in ${dir}`);
+  throw new Error(`no R2 object ${key} in the local R2 of ${persist}`);
 }
 
 /**
